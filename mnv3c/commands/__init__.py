@@ -1,0 +1,25 @@
+"""One module per `mnv3c` command; `dispatch` routes parsed arguments to it.
+
+Each command returns (result dict for --json, human-readable text).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from typing import Any
+
+_MODULES = {
+    "inspect": "inspect_cmd",
+    "compile": "compile_cmd",
+    "build": "build_cmd",
+    "run": "run_cmd",
+    "eval": "eval_cmd",
+    "flash": "flash_cmd",
+    "demo": "demo_cmd",
+}
+
+
+def dispatch(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    module = importlib.import_module(f"mnv3c.commands.{_MODULES[args.command]}")
+    return module.run(args)

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs everything mnv3c needs on a fresh Debian machine (run as root, or with sudo available):
+# the Arm and RISC-V cross toolchains, QEMU, a virtualenv in .venv with the package and its extras.
+# Idempotent: a second run only checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v arm-none-eabi-gcc >/dev/null || need_apt+=(gcc-arm-none-eabi)
+command -v qemu-system-arm >/dev/null || need_apt+=(qemu-system-arm)
+command -v riscv64-unknown-elf-gcc >/dev/null || need_apt+=(gcc-riscv64-unknown-elf)
+command -v qemu-system-riscv32 >/dev/null || need_apt+=(qemu-system-misc)
+command -v cc >/dev/null || need_apt+=(gcc)
+command -v make >/dev/null || need_apt+=(make)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "mnv3c install: apt-get install ${need_apt[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >&2
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.mnv3c-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "mnv3c install: pip install -e .[all] into .venv" >&2
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[all]' >&2
+  touch "$stamp"
+fi
