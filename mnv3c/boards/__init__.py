@@ -1,0 +1,16 @@
+"""Board support: startup code, linker scripts, toolchains and the QEMU runner.
+
+Independent of the model code: a model is linked in behind `mnv3c_harness_run()` (c/harness_main.c).
+"""
+
+from mnv3c.boards.harness import HARNESS_MAIN, parse_outputs, write_input_data
+from mnv3c.boards.qemu import GuestFault, GuestTimeout, RunResult, run_elf
+from mnv3c.boards.registry import Board, MemoryRegion, all_boards, default_board, get_board, qemu_boards
+from mnv3c.boards.toolchain import BuildError, BuildResult, build, find_tool, size_report
+
+__all__ = [
+    "HARNESS_MAIN", "parse_outputs", "write_input_data",
+    "GuestFault", "GuestTimeout", "RunResult", "run_elf",
+    "Board", "MemoryRegion", "all_boards", "default_board", "get_board", "qemu_boards",
+    "BuildError", "BuildResult", "build", "find_tool", "size_report",
+]  # fmt: skip

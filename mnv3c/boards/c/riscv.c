@@ -1,0 +1,71 @@
+/*
+ * riscv.c - I/O, exit and trap reporting for the QEMU riscv32 `virt` board.
+ * Output: the NS16550A UART; exit: the SiFive test device, which makes QEMU
+ * exit with the given status.
+ */
+#include <stdint.h>
+
+#include "mnv3c_io.h"
+
+#define UART0_BASE 0x10000000u                               /* NS16550A UART on virt */
+#define UART0_THR  (*(volatile uint8_t *)(UART0_BASE + 0u))  /* transmit holding register */
+#define UART0_LSR  (*(volatile uint8_t *)(UART0_BASE + 5u))  /* line status register */
+#define UART_LSR_THRE 0x20u                                  /* THR empty */
+#define SIFIVE_TEST (*(volatile uint32_t *)0x00100000u)      /* SiFive test/finisher device */
+#define SIFIVE_TEST_PASS 0x5555u                             /* exit(0) */
+#define SIFIVE_TEST_FAIL 0x3333u                             /* exit(value >> 16) */
+
+void mnv3c_trap_report(void) __attribute__((noreturn));
+extern uint8_t __stack_bottom[]; /* sections.ld */
+
+/* The trap report runs on its own stack (riscv_start.S), so it works after a stack overflow. */
+uint8_t mnv3c_fault_stack[1024] __attribute__((aligned(16)));
+
+void io_write(const char *s)
+{
+    for (; *s; s++) {
+        while ((UART0_LSR & UART_LSR_THRE) == 0u) {
+        }
+        UART0_THR = (uint8_t)*s;
+    }
+}
+
+void io_exit(int code)
+{
+    SIFIVE_TEST = code == 0 ? SIFIVE_TEST_PASS : (((uint32_t)code << 16) | SIFIVE_TEST_FAIL);
+    for (;;) {
+    }
+}
+
+#define READ_CSR(name)                                                                   \
+    ({                                                                                   \
+        uint32_t v_;                                                                     \
+        __asm__ volatile(".option push\n\t.option arch, +zicsr\n\tcsrr %0, " #name       \
+                         "\n\t.option pop"                                               \
+                         : "=r"(v_));                                                    \
+        v_;                                                                              \
+    })
+
+static void write_reg(const char *name, uint32_t v)
+{
+    uint8_t be[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+    io_write(name);
+    io_write("=0x");
+    io_write_hex(be, sizeof be);
+}
+
+/* Entered from mnv3c_trap_entry (riscv_start.S).  Any trap is fatal: no
+ * interrupts are enabled and the program makes no ecalls. */
+void mnv3c_trap_report(void)
+{
+    const uint32_t mtval = READ_CSR(mtval);
+    io_write("\nFAULT trap");
+    write_reg(" mcause", READ_CSR(mcause)); /* 2 illegal insn, 5 load fault, 7 store fault, ... */
+    write_reg(" mepc", READ_CSR(mepc));     /* faulting instruction */
+    write_reg(" mtval", mtval);             /* bad address or instruction bits */
+    if (mtval < (uint32_t)__stack_bottom && mtval >= (uint32_t)__stack_bottom - 4096u) {
+        io_write(" stack-overflow");     /* hit the PMP guard under the stack */
+    }
+    io_write("\n");
+    io_exit(MNV3C_EXIT_FAULT);
+}

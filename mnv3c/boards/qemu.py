@@ -1,0 +1,143 @@
+"""Run a board image under QEMU (or natively for the host board) with a hard timeout.
+
+The exact per-inference instruction count comes from a small TCG plugin (plugin/insn_count.c)
+that QEMU loads with the addresses of mnv3c_marker_begin/end from the ELF's symbol table; it is
+compiled with the host gcc on first use into a cache directory. Guest faults, CPU lockups and
+timeouts become CheckFailed errors carrying the fault registers; nothing here can hang.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from mnv3c.boards.elf import read_elf
+from mnv3c.boards.registry import Board
+from mnv3c.boards.toolchain import find_tool
+from mnv3c.errors import CheckFailed, MnvError
+
+PLUGIN_SOURCE = Path(__file__).parent / "plugin" / "insn_count.c"
+
+# Arm output and exit go through semihosting; without it BKPT locks the core up.
+_SEMIHOSTING = (
+    "-semihosting-config", "enable=on,target=native,chardev=mnv3c_out",
+    "-chardev", "stdio,id=mnv3c_out",
+    "-serial", "none",
+)  # fmt: skip
+_UART_STDIO = ("-serial", "stdio")
+
+
+class GuestFault(CheckFailed):
+    """The guest took a HardFault / trap; the message carries the fault registers."""
+
+
+class GuestTimeout(CheckFailed):
+    """The emulator did not finish within the time limit and was killed."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    stdout_lines: list[str]
+    exit_code: int
+    instructions: int | None  # first inference; None on the host
+    instructions_per_sample: list[int]
+    stderr: str
+
+
+def cache_dir() -> Path:
+    """Where built helper binaries go: $MNV3C_CACHE_DIR, else ~/.cache/mnv3c."""
+    root = os.environ.get("MNV3C_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "mnv3c"
+    path = Path(root)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def plugin_path() -> Path:
+    """The instruction-count plugin, compiled once per source version (atomic, safe under pytest -n)."""
+    source = PLUGIN_SOURCE.read_bytes()
+    target = cache_dir() / f"insn_count-{hashlib.sha256(source).hexdigest()[:12]}.so"
+    if not target.exists():
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        cmd = [find_tool("gcc"), "-shared", "-fPIC", "-O2", "-Wall", "-o", str(tmp), str(PLUGIN_SOURCE)]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise MnvError(f"cannot build the QEMU instruction-count plugin: {proc.stderr.strip()}")
+        os.replace(tmp, target)
+    return target
+
+
+def qemu_command(board: Board, elf: Path, insn_log: Path, icount: bool = False) -> list[str]:
+    """Full QEMU command line for `elf` on `board`, counting marked instructions into `insn_log`."""
+    cmd = [find_tool(board.qemu_binary), *board.qemu_machine, "-display", "none", "-monitor", "none"]
+    cmd += _SEMIHOSTING if board.arch == "cortex-m" else _UART_STDIO
+    if icount:
+        cmd += ["-icount", "shift=0"]
+    functions = read_elf(elf).functions
+    if "mnv3c_marker_begin" in functions and "mnv3c_marker_end" in functions:  # else garbage-collected: unused
+        # Thumb function symbols have bit 0 set; the instruction address does not.
+        begin, end = functions["mnv3c_marker_begin"] & ~1, functions["mnv3c_marker_end"] & ~1
+        cmd += ["-plugin", f"{plugin_path()},begin={begin:#x},end={end:#x},out={insn_log}"]
+    cmd += ["-kernel", str(elf)]
+    return cmd
+
+
+def run_elf(board: Board, elf: Path, timeout_s: float = 60.0, check: bool = True, icount: bool = False) -> RunResult:
+    """Run an image built for `board` and collect its output, exit code and instruction counts.
+
+    check: raise CheckFailed when the program exits non-zero. Faults, lockups and timeouts raise
+    regardless. icount: also run QEMU with -icount shift=0 (virtual time = instruction count, which
+    makes guest timers and RISC-V minstret deterministic; the plugin count does not need it).
+    """
+    elf = Path(elf)
+    with tempfile.TemporaryDirectory(prefix="mnv3c-run-") as tmp:
+        insn_log = Path(tmp) / "insn.txt"
+        if board.emulated:
+            cmd = qemu_command(board, elf, insn_log, icount)
+        else:
+            cmd = [str(elf)]
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+        )
+        try:
+            out, err = proc.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            raise GuestTimeout(f"{board.name}: {elf.name} did not finish within {timeout_s:g} s (killed)") from None
+        finally:
+            if proc.poll() is None:  # timeout or interrupt: never leave an emulator behind
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
+        counts = [int(ln.split()[1]) for ln in insn_log.read_text().splitlines()] if insn_log.exists() else []
+
+    lines = out.decode(errors="replace").splitlines()
+    stderr = err.decode(errors="replace")
+    fault = next((ln for ln in lines if ln.startswith("FAULT")), None)
+    if fault is not None:
+        raise GuestFault(f"{board.name}: guest fault: {fault[len('FAULT '):]}{_symbolize(fault, elf)}")
+    if board.emulated and ("Lockup" in stderr or proc.returncode == -signal.SIGABRT):  # QEMU aborts on lockup
+        raise CheckFailed(
+            f"{board.name}: CPU lockup (fault while handling a fault, e.g. stack overflow): {stderr.strip()[:300]}"
+        )
+    if check and proc.returncode != 0:
+        detail = stderr.strip().splitlines()[-1] if stderr.strip() else (lines[-1] if lines else "no output")
+        raise CheckFailed(f"{board.name}: {elf.name} exited with status {proc.returncode}: {detail}")
+    return RunResult(lines, proc.returncode, counts[0] if counts else None, counts, stderr)
+
+
+def _symbolize(fault_line: str, elf: Path) -> str:
+    """' (PC in func+0xoff)' for the faulting PC / mepc, using the ELF symbol table."""
+    fields = dict(f.split("=", 1) for f in fault_line.split() if "=" in f)
+    pc_text = fields.get("PC") or fields.get("mepc")
+    if pc_text is None:
+        return ""
+    pc = int(pc_text, 16)
+    best = None
+    for name, addr in read_elf(elf).functions.items():
+        addr &= ~1
+        if addr <= pc and (best is None or addr > best[1]):
+            best = (name, addr)
+    return f" (PC in {best[0]}+{pc - best[1]:#x})" if best else ""
