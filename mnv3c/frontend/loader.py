@@ -1,0 +1,217 @@
+"""`load_onnx`: read an ONNX model and import it into a validated, fully static IR graph."""
+
+from __future__ import annotations
+
+import heapq
+import os
+from pathlib import Path
+from typing import Sequence
+
+import onnx
+from onnx import numpy_helper
+
+from mnv3c.errors import MnvError, UnsupportedModelError
+from mnv3c.frontend.builder import GraphBuilder
+from mnv3c.frontend.dtypes import numpy_dtype
+from mnv3c.frontend.op_import import IMPORTERS, OnnxNode
+from mnv3c.ir.graph import Graph, GraphError, Node, Tensor
+
+
+class ModelReadError(MnvError):
+    """The file is missing, truncated or not an ONNX model."""
+
+
+def load_onnx(
+    model: str | os.PathLike | onnx.ModelProto,
+    input_shape: tuple[int, ...] | None = None,
+    require_image_input: bool = True,
+) -> Graph:
+    """Import ``model`` into the IR. ``input_shape`` (N,C,H,W) fixes symbolic input dimensions;
+    ``require_image_input`` rejects models whose input is not a rank-4 image (what the compiler needs)."""
+    proto, source = _read(model)
+    opset = _default_opset(proto)
+    g = proto.graph
+    graph = Graph(g.name or Path(source).stem or "model")
+    graph.meta = {"opset": opset, "producer": proto.producer_name, "source": source}
+    b = GraphBuilder(graph, _all_tensor_names(g))
+
+    for init in g.initializer:
+        if init.name in graph.tensors:
+            raise UnsupportedModelError(f"initializer '{init.name}' is defined twice")
+        numpy_dtype(init.data_type, f"initializer '{init.name}'")
+        try:
+            b.const(numpy_helper.to_array(init, base_dir=_base_dir(model)), name=init.name)
+        except (OSError, ValueError, TypeError) as e:
+            raise ModelReadError(f"cannot read initializer '{init.name}': {_one_line(e)}") from None
+
+    runtime_inputs = [vi for vi in g.input if vi.name not in graph.tensors]
+    for k, vi in enumerate(runtime_inputs):
+        shape, dtype = _input_tensor_type(vi, input_shape if k == 0 else None, require_image_input)
+        graph.add_tensor(Tensor(vi.name, shape, dtype))
+        graph.inputs.append(vi.name)
+
+    used = frozenset({i for n in g.node for i in n.input} | {o.name for o in g.output})
+    for index in _topological_order(g.node, set(graph.tensors)):
+        proto_node = g.node[index]
+        _import_node(b, proto_node, proto_node.name or f"{proto_node.op_type}_{index}", opset, used)
+
+    for o in g.output:
+        _bind_output(b, o.name)
+    graph.remove_unused_tensors()
+    try:
+        graph.validate()
+    except GraphError as e:
+        raise UnsupportedModelError(f"imported graph is invalid: {e}") from None
+    return graph
+
+
+# --- reading -----------------------------------------------------------------------------------
+def _read(model: str | os.PathLike | onnx.ModelProto) -> tuple[onnx.ModelProto, str]:
+    if isinstance(model, onnx.ModelProto):
+        return model, "<ModelProto>"
+    path = Path(model)
+    if not path.is_file():
+        raise ModelReadError(f"model file not found: {path}")
+    try:
+        proto = onnx.load(str(path))  # resolves external data relative to the file
+    except Exception as e:  # protobuf DecodeError, missing external data, ... all mean "unreadable"
+        raise ModelReadError(f"cannot read '{path}' as an ONNX model: {_one_line(e)}") from None
+    if proto.ir_version == 0 or not proto.opset_import or not proto.graph.output:
+        raise ModelReadError(f"'{path}' is not an ONNX model (no IR version, opset or graph outputs)")
+    return proto, str(path)
+
+
+def _base_dir(model: str | os.PathLike | onnx.ModelProto) -> str:
+    return "" if isinstance(model, onnx.ModelProto) else str(Path(model).parent)
+
+
+def _one_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[0]}" if text else type(e).__name__
+
+
+def _default_opset(proto: onnx.ModelProto) -> int:
+    for entry in proto.opset_import:
+        if entry.domain in ("", "ai.onnx"):
+            return int(entry.version)
+    raise UnsupportedModelError("model imports no default-domain (ai.onnx) opset")
+
+
+def _all_tensor_names(g: onnx.GraphProto) -> set[str]:
+    names = {i.name for i in g.initializer} | {i.name for i in g.input} | {o.name for o in g.output}
+    for n in g.node:
+        names.update(n.input)
+        names.update(n.output)
+    return names - {""}
+
+
+# --- graph inputs ------------------------------------------------------------------------------
+def _input_tensor_type(
+    vi: onnx.ValueInfoProto, input_shape: Sequence[int] | None, require_image: bool
+) -> tuple[tuple[int, ...], str]:
+    """Static shape of a graph input: symbolic batch -> 1, other symbolic dims need ``input_shape``."""
+    if vi.type.WhichOneof("value") != "tensor_type":
+        raise UnsupportedModelError(f"graph input '{vi.name}' is not a tensor ({vi.type.WhichOneof('value')})")
+    tt = vi.type.tensor_type
+    dtype = numpy_dtype(tt.elem_type, f"graph input '{vi.name}'")
+    dims = [d.dim_value if d.HasField("dim_value") else None for d in tt.shape.dim] if tt.HasField("shape") else None
+    shown = [d.dim_value if d.HasField("dim_value") else d.dim_param or "?" for d in tt.shape.dim]
+    if input_shape is not None:
+        input_shape = tuple(int(d) for d in input_shape)
+        if dims is not None and (
+            len(dims) != len(input_shape) or any(d is not None and d != s for d, s in zip(dims, input_shape))
+        ):
+            raise UnsupportedModelError(
+                f"input shape {list(input_shape)} does not match model input '{vi.name}' of shape {shown}"
+            )
+        shape = input_shape
+    elif dims is None:
+        raise UnsupportedModelError(f"graph input '{vi.name}' has an unknown rank; pass --input-shape N,C,H,W")
+    else:
+        if dims and dims[0] is None:
+            dims[0] = 1
+        if None in dims:
+            raise UnsupportedModelError(
+                f"graph input '{vi.name}' has symbolic dimensions {shown}; pass --input-shape N,C,H,W"
+            )
+        shape = tuple(dims)  # type: ignore[arg-type]
+    if require_image and len(shape) != 4:
+        raise UnsupportedModelError(
+            f"model input '{vi.name}' has rank {len(shape)} (shape {list(shape)}); an image input N,C,H,W is required"
+        )
+    return shape, dtype
+
+
+# --- nodes -------------------------------------------------------------------------------------
+def _topological_order(nodes: Sequence[onnx.NodeProto], available: set[str]) -> list[int]:
+    """Node indices in a valid execution order (file order when already sorted)."""
+    producer: dict[str, int] = {}
+    for i, n in enumerate(nodes):
+        for o in n.output:
+            if o and (o in producer or o in available):
+                raise UnsupportedModelError(f"tensor '{o}' is produced more than once (node '{n.name or n.op_type}')")
+            if o:
+                producer[o] = i
+    waiting: list[int] = []
+    consumers: dict[int, list[int]] = {i: [] for i in range(len(nodes))}
+    for i, n in enumerate(nodes):
+        deps = set()
+        for x in n.input:
+            if not x or x in available:
+                continue
+            if x not in producer:
+                raise UnsupportedModelError(
+                    f"node '{n.name or n.op_type}' ({n.op_type}) reads undefined tensor '{x}' "
+                    "(missing initializer or graph input)"
+                )
+            deps.add(producer[x])
+        waiting.append(len(deps))
+        for d in deps:
+            consumers[d].append(i)
+    ready = [i for i, w in enumerate(waiting) if w == 0]
+    heapq.heapify(ready)
+    order: list[int] = []
+    while ready:
+        i = heapq.heappop(ready)
+        order.append(i)
+        for c in consumers[i]:
+            waiting[c] -= 1
+            if waiting[c] == 0:
+                heapq.heappush(ready, c)
+    if len(order) != len(nodes):
+        stuck = next(nodes[i] for i in range(len(nodes)) if waiting[i])
+        raise UnsupportedModelError(f"graph has a cycle through node '{stuck.name or stuck.op_type}' ({stuck.op_type})")
+    return order
+
+
+def _import_node(b: GraphBuilder, proto: onnx.NodeProto, name: str, opset: int, used: frozenset[str]) -> None:
+    if proto.domain not in ("", "ai.onnx") or proto.op_type not in IMPORTERS:
+        op = f"{proto.domain}::{proto.op_type}" if proto.domain not in ("", "ai.onnx") else proto.op_type
+        raise UnsupportedModelError(
+            f"node '{name}': unsupported op {op}; supported ONNX ops: {', '.join(sorted(IMPORTERS))}"
+        )
+    node = OnnxNode.from_proto(proto, name, opset, used)
+    try:
+        IMPORTERS[proto.op_type](b, node)
+    except MnvError:
+        raise
+    except (KeyError, ValueError, IndexError, TypeError) as e:
+        raise UnsupportedModelError(f"node '{name}' ({proto.op_type}): cannot import: {_one_line(e)}") from None
+    for o in proto.output:
+        if o and o in used and o not in b.graph.tensors:
+            raise UnsupportedModelError(f"node '{name}' ({proto.op_type}): output '{o}' is not supported")
+
+
+def _bind_output(b: GraphBuilder, name: str) -> None:
+    """Graph outputs are always written by a node: a folded (constant) output gets an identity."""
+    graph = b.graph
+    if name not in graph.tensors:
+        raise UnsupportedModelError(f"graph output '{name}' is never produced")
+    t = graph.tensors[name]
+    if t.is_const:
+        const_name = b.tensor_name(f"{name}_const")
+        graph.tensors[const_name] = Tensor(const_name, t.shape, t.dtype, t.data)
+        graph.tensors[name] = Tensor(name, t.shape, t.dtype)
+        graph.replace_uses(name, const_name)
+        graph.add_node(Node(b.node_name(f"{name}/identity"), "identity", [const_name], [name]))
+    graph.outputs.append(name)
