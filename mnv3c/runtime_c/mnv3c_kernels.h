@@ -1,0 +1,226 @@
+/*
+ * mnv3c_kernels.h - portable C99 int8 kernels of the mnv3c runtime.
+ *
+ * Arithmetic: docs/ARITHMETIC.md, bit-exact with the numpy reference mnv3c/quant/intops.py.
+ *
+ * Conventions (all kernels):
+ *   - One image (batch 1). Activations are NHWC: element (y, x, c) of an H x W x C tensor is at
+ *     [(y * W + x) * C + c]. Vectors (dense, pooled) are plain [C].
+ *   - Everything known at compile time lives in a `const` params struct (the code generator emits
+ *     one per layer, usually in flash); only activation pointers and scratch are call arguments.
+ *   - Every kernel has the signature  void mnv3c_<k>(const params *p, <inputs>, int8_t *y,
+ *     void *scratch)  and a query  size_t mnv3c_<k>_scratch_bytes(const params *p)  giving the
+ *     scratch it needs (0 = pass NULL), so the memory planner can place scratch at compile time.
+ *   - Weight layouts (pre-arranged by the code generator):
+ *       conv2d     OHWI  [out_c][kernel_h][kernel_w][in_c]
+ *       depthwise  HWC   [kernel_h][kernel_w][in_c * ch_mult]  (output channel o = c*ch_mult + j
+ *                        reads input channel c, as ONNX group = in_c)
+ *       dense      [out_features][in_features]
+ *   - bias_folded[o] = bias[o] - input_zp * sum(w[o][...]): the zero-point term is folded at
+ *     compile time (use 0 for a missing bias). Kernels add input_zp * w back for taps that fall in
+ *     the padding, so results equal ARITHMETIC.md exactly (padding holds the real value 0).
+ *   - Requantization: per-output-channel out_mult[o] / out_shift[o] (TFLite QuantizeMultiplier
+ *     encoding); per-tensor layers repeat the pair. Then clamp to [act_min, act_max] and, if
+ *     lut != NULL, y = lut[t + 128] (fused h-swish/h-sigmoid/sigmoid; output_zp is then the
+ *     pre-activation zero point and act_min/act_max are normally -128/127).
+ *   - Elementwise kernels (add, mul, lut, squeeze_excite) may run in place (y == an input);
+ *     all others require y not to overlap any input.
+ *   - Padding: only pad_top/pad_left are given; bottom/right padding is implied by out_h/out_w.
+ */
+#ifndef MNV3C_KERNELS_H
+#define MNV3C_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+#define MNV3C_RESTRICT __restrict
+extern "C" {
+#else
+#define MNV3C_RESTRICT restrict
+#endif
+
+/* conv2d_s8 (general, group 1) and conv1x1_s8 (kernel 1x1, stride 1, no padding: pointwise). */
+typedef struct {
+    int32_t in_h, in_w, in_c;
+    int32_t out_h, out_w, out_c;
+    int32_t kernel_h, kernel_w;
+    int32_t stride_h, stride_w;
+    int32_t pad_top, pad_left;
+    int32_t dilation_h, dilation_w;
+    int32_t input_zp;
+    int32_t output_zp;
+    int32_t act_min, act_max;
+    const int8_t *weights;      /* OHWI [out_c][kernel_h][kernel_w][in_c] */
+    const int32_t *bias_folded; /* [out_c] */
+    const int32_t *out_mult;    /* [out_c] */
+    const int8_t *out_shift;    /* [out_c], each in [-31, 30] */
+    const int8_t *lut;          /* NULL or [256] */
+} mnv3c_conv2d_params;
+
+void mnv3c_conv2d_s8(const mnv3c_conv2d_params *p,
+    const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_conv2d_s8_scratch_bytes(const mnv3c_conv2d_params *p);
+
+/* Requires kernel 1x1, stride 1, no padding (out_h == in_h, out_w == in_w); the rest as conv2d. */
+void mnv3c_conv1x1_s8(const mnv3c_conv2d_params *p,
+    const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_conv1x1_s8_scratch_bytes(const mnv3c_conv2d_params *p);
+
+/* depthwise_conv2d_s8: out_c = in_c * ch_mult, any kernel size, stride, padding, dilation. */
+typedef struct {
+    int32_t in_h, in_w, in_c;
+    int32_t out_h, out_w;
+    int32_t ch_mult;
+    int32_t kernel_h, kernel_w;
+    int32_t stride_h, stride_w;
+    int32_t pad_top, pad_left;
+    int32_t dilation_h, dilation_w;
+    int32_t input_zp;
+    int32_t output_zp;
+    int32_t act_min, act_max;
+    const int8_t *weights;      /* HWC [kernel_h][kernel_w][in_c * ch_mult] */
+    const int32_t *bias_folded; /* [in_c * ch_mult] */
+    const int32_t *out_mult;    /* [in_c * ch_mult] */
+    const int8_t *out_shift;    /* [in_c * ch_mult] */
+    const int8_t *lut;          /* NULL or [256] */
+} mnv3c_depthwise_conv2d_params;
+
+void mnv3c_depthwise_conv2d_s8(const mnv3c_depthwise_conv2d_params *p,
+    const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_depthwise_conv2d_s8_scratch_bytes(const mnv3c_depthwise_conv2d_params *p);
+
+/* dense_s8: y[out_features] = requant(W x + bias), x[in_features]. */
+typedef struct {
+    int32_t in_features, out_features;
+    int32_t input_zp;
+    int32_t output_zp;
+    int32_t act_min, act_max;
+    const int8_t *weights;      /* [out_features][in_features] */
+    const int32_t *bias_folded; /* [out_features] */
+    const int32_t *out_mult;    /* [out_features] */
+    const int8_t *out_shift;    /* [out_features] */
+    const int8_t *lut;          /* NULL or [256] */
+} mnv3c_dense_params;
+
+void mnv3c_dense_s8(const mnv3c_dense_params *p,
+    const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_dense_s8_scratch_bytes(const mnv3c_dense_params *p);
+
+/* add_s8: TFLite int8 Add (left shift 20) of two same-shape tensors of `size` elements. */
+typedef struct {
+    int32_t size;
+    int32_t a_zp, b_zp;
+    int32_t a_mult, a_shift;
+    int32_t b_mult, b_shift;
+    int32_t out_mult, out_shift;
+    int32_t output_zp;
+    int32_t act_min, act_max;
+    const int8_t *lut; /* NULL or [256] */
+} mnv3c_add_params;
+
+void mnv3c_add_s8(const mnv3c_add_params *p,
+    const int8_t *a, const int8_t *b, int8_t *y, void *scratch);
+size_t mnv3c_add_s8_scratch_bytes(const mnv3c_add_params *p);
+
+/*
+ * mul_s8: y[r][c] = requant((a[r][c] - a_zp) * (b[.] - b_zp)) over rows x cols elements, where
+ * b is [rows][cols] (b_broadcast == 0) or one [cols] vector reused for every row (b_broadcast != 0:
+ * the SE channel scale on an NHWC tensor, rows = H*W, cols = C).
+ */
+typedef struct {
+    int32_t rows, cols;
+    int32_t b_broadcast;
+    int32_t a_zp, b_zp;
+    int32_t out_mult, out_shift;
+    int32_t output_zp;
+    int32_t act_min, act_max;
+} mnv3c_mul_params;
+
+void mnv3c_mul_s8(const mnv3c_mul_params *p,
+    const int8_t *a, const int8_t *b, int8_t *y, void *scratch);
+size_t mnv3c_mul_s8_scratch_bytes(const mnv3c_mul_params *p);
+
+/* global_avg_pool_s8: x[in_h][in_w][channels] -> y[channels]. */
+typedef struct {
+    int32_t in_h, in_w, channels;
+    int32_t input_zp;
+    int32_t output_zp;
+    int32_t out_mult, out_shift; /* Q(sx / (sy * in_h * in_w)) */
+} mnv3c_global_avg_pool_params;
+
+void mnv3c_global_avg_pool_s8(const mnv3c_global_avg_pool_params *p,
+    const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_global_avg_pool_s8_scratch_bytes(const mnv3c_global_avg_pool_params *p);
+
+/* avg_pool_s8: count_include_pad = false; the divisor n is the window's number of valid taps. */
+typedef struct {
+    int32_t in_h, in_w, channels;
+    int32_t out_h, out_w;
+    int32_t kernel_h, kernel_w;
+    int32_t stride_h, stride_w;
+    int32_t pad_top, pad_left;
+    int32_t input_zp;
+    int32_t output_zp;
+    const int32_t *mult_by_count; /* [kernel_h * kernel_w + 1], entry n = Q(sx / (sy * n)) */
+    const int8_t *shift_by_count; /* [kernel_h * kernel_w + 1] */
+} mnv3c_avg_pool_params;
+
+void mnv3c_avg_pool_s8(const mnv3c_avg_pool_params *p,
+    const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_avg_pool_s8_scratch_bytes(const mnv3c_avg_pool_params *p);
+
+/* max_pool_s8: max of the valid taps (padding never wins; a window with none gives -128). */
+typedef struct {
+    int32_t in_h, in_w, channels;
+    int32_t out_h, out_w;
+    int32_t kernel_h, kernel_w;
+    int32_t stride_h, stride_w;
+    int32_t pad_top, pad_left;
+    int32_t dilation_h, dilation_w;
+} mnv3c_max_pool_params;
+
+void mnv3c_max_pool_s8(const mnv3c_max_pool_params *p,
+    const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_max_pool_s8_scratch_bytes(const mnv3c_max_pool_params *p);
+
+/* lut_s8: standalone activation, y[i] = table[x[i] + 128]. */
+typedef struct {
+    int32_t size;
+    const int8_t *table; /* [256] */
+} mnv3c_lut_params;
+
+void mnv3c_lut_s8(const mnv3c_lut_params *p, const int8_t *x, int8_t *y, void *scratch);
+size_t mnv3c_lut_s8_scratch_bytes(const mnv3c_lut_params *p);
+
+/*
+ * squeeze_excite_s8 on x[in_h][in_w][channels]:
+ *   pooled = global_avg_pool(x)  (output zero point fc1.input_zp, multiplier pool_mult/pool_shift)
+ *   r      = dense(fc1, pooled)  (fc1.out_features = R, fused relu via act_min/act_max)
+ *   gate   = dense(fc2, r)       (fc2.in_features = R, fc2.input_zp = fc1.output_zp,
+ *                                 fc2.out_features = channels, fused h-sigmoid via fc2.lut;
+ *                                 the table's output zero point is gate_zp)
+ *   y      = mul(x, gate)        (per-channel broadcast, mul_mult/mul_shift, output_zp, act_*)
+ * No full-size intermediate: scratch holds pooled/gate (channels bytes) and r (R bytes).
+ */
+typedef struct {
+    int32_t in_h, in_w, channels;
+    int32_t input_zp;
+    int32_t pool_mult, pool_shift;
+    mnv3c_dense_params fc1;
+    mnv3c_dense_params fc2;
+    int32_t gate_zp;
+    int32_t mul_mult, mul_shift;
+    int32_t output_zp;
+    int32_t act_min, act_max;
+} mnv3c_squeeze_excite_params;
+
+void mnv3c_squeeze_excite_s8(const mnv3c_squeeze_excite_params *p, const int8_t *x, int8_t *y,
+    void *scratch);
+size_t mnv3c_squeeze_excite_s8_scratch_bytes(const mnv3c_squeeze_excite_params *p);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MNV3C_KERNELS_H */

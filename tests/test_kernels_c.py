@@ -1,0 +1,556 @@
+"""The C kernels (mnv3c/runtime_c) are byte-identical to the numpy reference (mnv3c.quant.intops).
+
+Each kernel case is built once (numpy NCHW reference result + the NHWC/OHWI/HWC data the C API
+takes) and run three ways: through ctypes on an -O2 shared library (hypothesis property tests),
+inside a sanitizer-instrumented C driver generated from fixed-seed cases (ASan in a ctypes-loaded
+.so is awkward), and cross-compiled for Cortex-M to check the freestanding, float-free build.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import mnv3c
+from mnv3c.quant import intops as q
+
+RUNTIME = Path(mnv3c.__file__).parent / "runtime_c"
+SOURCES = sorted(RUNTIME.glob("*.c"))
+STRICT = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
+
+Pick = Callable[[Sequence[Any]], Any]
+
+# --- ctypes mirror of mnv3c_kernels.h (checked field by field against offsetof) -------------------
+
+I32, P8, P32 = "i32", "p8", "p32"
+STRUCTS: dict[str, list[tuple[str, str]]] = {
+    "conv2d": [(f, I32) for f in "in_h in_w in_c out_h out_w out_c kernel_h kernel_w stride_h stride_w "
+               "pad_top pad_left dilation_h dilation_w input_zp output_zp act_min act_max".split()]
+    + [("weights", P8), ("bias_folded", P32), ("out_mult", P32), ("out_shift", P8), ("lut", P8)],
+    "depthwise_conv2d": [(f, I32) for f in "in_h in_w in_c out_h out_w ch_mult kernel_h kernel_w stride_h "
+                         "stride_w pad_top pad_left dilation_h dilation_w input_zp output_zp act_min act_max".split()]
+    + [("weights", P8), ("bias_folded", P32), ("out_mult", P32), ("out_shift", P8), ("lut", P8)],
+    "dense": [(f, I32) for f in "in_features out_features input_zp output_zp act_min act_max".split()]
+    + [("weights", P8), ("bias_folded", P32), ("out_mult", P32), ("out_shift", P8), ("lut", P8)],
+    "add": [(f, I32) for f in "size a_zp b_zp a_mult a_shift b_mult b_shift out_mult out_shift output_zp "
+            "act_min act_max".split()] + [("lut", P8)],
+    "mul": [(f, I32) for f in "rows cols b_broadcast a_zp b_zp out_mult out_shift output_zp act_min act_max".split()],
+    "global_avg_pool": [(f, I32) for f in "in_h in_w channels input_zp output_zp out_mult out_shift".split()],
+    "avg_pool": [(f, I32) for f in "in_h in_w channels out_h out_w kernel_h kernel_w stride_h stride_w "
+                 "pad_top pad_left input_zp output_zp".split()] + [("mult_by_count", P32), ("shift_by_count", P8)],
+    "max_pool": [(f, I32) for f in "in_h in_w channels out_h out_w kernel_h kernel_w stride_h stride_w "
+                 "pad_top pad_left dilation_h dilation_w".split()],
+    "lut": [("size", I32), ("table", P8)],
+    "squeeze_excite": [(f, I32) for f in "in_h in_w channels input_zp pool_mult pool_shift".split()]
+    + [("fc1", "dense"), ("fc2", "dense")]
+    + [(f, I32) for f in "gate_zp mul_mult mul_shift output_zp act_min act_max".split()],
+}
+CTYPE = {I32: ctypes.c_int32, P8: ctypes.POINTER(ctypes.c_int8), P32: ctypes.POINTER(ctypes.c_int32)}
+NP_TYPE = {P8: np.int8, P32: np.int32}
+CLASSES: dict[str, type[ctypes.Structure]] = {}
+for _name, _fields in STRUCTS.items():
+    CLASSES[_name] = type(_name, (ctypes.Structure,), {"_fields_": [(f, CTYPE.get(k) or CLASSES[k]) for f, k in _fields]})
+
+
+@dataclass
+class Case:
+    """One kernel call: C params (ints, arrays for pointers, dicts for nested structs), NHWC data."""
+
+    kernel: str
+    struct: str
+    params: dict[str, Any]
+    inputs: list[np.ndarray]
+    expected: np.ndarray
+
+    @property
+    def in_place_ok(self) -> bool:
+        return self.kernel in ("add_s8", "mul_s8", "lut_s8", "squeeze_excite_s8")
+
+
+# --- case builders: structure from `pick` (hypothesis-shrinkable), data from a seeded rng -----------
+
+CHANNELS = [1, 3, 4, 7, 8, 16, 17, 33]
+
+
+def _zp(pick: Pick, rng: np.random.Generator) -> int:
+    return pick([-128, 127, int(rng.integers(-128, 128)), int(rng.integers(-128, 128))])
+
+
+def _requant(pick: Pick, rng: np.random.Generator, n: int, acc_bound: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel (mult, shift): mostly scaling outputs into int8 range, sometimes at the extremes."""
+    max_shift = min(30, 31 - int(acc_bound).bit_length())  # x · 2^shift must fit int32
+    centre = 8 - int(acc_bound).bit_length()
+    mult = rng.integers(2**30, 2**31, n)
+    shift = np.clip(centre + rng.integers(-1, 6, n), -31, max_shift)
+    mode = pick(["typical", "power_of_two", "extreme"])
+    if mode == "power_of_two":  # M = 2^30 makes exact rounding ties frequent
+        mult[:] = 2**30
+    if mode == "extreme":
+        mult = rng.choice([0, 2**30, 2**31 - 1, int(mult[0])], n)
+        shift = rng.choice([-31, max_shift, int(shift[0])], n)
+    return mult.astype(np.int32), shift.astype(np.int8)
+
+
+def _activation(pick: Pick, rng: np.random.Generator, zy: int) -> tuple[int, int, np.ndarray | None]:
+    kind = pick(["none", "relu", "relu6", "lut"])
+    if kind == "relu":
+        return zy, 127, None
+    if kind == "relu6":
+        return zy, min(127, zy + int(rng.integers(0, 100))), None
+    if kind == "lut":
+        return -128, 127, rng.integers(-128, 128, 256).astype(np.int8)
+    return -128, 127, None
+
+
+def _weights(pick: Pick, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    kind = pick(["random", "extreme", "tiny"])
+    if kind == "extreme":
+        return rng.choice(np.array([-127, 127]), shape).astype(np.int8)
+    if kind == "tiny":  # small accumulators: small right shifts, frequent rounding ties
+        return rng.integers(-2, 3, shape).astype(np.int8)
+    return rng.integers(-127, 128, shape).astype(np.int8)
+
+
+def _bias(pick: Pick, rng: np.random.Generator, abs_w_sums: np.ndarray) -> np.ndarray:
+    """int32 bias within the quantizer's guarantee Σ|w|·255 + |bias| < 2^31."""
+    limit = pick([0, 2**10, 2**20, 2**31 - 1 - 255 * int(abs_w_sums.max())])
+    return rng.integers(-limit, limit + 1, abs_w_sums.size).astype(np.int64)
+
+
+def _out(size: int, k: int, stride: int, p0: int, p1: int, dil: int) -> int:
+    return (size + p0 + p1 - dil * (k - 1) - 1) // stride + 1
+
+
+def _window(pick: Pick, kernels: Sequence[tuple[int, int]], dilate: bool) -> dict[str, Any]:
+    kh, kw = pick(kernels)
+    sh, sw = pick([(1, 1), (2, 2), (2, 1), (1, 2)])
+    dh, dw = pick([(1, 1), (2, 2), (1, 2)]) if dilate else (1, 1)
+    pads = (pick(range(kh)), pick(range(kw)), pick(range(kh)), pick(range(kw)))  # top, left, bottom, right
+    h = max(pick(range(1, 10)), dh * (kh - 1) + 1 - pads[0] - pads[2])
+    w = max(pick(range(1, 10)), dw * (kw - 1) + 1 - pads[1] - pads[3])
+    return dict(kernel=(kh, kw), strides=(sh, sw), dilations=(dh, dw), pads=pads, h=h, w=w,
+                oh=_out(h, kh, sh, pads[0], pads[2], dh), ow=_out(w, kw, sw, pads[1], pads[3], dw))
+
+
+def _geometry(g: dict[str, Any], with_dilation: bool = True) -> dict[str, int]:
+    d = dict(in_h=g["h"], in_w=g["w"], out_h=g["oh"], out_w=g["ow"], kernel_h=g["kernel"][0],
+             kernel_w=g["kernel"][1], stride_h=g["strides"][0], stride_w=g["strides"][1],
+             pad_top=g["pads"][0], pad_left=g["pads"][1])
+    if with_dilation:
+        d.update(dilation_h=g["dilations"][0], dilation_w=g["dilations"][1])
+    return d
+
+
+def nhwc(x: np.ndarray) -> np.ndarray:
+    """[1,C,H,W] -> [H,W,C]."""
+    return np.ascontiguousarray(x[0].transpose(1, 2, 0))
+
+
+def conv_case(pick: Pick, rng: np.random.Generator, pointwise: bool = False) -> Case:
+    c, o = pick(CHANNELS), pick(CHANNELS)
+    if pointwise:
+        h, w = pick(range(1, 8)), pick(range(1, 8))
+        g = dict(kernel=(1, 1), strides=(1, 1), dilations=(1, 1), pads=(0, 0, 0, 0), h=h, w=w, oh=h, ow=w)
+    else:
+        g = _window(pick, [(1, 1), (3, 3), (5, 5), (3, 1)], dilate=True)
+    x = rng.integers(-128, 128, (1, c, g["h"], g["w"])).astype(np.int8)
+    wt = _weights(pick, rng, (o, c) + g["kernel"])
+    abs_sums = np.abs(wt.astype(np.int64)).sum(axis=(1, 2, 3))
+    bias = _bias(pick, rng, abs_sums)
+    zx, zy = _zp(pick, rng), _zp(pick, rng)
+    mult, shift = _requant(pick, rng, o, int((abs_sums * 255 + np.abs(bias)).max()))
+    lo, hi, lut = _activation(pick, rng, zy)
+    y = q.conv2d(x, wt, bias, zx, zy, mult, shift, g["strides"], g["pads"], g["dilations"], lo, hi, lut)
+    params = dict(_geometry(g), in_c=c, out_c=o, input_zp=zx, output_zp=zy, act_min=lo, act_max=hi,
+                  weights=wt.transpose(0, 2, 3, 1), bias_folded=bias - zx * wt.astype(np.int64).sum(axis=(1, 2, 3)),
+                  out_mult=mult, out_shift=shift, lut=lut)
+    return Case("conv1x1_s8" if pointwise else "conv2d_s8", "conv2d", params, [nhwc(x)], nhwc(y))
+
+
+def depthwise_case(pick: Pick, rng: np.random.Generator) -> Case:
+    c, m = pick(CHANNELS), pick([1, 2])
+    g = _window(pick, [(3, 3), (5, 5), (1, 1), (3, 1)], dilate=True)
+    x = rng.integers(-128, 128, (1, c, g["h"], g["w"])).astype(np.int8)
+    wt = _weights(pick, rng, (c * m, 1) + g["kernel"])
+    abs_sums = np.abs(wt.astype(np.int64)).sum(axis=(1, 2, 3))
+    bias = _bias(pick, rng, abs_sums)
+    zx, zy = _zp(pick, rng), _zp(pick, rng)
+    mult, shift = _requant(pick, rng, c * m, int((abs_sums * 255 + np.abs(bias)).max()))
+    lo, hi, lut = _activation(pick, rng, zy)
+    y = q.depthwise_conv2d(x, wt, bias, zx, zy, mult, shift, g["strides"], g["pads"], g["dilations"], lo, hi, lut)
+    params = dict(_geometry(g), in_c=c, ch_mult=m, input_zp=zx, output_zp=zy, act_min=lo, act_max=hi,
+                  weights=wt[:, 0].transpose(1, 2, 0), bias_folded=bias - zx * wt.astype(np.int64).sum(axis=(1, 2, 3)),
+                  out_mult=mult, out_shift=shift, lut=lut)
+    return Case("depthwise_conv2d_s8", "depthwise_conv2d", params, [nhwc(x)], nhwc(y))
+
+
+def _dense_layer(pick: Pick, rng: np.random.Generator, k: int, n: int, zx: int) -> tuple[q.DenseQ, dict[str, Any]]:
+    wt = _weights(pick, rng, (n, k))
+    abs_sums = np.abs(wt.astype(np.int64)).sum(axis=1)
+    bias = _bias(pick, rng, abs_sums)
+    zy = _zp(pick, rng)
+    mult, shift = _requant(pick, rng, n, int((abs_sums * 255 + np.abs(bias)).max()))
+    lo, hi, lut = _activation(pick, rng, zy)
+    params = dict(in_features=k, out_features=n, input_zp=zx, output_zp=zy, act_min=lo, act_max=hi, weights=wt,
+                  bias_folded=bias - zx * wt.astype(np.int64).sum(axis=1), out_mult=mult, out_shift=shift, lut=lut)
+    return q.DenseQ(wt, bias, zy, mult, shift, lo, hi, lut), params
+
+
+def dense_case(pick: Pick, rng: np.random.Generator) -> Case:
+    k, n, zx = pick(CHANNELS + [100]), pick(CHANNELS), _zp(pick, rng)
+    x = rng.integers(-128, 128, (1, k)).astype(np.int8)
+    d, params = _dense_layer(pick, rng, k, n, zx)
+    y = q.dense(x, d.w, d.bias, zx, d.zy, d.multiplier, d.shift, d.lo, d.hi, d.lut)
+    return Case("dense_s8", "dense", params, [x[0]], y[0])
+
+
+def _scale(rng: np.random.Generator) -> float:
+    return float(2.0 ** rng.uniform(-10, 0))
+
+
+def add_case(pick: Pick, rng: np.random.Generator) -> Case:
+    size = pick([1, 3, 16, 17, 100])
+    a, b = (rng.integers(-128, 128, size).astype(np.int8) for _ in range(2))
+    za, zb, zy = _zp(pick, rng), _zp(pick, rng), _zp(pick, rng)
+    sa = _scale(rng)
+    sb = pick([sa, _scale(rng)])
+    p = q.add_params(sa, sb, pick([sa, _scale(rng)]))
+    lo, hi, lut = _activation(pick, rng, zy)
+    y = q.add(a, za, b, zb, p, zy, lo, hi, lut)
+    params = dict(size=size, a_zp=za, b_zp=zb, a_mult=p.ma, a_shift=p.sa, b_mult=p.mb, b_shift=p.sb,
+                  out_mult=p.my, out_shift=p.sy, output_zp=zy, act_min=lo, act_max=hi, lut=lut)
+    return Case("add_s8", "add", params, [a, b], y)
+
+
+def mul_case(pick: Pick, rng: np.random.Generator) -> Case:
+    rows, cols, broadcast = pick([1, 4, 9]), pick(CHANNELS), pick([0, 1])
+    a = rng.integers(-128, 128, (rows, cols)).astype(np.int8)
+    b = rng.integers(-128, 128, (1, cols) if broadcast else (rows, cols)).astype(np.int8)
+    za, zb, zy = _zp(pick, rng), _zp(pick, rng), _zp(pick, rng)
+    mult, shift = (int(v[0]) for v in _requant(pick, rng, 1, 256 * 256))
+    lo, hi, _ = _activation(pick, rng, zy)
+    y = q.mul(a, za, b, zb, mult, shift, zy, lo, hi)
+    params = dict(rows=rows, cols=cols, b_broadcast=broadcast, a_zp=za, b_zp=zb, out_mult=mult, out_shift=shift,
+                  output_zp=zy, act_min=lo, act_max=hi)
+    return Case("mul_s8", "mul", params, [a, b[0] if broadcast else b], y)
+
+
+def global_avg_pool_case(pick: Pick, rng: np.random.Generator) -> Case:
+    c, h, w = pick(CHANNELS), pick([1, 2, 7]), pick([1, 3, 7])
+    x = rng.integers(-128, 128, (1, c, h, w)).astype(np.int8)
+    zx, zy = _zp(pick, rng), _zp(pick, rng)
+    if pick(["scales", "raw"]) == "scales":
+        mult, shift = q.quantize_multiplier(_scale(rng) / (_scale(rng) * h * w))
+    else:
+        mult, shift = (int(v[0]) for v in _requant(pick, rng, 1, 255 * h * w))
+    y = q.global_avg_pool(x, zx, zy, mult, shift)
+    params = dict(in_h=h, in_w=w, channels=c, input_zp=zx, output_zp=zy, out_mult=mult, out_shift=shift)
+    return Case("global_avg_pool_s8", "global_avg_pool", params, [nhwc(x)], y[0])
+
+
+def avg_pool_case(pick: Pick, rng: np.random.Generator) -> Case:
+    c = pick(CHANNELS)
+    g = _window(pick, [(2, 2), (3, 3), (5, 5), (3, 1)], dilate=False)
+    x = rng.integers(-128, 128, (1, c, g["h"], g["w"])).astype(np.int8)
+    zx, zy = _zp(pick, rng), _zp(pick, rng)
+    sx = _scale(rng)
+    mt, stbl = q.avg_pool_multipliers(sx, pick([sx, _scale(rng)]), g["kernel"])
+    y = q.avg_pool(x, zx, zy, mt, stbl, g["kernel"], g["strides"], g["pads"])
+    params = dict(_geometry(g, with_dilation=False), channels=c, input_zp=zx, output_zp=zy,
+                  mult_by_count=mt, shift_by_count=stbl)
+    return Case("avg_pool_s8", "avg_pool", params, [nhwc(x)], nhwc(y))
+
+
+def max_pool_case(pick: Pick, rng: np.random.Generator) -> Case:
+    c = pick(CHANNELS)
+    g = _window(pick, [(2, 2), (3, 3), (5, 5), (1, 3)], dilate=True)
+    x = rng.integers(-128, pick([-127, 128]), (1, c, g["h"], g["w"])).astype(np.int8)  # sometimes all -128
+    y = q.max_pool(x, g["kernel"], g["strides"], g["pads"], g["dilations"])
+    return Case("max_pool_s8", "max_pool", dict(_geometry(g), channels=c), [nhwc(x)], nhwc(y))
+
+
+def lut_case(pick: Pick, rng: np.random.Generator) -> Case:
+    x = rng.integers(-128, 128, pick([1, 7, 300])).astype(np.int8)
+    table = rng.integers(-128, 128, 256).astype(np.int8)
+    return Case("lut_s8", "lut", dict(size=x.size, table=table), [x], q.lut(x, table))
+
+
+def squeeze_excite_case(pick: Pick, rng: np.random.Generator) -> Case:
+    c, r, h, w = pick(CHANNELS), pick([1, 2, 4, 8]), pick([1, 3, 5]), pick([1, 2, 4])
+    x = rng.integers(-128, 128, (1, c, h, w)).astype(np.int8)
+    zx, pool_zp, gate_zp, zy = (_zp(pick, rng) for _ in range(4))
+    pool_m, pool_s = q.quantize_multiplier(_scale(rng) / (_scale(rng) * h * w))
+    fc1, p1 = _dense_layer(pick, rng, c, r, pool_zp)
+    fc2, p2 = _dense_layer(pick, rng, r, c, fc1.zy)
+    mul_m, mul_s = (int(v[0]) for v in _requant(pick, rng, 1, 256 * 256))
+    lo, hi, _ = _activation(pick, rng, zy)
+    y = q.squeeze_excite(x, zx, pool_zp, pool_m, pool_s, fc1, fc2, gate_zp, mul_m, mul_s, zy, lo, hi)
+    params = dict(in_h=h, in_w=w, channels=c, input_zp=zx, pool_mult=pool_m, pool_shift=pool_s, fc1=p1, fc2=p2,
+                  gate_zp=gate_zp, mul_mult=mul_m, mul_shift=mul_s, output_zp=zy, act_min=lo, act_max=hi)
+    return Case("squeeze_excite_s8", "squeeze_excite", params, [nhwc(x)], nhwc(y))
+
+
+BUILDERS: dict[str, Callable[[Pick, np.random.Generator], Case]] = {
+    "conv2d_s8": conv_case,
+    "conv1x1_s8": lambda pick, rng: conv_case(pick, rng, pointwise=True),
+    "depthwise_conv2d_s8": depthwise_case,
+    "dense_s8": dense_case,
+    "add_s8": add_case,
+    "mul_s8": mul_case,
+    "global_avg_pool_s8": global_avg_pool_case,
+    "avg_pool_s8": avg_pool_case,
+    "max_pool_s8": max_pool_case,
+    "lut_s8": lut_case,
+    "squeeze_excite_s8": squeeze_excite_case,
+}
+
+
+def test_every_kernel_source_is_covered() -> None:
+    assert {p.stem for p in SOURCES} == set(BUILDERS)
+
+
+# --- running a case through ctypes ----------------------------------------------------------------
+
+
+def _struct(name: str, values: dict[str, Any], keep: list[np.ndarray]) -> ctypes.Structure:
+    s = CLASSES[name]()
+    for field, kind in STRUCTS[name]:
+        v = values[field]
+        if kind in CLASSES:
+            setattr(s, field, _struct(kind, v, keep))
+        elif kind == I32:
+            setattr(s, field, int(v))
+        elif v is not None:
+            arr = np.ascontiguousarray(v, dtype=NP_TYPE[kind])
+            keep.append(arr)
+            setattr(s, field, arr.ctypes.data_as(CTYPE[kind]))
+    return s
+
+
+def _ptr(a: np.ndarray) -> ctypes.c_void_p:
+    return ctypes.c_void_p(a.ctypes.data)
+
+
+def run_ctypes(lib: ctypes.CDLL, case: Case, in_place: bool = False) -> np.ndarray:
+    keep: list[np.ndarray] = []
+    p = _struct(case.struct, case.params, keep)
+    scratch_fn = getattr(lib, f"mnv3c_{case.kernel}_scratch_bytes")
+    scratch_fn.restype = ctypes.c_size_t
+    n_scratch = scratch_fn(ctypes.byref(p))
+    scratch = np.zeros(n_scratch, np.int8)
+    inputs = [np.ascontiguousarray(a, dtype=np.int8) for a in case.inputs]
+    out = inputs[0].copy() if in_place else np.empty(case.expected.shape, np.int8)
+    if in_place:
+        inputs[0] = out
+    kernel = getattr(lib, f"mnv3c_{case.kernel}")
+    kernel.restype = None
+    kernel(ctypes.byref(p), *map(_ptr, inputs), _ptr(out), _ptr(scratch) if n_scratch else None)
+    return out
+
+
+def _compile(out: Path, flags: list[str], extra: list[Path]) -> Path:
+    cmd = ["gcc", *STRICT, *flags, f"-I{RUNTIME}", *map(str, SOURCES), *map(str, extra), "-o", str(out)]
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    assert res.returncode == 0, f"{' '.join(cmd)}\n{res.stderr}"
+    return out
+
+
+REQUANT_PROBE = """
+#include "mnv3c_requant.h"
+/* op 0: SRDHM(a, b); 1: RDBP(a, b); 2: MBQM(a, b, c), elementwise over n values. */
+void mnv3c_test_requant(int32_t op, const int32_t *a, const int32_t *b, const int32_t *c, int32_t *out, int32_t n)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        out[i] = op == 0 ? mnv3c_srdhm(a[i], b[i]) : op == 1 ? mnv3c_rdbp(a[i], b[i]) : mnv3c_mbqm(a[i], b[i], c[i]);
+    }
+}
+"""
+
+
+def _layout_probe(tmp: Path) -> Path:
+    """C source exporting sizeof and every offsetof of the structs, to check the ctypes mirror."""
+    lines = ['#include <stddef.h>', '#include "mnv3c_kernels.h"', "const size_t mnv3c_test_layout[] = {"]
+    for name, fields in STRUCTS.items():
+        lines.append(f"    sizeof(mnv3c_{name}_params),")
+        lines += [f"    offsetof(mnv3c_{name}_params, {f})," for f, _ in fields]
+    path = tmp / "layout_probe.c"
+    path.write_text("\n".join(lines + ["};", ""]))
+    return path
+
+
+@pytest.fixture(scope="session")
+def lib(tmp_path_factory: pytest.TempPathFactory) -> ctypes.CDLL:
+    tmp = tmp_path_factory.mktemp("mnv3c_rt")
+    (tmp / "requant_probe.c").write_text(REQUANT_PROBE)
+    probes = [_layout_probe(tmp), tmp / "requant_probe.c"]
+    return ctypes.CDLL(str(_compile(tmp / "libmnv3c_rt.so", ["-O2", "-fPIC", "-shared"], probes)))
+
+
+def _c_requant(lib: ctypes.CDLL, op: int, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    args = [np.ascontiguousarray(v, dtype=np.int32) for v in (a, b, c)]
+    out = np.empty(a.size, np.int32)
+    lib.mnv3c_test_requant(op, *map(_ptr, args), _ptr(out), a.size)
+    return out
+
+
+EDGES = np.array([-(2**31), -(2**31) + 1, -(2**30), -3, -2, -1, 0, 1, 2, 3, 2**30, 2**31 - 1], dtype=np.int64)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_requant_helpers_match_intops(lib: ctypes.CDLL, seed: int) -> None:
+    """SRDHM/RDBP/MBQM of mnv3c_requant.h on every pair of edge values, exact ties and random values."""
+    rng = np.random.default_rng(seed)
+    a, b = (v.ravel() for v in np.meshgrid(EDGES, EDGES))
+    a = np.concatenate([a, rng.integers(-(2**31), 2**31, 2000)])
+    b = np.concatenate([b, rng.integers(-(2**31), 2**31, 2000)])
+    np.testing.assert_array_equal(_c_requant(lib, 0, a, b, b), q.srdhm(a, b))
+
+    e = rng.integers(0, 32, a.size)
+    ties = (rng.integers(-(2**20), 2**20, a.size) << e) + np.where(e > 0, 1 << np.maximum(e - 1, 0), 0)
+    x = np.where(rng.random(a.size) < 0.5, a, np.clip(ties, -(2**31), 2**31 - 1))
+    np.testing.assert_array_equal(_c_requant(lib, 1, x, e, e), q.rdbp(x, e))
+
+    shift = rng.integers(-31, 31, a.size)
+    mult = np.where(rng.random(a.size) < 0.3, 2**30, rng.integers(2**30, 2**31, a.size))
+    x = a >> np.maximum(shift, 0)  # x · 2^left fits int32, the quantizer's guarantee
+    np.testing.assert_array_equal(_c_requant(lib, 2, x, mult, shift), q.mbqm(x, mult, shift))
+
+
+def test_ctypes_mirror_matches_header(lib: ctypes.CDLL) -> None:
+    expected = []
+    for name, fields in STRUCTS.items():
+        expected.append(ctypes.sizeof(CLASSES[name]))
+        expected += [getattr(CLASSES[name], f).offset for f, _ in fields]
+    actual = (ctypes.c_size_t * len(expected)).in_dll(lib, "mnv3c_test_layout")
+    assert list(actual) == expected
+
+
+@pytest.mark.parametrize("kernel", sorted(BUILDERS))
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_kernel_matches_intops(lib: ctypes.CDLL, kernel: str, data: st.DataObject) -> None:
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))
+    case = BUILDERS[kernel](lambda options: data.draw(st.sampled_from(list(options))), rng)
+    np.testing.assert_array_equal(run_ctypes(lib, case), case.expected)
+    if case.in_place_ok:
+        np.testing.assert_array_equal(run_ctypes(lib, case, in_place=True), case.expected)
+    if kernel == "conv1x1_s8":  # the general kernel must agree on pointwise layers too
+        np.testing.assert_array_equal(run_ctypes(lib, replace(case, kernel="conv2d_s8")), case.expected)
+
+
+# --- the same cases under AddressSanitizer + UBSan, in a generated C driver -------------------------
+
+
+def _c_int(v: int) -> str:
+    return "INT32_MIN" if v == -(2**31) else str(v)
+
+
+def _c_array(name: str, ctype: str, values: np.ndarray) -> str:
+    flat = np.ravel(values).astype(np.int64)
+    return f"static const {ctype} {name}[{flat.size}] = {{{', '.join(_c_int(int(v)) for v in flat)}}};"
+
+
+def _c_init(prefix: str, name: str, values: dict[str, Any], decls: list[str]) -> str:
+    """A designated initializer for a params struct; pointer fields become static arrays in decls."""
+    parts = []
+    for field, kind in STRUCTS[name]:
+        v = values[field]
+        if kind in CLASSES:
+            parts.append(f".{field} = {_c_init(f'{prefix}_{field}', kind, v, decls)}")
+        elif kind == I32:
+            parts.append(f".{field} = {_c_int(int(v))}")
+        elif v is None:
+            parts.append(f".{field} = NULL")
+        else:
+            decls.append(_c_array(f"{prefix}_{field}", "int8_t" if kind == P8 else "int32_t", v))
+            parts.append(f".{field} = {prefix}_{field}")
+    return "{" + ", ".join(parts) + "}"
+
+
+def _c_case(i: int, case: Case) -> str:
+    decls: list[str] = []
+    init = _c_init(f"c{i}", case.struct, case.params, decls)
+    decls.append(f"static const mnv3c_{case.struct}_params c{i}_p = {init};")
+    decls += [_c_array(f"c{i}_in{j}", "int8_t", a) for j, a in enumerate(case.inputs)]
+    decls.append(_c_array(f"c{i}_exp", "int8_t", case.expected))
+    ins = [f"in{j}" for j in range(len(case.inputs))]
+    body = [f"static int case{i}(void)", "{",
+            f"    const size_t n_scratch = mnv3c_{case.kernel}_scratch_bytes(&c{i}_p);",
+            "    void *scratch = n_scratch ? malloc(n_scratch) : NULL;",
+            f"    int8_t *out = malloc(sizeof c{i}_exp);", "    int bad;"]
+    body += [f"    int8_t *in{j} = copy(c{i}_in{j}, sizeof c{i}_in{j});" for j in range(len(ins))]
+    body += [f"    mnv3c_{case.kernel}(&c{i}_p, {', '.join(ins)}, out, scratch);",
+             f"    bad = memcmp(out, c{i}_exp, sizeof c{i}_exp) != 0;",
+             f'    if (bad) printf("case {i} ({case.kernel}) differs\\n");',
+             *[f"    free({n});" for n in ins], "    free(out);", "    free(scratch);", "    return bad;", "}"]
+    return "\n".join(decls + body)
+
+
+def test_kernels_under_sanitizers(tmp_path: Path) -> None:
+    """Fixed-seed cases of every kernel, exact-size heap buffers: any stray byte is reported."""
+    cases = []
+    for k, build in sorted(BUILDERS.items()):
+        for seed in range(6):
+            rng = np.random.default_rng([seed, len(k)])
+            cases.append(build(lambda options: list(options)[rng.integers(len(options))], rng))
+    src = ["#include <stdint.h>", "#include <stdio.h>", "#include <stdlib.h>", "#include <string.h>",
+           '#include "mnv3c_kernels.h"',
+           "static int8_t *copy(const int8_t *src, size_t n)",
+           "{", "    int8_t *dst = malloc(n);", "    memcpy(dst, src, n);", "    return dst;", "}"]
+    src += [_c_case(i, c) for i, c in enumerate(cases)]
+    src += ["int main(void)", "{", "    int failures = 0;", *[f"    failures += case{i}();" for i in range(len(cases))],
+            '    printf("%d passed, %d failed\\n", ' + f"{len(cases)} - failures, failures);",
+            "    return failures != 0;", "}", ""]
+    driver = tmp_path / "driver.c"
+    driver.write_text("\n".join(src))
+    exe = _compile(tmp_path / "driver", ["-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+                                         "-fno-omit-frame-pointer"], [driver])
+    res = subprocess.run([str(exe)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert f"{len(cases)} passed, 0 failed" in res.stdout
+
+
+# --- portability: freestanding cross builds, no float, no libc beyond memcpy/memset -----------------
+
+CROSS = {
+    "cortex-m7": ["arm-none-eabi-gcc", "-mcpu=cortex-m7", "-mthumb"],
+    "cortex-m0": ["arm-none-eabi-gcc", "-mcpu=cortex-m0", "-mthumb", "-mfloat-abi=soft"],  # float would call __aeabi_f*
+    "rv32imc": ["riscv64-unknown-elf-gcc", "-march=rv32imc", "-mabi=ilp32"],  # float would call __*sf*/__*df*
+}
+ALLOWED_UNDEFINED = {"memcpy", "memset", "__aeabi_lmul", "__muldi3"}  # 64-bit multiply helpers (SRDHM)
+
+
+@pytest.mark.parametrize("target", sorted(CROSS))
+def test_cross_compiles_freestanding(tmp_path: Path, target: str) -> None:
+    cc, *flags = CROSS[target]
+    if shutil.which(cc) is None:
+        pytest.skip(f"{cc} not installed")
+    nm = cc.replace("gcc", "nm")
+    undefined: set[str] = set()
+    for src in SOURCES:
+        obj = tmp_path / f"{src.stem}.o"
+        cmd = [cc, *STRICT, *flags, "-O2", "-ffreestanding", "-c", str(src), "-o", str(obj)]
+        res = subprocess.run(cmd, capture_output=True, text=True)
+        assert res.returncode == 0, f"{' '.join(cmd)}\n{res.stderr}"
+        syms = subprocess.run([nm, "-u", str(obj)], capture_output=True, text=True, check=True).stdout.split()
+        undefined |= {s for s in syms if s != "U" and not s.startswith("mnv3c_")}
+    assert undefined <= ALLOWED_UNDEFINED
+
+
+def test_sources_include_only_the_allowed_headers() -> None:
+    allowed = {"stdint.h", "stddef.h", "string.h", "mnv3c_kernels.h", "mnv3c_requant.h"}
+    for src in [*SOURCES, *RUNTIME.glob("*.h")]:
+        includes = set(re.findall(r'^#include [<"](.+)[>"]', src.read_text(), re.M))
+        assert includes <= allowed, src.name
