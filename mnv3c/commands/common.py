@@ -23,5 +23,6 @@ def input_shape_of(graph: Graph) -> tuple[int, ...]:
     return tuple(graph.tensors[graph.inputs[0]].shape)
 
 
-def load_samples(graph: Graph, path: str, what: str) -> np.ndarray:
-    return load_images(path, what, input_shape_of(graph))
+def load_samples(shape: tuple[int, ...], path: str, what: str) -> np.ndarray:
+    """Float32 NCHW samples from ``path`` checked against the model input ``shape``."""
+    return load_images(path, what, shape)

@@ -1,0 +1,29 @@
+"""`mnv3c eval`: float vs int8 accuracy on a labelled data set (SPEC's eval JSON)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from mnv3c.arrays import load_labels, parse_input_shape
+from mnv3c.commands.common import input_shape_of, load_samples
+from mnv3c.quant.evaluate import evaluate, load_float_graph
+
+
+def run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    graph, _ = load_float_graph(args.model, parse_input_shape(args.input_shape))
+    shape = input_shape_of(graph)
+    calib = load_samples(shape, args.calib, "--calib")
+    data = load_samples(shape, args.data, "--data")
+    labels = load_labels(args.labels, len(data))
+    result = evaluate(args.model, calib, data, labels, input_shape=parse_input_shape(args.input_shape),
+                      per_layer=args.per_layer)
+    human = (f"{result['samples']} samples: float top-1 {result['float_top1']:.2%}, "
+             f"int8 top-1 {result['int8_top1']:.2%}, agreement {result['agreement']:.2%}, "
+             f"mean |err| {result['mean_abs_err']:.4g}, cosine {result['cosine']:.5f}")
+    if args.per_layer:
+        rows = [f"  {r['name'][:48]:48s} {r['op']:18s} "
+                f"{'exact' if r['sqnr_db'] is None else format(r['sqnr_db'], '.1f') + ' dB'}"
+                for r in result["per_layer"]]
+        human += "\nper-layer SQNR (int8 vs float):\n" + "\n".join(rows)
+    return result, human

@@ -1,0 +1,60 @@
+"""The activation functions of the IR, in one place so the executor and the passes agree exactly.
+
+Each works on float32 arrays and returns float32; ``params`` follows the ``act_params``
+convention of `mnv3c.ir.ops` (clip: {"min", "max"}, hard_sigmoid: {"alpha", "beta"}).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from mnv3c.errors import UnsupportedModelError
+
+
+def relu(x: np.ndarray, params: Mapping[str, Any]) -> np.ndarray:
+    return np.maximum(x, np.zeros((), x.dtype))
+
+
+def clip(x: np.ndarray, params: Mapping[str, Any]) -> np.ndarray:
+    # -inf/inf bounds are allowed; cast them to x's dtype so float32 stays float32.
+    lo = np.asarray(params.get("min", -np.inf), x.dtype)
+    hi = np.asarray(params.get("max", np.inf), x.dtype)
+    return np.minimum(np.maximum(x, lo), hi)
+
+
+def hard_swish(x: np.ndarray, params: Mapping[str, Any]) -> np.ndarray:
+    return x * np.clip(x + x.dtype.type(3), 0, 6) / x.dtype.type(6)
+
+
+def hard_sigmoid(x: np.ndarray, params: Mapping[str, Any]) -> np.ndarray:
+    # Defaults are ONNX's HardSigmoid defaults.
+    alpha = x.dtype.type(params.get("alpha", 0.2))
+    beta = x.dtype.type(params.get("beta", 0.5))
+    return np.clip(alpha * x + beta, 0, 1)
+
+
+def sigmoid(x: np.ndarray, params: Mapping[str, Any]) -> np.ndarray:
+    # exp(-|x|) never overflows, and e/(1+e) keeps relative precision for very negative x.
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+ACTIVATION_FNS: dict[str, Callable[[np.ndarray, Mapping[str, Any]], np.ndarray]] = {
+    "relu": relu,
+    "clip": clip,
+    "hard_swish": hard_swish,
+    "hard_sigmoid": hard_sigmoid,
+    "sigmoid": sigmoid,
+}
+
+
+def apply_activation(x: np.ndarray, act: str | None, params: Mapping[str, Any] | None = None) -> np.ndarray:
+    """``act`` applied to ``x``; None or "none" is the identity."""
+    if act is None or act == "none":
+        return x
+    fn = ACTIVATION_FNS.get(act)
+    if fn is None:
+        raise UnsupportedModelError(f"unknown activation '{act}'")
+    return fn(x, params or {})
