@@ -83,6 +83,7 @@ def _emit(result: dict[str, Any], as_json: bool, human: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     debug = os.environ.get("MNV3C_DEBUG") == "1"
+    args: argparse.Namespace | None = None
     try:
         args = _build_parser().parse_args(argv)
         from mnv3c import commands
@@ -98,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CheckFailed as exc:
         if debug:
             raise
+        if exc.result is not None:
+            _emit(exc.result, getattr(args, "json", False), exc.human)
         print(f"mnv3c: check failed: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:

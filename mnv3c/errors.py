@@ -14,6 +14,14 @@ class UnsupportedModelError(MnvError):
 
 
 class CheckFailed(Exception):
-    """The run worked but a check failed (e.g. device output differs from the simulator). Exit code 1."""
+    """The run worked but a check failed (e.g. device output differs from the simulator). Exit code 1.
+
+    ``result``/``human``: what the command produced anyway, printed before the failure line.
+    """
 
     exit_code = 1
+
+    def __init__(self, message: str, result: dict | None = None, human: str = "") -> None:
+        super().__init__(message)
+        self.result = result
+        self.human = human

@@ -93,6 +93,9 @@ def run_elf(board: Board, elf: Path, timeout_s: float = 60.0, check: bool = True
     regardless. icount: also run QEMU with -icount shift=0 (virtual time = instruction count, which
     makes guest timers and RISC-V minstret deterministic; the plugin count does not need it).
     """
+    if board.hardware:
+        raise MnvError(f"{board.name} is real hardware: images for it are built here but not run; "
+                       f"flash it with `mnv3c flash OUTDIR --board {board.name}`")
     elf = Path(elf)
     with tempfile.TemporaryDirectory(prefix="mnv3c-run-") as tmp:
         insn_log = Path(tmp) / "insn.txt"

@@ -31,23 +31,45 @@ class MemoryRegion:
         return self.origin <= addr < self.origin + self.length
 
 
+# Board support C files (in c/) linked into every image, per kind of board.
+QEMU_CORTEXM_SOURCES = ("cortexm.c", "cortexm_fault.c", "rt_start.c", "io_common.c", "markers.c")
+QEMU_RISCV_SOURCES = ("riscv_start.S", "riscv.c", "rt_start.c", "io_common.c", "markers.c")
+HOST_SOURCES = ("host_io.c", "io_common.c", "markers.c")
+# Real Cortex-M7 boards: no semihosting (cortexm.c) and no QEMU markers; add the board's console file.
+CORTEXM7_HW_SOURCES = ("cortexm7_hw.c", "cortexm_fault.c", "rt_start.c", "io_common.c")
+
+
 @dataclass(frozen=True)
 class Board:
-    """A build/run target. arch selects the startup code: "cortex-m", "riscv32" or "host"."""
+    """A build/run target.
+
+    arch selects the compiler and entry point: "cortex-m", "riscv32", "host", or "esp-idf" (built by
+    the user's ESP-IDF from the project mnv3c.boards.esp_idf writes, never by build()).
+    Real boards (not emulated, not the host) are build-only here: there is no hardware to run on.
+    """
 
     name: str
     target: str
     arch: str
     description: str
     cpu_flags: tuple[str, ...]
+    sources: tuple[str, ...] = ()  # board support C files in c/, linked into every image
     qemu_binary: str | None = None
     qemu_machine: tuple[str, ...] = ()
     regions: tuple[MemoryRegion, ...] = ()
     placement: dict[str, str] = field(default_factory=dict, hash=False)  # role (ROLES) -> region name
+    openocd_config: str | None = None  # `openocd -f <this>` flashes the board
+    pyocd_target: str | None = None  # `pyocd flash -t <this>` flashes the board
+    idf_target: str | None = None  # ESP-IDF target name (`idf.py set-target <this>`)
 
     @property
     def emulated(self) -> bool:
         return self.qemu_binary is not None
+
+    @property
+    def hardware(self) -> bool:
+        """A real board: built here, flashed and run by its owner."""
+        return not self.emulated and self.arch != "host"
 
     @property
     def flash_size(self) -> int:
@@ -69,10 +91,29 @@ def _mps(name: str, target: str, cpu_flags: str, flash: int, ram: int, machine: 
         arch="cortex-m",
         description=f"QEMU {machine}: {note}; flash 4 MiB @ {flash:#010x}, RAM 4 MiB @ {ram:#010x}",
         cpu_flags=tuple(cpu_flags.split()),
+        sources=QEMU_CORTEXM_SOURCES,
         qemu_binary="qemu-system-arm",
         qemu_machine=("-M", machine),
         regions=(MemoryRegion("FLASH", flash, 4 * MiB, "flash"), MemoryRegion("RAM", ram, 4 * MiB, "ram")),
         placement={"CODE": "FLASH", "RODATA": "FLASH", "WEIGHTS": "FLASH", "DATA": "RAM", "ARENA": "RAM"},
+    )
+
+
+def _esp(name: str, target: str, chip: str, drom: int, dram: int, dram_budget: int) -> Board:
+    """An ESP-IDF board. The regions are budgets for the fit check, not a linker script: flash is
+    the app partition of the generated project (sdkconfig.defaults: single app, 1.5 MiB), RAM an
+    approximate share of internal DRAM left for static model data after ESP-IDF's own; the ESP-IDF
+    link is the authoritative check."""
+    return Board(
+        name=name,
+        target=target,
+        arch="esp-idf",
+        description=f"{chip} dev board (real hardware, build-only with the user's ESP-IDF): app partition "
+        f"1.5 MiB, about {dram_budget // KiB} KiB DRAM for the model",
+        cpu_flags=(),
+        regions=(MemoryRegion("APP", drom, 1536 * KiB, "flash"), MemoryRegion("DRAM", dram, dram_budget, "ram")),
+        placement={"CODE": "APP", "RODATA": "APP", "WEIGHTS": "APP", "DATA": "DRAM", "ARENA": "DRAM"},
+        idf_target=name,
     )
 
 
@@ -85,6 +126,7 @@ _BOARDS: dict[str, Board] = {
             arch="host",
             description="native executable built with the host gcc (no instruction count)",
             cpu_flags=(),
+            sources=HOST_SOURCES,
         ),
         _mps("mps2-an386", "cortex-m4", "-mcpu=cortex-m4 -mfpu=fpv4-sp-d16 -mfloat-abi=hard",
              0x00000000, 0x20000000, "mps2-an386", "Cortex-M4F"),
@@ -103,6 +145,7 @@ _BOARDS: dict[str, Board] = {
             description="QEMU mps3-an547: Cortex-M55 with MVE; code in ITCM 512 KiB, rodata+weights in "
             "QSPI 8 MiB, data/stack in DTCM 512 KiB, arena in SRAM 4 MiB",
             cpu_flags=("-mcpu=cortex-m55", "-mfloat-abi=hard"),
+            sources=QEMU_CORTEXM_SOURCES,
             qemu_binary="qemu-system-arm",
             qemu_machine=("-M", "mps3-an547"),
             regions=(
@@ -123,6 +166,7 @@ _BOARDS: dict[str, Board] = {
             description="QEMU riscv32 virt, rv32imc (ESP32-C3 ISA class); flash 8 MiB - 4 KiB @ 0x80000000, "
             "RAM 8 MiB @ 0x80800000",
             cpu_flags=("-march=rv32imc", "-mabi=ilp32"),
+            sources=QEMU_RISCV_SOURCES,
             qemu_binary="qemu-system-riscv32",
             qemu_machine=("-M", "virt", "-cpu", "rv32,a=false,f=false,d=false", "-bios", "none"),
             regions=(
@@ -131,6 +175,48 @@ _BOARDS: dict[str, Board] = {
             ),
             placement={"CODE": "FLASH", "RODATA": "FLASH", "WEIGHTS": "FLASH", "DATA": "RAM", "ARENA": "RAM"},
         ),
+        # --- Real boards: built and linked here, never run here (no hardware). -----------------
+        # STM32H743: .data/.bss/stack in the 128 KiB DTCM (zero wait states, not cached); the arena
+        # in the 512 KiB AXI SRAM (DTCM is too small for MobileNet activations).
+        Board(
+            name="nucleo-h743zi",
+            target="cortex-m7",
+            arch="cortex-m",
+            description="NUCLEO-H743ZI (real hardware, build-only here): STM32H743 Cortex-M7 DP FPU; "
+            "flash 2 MiB, DTCM 128 KiB (data, stack), AXI SRAM 512 KiB (arena); console USART3 (ST-LINK VCP)",
+            cpu_flags=("-mcpu=cortex-m7", "-mfpu=fpv5-d16", "-mfloat-abi=hard"),
+            sources=(*CORTEXM7_HW_SOURCES, "stm32h743_console.c"),
+            regions=(
+                MemoryRegion("FLASH", 0x08000000, 2 * MiB, "flash"),
+                MemoryRegion("DTCM", 0x20000000, 128 * KiB, "ram"),
+                MemoryRegion("AXISRAM", 0x24000000, 512 * KiB, "ram"),
+            ),
+            placement={"CODE": "FLASH", "RODATA": "FLASH", "WEIGHTS": "FLASH", "DATA": "DTCM", "ARENA": "AXISRAM"},
+            openocd_config="board/st_nucleo_h743zi.cfg",
+            pyocd_target="stm32h743zitx",
+        ),
+        # STM32F746: DTCM 64 KiB + SRAM1 240 KiB + SRAM2 16 KiB are contiguous: one 320 KiB region.
+        Board(
+            name="stm32f746g-disco",
+            target="cortex-m7",
+            arch="cortex-m",
+            description="STM32F746G-DISCO (real hardware, build-only here): STM32F746 Cortex-M7 SP FPU; "
+            "flash 1 MiB, SRAM 320 KiB; console USART1 (ST-LINK VCP)",
+            cpu_flags=("-mcpu=cortex-m7", "-mfpu=fpv5-sp-d16", "-mfloat-abi=hard"),
+            sources=(*CORTEXM7_HW_SOURCES, "stm32f746_console.c"),
+            regions=(
+                MemoryRegion("FLASH", 0x08000000, 1 * MiB, "flash"),
+                MemoryRegion("SRAM", 0x20000000, 320 * KiB, "ram"),
+            ),
+            placement={"CODE": "FLASH", "RODATA": "FLASH", "WEIGHTS": "FLASH", "DATA": "SRAM", "ARENA": "SRAM"},
+            openocd_config="board/stm32f746g-disco.cfg",
+            pyocd_target="stm32f746nghx",
+        ),
+        _esp("esp32", "esp32", "ESP32 (Xtensa LX6, 240 MHz)", drom=0x3F400000, dram=0x3FFB0000, dram_budget=160 * KiB),
+        _esp("esp32s3", "esp32s3", "ESP32-S3 (Xtensa LX7, 240 MHz)", drom=0x3C000000, dram=0x3FC88000,
+             dram_budget=320 * KiB),
+        _esp("esp32c3", "riscv32", "ESP32-C3 (RISC-V rv32imc, 160 MHz)", drom=0x3C000000, dram=0x3FC80000,
+             dram_budget=256 * KiB),
     )
 }
 
@@ -140,7 +226,9 @@ _DEFAULT_BOARD = {
     "cortex-m7": "mps2-an500",
     "cortex-m33": "mps2-an505",
     "cortex-m55": "mps3-an547",
-    "riscv32": "virt",
+    "riscv32": "virt",  # stays the QEMU machine; the ESP32-C3 is --board esp32c3
+    "esp32": "esp32",
+    "esp32s3": "esp32s3",
 }
 
 

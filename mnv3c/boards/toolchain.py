@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mnv3c.boards.elf import read_elf
-from mnv3c.boards.registry import ROLES, Board
+from mnv3c.boards.registry import ROLES, Board, MemoryRegion
 from mnv3c.errors import MnvError
 
 C_DIR = Path(__file__).parent / "c"
@@ -30,12 +30,6 @@ TOOL_PACKAGES = {
 }
 
 _COMPILER = {"cortex-m": "arm-none-eabi-gcc", "riscv32": "riscv64-unknown-elf-gcc", "host": "gcc"}
-
-_BOARD_SOURCES = {
-    "cortex-m": ("cortexm.c", "rt_start.c", "io_common.c"),
-    "riscv32": ("riscv_start.S", "riscv.c", "rt_start.c", "io_common.c"),
-    "host": ("host_io.c", "io_common.c"),
-}
 
 _ENTRY = {"cortex-m": "Reset_Handler", "riscv32": "_start"}
 
@@ -79,8 +73,8 @@ def compiler_name(board: Board) -> str:
 
 
 def board_sources(board: Board) -> list[Path]:
-    """Startup, I/O and run-time C files the board contributes to every image."""
-    return [C_DIR / f for f in _BOARD_SOURCES[board.arch]]
+    """Startup, I/O and run-time C files the board contributes to every image (from the registry)."""
+    return [C_DIR / f for f in board.sources]
 
 
 def compile_flags(board: Board, opt: str = "-O2") -> list[str]:
@@ -121,6 +115,11 @@ def build(
     opt: str = "-O2",
 ) -> BuildResult:
     """Compile `sources` plus the board's own files and link them into `out` (an ELF)."""
+    if board.arch == "esp-idf":
+        raise MnvError(
+            f"board {board.name} is built by ESP-IDF, not by mnv3c: write the project with "
+            "mnv3c.boards.esp_idf.write_esp_idf_project and run `idf.py build` in it"
+        )
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     script = out.with_suffix(".ld")
@@ -171,3 +170,19 @@ def size_report(board: Board, elf: Path) -> tuple[int, int]:
         if any(r.kind == "ram" and r.contains(s.addr) for r in board.regions):
             ram += s.size
     return flash, ram
+
+
+def region_usage(board: Board, elf: Path) -> list[tuple[MemoryRegion, int]]:
+    """Bytes used in each of the board's memory regions, like `ld --print-memory-usage`.
+
+    A section counts where it runs; a loaded section that runs elsewhere (.data) also counts
+    where its initial values are stored.
+    """
+    used = {r.name: 0 for r in board.regions}
+    for s in read_elf(elf).sections:
+        if not s.alloc or s.size == 0:
+            continue
+        for r in board.regions:
+            if r.contains(s.addr) or (not s.nobits and s.lma != s.addr and r.contains(s.lma)):
+                used[r.name] += s.size
+    return [(r, used[r.name]) for r in board.regions]

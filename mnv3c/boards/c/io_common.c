@@ -1,17 +1,9 @@
 /*
- * io_common.c - board-independent parts of mnv3c_io.h: number formatting and
- * the inference markers.  Each board adds io_write() and io_exit().
+ * io_common.c - board-independent number formatting for mnv3c_io.h.
+ * Each board adds io_write() and io_exit(), and the inference markers
+ * (markers.c for QEMU and the host, the cycle counter on real boards).
  */
 #include "mnv3c_io.h"
-
-/* Written by the markers so that each is a distinct, non-empty function
- * (GCC's identical-code folding would otherwise merge two empty bodies and
- * give both markers one address). */
-volatile uint32_t mnv3c_marker_state;
-
-void __attribute__((noinline)) mnv3c_marker_begin(void) { mnv3c_marker_state = 1u; }
-
-void __attribute__((noinline)) mnv3c_marker_end(void) { mnv3c_marker_state = 2u; }
 
 void io_write_hex(const uint8_t *data, size_t n)
 {

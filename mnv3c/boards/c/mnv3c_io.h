@@ -3,13 +3,15 @@
  *
  * Bare-metal boards (QEMU Cortex-M, QEMU riscv32 virt) implement it without a
  * C library: semihosting on Arm, the 16550 UART and the SiFive test device on
- * RISC-V.  The host build implements it on top of stdio.
+ * RISC-V.  The host build implements it on top of stdio.  Real boards write
+ * to their UART console and "exit" by printing `EXIT <code>` and spinning.
  *
  * The marker pair brackets exactly one inference.  Under QEMU an instruction
  * counting TCG plugin watches the first instruction of each marker and
  * reports the number of guest instructions executed between them; the
  * functions themselves only store to a volatile word so they are never
- * merged or optimised away.
+ * merged or optimised away (markers.c).  On real Cortex-M7 boards the markers
+ * read the DWT cycle counter and the end marker prints `CYCLES <n>`.
  */
 #ifndef MNV3C_IO_H
 #define MNV3C_IO_H
@@ -31,7 +33,7 @@ void io_write_hex(const uint8_t *data, size_t n);
 /* Write an unsigned 32-bit value in decimal. */
 void io_write_u32(uint32_t v);
 
-/* Terminate the program (QEMU exits with this status). Never returns. */
+/* Terminate the program (QEMU exits with this status; real boards print it). Never returns. */
 void io_exit(int code) __attribute__((noreturn));
 
 /* Bracket one inference for the instruction counter. */

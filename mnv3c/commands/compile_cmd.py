@@ -1,0 +1,20 @@
+"""`mnv3c compile`: ONNX -> int8 C project for a target in OUTDIR, plus report.json."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from mnv3c.arrays import parse_input_shape
+from mnv3c.compiler import quantize_model, resolve_board, write_project
+
+
+def run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    board = resolve_board(args.target, args.board)
+    q = quantize_model(args.model, parse_input_shape(args.input_shape), args.calib)
+    report = write_project(q.qgraph, args.target, board, args.output, args.force)
+    human = (f"compiled {args.model} for {args.target} ({board.name}) into {args.output}: "
+             f"{len(report['layers'])} layers, arena {report['arena_bytes']:,} B "
+             f"(lower bound {report['arena_lower_bound_bytes']:,} B), weights {report['weights_bytes']:,} B, "
+             f"{report['macs']:,} MACs; {q.calib_note}")
+    return report, human

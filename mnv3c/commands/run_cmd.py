@@ -1,0 +1,89 @@
+"""`mnv3c run`: compile, build and run on the target; compare every output byte with the
+integer simulator. A mismatch still prints the result, then exits 1."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mnv3c.arrays import load_images, parse_input_shape
+from mnv3c.compiler import build_project, quantize_model, resolve_board, run_project, write_project
+from mnv3c.codegen.host import nchw_to_nhwc
+from mnv3c.errors import CheckFailed
+from mnv3c.quant.simulate import host_output, quantize_input, simulate
+from mnv3c.reference.float_exec import run_float
+
+
+def run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    result = run_model(args.model, args.target, args.board, args.calib, args.input, args.input_shape)
+    human = _human(result)
+    if not result["bit_exact"]:
+        raise CheckFailed(f"device output differs from the integer simulator on {args.target}", result, human)
+    return result, human
+
+
+def run_model(model: str, target: str, board_name: str | None, calib: str | np.ndarray | None,
+              inputs: str | np.ndarray | None, input_shape: str | None) -> dict[str, Any]:
+    """Everything `mnv3c run` reports (SPEC's run JSON); ``calib``/``inputs`` are paths or samples."""
+    board = resolve_board(target, board_name)
+    q = quantize_model(model, parse_input_shape(input_shape), calib)
+    shape = tuple(q.float_graph.tensors[q.float_graph.inputs[0]].shape)
+    input_file = inputs if isinstance(inputs, str) else None
+    if isinstance(inputs, np.ndarray):
+        x = inputs.astype(np.float32)
+    elif inputs:
+        x = load_images(inputs, "--input", shape)
+    else:  # a seeded input, so `run` without data still proves bit-exactness
+        x = np.random.default_rng(1).standard_normal((1, *shape[1:])).astype(np.float32)
+    x_q = quantize_input(q.qgraph, x)
+    sim = simulate(q.qgraph, x_q).reshape(len(x), -1)
+    float_out = run_float(q.float_graph, {q.float_graph.inputs[0]: x})[q.float_graph.outputs[0]]
+    with tempfile.TemporaryDirectory(prefix="mnv3c-run-") as tmp:
+        outdir = Path(tmp) / "out"
+        x_c = nchw_to_nhwc(x_q)
+        write_project(q.qgraph, target, board, outdir, force=False, inputs_int8=x_c)
+        report, image = build_project(outdir)
+        device, instructions = run_project(outdir, image, x_c)
+    device = _graph_order(device, report)
+    return {
+        "target": target,
+        "board": board.name,
+        "input_file": input_file,
+        "samples": int(len(x)),
+        "output": host_output(q.qgraph, device.reshape(sim.shape)).reshape(len(x), -1).astype(float).tolist(),
+        "output_int8": device.astype(int).tolist(),
+        "sim_output_int8": sim.astype(int).tolist(),
+        "float_output": float_out.reshape(len(x), -1).astype(float).tolist(),
+        "bit_exact": bool(np.array_equal(device, sim)),
+        "instructions": instructions,
+        "arena_bytes": report["arena_bytes"],
+        "flash_bytes": report["flash_bytes"],
+        "ram_bytes": report["ram_bytes"],
+        "macs": report["macs"],
+        "calibration": q.calib_note,
+    }
+
+
+def _graph_order(device: np.ndarray, report: dict[str, Any]) -> np.ndarray:
+    """The device's outputs (C layout, NHWC for images) in the graph's layout, flattened per sample."""
+    c_shape = report["output"]["c_shape"]
+    y = device.reshape(len(device), *c_shape[1:])
+    if y.ndim == 4:
+        y = np.transpose(y, (0, 3, 1, 2))
+    return y.reshape(len(device), -1)
+
+
+def _human(r: dict[str, Any]) -> str:
+    lines = []
+    for i, (dev, ref) in enumerate(zip(r["output"], r["float_output"])):
+        lines.append(f"sample {i}: device argmax {int(np.argmax(dev))}, float argmax {int(np.argmax(ref))}")
+    insn = "n/a on host" if r["instructions"] is None else f"{r['instructions']:,} instructions/inference"
+    if r["instructions"]:
+        insn += f" ({r['macs'] / r['instructions']:.3f} MAC/insn)"
+    lines.append(f"{r['target']} ({r['board']}): bit_exact={r['bit_exact']}, {insn}, arena {r['arena_bytes']:,} B, "
+                 f"flash {r['flash_bytes']:,} B, RAM {r['ram_bytes']:,} B")
+    return "\n".join(lines)

@@ -1,0 +1,143 @@
+"""The compile -> build -> run flow behind `mnv3c compile`, `build`, `run` and `demo`.
+
+Each step is a plain function so the commands, the tests and the benchmarks share one path:
+`quantize_model` (ONNX -> canonical float graph -> int8 graph), `write_project` (C into OUTDIR,
+atomically, after the memory-fit check), `build_project` (host executable or board ELF, sizes into
+report.json) and `run_project` (execute and return the int8 outputs and instruction counts).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mnv3c.arrays import load_images
+from mnv3c.boards.fit import check_fit
+from mnv3c.boards.harness import HARNESS_MAIN, parse_outputs, write_input_data
+from mnv3c.boards.qemu import run_elf
+from mnv3c.boards.registry import Board, default_board, get_board
+from mnv3c.boards.toolchain import build as board_build
+from mnv3c.boards.toolchain import size_report
+from mnv3c.codegen import host
+from mnv3c.codegen.generate import generate
+from mnv3c.errors import MnvError
+from mnv3c.ir import Graph
+from mnv3c.quant.evaluate import load_float_graph
+from mnv3c.quant.quantize import quantize_with_float
+
+SYNTHETIC_CALIB_SAMPLES = 32
+STACK_BYTES = 32 * 1024  # the boards' stack region (mnv3c/boards/c/sections.ld)
+CODE_BYTES_ESTIMATE = 64 * 1024  # kernels + schedule + startup, before linking
+ELF_NAME = "app.elf"
+RUN_TIMEOUT_S = 600.0
+
+
+@dataclass
+class Quantized:
+    float_graph: Graph  # canonical float graph: the float reference of `run` and `inspect`
+    qgraph: Graph  # the int8 graph the C code implements
+    calib_note: str  # where calibration data came from
+
+
+def resolve_board(target: str, board: str | None) -> Board:
+    """--board, or the target's default; the board must be built for ``target``."""
+    b = get_board(board) if board else default_board(target)
+    if b.target != target:
+        raise MnvError(f"board {b.name} is a {b.target} board, not {target}; pick a {target} board or omit --board")
+    return b
+
+
+def quantize_model(model: str, input_shape: tuple[int, ...] | None, calib: str | np.ndarray | None,
+                   progress: bool = True) -> Quantized:
+    """ONNX file -> (canonical float graph, int8 graph); ``calib`` is a --calib path or samples.
+    Without either, calibrate on seeded synthetic inputs and say so: fine for checking
+    bit-exactness, not for accuracy."""
+    graph, recorded = load_float_graph(model, input_shape)
+    shape = tuple(graph.tensors[graph.inputs[0]].shape)
+    if isinstance(calib, np.ndarray):
+        note = f"calibrated on {len(calib)} samples"
+    elif calib:
+        calib, note = load_images(calib, "--calib", shape), f"calibrated on {calib}"
+    elif recorded:
+        calib, note = None, "ranges recorded in the QDQ model"
+    else:
+        rng = np.random.default_rng(0)
+        calib = rng.standard_normal((SYNTHETIC_CALIB_SAMPLES, *shape[1:])).astype(np.float32)
+        note = "no --calib: calibrated on synthetic N(0,1) inputs (accuracy not representative)"
+        print(f"mnv3c: warning: {note}", file=sys.stderr)
+    _, qgraph = quantize_with_float(graph, calib, activation_params=recorded or None,
+                                    progress=progress and sys.stderr.isatty())
+    return Quantized(graph, qgraph, note)
+
+
+def write_project(qgraph: Graph, target: str, board: Board, outdir: str | Path, force: bool,
+                  inputs_int8: np.ndarray | None = None) -> dict[str, Any]:
+    """Generate the C project into ``outdir`` all at once: it is written into a hidden sibling
+    folder and renamed at the end, so a failure leaves nothing half-written."""
+    outdir = Path(outdir)
+    if outdir.exists() and not force:
+        raise MnvError(f"output folder '{outdir}' exists; pass --force to replace it")
+    outdir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
+    try:
+        report = generate(qgraph, staging, target, board.name)
+        scratch = sum(layer.get("scratch_bytes", 0) for layer in report["layers"])
+        check_fit(board, report["arena_bytes"], 0 if scratch <= report["arena_bytes"] else scratch,
+                  STACK_BYTES, report["weights_bytes"], CODE_BYTES_ESTIMATE)
+        if inputs_int8 is None:  # one sample of real-valued zeros, so `build` has an image to link
+            shape = report["input"]["c_shape"]
+            inputs_int8 = np.full((1, *shape[1:]), report["input"]["zero_point"], np.int8)
+        write_input_data(staging, inputs_int8, int(np.prod(report["output"]["c_shape"][1:])))
+        if outdir.exists():
+            shutil.rmtree(outdir)
+        os.replace(staging, outdir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return report
+
+
+def build_project(outdir: str | Path) -> tuple[dict[str, Any], Path]:
+    """Build OUTDIR for the board in its report.json; add flash/ram bytes to the report."""
+    outdir = Path(outdir)
+    report = _read_report(outdir)
+    board = get_board(report["board"])
+    if board.arch == "host":
+        image = host.build(outdir)
+    else:
+        sources = [outdir / s for s in report["sources"]] + [HARNESS_MAIN, outdir / "input_data.c"]
+        image = board_build(board, sources, outdir / "build" / ELF_NAME, include_dirs=(outdir,)).elf
+    report["flash_bytes"], report["ram_bytes"] = size_report(board, image)
+    (outdir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report, image
+
+
+def run_project(outdir: str | Path, image: Path, x_int8_nhwc: np.ndarray) -> tuple[np.ndarray, int | None]:
+    """Run a built project on int8 samples (C layout); (int8 outputs [N, out], instructions per
+    inference or None on the host)."""
+    report = _read_report(Path(outdir))
+    board = get_board(report["board"])
+    out_bytes = int(np.prod(report["output"]["c_shape"][1:]))
+    if board.arch == "host":
+        return host.run(image, x_int8_nhwc, out_bytes), None
+    result = run_elf(board, image, timeout_s=RUN_TIMEOUT_S)
+    y = parse_outputs(result.stdout_lines, len(x_int8_nhwc), out_bytes)
+    return y, result.instructions
+
+
+def _read_report(outdir: Path) -> dict[str, Any]:
+    path = outdir / "report.json"
+    try:
+        return json.loads(path.read_text())
+    except OSError:
+        raise MnvError(f"'{outdir}' is not an mnv3c output folder (no report.json); run `mnv3c compile` first") from None
+    except ValueError:
+        raise MnvError(f"'{path}' is not valid JSON") from None
