@@ -20,7 +20,9 @@ from typing import Any
 import numpy as np
 
 from mnv3c.arrays import load_images
+from mnv3c.boards.esp_idf import write_esp_idf_project
 from mnv3c.boards.fit import check_fit
+from mnv3c.boards.flash import ELF_NAME
 from mnv3c.boards.harness import HARNESS_MAIN, parse_outputs, write_input_data
 from mnv3c.boards.qemu import run_elf
 from mnv3c.boards.registry import Board, default_board, get_board
@@ -36,7 +38,6 @@ from mnv3c.quant.quantize import quantize_with_float
 SYNTHETIC_CALIB_SAMPLES = 32
 STACK_BYTES = 32 * 1024  # the boards' stack region (mnv3c/boards/c/sections.ld)
 CODE_BYTES_ESTIMATE = 64 * 1024  # kernels + schedule + startup, before linking
-ELF_NAME = "app.elf"
 RUN_TIMEOUT_S = 600.0
 
 
@@ -106,15 +107,23 @@ def write_project(qgraph: Graph, target: str, board: Board, outdir: str | Path, 
 
 
 def build_project(outdir: str | Path) -> tuple[dict[str, Any], Path]:
-    """Build OUTDIR for the board in its report.json; add flash/ram bytes to the report."""
+    """Build OUTDIR for the board in its report.json; add flash/ram bytes to the report.
+    ESP boards get an ESP-IDF project in OUTDIR/esp-idf instead (no Xtensa toolchain here)."""
     outdir = Path(outdir)
     report = _read_report(outdir)
     board = get_board(report["board"])
+    if board.arch == "esp-idf":  # built by the user's ESP-IDF; no image here, so no sizes
+        headers = sorted(outdir.glob("*.h"))
+        sources = [outdir / s for s in report["sources"]] + [outdir / "input_data.c"]
+        write_esp_idf_project(outdir / "esp-idf", sources, headers, board.name)
+        report["flash_bytes"] = report["ram_bytes"] = None
+        (outdir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+        return report, outdir / "esp-idf"
     if board.arch == "host":
         image = host.build(outdir)
     else:
         sources = [outdir / s for s in report["sources"]] + [HARNESS_MAIN, outdir / "input_data.c"]
-        image = board_build(board, sources, outdir / "build" / ELF_NAME, include_dirs=(outdir,)).elf
+        image = board_build(board, sources, outdir / ELF_NAME, include_dirs=(outdir,)).elf
     report["flash_bytes"], report["ram_bytes"] = size_report(board, image)
     (outdir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     return report, image

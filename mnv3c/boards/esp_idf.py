@@ -4,7 +4,8 @@ No Xtensa toolchain exists on the build machines, so mnv3c does not build these 
 a complete ESP-IDF project that the user builds and flashes with their own ESP-IDF (>= 5.0):
 
     PROJECT/CMakeLists.txt                      include($ENV{IDF_PATH}/tools/cmake/project.cmake)
-    PROJECT/sdkconfig.defaults                  target, max CPU clock, big main stack, -O2, 1.5 MiB app
+    PROJECT/sdkconfig.defaults                  target, max CPU clock, big main stack, -O2, custom partitions
+    PROJECT/partitions.csv                      one factory app partition filling 4 MiB flash (weights are big)
     PROJECT/main/{CMakeLists.txt,main.c}        app_main: runs every embedded sample, prints CYCLES/OUT/DONE
     PROJECT/components/mnv3c_model/...          the model's C files (src/), headers (include/),
                                                 idf_component.yml and linker.lf (places the sections)
@@ -18,7 +19,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from mnv3c.boards.registry import get_board
+from mnv3c.boards.registry import APP_PARTITION_BYTES, get_board
 from mnv3c.errors import MnvError
 
 COMPONENT = "mnv3c_model"
@@ -183,9 +184,15 @@ def write_esp_idf_project(outdir: Path, c_files: list[Path], headers: list[Path]
           "CONFIG_COMPILER_OPTIMIZATION_PERF=y\n"
           "# a long inference must not trip the idle-task watchdog\n"
           "CONFIG_ESP_TASK_WDT_CHECK_IDLE_TASK_CPU0=n\n"
-          "# weights live in the app image: single app partition of 1.5 MiB\n"
-          "CONFIG_PARTITION_TABLE_SINGLE_APP_LARGE=y\n"
+          "# weights live in the app image: one factory app partition filling 4 MiB flash (partitions.csv)\n"
+          "CONFIG_PARTITION_TABLE_CUSTOM=y\n"
+          'CONFIG_PARTITION_TABLE_CUSTOM_FILENAME="partitions.csv"\n'
           "CONFIG_ESPTOOLPY_FLASHSIZE_4MB=y\n")  # fmt: skip
+    write(root / "partitions.csv",
+          "# Name,   Type, SubType, Offset,  Size\n"
+          "nvs,      data, nvs,     0x9000,  0x6000\n"
+          "phy_init, data, phy,     0xf000,  0x1000\n"
+          f"factory,  app,  factory, 0x10000, {APP_PARTITION_BYTES:#x}\n")  # fmt: skip
     write(root / "README.md",
           _README.format(chip=chip, target=board.idf_target, mhz=mhz, component=COMPONENT))
     return written

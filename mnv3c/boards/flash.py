@@ -70,11 +70,10 @@ def _esp_commands(project: Path, chip: str) -> list[list[str]]:
 
 
 def run_flash(outdir: Path, board: Board, dry_run: bool) -> list[list[str]]:
-    """Print (dry run) or run the flash commands; MnvError with an install hint if a tool is missing."""
+    """Run the flash commands (a dry run only returns them); MnvError with an install hint if a tool
+    is missing."""
     commands = flash_commands(outdir, board)
     if dry_run:
-        for cmd in commands:
-            print(shlex.join(cmd))
         return commands
     elf = Path(outdir) / ELF_NAME
     if board.idf_target is None and not elf.exists():

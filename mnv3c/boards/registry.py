@@ -13,6 +13,7 @@ from mnv3c.errors import MnvError
 
 KiB = 1024
 MiB = 1024 * KiB
+APP_PARTITION_BYTES = 4 * MiB - 64 * KiB  # ESP-IDF factory app partition at 0x10000 (esp_idf.py partitions.csv)
 
 # Section roles a board places into its regions; the linker sees them as REGION_<role> (c/sections.ld).
 ROLES = ("CODE", "RODATA", "WEIGHTS", "DATA", "ARENA")
@@ -101,7 +102,7 @@ def _mps(name: str, target: str, cpu_flags: str, flash: int, ram: int, machine: 
 
 def _esp(name: str, target: str, chip: str, drom: int, dram: int, dram_budget: int) -> Board:
     """An ESP-IDF board. The regions are budgets for the fit check, not a linker script: flash is
-    the app partition of the generated project (sdkconfig.defaults: single app, 1.5 MiB), RAM an
+    the factory app partition of the generated project (partitions.csv: 4 MiB flash less 64 KiB), RAM an
     approximate share of internal DRAM left for static model data after ESP-IDF's own; the ESP-IDF
     link is the authoritative check."""
     return Board(
@@ -109,9 +110,9 @@ def _esp(name: str, target: str, chip: str, drom: int, dram: int, dram_budget: i
         target=target,
         arch="esp-idf",
         description=f"{chip} dev board (real hardware, build-only with the user's ESP-IDF): app partition "
-        f"1.5 MiB, about {dram_budget // KiB} KiB DRAM for the model",
+        f"{APP_PARTITION_BYTES // KiB} KiB, about {dram_budget // KiB} KiB DRAM for the model",
         cpu_flags=(),
-        regions=(MemoryRegion("APP", drom, 1536 * KiB, "flash"), MemoryRegion("DRAM", dram, dram_budget, "ram")),
+        regions=(MemoryRegion("APP", drom, APP_PARTITION_BYTES, "flash"), MemoryRegion("DRAM", dram, dram_budget, "ram")),
         placement={"CODE": "APP", "RODATA": "APP", "WEIGHTS": "APP", "DATA": "DRAM", "ARENA": "DRAM"},
         idf_target=name,
     )
