@@ -1,0 +1,306 @@
+"""C code generation: a quantized graph and its plan rendered through the Jinja templates.
+
+`generate` writes a self-contained directory (model, weights, the kernels it calls, build files,
+a host harness and report.json). Everything written is a function of the graph alone: names are
+handed out in schedule order, floats are printed in shortest round-trip form and nothing records
+time or paths, so compiling the same model twice gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import numpy as np
+
+from mnv3c import __version__
+from mnv3c.analysis import layer_stats, totals
+from mnv3c.boards.registry import default_board
+from mnv3c.codegen.cformat import comment_text, float_literal, float_text, signed_macro
+from mnv3c.codegen.layers import Fields, LayerCode, layer_code
+from mnv3c.codegen.names import CNames
+from mnv3c.errors import UnsupportedModelError
+from mnv3c.ir.graph import Graph
+from mnv3c.plan.model_plan import ModelPlan, plan_model, sample_bytes
+from mnv3c.plan.schedule import Step
+
+RUNTIME_C = Path(__file__).resolve().parent.parent / "runtime_c"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+RUNTIME_HEADERS = ("mnv3c_kernels.h", "mnv3c_requant.h")
+MODEL_SOURCES = ("mnv3c_model.c", "mnv3c_weights.c", "mnv3c_harness.c")
+HOST_MAIN = "main.c"
+_WRAP = 100
+
+
+@dataclass
+class _Layer:
+    """What the templates need to print one step."""
+
+    index: int
+    title: str  # node name and op, comment-safe
+    kernel: str  # C function
+    params_type: str
+    params: str  # C name of the params struct
+    initializer: str
+    comment: list[str]
+    args: list[str]  # input pointers, the output pointer, the scratch pointer
+    scratch_macro: str  # name of the scratch offset macro, "" when the kernel needs none
+    scratch_offset: int
+    scratch_bytes: int
+    code: LayerCode
+
+    @property
+    def call(self) -> str:
+        """The kernel call statement, one argument per line when it does not fit on one."""
+        args = [f"&{self.params}", *self.args]
+        one_line = f"    {self.kernel}({', '.join(args)});"
+        if len(one_line) <= _WRAP:
+            return one_line
+        pad = " " * (5 + len(self.kernel))
+        return f"    {self.kernel}(" + f",\n{pad}".join(args) + ");"
+
+
+@dataclass
+class _Buffer:
+    macro: str
+    offset: int
+    comment: str
+
+
+def generate(qgraph: Graph, outdir: str | Path, target: str = "host", board: str | None = None) -> dict[str, Any]:
+    """Write the C project for ``qgraph`` into ``outdir``; return the report (also outdir/report.json)."""
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    plan = plan_model(qgraph, target)
+    names = CNames()
+    names.reserve(*_runtime_identifiers())
+    buffers = _buffers(qgraph, plan, names)
+    layers = [_layer(qgraph, plan, s, names, buffers) for s in plan.schedule.steps]
+    kernel_sources = sorted({src for k in plan.kernels for src in k.sources})
+    arrays = [a for layer in layers for a in layer.code.arrays]
+    io = _io(qgraph)
+    context = {
+        "version": __version__,
+        "model": comment_text(qgraph.name),
+        "plan": plan.memory,
+        "layers": layers,
+        "buffers": list(buffers.values()),
+        "arrays": arrays,
+        "io": io,
+        "uses_arena": bool(buffers) or bool(plan.scratch),
+        "weights_bytes": sum(a.nbytes for a in arrays),
+        "model_sources": list(MODEL_SOURCES),
+        "kernel_sources": kernel_sources,
+        "host_main": HOST_MAIN,
+    }
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    for template in sorted(TEMPLATES.glob("*.j2")):
+        _write(outdir / template.stem, env.get_template(template.name).render(context))
+    for name in (*RUNTIME_HEADERS, *kernel_sources):
+        shutil.copyfile(RUNTIME_C / name, outdir / name)
+    report = _report(qgraph, plan, target, board or default_board(target).name, context["weights_bytes"],
+                     kernel_sources)
+    _write(outdir / "report.json", json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def _runtime_identifiers() -> set[str]:
+    """Every mnv3c_* name the runtime and the fixed templates define, so layers cannot shadow them."""
+    texts = [p.read_text() for p in sorted(RUNTIME_C.iterdir()) if p.suffix in (".c", ".h")]
+    texts += [p.read_text() for p in sorted(TEMPLATES.glob("*.j2"))]
+    return {m for t in texts for m in re.findall(r"\bmnv3c_\w+", t)}
+
+
+def _write(path: Path, text: str) -> None:
+    path.write_text(text, encoding="ascii", newline="\n")
+
+
+# --- storage -------------------------------------------------------------------------------------
+def _buffers(g: Graph, plan: ModelPlan, names: CNames) -> dict[str, _Buffer]:
+    """One offset macro per arena root, in schedule order."""
+    spans = plan.schedule.lifetimes()
+    out: dict[str, _Buffer] = {}
+    for root, (first, last) in sorted(spans.items(), key=lambda kv: (kv[1], kv[0])):
+        t = g.tensors[root]
+        out[root] = _Buffer(
+            names(f"OFFSET_{root}"),
+            plan.memory.offsets[root],
+            comment_text(f"{root}: {_shape_text(t.shape)}, {sample_bytes(g, root)} bytes, steps {first}..{last}"),
+        )
+    return out
+
+
+def _caller_buffer(plan: ModelPlan, tensor: str) -> str | None:
+    """"input" or "output" for tensors stored in the caller's buffers, None for arena tensors."""
+    sched = plan.schedule
+    root = sched.root[tensor]
+    if root == sched.root[sched.graph_input]:
+        return "input"
+    return "output" if root == sched.root[sched.graph_output] else None
+
+
+def _pointer(plan: ModelPlan, tensor: str, buffers: dict[str, _Buffer]) -> str:
+    return _caller_buffer(plan, tensor) or f"arena8 + {buffers[plan.schedule.root[tensor]].macro}"
+
+
+# --- layers --------------------------------------------------------------------------------------
+def _layer(g: Graph, plan: ModelPlan, step: Step, names: CNames, buffers: dict[str, _Buffer]) -> _Layer:
+    node = g.node(step.node)
+    kernel = plan.kernels[step.index]
+    code = layer_code(kernel.params_type, node, g, names)
+    scratch_macro = names(f"SCRATCH_{node.name}") if step.index in plan.scratch else ""
+    scratch = f"arena8 + {scratch_macro}" if scratch_macro else "NULL"
+    return _Layer(
+        index=step.index,
+        title=comment_text(f"{node.name}: {node.op}"),
+        kernel=kernel.function,
+        params_type=kernel.params_type,
+        params=names(f"{node.name}_params"),
+        initializer=_initializer(code.fields, "    "),
+        comment=_describe(g, plan, step, kernel.name, code),
+        args=[*(_pointer(plan, t, buffers) for t in (*step.inputs, step.output)), scratch],
+        scratch_macro=scratch_macro,
+        scratch_offset=plan.memory.scratch_offsets.get(step.index, 0),
+        scratch_bytes=plan.scratch.get(step.index, 0),
+        code=code,
+    )
+
+
+def _initializer(fields: Fields, indent: str) -> str:
+    """Designated initializer lines: scalars packed up to the wrap width, nested structs indented."""
+    lines: list[str] = []
+    current = ""
+    for name, value in fields:
+        if isinstance(value, list):
+            if current:
+                lines.append(current)
+                current = ""
+            lines.append(f"{indent}.{name} = {{")
+            lines.append(_initializer(value, indent + "    "))
+            lines.append(f"{indent}}},")
+            continue
+        item = f".{name} = {value},"
+        if current and len(current) + 1 + len(item) > _WRAP:
+            lines.append(current)
+            current = ""
+        current = f"{current} {item}" if current else f"{indent}{item}"
+    if current:
+        lines.append(current)
+    return "\n".join(lines)
+
+
+def _describe(g: Graph, plan: ModelPlan, step: Step, kernel: str, code: LayerCode) -> list[str]:
+    """The comment above a layer: name, op and attributes, fused ops, tensors with quantization."""
+    node = g.node(step.node)
+    a = node.attrs
+    op = node.op
+    if op in ("conv2d", "depthwise_conv2d", "avg_pool", "max_pool"):
+        kh, kw = a.get("kernel") or g.tensors[node.inputs[1]].shape[2:]
+        sh, sw = a.get("strides") or (1, 1)
+        op += f" {kh}x{kw} stride {sh}x{sw} pads {tuple(int(p) for p in (a.get('pads') or (0, 0, 0, 0)))}"
+    lines = [f"[{step.index}] {node.name}", f"{op} -> {kernel}"]
+    if node.fused:
+        lines.append("fused: " + ", ".join(node.fused))
+    for label, t in [*(("in", i) for i in step.inputs), ("out", step.output)]:
+        lines.append(f"{label:<4}{_tensor_text(g, t)}{_where(plan, t)}")
+    if "pre_act_scale" in a:
+        lines.append(f"pre-activation s={float_text(a['pre_act_scale'])} zp={int(a['pre_act_zero_point'])}, "
+                     f"then {a.get('act', op)} table")
+    lines += code.notes
+    if plan.scratch.get(step.index):
+        lines.append(f"scratch {plan.scratch[step.index]} bytes at arena +{plan.memory.scratch_offsets[step.index]}")
+    return [comment_text(line) for line in lines]
+
+
+def _tensor_text(g: Graph, name: str) -> str:
+    t = g.tensors[name]
+    q = t.quant
+    quant = f" s={float_text(float(q.scale))} zp={int(q.zero_point)}" if q is not None else ""
+    return f"{name} {_shape_text(t.shape)} {t.dtype}{quant}"
+
+
+def _where(plan: ModelPlan, tensor: str) -> str:
+    caller = _caller_buffer(plan, tensor)
+    return f" (model {caller})" if caller else f" (arena +{plan.offset(tensor)})"
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    """The per-sample shape as the C code stores it: HxWxC for images, [K] for vectors."""
+    dims = [int(d) for d in shape[1:]]
+    if len(dims) == 3:
+        c, h, w = dims
+        return f"{h}x{w}x{c}"
+    return "x".join(str(d) for d in dims) or "1"
+
+
+# --- interface and report ------------------------------------------------------------------------
+def _io(g: Graph) -> dict[str, Any]:
+    x, y = g.tensors[g.inputs[0]], g.tensors[g.outputs[0]]
+    if len(x.shape) != 4:
+        raise UnsupportedModelError(f"the model input must be an NCHW image, got shape {list(x.shape)}")
+    _, c, h, w = (int(d) for d in x.shape)
+    return {
+        "input_size": sample_bytes(g, x.name),
+        "input_h": h, "input_w": w, "input_c": c,
+        "input_scale": float_literal(float(x.quant.scale)),
+        "input_zero_point": signed_macro(int(x.quant.zero_point)),
+        "output_size": sample_bytes(g, y.name),
+        "output_shape": _shape_text(y.shape),
+        "output_scale": float_literal(float(y.quant.scale)),
+        "output_zero_point": signed_macro(int(y.quant.zero_point)),
+    }
+
+
+def _report(g: Graph, plan: ModelPlan, target: str, board: str, weights_bytes: int,
+            kernel_sources: list[str]) -> dict[str, Any]:
+    stats = {r["name"]: r for r in layer_stats(g)}
+    layers = []
+    for s, k in zip(plan.schedule.steps, plan.kernels):
+        root = plan.schedule.root[s.output]
+        layers.append({
+            "name": s.node,
+            "op": s.op,
+            "kernel": k.name,
+            "fused": list(g.node(s.node).fused),
+            "macs": stats[s.node]["macs"],
+            "params": stats[s.node]["params"],
+            "arena_offset": plan.memory.offsets.get(root),
+            "out_bytes": sample_bytes(g, s.output),
+            "scratch_bytes": plan.scratch.get(s.index, 0),
+        })
+    return {
+        "target": target,
+        "board": board,
+        "arena_bytes": plan.memory.arena_bytes,
+        "arena_lower_bound_bytes": plan.memory.lower_bound_bytes,
+        "weights_bytes": weights_bytes,
+        **totals(g),
+        "input": _io_report(g, g.inputs[0]),
+        "output": _io_report(g, g.outputs[0]),
+        "layers": layers,
+        "memory_plan_order": plan.memory.order,
+        "sources": [*MODEL_SOURCES, *kernel_sources],
+    }
+
+
+def _io_report(g: Graph, name: str) -> dict[str, Any]:
+    t = g.tensors[name]
+    return {
+        "name": name,
+        "shape": [int(d) for d in t.shape],
+        "c_shape": [int(t.shape[i]) for i in ((0, 2, 3, 1) if len(t.shape) == 4 else range(len(t.shape)))],
+        "scale": float(np.float32(t.quant.scale)),
+        "zero_point": int(t.quant.zero_point),
+    }

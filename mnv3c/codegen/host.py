@@ -1,0 +1,85 @@
+"""Build the generated C with the host compiler and run it: the bit-exactness check without a board.
+
+The executable is the generated `main.c` harness: it reads raw int8 NHWC samples from a file and
+writes raw int8 outputs to stdout, so the only conversions here are NCHW -> NHWC and bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from mnv3c.codegen.generate import HOST_MAIN
+from mnv3c.errors import MnvError
+
+STRICT_FLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic")
+# Without the section attributes, so AddressSanitizer puts redzones around the arena and the weights.
+SANITIZE_FLAGS = ("-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined", "-fno-sanitize-recover",
+                  "-DMNV3C_ARENA_ATTR=", "-DMNV3C_WEIGHTS_ATTR=")
+EXECUTABLE = "mnv3c_model"
+
+
+class HostBuildError(MnvError):
+    """The host compiler rejected the generated code."""
+
+
+def host_cc() -> str:
+    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    if not cc:
+        raise HostBuildError("no host C compiler found (set CC)")
+    return cc
+
+
+def build(outdir: str | Path, sanitize: bool = False, extra_flags: Sequence[str] = ()) -> Path:
+    """Compile the generated sources and main.c into ``outdir/mnv3c_model`` (``mnv3c_model_asan``).
+
+    The kernels' scratch queries are checked against the memory plan at run time
+    (MNV3C_CHECK_SCRATCH), so a kernel needing more scratch than planned fails loudly.
+    """
+    outdir = Path(outdir)
+    exe = outdir / (EXECUTABLE + ("_asan" if sanitize else ""))
+    sources = [HOST_MAIN, *json.loads((outdir / "report.json").read_text())["sources"]]
+    flags = [*STRICT_FLAGS, *(SANITIZE_FLAGS if sanitize else ()), "-DMNV3C_CHECK_SCRATCH", *extra_flags]
+    cmd = [host_cc(), *flags, "-o", exe.name, *sources]
+    proc = subprocess.run(cmd, cwd=outdir, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise HostBuildError(f"host build failed: {' '.join(cmd)}\n{proc.stderr}")
+    return exe
+
+
+def run(exe: str | Path, x_nhwc: np.ndarray, output_size: int, timeout: float = 600) -> np.ndarray:
+    """Run ``exe`` on int8 samples ``x_nhwc[N, ...]``; return int8 outputs ``[N, output_size]``."""
+    x = np.ascontiguousarray(x_nhwc, dtype=np.int8)
+    exe = Path(exe).resolve()
+    with tempfile.TemporaryDirectory(prefix="mnv3c_") as tmp:
+        input_file = Path(tmp) / "input.bin"
+        input_file.write_bytes(x.tobytes())
+        proc = subprocess.run([str(exe), str(input_file)], capture_output=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise MnvError(f"{exe.name} exited with {proc.returncode}: {proc.stderr.decode(errors='replace')}")
+    out = np.frombuffer(proc.stdout, dtype=np.int8)
+    if out.size != x.shape[0] * output_size:
+        raise MnvError(f"{exe.name} wrote {out.size} bytes, expected {x.shape[0]} x {output_size}")
+    return out.reshape(x.shape[0], output_size).copy()
+
+
+def build_and_run(outdir: str | Path, x: np.ndarray, sanitize: bool = False) -> np.ndarray:
+    """Build the project generate() wrote to ``outdir``, run it on int8 inputs ``x`` in the graph's
+    layout (NCHW) and return the int8 outputs in the graph's layout too, batch first."""
+    report = json.loads((Path(outdir) / "report.json").read_text())
+    c_shape = report["output"]["c_shape"][1:]
+    y = run(build(outdir, sanitize), nchw_to_nhwc(x), int(np.prod(c_shape)))
+    y = y.reshape(len(x), *c_shape)
+    return np.transpose(y, (0, 3, 1, 2)) if y.ndim == 4 else y
+
+
+def nchw_to_nhwc(x: np.ndarray) -> np.ndarray:
+    """The C model's layout of an image batch; tensors of other ranks are already in C order."""
+    return np.transpose(x, (0, 2, 3, 1)) if x.ndim == 4 else x

@@ -1,0 +1,255 @@
+"""Per-kernel code of one layer: the params struct initializer and the const arrays it points to.
+
+Keyed by the kernel's params struct (conv1x1 and conv2d share one), so the kernel choice can swap
+between kernels of the same family without touching this file. This is also where weights are
+re-laid out for the kernels (OHWI, depthwise HWC) and where the input zero point is folded into
+the bias (bias_folded[o] = bias[o] - zx * sum(w[o])), as `mnv3c_kernels.h` specifies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Union
+
+import numpy as np
+
+from mnv3c.codegen.cformat import CArray, comment_text, float_text
+from mnv3c.codegen.names import CNames
+from mnv3c.errors import UnsupportedModelError
+from mnv3c.ir.graph import Graph, Node
+
+Fields = list[tuple[str, Union[str, "Fields"]]]  # designated initializer: field -> value or nested struct
+
+
+@dataclass
+class LayerCode:
+    fields: Fields
+    arrays: list[CArray] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # extra comment lines (weights, quantization)
+
+
+class _Emitter:
+    """Collects the arrays of one layer under unique C names derived from the node name."""
+
+    def __init__(self, node: Node, graph: Graph, names: CNames) -> None:
+        self.node, self.graph, self.names, self.a = node, graph, names, node.attrs
+        self.code = LayerCode([])
+
+    def array(self, suffix: str, ctype: str, values: np.ndarray, comment: str) -> str:
+        name = self.names(f"mnv3c_{self.node.name}_{suffix}")
+        self.code.arrays.append(CArray(name, ctype, np.asarray(values), comment_text(f"{self.node.name}: {comment}")))
+        return name
+
+    def const(self, i: int) -> np.ndarray:
+        data = self.graph.tensors[self.node.inputs[i]].data
+        assert data is not None
+        return data
+
+    def shape(self, i: int = 0) -> tuple[int, ...]:
+        """Per-sample shape of runtime input ``i`` (-1: the output), batch axis dropped."""
+        t = self.node.outputs[0] if i == -1 else self.node.inputs[i]
+        return tuple(int(d) for d in self.graph.tensors[t].shape[1:])
+
+    def requant(self, prefix: str = "", mult_key: str = "multiplier", shift_key: str = "shift") -> Fields:
+        """The out_mult/out_shift fields, pointing at new per-channel arrays."""
+        m = np.asarray(self.a[mult_key], dtype=np.int64).reshape(-1)
+        s = np.asarray(self.a[shift_key], dtype=np.int64).reshape(-1)
+        return [
+            ("out_mult", self.array(f"{prefix}out_mult", "int32_t", m, "requantization multipliers, per channel")),
+            ("out_shift", self.array(f"{prefix}out_shift", "int8_t", s, "requantization shifts, per channel")),
+        ]
+
+    def lut(self, key: str = "lut", prefix: str = "") -> str:
+        table = self.a.get(key)
+        if table is None:
+            return "NULL"
+        return self.array(f"{prefix}lut", "int8_t", np.asarray(table), "fused activation table, y = lut[t + 128]")
+
+
+_FOLDED = "bias - input_zp * sum(w), per output channel"
+
+
+def _folded_bias(w: np.ndarray, b: np.ndarray, zx: int) -> np.ndarray:
+    """bias - zx * sum(w) per output channel (axis 0 of w)."""
+    folded = b.astype(np.int64) - int(zx) * w.reshape(w.shape[0], -1).astype(np.int64).sum(axis=1)
+    if folded.min() < -(1 << 31) or folded.max() >= 1 << 31:
+        raise UnsupportedModelError("a folded bias does not fit int32")
+    return folded
+
+
+def _target_zero_point(a: dict[str, Any]) -> int:
+    """The zero point a layer requantizes into: the pre-activation one when a LUT follows."""
+    return int(a["pre_act_zero_point"]) if a.get("lut") is not None else int(a["y_zero_point"])
+
+
+def _geometry(e: _Emitter, dilations: bool = True) -> Fields:
+    a = e.a
+    kh, kw = (int(v) for v in (a.get("kernel") or e.graph.tensors[e.node.inputs[1]].shape[2:]))
+    sh, sw = (int(v) for v in (a.get("strides") or (1, 1)))
+    pt, pl = (int(v) for v in (a.get("pads") or (0, 0, 0, 0))[:2])
+    f: Fields = [
+        ("kernel_h", str(kh)), ("kernel_w", str(kw)),
+        ("stride_h", str(sh)), ("stride_w", str(sw)),
+        ("pad_top", str(pt)), ("pad_left", str(pl)),
+    ]
+    if dilations:
+        dh, dw = (int(v) for v in (a.get("dilations") or (1, 1)))
+        f += [("dilation_h", str(dh)), ("dilation_w", str(dw))]
+    return f
+
+
+def _conv2d(e: _Emitter) -> LayerCode:
+    (c, h, w), (o, oh, ow), a = e.shape(0), e.shape(-1), e.a
+    weights, bias = e.const(1), e.const(2)
+    ohwi = weights.transpose(0, 2, 3, 1)
+    e.code.fields = [
+        ("in_h", str(h)), ("in_w", str(w)), ("in_c", str(c)),
+        ("out_h", str(oh)), ("out_w", str(ow)), ("out_c", str(o)),
+        *_geometry(e),
+        ("input_zp", str(int(a["x_zero_point"]))), ("output_zp", str(_target_zero_point(a))),
+        ("act_min", str(int(a["lo"]))), ("act_max", str(int(a["hi"]))),
+        ("weights", e.array("weights", "int8_t", ohwi, f"weights, OHWI {list(ohwi.shape)}")),
+        ("bias_folded", e.array("bias", "int32_t", _folded_bias(weights, bias, a["x_zero_point"]), _FOLDED)),
+        *e.requant(),
+        ("lut", e.lut()),
+    ]
+    return e.code
+
+
+def _depthwise_conv2d(e: _Emitter) -> LayerCode:
+    (c, h, w), (o, oh, ow), a = e.shape(0), e.shape(-1), e.a
+    weights, bias = e.const(1), e.const(2)
+    if o % c:
+        raise UnsupportedModelError(f"node '{e.node.name}': depthwise output channels {o} not a multiple of {c}")
+    hwc = weights[:, 0].transpose(1, 2, 0)
+    e.code.fields = [
+        ("in_h", str(h)), ("in_w", str(w)), ("in_c", str(c)),
+        ("out_h", str(oh)), ("out_w", str(ow)),
+        ("ch_mult", str(o // c)),
+        *_geometry(e),
+        ("input_zp", str(int(a["x_zero_point"]))), ("output_zp", str(_target_zero_point(a))),
+        ("act_min", str(int(a["lo"]))), ("act_max", str(int(a["hi"]))),
+        ("weights", e.array("weights", "int8_t", hwc, f"weights, HWC {list(hwc.shape)}")),
+        ("bias_folded", e.array("bias", "int32_t", _folded_bias(weights, bias, a["x_zero_point"]), _FOLDED)),
+        *e.requant(),
+        ("lut", e.lut()),
+    ]
+    return e.code
+
+
+def _dense_fields(e: _Emitter, w: np.ndarray, b: np.ndarray, zx: int, zy: int, lo: int, hi: int, prefix: str,
+                  mult_key: str, shift_key: str, lut_key: str) -> Fields:
+    return [
+        ("in_features", str(w.shape[1])), ("out_features", str(w.shape[0])),
+        ("input_zp", str(zx)), ("output_zp", str(zy)),
+        ("act_min", str(lo)), ("act_max", str(hi)),
+        ("weights", e.array(f"{prefix}weights", "int8_t", w, f"weights, [out][in] {list(w.shape)}")),
+        ("bias_folded", e.array(f"{prefix}bias", "int32_t", _folded_bias(w, b, zx), _FOLDED)),
+        *e.requant(prefix, mult_key, shift_key),
+        ("lut", e.lut(lut_key, prefix)),
+    ]
+
+
+def _dense(e: _Emitter) -> LayerCode:
+    a = e.a
+    e.code.fields = _dense_fields(e, e.const(1), e.const(2), int(a["x_zero_point"]), _target_zero_point(a),
+                                  int(a["lo"]), int(a["hi"]), "", "multiplier", "shift", "lut")
+    return e.code
+
+
+def _squeeze_excite(e: _Emitter) -> LayerCode:
+    (c, h, w), a = e.shape(0), e.a
+    fc1 = _dense_fields(e, e.const(1), e.const(2), int(a["pool_zero_point"]), int(a["fc1_zero_point"]),
+                        int(a["fc1_lo"]), int(a["fc1_hi"]), "fc1_", "fc1_multiplier", "fc1_shift", "fc1_lut")
+    fc2 = _dense_fields(e, e.const(3), e.const(4), int(a["fc1_zero_point"]), int(a["fc2_zero_point"]),
+                        int(a["fc2_lo"]), int(a["fc2_hi"]), "fc2_", "fc2_multiplier", "fc2_shift", "fc2_lut")
+    e.code.fields = [
+        ("in_h", str(h)), ("in_w", str(w)), ("channels", str(c)),
+        ("input_zp", str(int(a["x_zero_point"]))),
+        ("pool_mult", str(int(a["pool_multiplier"]))), ("pool_shift", str(int(a["pool_shift"]))),
+        ("fc1", fc1), ("fc2", fc2),
+        ("gate_zp", str(int(a["gate_zero_point"]))),
+        ("mul_mult", str(int(a["mul_multiplier"]))), ("mul_shift", str(int(a["mul_shift"]))),
+        ("output_zp", str(int(a["y_zero_point"]))),
+        ("act_min", str(int(a["lo"]))), ("act_max", str(int(a["hi"]))),
+    ]
+    e.code.notes = [
+        f"pool s={float_text(a['pool_scale'])} zp={int(a['pool_zero_point'])}, "
+        f"hidden s={float_text(a['fc1_scale'])} zp={int(a['fc1_zero_point'])}, "
+        f"gate s={float_text(a['gate_scale'])} zp={int(a['gate_zero_point'])}"
+    ]
+    return e.code
+
+
+def _add(e: _Emitter) -> LayerCode:
+    a = e.a
+    if int(a.get("left_shift", 20)) != 20:
+        raise UnsupportedModelError(f"node '{e.node.name}': add_s8 implements left_shift 20 only")
+    e.code.fields = [
+        ("size", str(int(np.prod(e.shape(-1))))),
+        ("a_zp", str(int(a["a_zero_point"]))), ("b_zp", str(int(a["b_zero_point"]))),
+        ("a_mult", str(int(a["a_multiplier"]))), ("a_shift", str(int(a["a_shift"]))),
+        ("b_mult", str(int(a["b_multiplier"]))), ("b_shift", str(int(a["b_shift"]))),
+        ("out_mult", str(int(a["multiplier"]))), ("out_shift", str(int(a["shift"]))),
+        ("output_zp", str(_target_zero_point(a))),
+        ("act_min", str(int(a["lo"]))), ("act_max", str(int(a["hi"]))),
+        ("lut", e.lut()),
+    ]
+    return e.code
+
+
+def _global_avg_pool(e: _Emitter) -> LayerCode:
+    (c, h, w), a = e.shape(0), e.a
+    e.code.fields = [
+        ("in_h", str(h)), ("in_w", str(w)), ("channels", str(c)),
+        ("input_zp", str(int(a["x_zero_point"]))), ("output_zp", str(int(a["y_zero_point"]))),
+        ("out_mult", str(int(a["multiplier"]))), ("out_shift", str(int(a["shift"]))),
+    ]
+    return e.code
+
+
+def _avg_pool(e: _Emitter) -> LayerCode:
+    (c, h, w), (_, oh, ow), a = e.shape(0), e.shape(-1), e.a
+    e.code.fields = [
+        ("in_h", str(h)), ("in_w", str(w)), ("channels", str(c)),
+        ("out_h", str(oh)), ("out_w", str(ow)),
+        *_geometry(e, dilations=False),
+        ("input_zp", str(int(a["x_zero_point"]))), ("output_zp", str(int(a["y_zero_point"]))),
+        ("mult_by_count", e.array("mult_by_count", "int32_t", np.asarray(a["multiplier"]),
+                                  "multiplier for a window of n valid taps, indexed by n")),
+        ("shift_by_count", e.array("shift_by_count", "int8_t", np.asarray(a["shift"]),
+                                   "shift for a window of n valid taps, indexed by n")),
+    ]
+    return e.code
+
+
+def _max_pool(e: _Emitter) -> LayerCode:
+    (c, h, w), (_, oh, ow) = e.shape(0), e.shape(-1)
+    e.code.fields = [
+        ("in_h", str(h)), ("in_w", str(w)), ("channels", str(c)),
+        ("out_h", str(oh)), ("out_w", str(ow)),
+        *_geometry(e),
+    ]
+    return e.code
+
+
+def _lut(e: _Emitter) -> LayerCode:
+    e.code.fields = [("size", str(int(np.prod(e.shape(-1))))), ("table", e.lut())]
+    return e.code
+
+
+_EMITTERS: dict[str, Callable[[_Emitter], LayerCode]] = {
+    "mnv3c_conv2d_params": _conv2d,
+    "mnv3c_depthwise_conv2d_params": _depthwise_conv2d,
+    "mnv3c_dense_params": _dense,
+    "mnv3c_squeeze_excite_params": _squeeze_excite,
+    "mnv3c_add_params": _add,
+    "mnv3c_global_avg_pool_params": _global_avg_pool,
+    "mnv3c_avg_pool_params": _avg_pool,
+    "mnv3c_max_pool_params": _max_pool,
+    "mnv3c_lut_params": _lut,
+}
+
+
+def layer_code(params_type: str, node: Node, graph: Graph, names: CNames) -> LayerCode:
+    return _EMITTERS[params_type](_Emitter(node, graph, names))

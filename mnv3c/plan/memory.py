@@ -1,0 +1,198 @@
+"""Static memory planning: give every activation buffer a fixed offset in one arena.
+
+The planner knows nothing about ops or kernels. It sees buffers with lifetimes measured in schedule
+steps (a buffer is live from the step that writes it to the last step that reads it, both
+inclusive), optional in-place hints, and per-step scratch. Buffers whose lifetimes overlap must not
+overlap in the arena; everything else may share memory.
+
+Placement is greedy, in the spirit of TFLite Micro's GreedyMemoryPlanner: take the buffers in some
+order and put each at the lowest aligned offset where it does not collide with an already placed,
+time-overlapping buffer. No single order wins on every network, so several are tried and the
+smallest arena is kept (ties go to the earlier order, which keeps the result deterministic).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Mapping
+
+ALIGNMENT = 16
+
+
+@dataclass(frozen=True)
+class Buffer:
+    """One activation tensor's storage request.
+
+    ``inplace_with`` names an input buffer this one may reuse: the kernel writing this buffer can
+    overwrite that input as it reads it. The hint is taken only when the input dies at this
+    buffer's first step (otherwise someone still needs the input's bytes).
+    """
+
+    name: str
+    size: int
+    first_step: int
+    last_step: int
+    inplace_with: str | None = None
+
+
+@dataclass
+class MemoryPlan:
+    offsets: dict[str, int]  # buffer name -> byte offset in the arena
+    arena_bytes: int
+    lower_bound_bytes: int  # max over steps of live bytes: no plan can use less
+    scratch_offsets: dict[int, int] = field(default_factory=dict)  # step -> offset of its scratch
+    order: str = ""  # which placement order won, for reports and debugging
+
+
+@dataclass
+class _Block:
+    """A contiguous arena region: one buffer, a chain of buffers sharing in place, or a scratch."""
+
+    key: str
+    members: list[str]
+    size: int
+    first_step: int
+    last_step: int
+
+    def overlaps_in_time(self, other: "_Block") -> bool:
+        return self.first_step <= other.last_step and other.first_step <= self.last_step
+
+
+def plan_memory(
+    buffers: Iterable[Buffer], scratch: Mapping[int, int] | None = None, alignment: int = ALIGNMENT
+) -> MemoryPlan:
+    """Assign offsets to ``buffers`` and to each step's scratch (``scratch[step] = bytes``)."""
+    blocks = _merge_inplace(_checked(list(buffers)))
+    for step, size in sorted((scratch or {}).items()):
+        if size > 0:
+            blocks.append(_Block(_scratch_key(step), [], size, step, step))
+
+    placements = [(name, _place(order(blocks), alignment)) for name, order in _ORDERS]
+    order_name, block_offsets = min(placements, key=lambda p: _arena_bytes(blocks, p[1], alignment))
+
+    offsets: dict[str, int] = {}
+    scratch_offsets: dict[int, int] = {}
+    for b in blocks:
+        if b.members:
+            offsets.update((m, block_offsets[b.key]) for m in b.members)
+        else:
+            scratch_offsets[b.first_step] = block_offsets[b.key]
+    arena = _arena_bytes(blocks, block_offsets, alignment)
+    return MemoryPlan(dict(sorted(offsets.items())), arena, _lower_bound(blocks), scratch_offsets, order_name)
+
+
+def _checked(buffers: list[Buffer]) -> list[Buffer]:
+    names = [b.name for b in buffers]
+    if len(set(names)) != len(names):
+        raise ValueError("buffer names must be unique")
+    for b in buffers:
+        if b.size < 0 or b.first_step > b.last_step:
+            raise ValueError(f"buffer '{b.name}' has a negative size or an empty lifetime")
+    return buffers
+
+
+def _merge_inplace(buffers: list[Buffer]) -> list[_Block]:
+    """Fold each in-place buffer into the block of the input it overwrites, when that is legal.
+
+    Sharing never raises the live bytes at any step (the input's bytes are dead from then on), so
+    every legal hint is taken. Processing in order of first step lets chains (conv -> LUT -> mul)
+    collapse into one block.
+    """
+    by_name = {b.name: b for b in buffers}
+    block_of: dict[str, _Block] = {}
+    blocks: list[_Block] = []
+    for b in sorted(buffers, key=lambda b: (b.first_step, b.name)):
+        host = block_of.get(b.inplace_with or "")
+        # Legal only if the source is the block's newest member and is last read right here.
+        if host is not None and _last_read_by(by_name[host.members[-1]], b):
+            host.members.append(b.name)
+            host.size = max(host.size, b.size)
+            host.last_step = b.last_step
+            block_of[b.name] = host
+            continue
+        block = _Block(b.name, [b.name], b.size, b.first_step, b.last_step)
+        blocks.append(block)
+        block_of[b.name] = block
+    return blocks
+
+
+def _last_read_by(source: Buffer, b: Buffer) -> bool:
+    return source.name == b.inplace_with and source.first_step < b.first_step == source.last_step
+
+
+def _place(blocks: list[_Block], alignment: int) -> dict[str, int]:
+    """Put each block, in the given order, at the lowest aligned offset free during its lifetime."""
+    placed: list[tuple[_Block, int]] = []
+    offsets: dict[str, int] = {}
+    for block in blocks:
+        busy = sorted((off, off + other.size) for other, off in placed if other.overlaps_in_time(block))
+        offset = 0
+        for start, end in busy:
+            if offset + block.size <= start:
+                break
+            offset = max(offset, _round_up(end, alignment))
+        offsets[block.key] = offset
+        placed.append((block, offset))
+    return offsets
+
+
+def _arena_bytes(blocks: list[_Block], offsets: dict[str, int], alignment: int) -> int:
+    return _round_up(max((offsets[b.key] + b.size for b in blocks), default=0), alignment)
+
+
+def _lower_bound(blocks: list[_Block]) -> int:
+    if not blocks:
+        return 0
+    steps = range(min(b.first_step for b in blocks), max(b.last_step for b in blocks) + 1)
+    return max(sum(b.size for b in blocks if b.first_step <= s <= b.last_step) for s in steps)
+
+
+def _by_breadth(blocks: list[_Block]) -> list[_Block]:
+    """TFLM's greedy-by-breadth: visit steps from the most to the least crowded, placing the
+    largest still-unplaced blocks live at each step first."""
+    if not blocks:
+        return []
+    steps = range(min(b.first_step for b in blocks), max(b.last_step for b in blocks) + 1)
+    live = {s: [b for b in blocks if b.first_step <= s <= b.last_step] for s in steps}
+    crowded = sorted(steps, key=lambda s: (-sum(b.size for b in live[s]), s))
+    order: list[_Block] = []
+    seen: set[str] = set()
+    for s in crowded:
+        for b in _by_size(live[s]):
+            if b.key not in seen:
+                seen.add(b.key)
+                order.append(b)
+    return order
+
+
+def _by_size(blocks: list[_Block]) -> list[_Block]:
+    return sorted(blocks, key=lambda b: (-b.size, b.first_step, b.key))
+
+
+def _by_lifetime(blocks: list[_Block]) -> list[_Block]:
+    return sorted(blocks, key=lambda b: (-(b.last_step - b.first_step), -b.size, b.first_step, b.key))
+
+
+def _by_area(blocks: list[_Block]) -> list[_Block]:
+    return sorted(blocks, key=lambda b: (-b.size * (b.last_step - b.first_step + 1), b.first_step, b.key))
+
+
+def _by_first_use(blocks: list[_Block]) -> list[_Block]:
+    return sorted(blocks, key=lambda b: (b.first_step, -b.size, b.key))
+
+
+_ORDERS: list[tuple[str, Callable[[list[_Block]], list[_Block]]]] = [
+    ("size", _by_size),
+    ("breadth", _by_breadth),
+    ("lifetime", _by_lifetime),
+    ("area", _by_area),
+    ("first_use", _by_first_use),
+]
+
+
+def _scratch_key(step: int) -> str:
+    return f"\0scratch{step}"  # cannot clash with a tensor name
+
+
+def _round_up(n: int, alignment: int) -> int:
+    return -(-n // alignment) * alignment

@@ -1,0 +1,115 @@
+"""The schedule: the order layers run in, and how long each tensor's bytes must survive.
+
+One step per graph node, in graph order, except views: a reshape that does not move bytes (in the
+C layout, NHWC for 4-D tensors) runs no code, its output simply names its input's storage. Storage
+is identified by a *root* tensor; the graph input and output roots live in the caller's buffers,
+every other root gets an arena buffer from the memory planner.
+
+The schedule knows nothing about kernels or offsets; `buffers` takes the kernel choice's in-place
+permissions as an argument so either side can change alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+from mnv3c.errors import UnsupportedModelError
+from mnv3c.ir.graph import Graph
+from mnv3c.plan.memory import Buffer
+
+VIEW_OPS = ("reshape",)
+
+
+@dataclass(frozen=True)
+class Step:
+    index: int
+    node: str
+    op: str
+    inputs: tuple[str, ...]  # runtime tensors read, in the node's input order (constants left out)
+    output: str
+
+
+@dataclass
+class Schedule:
+    steps: list[Step]
+    root: dict[str, str]  # runtime tensor -> the tensor whose storage holds its bytes
+    graph_input: str
+    graph_output: str
+
+    def is_external(self, tensor: str) -> bool:
+        """True for tensors living in the caller's input or output buffer rather than the arena."""
+        return self.root[tensor] in (self.root[self.graph_input], self.root[self.graph_output])
+
+    def lifetimes(self) -> dict[str, tuple[int, int]]:
+        """Arena root -> (step that writes it, last step that reads any of its views)."""
+        span: dict[str, tuple[int, int]] = {}
+        for s in self.steps:
+            for t in (s.output, *s.inputs):
+                r = self.root[t]
+                if not self.is_external(r):
+                    first, _ = span.get(r, (s.index, s.index))
+                    span[r] = (first, s.index)
+        return span
+
+
+def schedule(graph: Graph) -> Schedule:
+    """Steps and storage roots of a quantized graph with one input and one output."""
+    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
+        raise UnsupportedModelError(
+            f"code generation needs exactly one graph input and one output, got {len(graph.inputs)} and "
+            f"{len(graph.outputs)}"
+        )
+    root = {graph.inputs[0]: graph.inputs[0]}
+    steps: list[Step] = []
+    for node in graph.nodes:
+        if len(node.outputs) != 1:
+            raise UnsupportedModelError(f"node '{node.name}' ({node.op}) has {len(node.outputs)} outputs")
+        inputs = tuple(i for i in node.inputs if i and not graph.tensors[i].is_const)
+        (out,) = node.outputs
+        if node.op in VIEW_OPS and len(inputs) == 1 and _is_view(graph, inputs[0], out):
+            root[out] = root[inputs[0]]
+            continue
+        root[out] = out
+        steps.append(Step(len(steps), node.name, node.op, inputs, out))
+    sched = Schedule(steps, root, graph.inputs[0], graph.outputs[0])
+    if root[sched.graph_output] == root[sched.graph_input]:
+        raise UnsupportedModelError("the graph output is a view of the graph input; there is nothing to compute")
+    return sched
+
+
+def buffers(sched: Schedule, nbytes: Mapping[str, int], inplace_operands: Sequence[tuple[int, ...]]) -> list[Buffer]:
+    """Planner requests for every arena root.
+
+    ``nbytes`` gives each tensor's size; ``inplace_operands[step]`` lists the positions in
+    ``Step.inputs`` the step's kernel may overwrite with its output. The hint names the first of
+    them whose storage is last read at this step (the planner re-checks that).
+    """
+    spans = sched.lifetimes()
+    hints: dict[str, str] = {}
+    for s in sched.steps:
+        if sched.is_external(s.output):
+            continue
+        for pos in inplace_operands[s.index]:
+            r = sched.root[s.inputs[pos]]
+            if not sched.is_external(r) and spans[r][1] == s.index:
+                hints[s.output] = r
+                break
+    return [
+        Buffer(r, _root_bytes(sched, nbytes, r), first, last, hints.get(r))
+        for r, (first, last) in sorted(spans.items(), key=lambda kv: (kv[1], kv[0]))
+    ]
+
+
+def _root_bytes(sched: Schedule, nbytes: Mapping[str, int], r: str) -> int:
+    return max(nbytes[t] for t, root in sched.root.items() if root == r)
+
+
+def _is_view(graph: Graph, x: str, y: str) -> bool:
+    """A reshape is free when both sides keep their elements in logical (row-major NCHW) order."""
+    return _memory_order_is_logical(graph.tensors[x].shape) and _memory_order_is_logical(graph.tensors[y].shape)
+
+
+def _memory_order_is_logical(shape: tuple[int, ...]) -> bool:
+    """4-D tensors are stored NHWC; that matches NCHW order only if C == 1 or H·W == 1."""
+    return len(shape) != 4 or shape[1] == 1 or shape[2] * shape[3] == 1
