@@ -554,3 +554,75 @@ def test_sources_include_only_the_allowed_headers() -> None:
     for src in [*SOURCES, *RUNTIME.glob("*.h")]:
         includes = set(re.findall(r'^#include [<"](.+)[>"]', src.read_text(), re.M))
         assert includes <= allowed, src.name
+
+
+# --- fast paths of the optimized kernels: long reductions, odd pixel counts, interior vs border -----
+
+
+def _conv_case_fixed(rng: np.random.Generator, c: int, o: int, h: int, w: int, kernel: tuple[int, int],
+                     stride: int, pads: tuple[int, int, int, int], x_fill: int | None, w_fill: int | None) -> Case:
+    """A conv2d case with chosen geometry; x_fill / w_fill force extreme constant data (lane bounds)."""
+    g = dict(kernel=kernel, strides=(stride, stride), dilations=(1, 1), pads=pads, h=h, w=w,
+             oh=_out(h, kernel[0], stride, pads[0], pads[2], 1), ow=_out(w, kernel[1], stride, pads[1], pads[3], 1))
+    x = (np.full((1, c, h, w), x_fill) if x_fill is not None else rng.integers(-128, 128, (1, c, h, w))).astype(np.int8)
+    wt = (np.full((o, c) + kernel, w_fill) if w_fill is not None else rng.integers(-127, 128, (o, c) + kernel)).astype(np.int8)
+    abs_sums = np.abs(wt.astype(np.int64)).sum(axis=(1, 2, 3))
+    bias = rng.integers(-1000, 1000, o).astype(np.int64)
+    zx, zy = int(rng.integers(-128, 128)), int(rng.integers(-128, 128))
+    mult, shift = _requant(lambda opts: list(opts)[0], rng, o, int((abs_sums * 255 + np.abs(bias)).max()))
+    y = q.conv2d(x, wt, bias, zx, zy, mult, shift, g["strides"], g["pads"], g["dilations"], -128, 127, None)
+    params = dict(_geometry(g), in_c=c, out_c=o, input_zp=zx, output_zp=zy, act_min=-128, act_max=127,
+                  weights=wt.transpose(0, 2, 3, 1), bias_folded=bias - zx * wt.astype(np.int64).sum(axis=(1, 2, 3)),
+                  out_mult=mult, out_shift=shift, lut=None)
+    pointwise = kernel == (1, 1) and stride == 1 and pads == (0, 0, 0, 0)
+    return Case("conv1x1_s8" if pointwise else "conv2d_s8", "conv2d", params, [nhwc(x)], nhwc(y))
+
+
+@pytest.mark.parametrize("c", [254, 255, 256, 300, 511, 600, 1025])
+@pytest.mark.parametrize("fill", [(None, None), (-128, -127), (-128, 127), (127, 127)])
+def test_conv1x1_long_reductions(lib: ctypes.CDLL, c: int, fill: tuple[int | None, int | None]) -> None:
+    """Two-pixel packed lanes over several 255-channel runs (and the > 1024 fallback), at the lane
+    bound (|x| = 128, |w| = 127 everywhere), with an odd pixel count (the last pixel alone)."""
+    rng = np.random.default_rng(c)
+    case = _conv_case_fixed(rng, c, 7, 1, 3, (1, 1), 1, (0, 0, 0, 0), *fill)
+    np.testing.assert_array_equal(run_ctypes(lib, case), case.expected)
+    np.testing.assert_array_equal(run_ctypes(lib, replace(case, kernel="conv2d_s8")), case.expected)
+
+
+@pytest.mark.parametrize("c,kernel", [(3, (3, 3)), (30, (3, 3)), (120, (3, 3)), (41, (5, 5))])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_conv2d_packed_im2col(lib: ctypes.CDLL, c: int, kernel: tuple[int, int], stride: int) -> None:
+    """conv2d's gathered two-pixel path (receptive field <= 1024 values, several lane runs) and its
+    direct fallback (c = 120 with 3x3 = 1080 values), odd output pixel counts, padded borders."""
+    rng = np.random.default_rng(c * stride)
+    for fill in [(None, None), (-128, -127)]:
+        case = _conv_case_fixed(rng, c, 5, 7, 5, kernel, stride, (1, 2, 1, 0), *fill)
+        np.testing.assert_array_equal(run_ctypes(lib, case), case.expected)
+
+
+@pytest.mark.parametrize("c", [1, 3, 4, 7, 20, 1025])
+@pytest.mark.parametrize("kernel,stride,pads,hw", [((3, 3), 1, (1, 1, 1, 1), (9, 8)), ((3, 3), 2, (0, 1, 1, 1), (11, 10)),
+                                                   ((5, 5), 1, (2, 2, 2, 2), (9, 7)), ((5, 5), 2, (1, 2, 2, 1), (12, 9)),
+                                                   ((5, 5), 1, (2, 2, 2, 2), (3, 3))])
+def test_depthwise_interior_and_border(lib: ctypes.CDLL, c: int, kernel: tuple[int, int], stride: int,
+                                       pads: tuple[int, int, int, int], hw: tuple[int, int]) -> None:
+    """Planes large enough to have interior pixels (straight sum) and border pixels (valid taps plus
+    input_zp * sum w), channel counts with and without a 4-channel remainder, the > 1024 fallback."""
+    rng = np.random.default_rng(c + 100 * stride)
+    h, w = hw
+    g = dict(kernel=kernel, strides=(stride, stride), dilations=(1, 1), pads=pads, h=h, w=w,
+             oh=_out(h, kernel[0], stride, pads[0], pads[2], 1), ow=_out(w, kernel[1], stride, pads[1], pads[3], 1))
+    for zx in (-128, 127, int(rng.integers(-128, 128))):
+        x = rng.integers(-128, 128, (1, c, h, w)).astype(np.int8)
+        wt = rng.choice(np.array([-127, 127]), (c, 1) + kernel).astype(np.int8) if zx == 127 else \
+            rng.integers(-127, 128, (c, 1) + kernel).astype(np.int8)
+        abs_sums = np.abs(wt.astype(np.int64)).sum(axis=(1, 2, 3))
+        bias = rng.integers(-(2**20), 2**20, c).astype(np.int64)
+        zy = int(rng.integers(-128, 128))
+        mult, shift = _requant(lambda opts: list(opts)[0], rng, c, int((abs_sums * 255 + np.abs(bias)).max()))
+        y = q.depthwise_conv2d(x, wt, bias, zx, zy, mult, shift, g["strides"], g["pads"], g["dilations"], -128, 127, None)
+        params = dict(_geometry(g), in_c=c, ch_mult=1, input_zp=zx, output_zp=zy, act_min=-128, act_max=127,
+                      weights=wt[:, 0].transpose(1, 2, 0), bias_folded=bias - zx * wt.astype(np.int64).sum(axis=(1, 2, 3)),
+                      out_mult=mult, out_shift=shift, lut=None)
+        case = Case("depthwise_conv2d_s8", "depthwise_conv2d", params, [nhwc(x)], nhwc(y))
+        np.testing.assert_array_equal(run_ctypes(lib, case), case.expected)
