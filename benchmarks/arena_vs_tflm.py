@@ -32,6 +32,7 @@ import json
 import os
 import re
 import subprocess
+import tomllib
 import sys
 import tempfile
 import time
@@ -42,9 +43,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 MNIST_MODEL = REPO / "mnv3c" / "data" / "mnv3_small_mnist.onnx"
 DEFAULT_VENV = Path(os.environ.get("MNV3C_TFLM_VENV", REPO.parent / "venv-tflm"))
-# What --setup-tflm installs; resolved together with torch 2.13.0 (CPU) on Python 3.11.
-TFLM_PINS = ["torch==2.13.0", "litert-torch==0.10.0", "ai-edge-quantizer==0.10.0", "ai-edge-litert==2.3.0",
-             "tflite-micro==0.dev20261023182759"]
+# What --setup-tflm installs: the `tflm` extra of pyproject.toml (resolved with torch 2.13.0 CPU, Python 3.11).
+TFLM_PINS = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]["tflm"]
 TFLM_MODULES = ("litert_torch", "ai_edge_quantizer", "ai_edge_litert", "tflite_micro")
 CALIB_SAMPLES = 16
 TEST_SAMPLES = 4

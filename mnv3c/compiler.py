@@ -84,10 +84,17 @@ def write_project(qgraph: Graph, target: str, board: Board, outdir: str | Path, 
     """Generate the C project into ``outdir`` all at once: it is written into a hidden sibling
     folder and renamed at the end, so a failure leaves nothing half-written."""
     outdir = Path(outdir)
+    if outdir.exists() and not outdir.is_dir():
+        raise MnvError(f"output path '{outdir}' exists and is not a folder")
     if outdir.exists() and not force:
         raise MnvError(f"output folder '{outdir}' exists; pass --force to replace it")
-    outdir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
+    if outdir.exists() and Path.cwd().resolve().is_relative_to(outdir.resolve()):
+        raise MnvError(f"refusing to replace output folder '{outdir}': it contains the current directory")
+    try:
+        outdir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
+    except OSError as exc:
+        raise MnvError(f"cannot create output folder '{outdir}': {exc.strerror or exc}") from None
     try:
         report = generate(qgraph, staging, target, board.name)
         scratch = sum(layer.get("scratch_bytes", 0) for layer in report["layers"])
