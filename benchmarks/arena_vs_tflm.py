@@ -32,10 +32,10 @@ import json
 import os
 import re
 import subprocess
-import tomllib
 import sys
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 
 import numpy as np
