@@ -1,0 +1,137 @@
+"""Calibration: run the float graph over calibration samples and summarise every tensor the int8
+graph will hold, including those that only exist inside fused layers.
+
+A layer with a fused LUT activation (h-swish, h-sigmoid, sigmoid) requantizes into its
+PRE-activation tensor before the table lookup, so that tensor needs a range too: the calibration
+graph splits such activations into standalone nodes writing the post-activation name and reading
+``pre_act_name(output)``. The squeeze-excite internals (pooled vector, hidden vector, gate before and
+after h-sigmoid) are recomputed from the SE input in numpy, which is cheaper than expanding the node.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import numpy as np
+
+from mnv3c.ir.graph import Graph, Node, Tensor
+from mnv3c.quant.ranges import Histogram
+from mnv3c.reference.activations import apply_activation
+from mnv3c.reference.float_exec import run_float
+
+LUT_ACTS = ("hard_swish", "hard_sigmoid", "sigmoid")
+WEIGHTED_OPS = ("conv2d", "depthwise_conv2d", "dense")
+SE_PARTS = ("pool", "hidden", "gate_pre", "gate")
+
+
+def pre_act_name(output: str) -> str:
+    return f"{output}:pre_act"
+
+
+def se_part_name(output: str, part: str) -> str:
+    return f"{output}:se_{part}"
+
+
+def has_lut_act(node: Node) -> bool:
+    return node.attrs.get("act", "none") in LUT_ACTS
+
+
+def split_lut_activations(graph: Graph) -> Graph:
+    """A copy of ``graph`` where each fused LUT activation is a standalone node after its layer."""
+    g = graph.copy()
+    nodes: list[Node] = []
+    for n in g.nodes:
+        if not has_lut_act(n):
+            nodes.append(n)
+            continue
+        out = n.outputs[0]
+        pre = pre_act_name(out)
+        g.add_tensor(Tensor(pre, g.tensors[out].shape, g.tensors[out].dtype))
+        act, params = n.attrs["act"], dict(n.attrs.get("act_params") or {})
+        n.attrs = {**n.attrs, "act": "none", "act_params": {}}
+        n.outputs = [pre]
+        nodes += [n, Node(f"{n.name}:act", act, [pre], [out], params)]
+    g.nodes = nodes
+    return g
+
+
+def squeeze_excite_parts(node: Node, graph: Graph, x: np.ndarray) -> dict[str, np.ndarray]:
+    """The float SE internals for input ``x``, keyed by `se_part_name`."""
+    w1, b1, w2, b2 = (graph.tensors[i].data for i in node.inputs[1:])
+    pool = x.mean(axis=(2, 3))
+    hidden = apply_activation(pool @ w1.T + b1, node.attrs.get("act1"), node.attrs.get("act1_params"))
+    gate_pre = hidden @ w2.T + b2
+    gate = apply_activation(gate_pre, node.attrs.get("act2"), node.attrs.get("act2_params"))
+    parts = {"pool": pool, "hidden": hidden, "gate_pre": gate_pre, "gate": gate}
+    return {se_part_name(node.outputs[0], k): v for k, v in parts.items()}
+
+
+@dataclass
+class CalibrationStats:
+    """Histograms of every activation tensor and, for bias correction, the mean input (over the
+    calibration samples, per position) of each weighted layer."""
+
+    hists: dict[str, Histogram] = field(default_factory=dict)
+    input_means: dict[str, np.ndarray] = field(default_factory=dict)
+    samples: int = 0
+
+
+def collect(graph: Graph, calib: np.ndarray, batch_size: int = 32, progress: bool = True,
+            bins: int = 2048) -> CalibrationStats:
+    """Run ``graph`` (float, canonical) over ``calib`` in batches and summarise its tensors."""
+    cg = split_lut_activations(graph)
+    activations = [n for n, t in cg.tensors.items() if not t.is_const]
+    se_nodes = [n for n in cg.nodes if n.op == "squeeze_excite"]
+    weighted = [n for n in cg.nodes if n.op in WEIGHTED_OPS]
+    stats = CalibrationStats()
+    sums: dict[str, np.ndarray] = {}
+    bar = ProgressBar("calibrating", len(calib), enabled=progress)
+    for start in range(0, len(calib), batch_size):
+        batch = np.asarray(calib[start:start + batch_size], np.float32)
+        env = run_float(cg, {cg.inputs[0]: batch}, keep_all=True)
+        for node in se_nodes:
+            env.update(squeeze_excite_parts(node, cg, env[node.inputs[0]]))
+        for name in activations + [se_part_name(n.outputs[0], p) for n in se_nodes for p in SE_PARTS]:
+            stats.hists.setdefault(name, Histogram(bins)).add(env[name])
+        for node in weighted:
+            s = env[node.inputs[0]].astype(np.float64).sum(axis=0)
+            sums[node.name] = s if node.name not in sums else sums[node.name] + s
+        stats.samples += len(batch)
+        bar.update(stats.samples)
+    bar.close()
+    stats.input_means = {k: (v / max(stats.samples, 1)).astype(np.float32) for k, v in sums.items()}
+    return stats
+
+
+def channel_absmax(graph: Graph, calib: np.ndarray, names: Iterable[str], batch_size: int = 32) -> dict[str, np.ndarray]:
+    """Per-channel (axis 1) max |x| of the named float tensors, for cross-layer equalization."""
+    names = list(names)
+    out: dict[str, np.ndarray] = {}
+    for start in range(0, len(calib), batch_size):
+        env = run_float(graph, {graph.inputs[0]: np.asarray(calib[start:start + batch_size], np.float32)},
+                        keep_all=True)
+        for name in names:
+            v = env[name]
+            m = np.abs(v).max(axis=tuple(i for i in range(v.ndim) if i != 1))
+            out[name] = m if name not in out else np.maximum(out[name], m)
+    return out
+
+
+class ProgressBar:
+    """A one-line text bar on stderr, drawn only on a terminal so logs and pipes stay clean."""
+
+    def __init__(self, label: str, total: int, enabled: bool = True, width: int = 30) -> None:
+        self.label, self.total, self.width = label, max(total, 1), width
+        self.enabled = enabled and sys.stderr.isatty()
+
+    def update(self, done: int) -> None:
+        if self.enabled:
+            filled = self.width * done // self.total
+            sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (self.width - filled)}] {done}/{self.total}")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")

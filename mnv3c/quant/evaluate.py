@@ -1,0 +1,115 @@
+"""Accuracy of the int8 model against the float model on labelled data (`mnv3c eval`).
+
+The float reference is the project's own float execution of the canonical graph (for a QDQ
+model: the float model with the dequantized weights). Output comparisons (mean_abs_err, cosine)
+are made on what each model outputs to the user: with a trailing softmax, probabilities (the
+int8 model's softmax runs on the host on its dequantized logits).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+
+from mnv3c.frontend import load_onnx
+from mnv3c.ir.graph import Graph
+from mnv3c.passes.pipeline import optimize
+from mnv3c.quant.calibrate import ProgressBar
+from mnv3c.quant.qdq_import import QP, is_qdq_model, strip_qdq
+from mnv3c.quant.quantize import quantize_with_float
+from mnv3c.quant.simulate import host_output, quantize_input, simulate
+from mnv3c.reference.float_exec import run_float
+
+EVAL_BATCH = 50
+
+
+def load_float_graph(model: str | Path | onnx.ModelProto | Graph,
+                     input_shape: tuple[int, ...] | None = None) -> tuple[Graph, dict[str, QP]]:
+    """The canonical float graph of ``model`` and, for a QDQ model, its recorded activation ranges."""
+    if isinstance(model, Graph):
+        return model, {}
+    proto = onnx.load(str(model)) if isinstance(model, (str, Path)) else model
+    recorded: dict[str, QP] = {}
+    if is_qdq_model(proto):
+        proto, recorded = strip_qdq(proto)
+    return optimize(load_onnx(proto, input_shape)), recorded
+
+
+def quantize_model(model: str | Path | onnx.ModelProto | Graph, calib: np.ndarray | None,
+                   input_shape: tuple[int, ...] | None = None, **options: Any) -> tuple[Graph, Graph, Graph]:
+    """(canonical float graph, float graph the int8 one mirrors, int8 graph) of ``model``;
+    ``options`` go to `mnv3c.quant.quantize.quantize`."""
+    g, recorded = load_float_graph(model, input_shape)
+    if recorded:
+        options.setdefault("activation_params", recorded)
+    ref, qg = quantize_with_float(g, calib, **options)
+    return g, ref, qg
+
+
+def run_int8(qg: Graph, x: np.ndarray, batch_size: int = EVAL_BATCH) -> tuple[np.ndarray, np.ndarray]:
+    """(int8 outputs, host outputs) of the integer simulator on float inputs ``x``."""
+    y = np.concatenate([simulate(qg, quantize_input(qg, x[i:i + batch_size])) for i in range(0, len(x), batch_size)])
+    return y, host_output(qg, y)
+
+
+def evaluate(model: str | Path | onnx.ModelProto | Graph, calib: np.ndarray | None, data: np.ndarray,
+             labels: np.ndarray, input_shape: tuple[int, ...] | None = None, per_layer: bool = False,
+             batch_size: int = EVAL_BATCH, progress: bool = True, **options: Any) -> dict[str, Any]:
+    """SPEC's eval JSON: {"samples", "float_top1", "int8_top1", "agreement", "mean_abs_err",
+    "cosine"}, plus "per_layer": [{"name", "op", "sqnr_db"}] (int8 vs float, every layer output)
+    with ``per_layer``, and "quant" (method, options and their reports)."""
+    g, ref, qg = quantize_model(model, calib, input_shape, progress=progress, **options)
+    data, labels = np.asarray(data, np.float32), np.asarray(labels).reshape(-1)
+    f_out, q_out = [], []
+    signal: dict[str, float] = {}
+    noise: dict[str, float] = {}
+    bar = ProgressBar("evaluating", len(data), enabled=progress)
+    for i in range(0, len(data), batch_size):
+        x = data[i:i + batch_size]
+        f_out.append(run_float(g, {g.inputs[0]: x})[g.outputs[0]])
+        q_env = simulate(qg, quantize_input(qg, x), keep_all=per_layer)
+        q_out.append(host_output(qg, q_env[qg.outputs[0]] if per_layer else q_env))
+        if per_layer:
+            _accumulate_sqnr(ref, qg, x, q_env, signal, noise)
+        bar.update(min(i + batch_size, len(data)))
+    bar.close()
+    f, q = np.concatenate(f_out).reshape(len(data), -1), np.concatenate(q_out).reshape(len(data), -1)
+    fa, qa = f.argmax(axis=1), q.argmax(axis=1)
+    norms = np.linalg.norm(f, axis=1) * np.linalg.norm(q, axis=1)
+    cos = np.where(norms > 0, (f * q).sum(axis=1) / np.maximum(norms, 1e-30), 1.0)
+    result: dict[str, Any] = {
+        "samples": int(len(data)),
+        "float_top1": float((fa == labels).mean()),
+        "int8_top1": float((qa == labels).mean()),
+        "agreement": float((fa == qa).mean()),
+        "mean_abs_err": float(np.abs(f - q).mean()),
+        "cosine": float(cos.mean()),
+    }
+    if per_layer:
+        result["per_layer"] = [{"name": n.name, "op": n.op, "sqnr_db": _db(signal[n.outputs[0]], noise[n.outputs[0]])}
+                               for n in qg.nodes]
+    meta = qg.meta.get("quant", {})
+    result["quant"] = {k: meta.get(k) for k in ("method", "samples", "equalized_pairs", "bias_correction",
+                                                  "host_softmax_axis")}
+    return result
+
+
+def _accumulate_sqnr(ref: Graph, qg: Graph, x: np.ndarray, q_env: dict[str, np.ndarray],
+                     signal: dict[str, float], noise: dict[str, float]) -> None:
+    f_env = run_float(ref, {ref.inputs[0]: x}, keep_all=True)
+    for n in qg.nodes:
+        name = n.outputs[0]
+        qp = qg.tensors[name].quant
+        deq = (q_env[name].astype(np.float64) - float(qp.zero_point)) * float(qp.scale)
+        fv = f_env[name].astype(np.float64).reshape(deq.shape)
+        signal[name] = signal.get(name, 0.0) + float((fv ** 2).sum())
+        noise[name] = noise.get(name, 0.0) + float(((fv - deq) ** 2).sum())
+
+
+def _db(signal: float, noise: float) -> float | None:
+    if noise == 0.0:
+        return None  # exact: no finite SQNR (JSON has no infinity)
+    return float(10 * np.log10(max(signal, 1e-30) / noise))

@@ -1,0 +1,371 @@
+"""Post-training int8 quantization of a canonical float graph (TFLite-compatible scheme).
+
+`quantize(graph, calib)` returns a NEW graph with the same node names and tensor names:
+
+- activation tensors: dtype "int8", ``quant`` = per-tensor (scale, zero point), ranges include 0;
+- weights: int8 constants, symmetric per output channel (axis 0, zero point 0, codes in [-127, 127]);
+- biases: int32 constants with scale s_in * s_w[c] (axis 0). Zero points are NOT folded into them:
+  the code generator folds -zx * sum(w) and re-lays weights out itself;
+- every node carries all its integer parameters as attrs (below). Scales stay float in QuantParams
+  and in the ``*_scale`` attrs, for reports.
+
+``graph.meta["quant"]`` records how it was made: method, chosen range and estimator per tensor,
+equalized pairs, bias-correction shifts, and ``host_softmax_axis`` (see below).
+
+Quantized op attrs (``x``: the first input, ``y``: the output; every int is a Python int, every
+per-channel table a numpy array). Kernels follow docs/ARITHMETIC.md and `mnv3c.quant.intops`.
+
+- ``conv2d`` / ``depthwise_conv2d`` / ``dense``: inputs [x, w int8, b int32]; the float geometry
+  attrs (strides, pads, dilations, group) unchanged; ``act``/``act_params`` kept for reports;
+  ``x_zero_point``, ``y_zero_point``; ``multiplier`` int32[O], ``shift`` int32[O]; ``lo``, ``hi``.
+  With a LUT activation (act in h-swish, h-sigmoid, sigmoid) also ``lut`` int8[256],
+  ``pre_act_scale``, ``pre_act_zero_point``: the layer requantizes into the pre-activation
+  quantization (``multiplier``/``shift`` target ``pre_act_scale``, ``lo``/``hi`` = -128/127, result
+  + ``pre_act_zero_point``), then ``y = lut[t + 128]``. Otherwise ``y = clamp(MBQM(acc) + y_zero_point,
+  lo, hi)`` where [lo, hi] is the relu/clip clamp in y's int8 domain.
+- ``add``: inputs [a, b]; ``a_zero_point``, ``b_zero_point``, ``y_zero_point``, ``left_shift`` (20),
+  ``a_multiplier``, ``a_shift``, ``b_multiplier``, ``b_shift``, ``multiplier``, ``shift``, ``lo``, ``hi``;
+  optional ``lut``/``pre_act_scale``/``pre_act_zero_point`` exactly as for conv.
+- ``squeeze_excite``: inputs [x, w1 int8[R,C], b1 int32[R], w2 int8[C,R], b2 int32[C]];
+  ``x_zero_point``, ``y_zero_point``; the pool: ``pool_multiplier``, ``pool_shift``, ``pool_scale``,
+  ``pool_zero_point``; first dense (reads the pool): ``fc1_multiplier`` int32[R], ``fc1_shift``,
+  ``fc1_lo``, ``fc1_hi``, ``fc1_scale``, ``fc1_zero_point``; second dense (reads fc1's output):
+  ``fc2_multiplier`` int32[C], ``fc2_shift``, ``fc2_lo``, ``fc2_hi``, ``fc2_scale``, ``fc2_zero_point``
+  (the gate's PRE-activation quantization when ``fc2_lut`` int8[256] is present, else the gate's);
+  the gate: ``gate_scale``, ``gate_zero_point``; the product: ``mul_multiplier``, ``mul_shift``,
+  ``lo``, ``hi`` (y = clamp(MBQM((x - zx)(g - zg)) + zy, lo, hi)).
+- ``global_avg_pool`` ([N,C,H,W] -> [N,C,1,1]): ``x_zero_point``, ``y_zero_point``, ``multiplier``,
+  ``shift`` (Q(sx / (sy * H * W))).
+- ``avg_pool``: geometry attrs; ``x_zero_point``, ``y_zero_point``; ``multiplier`` int32[kh*kw+1] and
+  ``shift`` int8[kh*kw+1] indexed by the window's number of valid taps (entry 0 unused).
+- ``max_pool``, ``reshape``: geometry attrs only; y has x's quantization.
+- standalone activations (``relu``, ``clip``, ``hard_swish``, ``hard_sigmoid``, ``sigmoid``):
+  ``lut`` int8[256]: y = lut[x + 128].
+
+A trailing ``softmax`` is not quantized: the int8 graph ends at the logits and
+``meta["quant"]["host_softmax_axis"]`` tells the host to apply softmax to the dequantized logits
+(argmax is unchanged). An ``affine`` node becomes a 1x1 ``depthwise_conv2d``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from mnv3c.errors import UnsupportedModelError
+from mnv3c.ir.graph import Graph, Node, QuantParams, Tensor
+from mnv3c.quant import intops
+from mnv3c.quant.bias_correction import correct_biases, quantize_weights_per_channel
+from mnv3c.quant.calibrate import (LUT_ACTS, CalibrationStats, collect, has_lut_act, pre_act_name,
+                                   se_part_name)
+from mnv3c.quant.equalize import equalize as equalize_graph
+from mnv3c.quant.ranges import estimate_range, minmax_range, scale_zero_point
+from mnv3c.reference.activations import apply_activation
+
+QUANTIZABLE = ("conv2d", "depthwise_conv2d", "dense", "add", "squeeze_excite", "global_avg_pool",
+               "avg_pool", "max_pool", "reshape", "relu", "clip", "hard_swish", "hard_sigmoid", "sigmoid")
+ALIASING = ("reshape", "max_pool")  # the output reuses the input's quantization
+STANDALONE_ACTS = ("relu", "clip", "hard_swish", "hard_sigmoid", "sigmoid")
+EQUALIZE_SAMPLES = 64
+ACC_LIMIT = 1 << 31
+
+QP = tuple[float, int]  # (scale, zero point) of a per-tensor int8 activation
+
+
+def quantize(graph: Graph, calib: np.ndarray | None, method: str = "auto", *, percentile: float = 99.99,
+             bias_correction: bool | None = None, equalize: bool | None = None,
+             activation_params: Mapping[str, QP] | None = None, batch_size: int = 32,
+             progress: bool = True) -> Graph:
+    """The int8 graph of canonical float ``graph`` calibrated on ``calib`` (float32, batch first).
+
+    ``method``: "minmax", "percentile", "mse" or "auto" (per tensor, the estimator of least MSE).
+    ``activation_params`` fixes (scale, zero point) of the named tensors (a pre-quantized QDQ
+    model's); the others are calibrated. Equalization and bias correction change the float
+    weights, so by default (None) they run only when no ranges are recorded.
+    """
+    return quantize_with_float(graph, calib, method, percentile=percentile, bias_correction=bias_correction,
+                               equalize=equalize, activation_params=activation_params, batch_size=batch_size,
+                               progress=progress)[1]
+
+
+def quantize_with_float(graph: Graph, calib: np.ndarray | None, method: str = "auto", *,
+                        percentile: float = 99.99, bias_correction: bool | None = None,
+                        equalize: bool | None = None, activation_params: Mapping[str, QP] | None = None,
+                        batch_size: int = 32, progress: bool = True) -> tuple[Graph, Graph]:
+    """`quantize`, also returning the float graph the int8 one approximates tensor by tensor
+    (equalized and bias-corrected, softmax removed): the reference for per-layer errors."""
+    fixed = dict(activation_params or {})
+    equalize = not fixed if equalize is None else equalize
+    bias_correction = not fixed if bias_correction is None else bias_correction
+    g = prepare(graph)
+    if calib is None:
+        missing = sorted(n for n in _activation_names(g) if n not in fixed)
+        if missing:
+            raise UnsupportedModelError(f"no calibration data and no recorded ranges for {missing[:5]}")
+    info: dict[str, Any] = {"method": method, "percentile": percentile, "samples": 0 if calib is None else len(calib),
+                            "equalized_pairs": [], "bias_correction": {}}
+    if equalize and calib is not None:
+        g, info["equalized_pairs"] = equalize_graph(g, calib[:EQUALIZE_SAMPLES], batch_size)
+    stats = collect(g, calib, batch_size, progress) if calib is not None else CalibrationStats()
+    if bias_correction and calib is not None:
+        g, info["bias_correction"] = correct_biases(g, stats.input_means)
+    params, info["ranges"] = choose_params(g, stats, method, percentile, fixed)
+    qg = build(g, params)
+    qg.meta["quant"] = {**g.meta.get("quant", {}), **info}
+    return g, qg
+
+
+# --- preparation -----------------------------------------------------------------------------
+def prepare(graph: Graph) -> Graph:
+    """A copy with the trailing softmax removed (recorded) and affine as 1x1 depthwise; rejects
+    ops the int8 kernels do not have."""
+    g = graph.copy()
+    meta = g.meta.setdefault("quant", {})
+    meta["host_softmax_axis"] = None
+    producers = g.producers()
+    if len(g.outputs) == 1 and g.outputs[0] in producers and producers[g.outputs[0]].op == "softmax":
+        sm = producers[g.outputs[0]]
+        g.nodes.remove(sm)
+        g.outputs = [sm.inputs[0]]
+        meta["host_softmax_axis"] = int(sm.attrs.get("axis", -1))
+        g.remove_unused_tensors()
+    for n in g.nodes:
+        if n.op == "affine":
+            _affine_to_depthwise(g, n)
+        if n.op not in QUANTIZABLE:
+            raise UnsupportedModelError(f"node '{n.name}': op '{n.op}' has no int8 kernel "
+                                        f"(supported: {', '.join(QUANTIZABLE)}, and a final softmax)")
+        if n.op == "conv2d" and int(n.attrs.get("group", 1)) != 1:
+            raise UnsupportedModelError(f"node '{n.name}': grouped conv2d (group {n.attrs['group']}) has no int8 kernel")
+        if n.op in ("conv2d", "depthwise_conv2d", "dense") and (len(n.inputs) < 3 or not n.inputs[2]):
+            _add_zero_bias(g, n)
+        if n.op in ("avg_pool", "max_pool") and n.attrs.get("ceil_mode"):
+            raise UnsupportedModelError(f"node '{n.name}': pooling with ceil_mode has no int8 kernel")
+        if n.op == "avg_pool" and n.attrs.get("count_include_pad") and any(n.attrs.get("pads") or ()):
+            raise UnsupportedModelError(f"node '{n.name}': avg_pool with count_include_pad has no int8 kernel")
+    if len(g.inputs) != 1:
+        raise UnsupportedModelError(f"the quantizer handles one graph input, got {len(g.inputs)}")
+    return g
+
+
+def _affine_to_depthwise(g: Graph, n: Node) -> None:
+    scale, shift = g.tensors[n.inputs[1]].data, g.tensors[n.inputs[2]].data
+    w = g.add_const(g.unique_name(f"{n.name}_w"), scale.astype(np.float32).reshape(-1, 1, 1, 1))
+    b = g.add_const(g.unique_name(f"{n.name}_b"), shift.astype(np.float32).reshape(-1))
+    n.op, n.inputs = "depthwise_conv2d", [n.inputs[0], w.name, b.name]
+    n.attrs = {"strides": (1, 1), "pads": (0, 0, 0, 0), "dilations": (1, 1), "group": int(scale.size),
+               "act": n.attrs.get("act", "none"), "act_params": n.attrs.get("act_params", {})}
+    n.fused = n.fused + ["affine"]
+
+
+def _add_zero_bias(g: Graph, n: Node) -> None:
+    out_channels = g.tensors[n.inputs[1]].shape[0]
+    b = g.add_const(g.unique_name(f"{n.name}_bias"), np.zeros(out_channels, np.float32))
+    n.inputs = n.inputs[:2] + [b.name]
+
+
+def _activation_names(g: Graph) -> list[str]:
+    return [n for n, t in g.tensors.items() if not t.is_const]
+
+
+# --- ranges ----------------------------------------------------------------------------------
+def choose_params(g: Graph, stats: CalibrationStats, method: str, percentile: float,
+                  fixed: Mapping[str, QP]) -> tuple[dict[str, QP], dict[str, dict]]:
+    """(scale, zero point) of every activation tensor, including pre-activation and SE internals.
+
+    Graph outputs (the logits) use min/max: clipping them would tie the top classes. A tensor
+    before a LUT activation is judged by its error AFTER the activation, so h-swish's flat
+    negative side is clipped for free.
+    """
+    params: dict[str, QP] = {}
+    report: dict[str, dict] = {}
+
+    def assign(name: str, f: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
+        if name in fixed:
+            params[name] = (float(fixed[name][0]), int(fixed[name][1]))
+            report[name] = {"estimator": "recorded", "scale": params[name][0], "zero_point": params[name][1]}
+            return
+        if name not in stats.hists:
+            raise UnsupportedModelError(f"tensor '{name}' has no calibration data and no recorded range")
+        h = stats.hists[name]
+        m = "minmax" if name in g.outputs else method
+        lo, hi = estimate_range(h, m, percentile, f) if m != "minmax" else minmax_range(h)
+        params[name] = scale_zero_point(lo, hi)
+        report[name] = {"estimator": m, "lo": lo, "hi": hi, "min": h.min, "max": h.max}
+
+    assign(g.inputs[0])
+    for n in g.nodes:
+        out = n.outputs[0]
+        if n.op in ALIASING:
+            params[out] = params[n.inputs[0]]
+            continue
+        if has_lut_act(n):
+            assign(pre_act_name(out), _act_fn(n.attrs["act"], n.attrs.get("act_params")))
+        if n.op == "squeeze_excite":
+            assign(se_part_name(out, "pool"))
+            assign(se_part_name(out, "hidden"))
+            if n.attrs.get("act2", "none") in LUT_ACTS:
+                assign(se_part_name(out, "gate_pre"), _act_fn(n.attrs["act2"], n.attrs.get("act2_params")))
+            assign(se_part_name(out, "gate"))
+        assign(out)
+    return params, report
+
+
+def _act_fn(act: str, act_params: Mapping[str, Any] | None) -> Callable[[np.ndarray], np.ndarray]:
+    return lambda x: apply_activation(np.asarray(x, np.float64), act, act_params or {})
+
+
+# --- building the int8 graph -----------------------------------------------------------------
+def build(g: Graph, params: Mapping[str, QP]) -> Graph:
+    """The int8 graph of float ``g`` given every activation's (scale, zero point)."""
+    qg = Graph(g.name)
+    qg.inputs, qg.outputs, qg.meta = list(g.inputs), list(g.outputs), dict(g.meta)
+    for name, t in g.tensors.items():
+        if not t.is_const:
+            s, z = params[name]
+            qg.add_tensor(Tensor(name, t.shape, "int8", quant=QuantParams.per_tensor(s, z)))
+    for n in g.nodes:
+        qn = Node(n.name, n.op, list(n.inputs), list(n.outputs), dict(n.attrs), list(n.fused))
+        _BUILDERS[n.op](g, qg, n, qn, params)
+        for name in qn.inputs:  # other constants (none in canonical graphs) are kept as they are
+            if name and name not in qg.tensors:
+                qg.add_tensor(Tensor(name, g.tensors[name].shape, g.tensors[name].dtype, g.tensors[name].data))
+        qg.add_node(qn)
+    return qg
+
+
+def _act_clamp(act: str, act_params: Mapping[str, Any] | None, s: float, z: int) -> tuple[int, int]:
+    """[lo, hi] of a clamp activation in the int8 domain of (s, z)."""
+    p = act_params or {}
+    if act in (None, "none"):
+        return -128, 127
+    if act == "relu":
+        return z, 127
+    if act == "clip":
+        lo_r, hi_r = float(p.get("min", -np.inf)), float(p.get("max", np.inf))
+        lo = -128 if lo_r == -np.inf else int(np.clip(z + intops.round_half_away(lo_r / s), -128, 127))
+        hi = 127 if hi_r == np.inf else int(np.clip(z + intops.round_half_away(hi_r / s), -128, 127))
+        return lo, hi
+    raise UnsupportedModelError(f"activation '{act}' cannot be a clamp")
+
+
+def _multipliers(reals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    pairs = [intops.quantize_multiplier(float(r)) for r in np.atleast_1d(reals)]
+    return np.array([m for m, _ in pairs], np.int32), np.array([s for _, s in pairs], np.int32)
+
+
+def _output_stage(n: Node, params: Mapping[str, QP], act_key: str = "act") -> tuple[QP, dict[str, Any]]:
+    """The quantization a layer requantizes into and the attrs of its activation (clamp or LUT)."""
+    out = n.outputs[0]
+    act, act_params = n.attrs.get(act_key, "none"), n.attrs.get(f"{act_key}_params")
+    sy, zy = params[out]
+    if act in LUT_ACTS:
+        st, zt = params[pre_act_name(out)]
+        lut = intops.make_lut(_act_fn(act, act_params), st, zt, sy, zy)
+        return (st, zt), {"lo": -128, "hi": 127, "lut": lut, "pre_act_scale": st, "pre_act_zero_point": zt}
+    lo, hi = _act_clamp(act, act_params, sy, zy)
+    return (sy, zy), {"lo": lo, "hi": hi}
+
+
+def _quantize_layer_weights(g: Graph, qg: Graph, w_name: str, b_name: str, s_in: float,
+                            s_out: float, layer: str) -> tuple[np.ndarray, np.ndarray]:
+    """Add the int8 weights and int32 bias of a layer to ``qg``; return its (multiplier, shift)."""
+    w, b = g.tensors[w_name].data, g.tensors[b_name].data
+    qw, sw = quantize_weights_per_channel(w)
+    bias_scale = (np.float64(s_in) * sw.astype(np.float64))
+    qb = intops.round_half_away(b.astype(np.float64) / bias_scale)
+    bound = np.abs(qw.reshape(qw.shape[0], -1).astype(np.int64)).sum(axis=1) * 255 + np.abs(qb)
+    real = bias_scale / s_out
+    mult, shift = _multipliers(real)
+    bound = bound << np.maximum(shift, 0).astype(np.int64)
+    if bound.max() >= ACC_LIMIT:
+        raise UnsupportedModelError(f"layer '{layer}': int32 accumulator could overflow "
+                                    f"(bound {int(bound.max())}); weights or bias too large for int8")
+    qg.add_tensor(Tensor(w_name, tuple(w.shape), "int8", qw,
+                         QuantParams(sw, np.zeros(sw.shape, np.int32), axis=0)))
+    qg.add_tensor(Tensor(b_name, tuple(b.shape), "int32", qb.astype(np.int32),
+                         QuantParams(bias_scale.astype(np.float32), np.zeros(sw.shape, np.int32), axis=0)))
+    return mult, shift
+
+
+def _build_weighted(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, QP]) -> None:
+    sx, zx = params[n.inputs[0]]
+    (st, _zt), stage = _output_stage(n, params)
+    mult, shift = _quantize_layer_weights(g, qg, n.inputs[1], n.inputs[2], sx, st, n.name)
+    qn.attrs.update(x_zero_point=zx, y_zero_point=params[n.outputs[0]][1], multiplier=mult, shift=shift, **stage)
+
+
+def _build_add(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, QP]) -> None:
+    (sa, za), (sb, zb) = params[n.inputs[0]], params[n.inputs[1]]
+    (st, _zt), stage = _output_stage(n, params)
+    p = intops.add_params(sa, sb, st)
+    qn.attrs.update(a_zero_point=za, b_zero_point=zb, y_zero_point=params[n.outputs[0]][1],
+                    left_shift=intops.ADD_LEFT_SHIFT, a_multiplier=p.ma, a_shift=p.sa, b_multiplier=p.mb,
+                    b_shift=p.sb, multiplier=p.my, shift=p.sy, **stage)
+
+
+def _build_squeeze_excite(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, QP]) -> None:
+    x, w1, b1, w2, b2 = n.inputs
+    out = n.outputs[0]
+    (sx, zx), (sy, zy) = params[x], params[out]
+    (sp, zp), (sh, zh) = params[se_part_name(out, "pool")], params[se_part_name(out, "hidden")]
+    sg, zg = params[se_part_name(out, "gate")]
+    hw = int(np.prod(g.tensors[x].shape[2:]))
+    pool_m, pool_s = intops.quantize_multiplier(sx / (sp * hw))
+    if n.attrs.get("act1", "none") in LUT_ACTS:
+        raise UnsupportedModelError(f"node '{n.name}': squeeze-excite act1 '{n.attrs['act1']}' must be relu or none")
+    fc1_lo, fc1_hi = _act_clamp(n.attrs.get("act1", "none"), n.attrs.get("act1_params"), sh, zh)
+    fc1_m, fc1_s = _quantize_layer_weights(g, qg, w1, b1, sp, sh, f"{n.name}/fc1")
+    act2 = n.attrs.get("act2", "none")
+    if act2 in LUT_ACTS:
+        st, zt = params[se_part_name(out, "gate_pre")]
+        fc2 = {"fc2_lo": -128, "fc2_hi": 127, "fc2_scale": st, "fc2_zero_point": zt,
+               "fc2_lut": intops.make_lut(_act_fn(act2, n.attrs.get("act2_params")), st, zt, sg, zg)}
+    else:
+        st = sg
+        lo, hi = _act_clamp(act2, n.attrs.get("act2_params"), sg, zg)
+        fc2 = {"fc2_lo": lo, "fc2_hi": hi, "fc2_scale": sg, "fc2_zero_point": zg}
+    fc2_m, fc2_s = _quantize_layer_weights(g, qg, w2, b2, sh, st, f"{n.name}/fc2")
+    mul_m, mul_s = intops.quantize_multiplier(sx * sg / sy)
+    qn.attrs.update(x_zero_point=zx, y_zero_point=zy, pool_multiplier=pool_m, pool_shift=pool_s, pool_scale=sp,
+                    pool_zero_point=zp, fc1_multiplier=fc1_m, fc1_shift=fc1_s, fc1_lo=fc1_lo, fc1_hi=fc1_hi,
+                    fc1_scale=sh, fc1_zero_point=zh, fc2_multiplier=fc2_m, fc2_shift=fc2_s, **fc2,
+                    gate_scale=sg, gate_zero_point=zg, mul_multiplier=mul_m, mul_shift=mul_s, lo=-128, hi=127)
+
+
+def _build_global_avg_pool(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, QP]) -> None:
+    (sx, zx), (sy, zy) = params[n.inputs[0]], params[n.outputs[0]]
+    hw = int(np.prod(g.tensors[n.inputs[0]].shape[2:]))
+    m, s = intops.quantize_multiplier(sx / (sy * hw))
+    qn.attrs.update(x_zero_point=zx, y_zero_point=zy, multiplier=m, shift=s)
+
+
+def _build_avg_pool(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, QP]) -> None:
+    (sx, zx), (sy, zy) = params[n.inputs[0]], params[n.outputs[0]]
+    m, s = intops.avg_pool_multipliers(sx, sy, tuple(n.attrs["kernel"]))
+    qn.attrs.update(x_zero_point=zx, y_zero_point=zy, multiplier=m, shift=s)
+
+
+def _build_passthrough(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, QP]) -> None:
+    """max_pool and reshape: integer values move, quantization is shared."""
+
+
+def _build_standalone_act(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, QP]) -> None:
+    (sx, zx), (sy, zy) = params[n.inputs[0]], params[n.outputs[0]]
+    act_params = {k: n.attrs[k] for k in ("min", "max", "alpha", "beta") if n.attrs.get(k) is not None}
+    qn.attrs["lut"] = intops.make_lut(_act_fn(n.op, act_params), sx, zx, sy, zy)
+
+
+_BUILDERS: dict[str, Callable[[Graph, Graph, Node, Node, Mapping[str, QP]], None]] = {
+    "conv2d": _build_weighted,
+    "depthwise_conv2d": _build_weighted,
+    "dense": _build_weighted,
+    "add": _build_add,
+    "squeeze_excite": _build_squeeze_excite,
+    "global_avg_pool": _build_global_avg_pool,
+    "avg_pool": _build_avg_pool,
+    "max_pool": _build_passthrough,
+    "reshape": _build_passthrough,
+    **{a: _build_standalone_act for a in STANDALONE_ACTS},
+}

@@ -1,0 +1,155 @@
+"""The integer simulator: runs a quantized graph with the `intops` kernels, so its bytes are the
+specification the generated C must match. Works on a whole batch at once (axis 0).
+
+Convolution accumulators come from `accumulate` (exact, BLAS-fast) and then go through
+`intops.requantize`; ``reference_kernels=True`` calls `intops.conv2d`/`depthwise_conv2d`
+themselves instead (same bytes, about 3x slower; the tests check both agree).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from mnv3c.errors import MnvError
+from mnv3c.ir.graph import Graph, Node
+from mnv3c.quant import intops
+from mnv3c.quant.accumulate import conv2d_acc, depthwise_acc
+
+
+def quantize_input(qg: Graph, x: np.ndarray) -> np.ndarray:
+    """Float input (batch first) -> int8 codes of the graph input's quantization."""
+    q = qg.tensors[qg.inputs[0]].quant
+    v = intops.round_half_away(np.asarray(x, np.float64) / float(q.scale)) + int(q.zero_point)
+    return np.clip(v, -128, 127).astype(np.int8)
+
+
+def dequantize_output(qg: Graph, y: np.ndarray) -> np.ndarray:
+    """int8 output codes -> float32 real values (the logits; see `host_output` for softmax)."""
+    q = qg.tensors[qg.outputs[0]].quant
+    return ((np.asarray(y, np.float32) - np.float32(q.zero_point)) * np.float32(q.scale)).astype(np.float32)
+
+
+def host_output(qg: Graph, y: np.ndarray) -> np.ndarray:
+    """What the float model would output: dequantized logits, with the trailing softmax the
+    quantizer left to the host (argmax is unchanged by it)."""
+    v = dequantize_output(qg, y)
+    axis = qg.meta.get("quant", {}).get("host_softmax_axis")
+    if axis is None:
+        return v
+    e = np.exp(v - v.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def simulate(qg: Graph, x: np.ndarray, keep_all: bool = False,
+             reference_kernels: bool = False) -> np.ndarray | dict[str, np.ndarray]:
+    """Run int8 graph ``qg`` on int8 input ``x`` [N, ...]; the int8 output, or every activation
+    tensor by name with ``keep_all``."""
+    kernels = {**_KERNELS, **_REFERENCE_CONVS} if reference_kernels else _KERNELS
+    x = np.asarray(x)
+    if x.dtype != np.int8:
+        raise MnvError(f"simulate expects int8 input codes, got {x.dtype} (use quantize_input)")
+    env: dict[str, np.ndarray] = {qg.inputs[0]: x}
+    for n in qg.nodes:
+        fn = kernels.get(n.op)
+        if fn is None:
+            raise MnvError(f"node '{n.name}': op '{n.op}' has no integer kernel")
+        env[n.outputs[0]] = fn(n, [env[i] if i in env else qg.tensors[i].data for i in n.inputs], x.shape[0])
+    return env if keep_all else env[qg.outputs[0]]
+
+
+def _target_zero_point(a: Mapping[str, Any]) -> int:
+    """The zero point the layer requantizes into: the pre-activation one when a LUT follows."""
+    return int(a["pre_act_zero_point"]) if a.get("lut") is not None else int(a["y_zero_point"])
+
+
+def _geometry(a: Mapping[str, Any]) -> tuple[tuple, tuple, tuple]:
+    return (tuple(a.get("strides") or (1, 1)), tuple(a.get("pads") or (0, 0, 0, 0)),
+            tuple(a.get("dilations") or (1, 1)))
+
+
+def _fast_conv(accumulate: Callable[..., np.ndarray]) -> Callable[[Node, list, int], np.ndarray]:
+    def run(n: Node, ins: list, batch: int) -> np.ndarray:
+        a = n.attrs
+        acc = accumulate(ins[0], ins[1], ins[2], int(a["x_zero_point"]), *_geometry(a))
+        return intops.requantize(acc, a["multiplier"], a["shift"], _target_zero_point(a), int(a["lo"]),
+                                 int(a["hi"]), a.get("lut"))
+    return run
+
+
+def _conv(kernel: Callable[..., np.ndarray]) -> Callable[[Node, list, int], np.ndarray]:
+    def run(n: Node, ins: list, batch: int) -> np.ndarray:
+        a = n.attrs
+        return kernel(ins[0], ins[1], ins[2], int(a["x_zero_point"]), _target_zero_point(a), a["multiplier"],
+                      a["shift"], *_geometry(a), int(a["lo"]), int(a["hi"]), a.get("lut"))
+    return run
+
+
+def _dense(n: Node, ins: list, batch: int) -> np.ndarray:
+    a = n.attrs
+    return intops.dense(ins[0], ins[1], ins[2], int(a["x_zero_point"]), _target_zero_point(a), a["multiplier"],
+                        a["shift"], int(a["lo"]), int(a["hi"]), a.get("lut"))
+
+
+def _add(n: Node, ins: list, batch: int) -> np.ndarray:
+    a = n.attrs
+    p = intops.AddParams(a["a_multiplier"], a["a_shift"], a["b_multiplier"], a["b_shift"], a["multiplier"], a["shift"])
+    return intops.add(ins[0], int(a["a_zero_point"]), ins[1], int(a["b_zero_point"]), p, _target_zero_point(a),
+                      int(a["lo"]), int(a["hi"]), a.get("lut"))
+
+
+def _squeeze_excite(n: Node, ins: list, batch: int) -> np.ndarray:
+    a = n.attrs
+    x, w1, b1, w2, b2 = ins
+    fc1 = intops.DenseQ(w1, b1, int(a["fc1_zero_point"]), a["fc1_multiplier"], a["fc1_shift"],
+                        int(a["fc1_lo"]), int(a["fc1_hi"]))
+    fc2 = intops.DenseQ(w2, b2, int(a["fc2_zero_point"]), a["fc2_multiplier"], a["fc2_shift"],
+                        int(a["fc2_lo"]), int(a["fc2_hi"]), a.get("fc2_lut"))
+    return intops.squeeze_excite(x, int(a["x_zero_point"]), int(a["pool_zero_point"]), int(a["pool_multiplier"]),
+                                 int(a["pool_shift"]), fc1, fc2, int(a["gate_zero_point"]),
+                                 int(a["mul_multiplier"]), int(a["mul_shift"]), int(a["y_zero_point"]),
+                                 int(a["lo"]), int(a["hi"]))
+
+
+def _global_avg_pool(n: Node, ins: list, batch: int) -> np.ndarray:
+    a = n.attrs
+    y = intops.global_avg_pool(ins[0], int(a["x_zero_point"]), int(a["y_zero_point"]), int(a["multiplier"]),
+                               int(a["shift"]))
+    return y.reshape(y.shape + (1,) * (ins[0].ndim - 2))
+
+
+def _avg_pool(n: Node, ins: list, batch: int) -> np.ndarray:
+    a = n.attrs
+    return intops.avg_pool(ins[0], int(a["x_zero_point"]), int(a["y_zero_point"]), a["multiplier"], a["shift"],
+                           tuple(a["kernel"]), tuple(a.get("strides") or (1, 1)), tuple(a.get("pads") or (0, 0, 0, 0)))
+
+
+def _max_pool(n: Node, ins: list, batch: int) -> np.ndarray:
+    a = n.attrs
+    return intops.max_pool(ins[0], tuple(a["kernel"]), tuple(a.get("strides") or (1, 1)),
+                           tuple(a.get("pads") or (0, 0, 0, 0)), tuple(a.get("dilations") or (1, 1)))
+
+
+def _reshape(n: Node, ins: list, batch: int) -> np.ndarray:
+    """The static shape is for the graph's batch; the per-sample part is what matters."""
+    return ins[0].reshape((batch,) + tuple(int(d) for d in n.attrs["shape"][1:]))
+
+
+def _lut(n: Node, ins: list, batch: int) -> np.ndarray:
+    return intops.apply_lut(ins[0], n.attrs["lut"])
+
+
+_KERNELS: dict[str, Callable[[Node, list, int], np.ndarray]] = {
+    "conv2d": _fast_conv(conv2d_acc),
+    "depthwise_conv2d": _fast_conv(depthwise_acc),
+    "dense": _dense,
+    "add": _add,
+    "squeeze_excite": _squeeze_excite,
+    "global_avg_pool": _global_avg_pool,
+    "avg_pool": _avg_pool,
+    "max_pool": _max_pool,
+    "reshape": _reshape,
+    **{op: _lut for op in ("relu", "clip", "hard_swish", "hard_sigmoid", "sigmoid")},
+}
+_REFERENCE_CONVS = {"conv2d": _conv(intops.conv2d), "depthwise_conv2d": _conv(intops.depthwise_conv2d)}
