@@ -260,7 +260,9 @@ class _Pool:
 
 
 def _max_pool(ins: list, a: Attrs, g: Graph) -> np.ndarray:
-    return _Pool(ins[0].shape[2:], a).windows(ins[0], -np.inf, -np.inf).max(axis=(4, 5))
+    x = ins[0]
+    lowest = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min  # padding never wins
+    return _Pool(x.shape[2:], a).windows(x, lowest, lowest).max(axis=(4, 5))
 
 
 def _avg_pool(ins: list, a: Attrs, g: Graph) -> np.ndarray:
