@@ -57,11 +57,12 @@ def resolve_board(target: str, board: str | None) -> Board:
 
 
 def quantize_model(model: str, input_shape: tuple[int, ...] | None, calib: str | np.ndarray | None,
-                   progress: bool = True) -> Quantized:
+                   progress: bool = True, loaded: tuple[Graph, dict] | None = None) -> Quantized:
     """ONNX file -> (canonical float graph, int8 graph); ``calib`` is a --calib path or samples.
     Without either, calibrate on seeded synthetic inputs and say so: fine for checking
-    bit-exactness, not for accuracy."""
-    graph, recorded = load_float_graph(model, input_shape)
+    bit-exactness, not for accuracy. ``loaded``: the model's `load_float_graph` result, when the
+    caller already has it."""
+    graph, recorded = loaded or load_float_graph(model, input_shape)
     shape = tuple(graph.tensors[graph.inputs[0]].shape)
     if isinstance(calib, np.ndarray):
         note = f"calibrated on {len(calib)} samples"

@@ -11,13 +11,13 @@ from mnv3c.quant.evaluate import evaluate, load_float_graph
 
 
 def run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
-    graph, _ = load_float_graph(args.model, parse_input_shape(args.input_shape))
+    graph, recorded = load_float_graph(args.model, parse_input_shape(args.input_shape))
     shape = input_shape_of(graph)
     calib = load_samples(shape, args.calib, "--calib")
     data = load_samples(shape, args.data, "--data")
     labels = load_labels(args.labels, len(data))
-    result = evaluate(args.model, calib, data, labels, input_shape=parse_input_shape(args.input_shape),
-                      per_layer=args.per_layer)
+    options = {"activation_params": recorded} if recorded else {}  # a QDQ model's own ranges
+    result = evaluate(graph, calib, data, labels, per_layer=args.per_layer, **options)
     human = (f"{result['samples']} samples: float top-1 {result['float_top1']:.2%}, "
              f"int8 top-1 {result['int8_top1']:.2%}, agreement {result['agreement']:.2%}, "
              f"mean |err| {result['mean_abs_err']:.4g}, cosine {result['cosine']:.5f}")

@@ -14,6 +14,7 @@ from mnv3c.arrays import load_images, parse_input_shape
 from mnv3c.compiler import build_project, quantize_model, resolve_board, run_project, write_project
 from mnv3c.codegen.host import nchw_to_nhwc
 from mnv3c.errors import CheckFailed
+from mnv3c.quant.evaluate import load_float_graph
 from mnv3c.quant.simulate import host_output, quantize_input, simulate
 from mnv3c.reference.float_exec import run_float
 
@@ -30,15 +31,16 @@ def run_model(model: str, target: str, board_name: str | None, calib: str | np.n
               inputs: str | np.ndarray | None, input_shape: str | None) -> dict[str, Any]:
     """Everything `mnv3c run` reports (SPEC's run JSON); ``calib``/``inputs`` are paths or samples."""
     board = resolve_board(target, board_name)
-    q = quantize_model(model, parse_input_shape(input_shape), calib)
-    shape = tuple(q.float_graph.tensors[q.float_graph.inputs[0]].shape)
+    loaded = load_float_graph(model, parse_input_shape(input_shape))
+    shape = tuple(loaded[0].tensors[loaded[0].inputs[0]].shape)
     input_file = inputs if isinstance(inputs, str) else None
     if isinstance(inputs, np.ndarray):
         x = inputs.astype(np.float32)
-    elif inputs:
+    elif inputs:  # checked before the slow quantization, so a bad --input fails at once
         x = load_images(inputs, "--input", shape)
     else:  # a seeded input, so `run` without data still proves bit-exactness
         x = np.random.default_rng(1).standard_normal((1, *shape[1:])).astype(np.float32)
+    q = quantize_model(model, None, calib, loaded=loaded)
     x_q = quantize_input(q.qgraph, x)
     sim = simulate(q.qgraph, x_q).reshape(len(x), -1)
     float_out = run_float(q.float_graph, {q.float_graph.inputs[0]: x})[q.float_graph.outputs[0]]
