@@ -17,6 +17,7 @@ from mnv3c.codegen.cformat import CArray, comment_text, float_text
 from mnv3c.codegen.names import CNames
 from mnv3c.errors import UnsupportedModelError
 from mnv3c.ir.graph import Graph, Node
+from mnv3c.quant.quantize import requant_zero_point
 
 Fields = list[tuple[str, Union[str, "Fields"]]]  # designated initializer: field -> value or nested struct
 
@@ -77,11 +78,6 @@ def _folded_bias(w: np.ndarray, b: np.ndarray, zx: int) -> np.ndarray:
     return folded
 
 
-def _target_zero_point(a: dict[str, Any]) -> int:
-    """The zero point a layer requantizes into: the pre-activation one when a LUT follows."""
-    return int(a["pre_act_zero_point"]) if a.get("lut") is not None else int(a["y_zero_point"])
-
-
 def _geometry(e: _Emitter, dilations: bool = True) -> Fields:
     a = e.a
     kh, kw = (int(v) for v in (a.get("kernel") or e.graph.tensors[e.node.inputs[1]].shape[2:]))
@@ -106,7 +102,7 @@ def _conv2d(e: _Emitter) -> LayerCode:
         ("in_h", str(h)), ("in_w", str(w)), ("in_c", str(c)),
         ("out_h", str(oh)), ("out_w", str(ow)), ("out_c", str(o)),
         *_geometry(e),
-        ("input_zp", str(int(a["x_zero_point"]))), ("output_zp", str(_target_zero_point(a))),
+        ("input_zp", str(int(a["x_zero_point"]))), ("output_zp", str(requant_zero_point(a))),
         ("act_min", str(int(a["lo"]))), ("act_max", str(int(a["hi"]))),
         ("weights", e.array("weights", "int8_t", ohwi, f"weights, OHWI {list(ohwi.shape)}")),
         ("bias_folded", e.array("bias", "int32_t", _folded_bias(weights, bias, a["x_zero_point"]), _FOLDED)),
@@ -127,7 +123,7 @@ def _depthwise_conv2d(e: _Emitter) -> LayerCode:
         ("out_h", str(oh)), ("out_w", str(ow)),
         ("ch_mult", str(o // c)),
         *_geometry(e),
-        ("input_zp", str(int(a["x_zero_point"]))), ("output_zp", str(_target_zero_point(a))),
+        ("input_zp", str(int(a["x_zero_point"]))), ("output_zp", str(requant_zero_point(a))),
         ("act_min", str(int(a["lo"]))), ("act_max", str(int(a["hi"]))),
         ("weights", e.array("weights", "int8_t", hwc, f"weights, HWC {list(hwc.shape)}")),
         ("bias_folded", e.array("bias", "int32_t", _folded_bias(weights, bias, a["x_zero_point"]), _FOLDED)),
@@ -152,7 +148,7 @@ def _dense_fields(e: _Emitter, w: np.ndarray, b: np.ndarray, zx: int, zy: int, l
 
 def _dense(e: _Emitter) -> LayerCode:
     a = e.a
-    e.code.fields = _dense_fields(e, e.const(1), e.const(2), int(a["x_zero_point"]), _target_zero_point(a),
+    e.code.fields = _dense_fields(e, e.const(1), e.const(2), int(a["x_zero_point"]), requant_zero_point(a),
                                   int(a["lo"]), int(a["hi"]), "", "multiplier", "shift", "lut")
     return e.code
 
@@ -191,7 +187,7 @@ def _add(e: _Emitter) -> LayerCode:
         ("a_mult", str(int(a["a_multiplier"]))), ("a_shift", str(int(a["a_shift"]))),
         ("b_mult", str(int(a["b_multiplier"]))), ("b_shift", str(int(a["b_shift"]))),
         ("out_mult", str(int(a["multiplier"]))), ("out_shift", str(int(a["shift"]))),
-        ("output_zp", str(_target_zero_point(a))),
+        ("output_zp", str(requant_zero_point(a))),
         ("act_min", str(int(a["lo"]))), ("act_max", str(int(a["hi"]))),
         ("lut", e.lut()),
     ]

@@ -116,6 +116,11 @@ def quantize_with_float(graph: Graph, calib: np.ndarray | None, method: str = "a
     return g, qg
 
 
+def requant_zero_point(attrs: Mapping[str, Any]) -> int:
+    """The zero point a quantized layer requantizes into: the pre-activation one when a LUT follows
+    (see the attrs above); the simulator and the code generator both read it here."""
+    return int(attrs["pre_act_zero_point"]) if attrs.get("lut") is not None else int(attrs["y_zero_point"])
+
 # --- preparation -----------------------------------------------------------------------------
 def prepare(graph: Graph) -> Graph:
     """A copy with the trailing softmax removed (recorded) and affine as 1x1 depthwise; rejects

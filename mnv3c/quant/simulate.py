@@ -16,6 +16,7 @@ from mnv3c.errors import MnvError
 from mnv3c.ir.graph import Graph, Node
 from mnv3c.quant import intops
 from mnv3c.quant.accumulate import conv2d_acc, depthwise_acc
+from mnv3c.quant.quantize import requant_zero_point
 
 
 def quantize_input(qg: Graph, x: np.ndarray) -> np.ndarray:
@@ -59,11 +60,6 @@ def simulate(qg: Graph, x: np.ndarray, keep_all: bool = False,
     return env if keep_all else env[qg.outputs[0]]
 
 
-def _target_zero_point(a: Mapping[str, Any]) -> int:
-    """The zero point the layer requantizes into: the pre-activation one when a LUT follows."""
-    return int(a["pre_act_zero_point"]) if a.get("lut") is not None else int(a["y_zero_point"])
-
-
 def _geometry(a: Mapping[str, Any]) -> tuple[tuple, tuple, tuple]:
     return (tuple(a.get("strides") or (1, 1)), tuple(a.get("pads") or (0, 0, 0, 0)),
             tuple(a.get("dilations") or (1, 1)))
@@ -73,7 +69,7 @@ def _fast_conv(accumulate: Callable[..., np.ndarray]) -> Callable[[Node, list, i
     def run(n: Node, ins: list, batch: int) -> np.ndarray:
         a = n.attrs
         acc = accumulate(ins[0], ins[1], ins[2], int(a["x_zero_point"]), *_geometry(a))
-        return intops.requantize(acc, a["multiplier"], a["shift"], _target_zero_point(a), int(a["lo"]),
+        return intops.requantize(acc, a["multiplier"], a["shift"], requant_zero_point(a), int(a["lo"]),
                                  int(a["hi"]), a.get("lut"))
     return run
 
@@ -81,21 +77,21 @@ def _fast_conv(accumulate: Callable[..., np.ndarray]) -> Callable[[Node, list, i
 def _conv(kernel: Callable[..., np.ndarray]) -> Callable[[Node, list, int], np.ndarray]:
     def run(n: Node, ins: list, batch: int) -> np.ndarray:
         a = n.attrs
-        return kernel(ins[0], ins[1], ins[2], int(a["x_zero_point"]), _target_zero_point(a), a["multiplier"],
+        return kernel(ins[0], ins[1], ins[2], int(a["x_zero_point"]), requant_zero_point(a), a["multiplier"],
                       a["shift"], *_geometry(a), int(a["lo"]), int(a["hi"]), a.get("lut"))
     return run
 
 
 def _dense(n: Node, ins: list, batch: int) -> np.ndarray:
     a = n.attrs
-    return intops.dense(ins[0], ins[1], ins[2], int(a["x_zero_point"]), _target_zero_point(a), a["multiplier"],
+    return intops.dense(ins[0], ins[1], ins[2], int(a["x_zero_point"]), requant_zero_point(a), a["multiplier"],
                         a["shift"], int(a["lo"]), int(a["hi"]), a.get("lut"))
 
 
 def _add(n: Node, ins: list, batch: int) -> np.ndarray:
     a = n.attrs
     p = intops.AddParams(a["a_multiplier"], a["a_shift"], a["b_multiplier"], a["b_shift"], a["multiplier"], a["shift"])
-    return intops.add(ins[0], int(a["a_zero_point"]), ins[1], int(a["b_zero_point"]), p, _target_zero_point(a),
+    return intops.add(ins[0], int(a["a_zero_point"]), ins[1], int(a["b_zero_point"]), p, requant_zero_point(a),
                       int(a["lo"]), int(a["hi"]), a.get("lut"))
 
 
