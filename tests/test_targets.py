@@ -57,9 +57,23 @@ def v3_small(zoo_model) -> Case:
 @pytest.fixture(scope="module")
 def bundled() -> Case:
     """The bundled MNIST model with its shipped calibration split and two test digits."""
-    if not BUNDLED.exists():
-        pytest.skip(f"{BUNDLED.name} is not built yet")
     return _case(BUNDLED, load_split("calib")[0], load_split("test")[0][:2])
+
+
+# Other exporters' graphs of the same network: h-swish decomposed (legacy13), dynamo's opset-18
+# ReduceMean/Reshape with external data, and the rewritten decompositions (Clip/Div h-swish, Paddle
+# h-sigmoid, Reshape+Add bias, MaxPool, Softmax). 100 classes keep each build quick.
+VARIANTS = ("legacy13", "dynamo", "rewritten")
+VARIANT_CLASSES = 100
+
+
+@pytest.fixture(scope="module", params=VARIANTS)
+def v3_small_variant(request, zoo_model) -> Case:
+    path = zoo_model("mobilenet_v3_small", request.param, resolution=V3_RESOLUTION, num_classes=VARIANT_CLASSES)
+    shape = (3, V3_RESOLUTION, V3_RESOLUTION)
+    calib = np.random.default_rng(2).standard_normal((4, *shape)).astype(np.float32)
+    x = np.random.default_rng(3).standard_normal((1, *shape)).astype(np.float32)
+    return _case(path, calib, x)
 
 
 def _check_target(case: Case, target: str, outdir: Path, classes: int) -> None:
@@ -87,6 +101,11 @@ def _check_target(case: Case, target: str, outdir: Path, classes: int) -> None:
 @pytest.mark.parametrize("target", TARGETS)
 def test_v3_small_1000_classes_bit_exact_on(target: str, v3_small: Case, tmp_path: Path) -> None:
     _check_target(v3_small, target, tmp_path / "out", classes=1000)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_v3_small_exporter_variants_bit_exact_on(target: str, v3_small_variant: Case, tmp_path: Path) -> None:
+    _check_target(v3_small_variant, target, tmp_path / "out", classes=VARIANT_CLASSES)
 
 
 @pytest.mark.parametrize("target", TARGETS)
