@@ -74,12 +74,18 @@ def build_and_run(outdir: str | Path, x: np.ndarray, sanitize: bool = False) -> 
     """Build the project generate() wrote to ``outdir``, run it on int8 inputs ``x`` in the graph's
     layout (NCHW) and return the int8 outputs in the graph's layout too, batch first."""
     report = json.loads((Path(outdir) / "report.json").read_text())
-    c_shape = report["output"]["c_shape"][1:]
-    y = run(build(outdir, sanitize), nchw_to_nhwc(x), int(np.prod(c_shape)))
-    y = y.reshape(len(x), *c_shape)
-    return np.transpose(y, (0, 3, 1, 2)) if y.ndim == 4 else y
+    c_shape = report["output"]["c_shape"]
+    y = run(build(outdir, sanitize), nchw_to_nhwc(x), int(np.prod(c_shape[1:])))
+    return c_to_graph_layout(y, c_shape)
 
 
 def nchw_to_nhwc(x: np.ndarray) -> np.ndarray:
     """The C model's layout of an image batch; tensors of other ranks are already in C order."""
     return np.transpose(x, (0, 2, 3, 1)) if x.ndim == 4 else x
+
+
+def c_to_graph_layout(y: np.ndarray, c_shape: Sequence[int]) -> np.ndarray:
+    """Flat per-sample outputs ``y[N, ...]`` of the C model (report's ``c_shape``: NHWC for images)
+    back in the graph's layout (NCHW), batch first."""
+    y = y.reshape(len(y), *c_shape[1:])
+    return np.transpose(y, (0, 3, 1, 2)) if y.ndim == 4 else y

@@ -1,12 +1,10 @@
-"""Steps shared by several commands: load and optimize a model, read its sample arrays."""
+"""Steps shared by several commands: load and optimize a model, its input shape."""
 
 from __future__ import annotations
 
 from typing import Callable
 
-import numpy as np
-
-from mnv3c.arrays import load_images, parse_input_shape
+from mnv3c.arrays import parse_input_shape
 from mnv3c.frontend import load_onnx
 from mnv3c.ir import Graph
 from mnv3c.passes.pipeline import optimize
@@ -21,8 +19,3 @@ def load_optimized(model: str, input_shape: str | None,
 
 def input_shape_of(graph: Graph) -> tuple[int, ...]:
     return tuple(graph.tensors[graph.inputs[0]].shape)
-
-
-def load_samples(shape: tuple[int, ...], path: str, what: str) -> np.ndarray:
-    """Float32 NCHW samples from ``path`` checked against the model input ``shape``."""
-    return load_images(path, what, shape)

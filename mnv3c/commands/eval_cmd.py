@@ -5,16 +5,16 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from mnv3c.arrays import load_labels, parse_input_shape
-from mnv3c.commands.common import input_shape_of, load_samples
+from mnv3c.arrays import load_images, load_labels, parse_input_shape
+from mnv3c.commands.common import input_shape_of
 from mnv3c.quant.evaluate import evaluate, load_float_graph
 
 
 def run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     graph, recorded = load_float_graph(args.model, parse_input_shape(args.input_shape))
     shape = input_shape_of(graph)
-    calib = load_samples(shape, args.calib, "--calib")
-    data = load_samples(shape, args.data, "--data")
+    calib = load_images(args.calib, "--calib", shape)
+    data = load_images(args.data, "--data", shape)
     labels = load_labels(args.labels, len(data))
     options = {"activation_params": recorded} if recorded else {}  # a QDQ model's own ranges
     result = evaluate(graph, calib, data, labels, per_layer=args.per_layer, **options)

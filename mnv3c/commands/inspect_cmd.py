@@ -6,7 +6,8 @@ import argparse
 from typing import Any
 
 from mnv3c.analysis import layer_stats, totals
-from mnv3c.commands.common import input_shape_of, load_optimized, load_samples
+from mnv3c.arrays import load_images
+from mnv3c.commands.common import input_shape_of, load_optimized
 from mnv3c.ir import Graph
 from mnv3c.reference.float_exec import run_float
 
@@ -26,7 +27,7 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
         **totals(graph),
     }
     if args.input:
-        x = load_samples(input_shape_of(graph), args.input, "--input")[:1]
+        x = load_images(args.input, "--input", input_shape_of(graph))[:1]
         out = run_float(graph, {graph.inputs[0]: x})[graph.outputs[0]]
         result["float_output"] = out.reshape(-1).astype(float).tolist()
     if args.passes:

@@ -11,8 +11,9 @@ from typing import Any
 import numpy as np
 
 from mnv3c.arrays import load_images, parse_input_shape
+from mnv3c.commands.common import input_shape_of
 from mnv3c.compiler import build_project, quantize_model, resolve_board, run_project, write_project
-from mnv3c.codegen.host import nchw_to_nhwc
+from mnv3c.codegen.host import c_to_graph_layout, nchw_to_nhwc
 from mnv3c.errors import CheckFailed
 from mnv3c.quant.evaluate import load_float_graph
 from mnv3c.quant.simulate import host_output, quantize_input, simulate
@@ -32,7 +33,7 @@ def run_model(model: str, target: str, board_name: str | None, calib: str | np.n
     """Everything `mnv3c run` reports (SPEC's run JSON); ``calib``/``inputs`` are paths or samples."""
     board = resolve_board(target, board_name)
     loaded = load_float_graph(model, parse_input_shape(input_shape))
-    shape = tuple(loaded[0].tensors[loaded[0].inputs[0]].shape)
+    shape = input_shape_of(loaded[0])
     input_file = inputs if isinstance(inputs, str) else None
     if isinstance(inputs, np.ndarray):
         x = inputs.astype(np.float32)
@@ -50,7 +51,7 @@ def run_model(model: str, target: str, board_name: str | None, calib: str | np.n
         write_project(q.qgraph, target, board, outdir, force=False, inputs_int8=x_c)
         report, image = build_project(outdir)
         device, instructions = run_project(outdir, image, x_c)
-    device = _graph_order(device, report)
+    device = c_to_graph_layout(device, report["output"]["c_shape"]).reshape(len(device), -1)
     return {
         "target": target,
         "board": board.name,
@@ -68,15 +69,6 @@ def run_model(model: str, target: str, board_name: str | None, calib: str | np.n
         "macs": report["macs"],
         "calibration": q.calib_note,
     }
-
-
-def _graph_order(device: np.ndarray, report: dict[str, Any]) -> np.ndarray:
-    """The device's outputs (C layout, NHWC for images) in the graph's layout, flattened per sample."""
-    c_shape = report["output"]["c_shape"]
-    y = device.reshape(len(device), *c_shape[1:])
-    if y.ndim == 4:
-        y = np.transpose(y, (0, 3, 1, 2))
-    return y.reshape(len(device), -1)
 
 
 def _human(r: dict[str, Any]) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from mnv3c.ir.graph import Graph, Node
-from mnv3c.quant.ranges import round_half_away
+from mnv3c.quant.intops import round_half_away
 from mnv3c.reference.float_exec import run_node
 
 

@@ -14,15 +14,11 @@ from typing import Callable
 
 import numpy as np
 
+from mnv3c.quant.intops import round_half_away
+
 QMIN, QMAX = -128, 127
 LEVELS = QMAX - QMIN  # 255 steps between the extreme codes
 MIN_SCALE = 1e-9  # below this a tensor is zero for all practical purposes (and multipliers stay finite)
-
-
-def round_half_away(v: np.ndarray | float) -> np.ndarray:
-    """Round half away from zero (ARITHMETIC.md), independent of numpy's banker's rounding."""
-    v = np.asarray(v, dtype=np.float64)
-    return np.sign(v) * np.floor(np.abs(v) + 0.5)
 
 
 @dataclass

@@ -16,7 +16,7 @@ from mnv3c.errors import MnvError
 from mnv3c.ir.graph import Graph, Node
 from mnv3c.quant import intops
 from mnv3c.quant.accumulate import conv2d_acc, depthwise_acc
-from mnv3c.quant.quantize import requant_zero_point
+from mnv3c.quant.quantize import STANDALONE_ACTS, requant_zero_point
 
 
 def quantize_input(qg: Graph, x: np.ndarray) -> np.ndarray:
@@ -117,14 +117,14 @@ def _global_avg_pool(n: Node, ins: list, batch: int) -> np.ndarray:
 
 def _avg_pool(n: Node, ins: list, batch: int) -> np.ndarray:
     a = n.attrs
+    strides, pads, _ = _geometry(a)  # avg_pool has no dilations
     return intops.avg_pool(ins[0], int(a["x_zero_point"]), int(a["y_zero_point"]), a["multiplier"], a["shift"],
-                           tuple(a["kernel"]), tuple(a.get("strides") or (1, 1)), tuple(a.get("pads") or (0, 0, 0, 0)))
+                           tuple(a["kernel"]), strides, pads)
 
 
 def _max_pool(n: Node, ins: list, batch: int) -> np.ndarray:
     a = n.attrs
-    return intops.max_pool(ins[0], tuple(a["kernel"]), tuple(a.get("strides") or (1, 1)),
-                           tuple(a.get("pads") or (0, 0, 0, 0)), tuple(a.get("dilations") or (1, 1)))
+    return intops.max_pool(ins[0], tuple(a["kernel"]), *_geometry(a))
 
 
 def _reshape(n: Node, ins: list, batch: int) -> np.ndarray:
@@ -146,6 +146,6 @@ _KERNELS: dict[str, Callable[[Node, list, int], np.ndarray]] = {
     "avg_pool": _avg_pool,
     "max_pool": _max_pool,
     "reshape": _reshape,
-    **{op: _lut for op in ("relu", "clip", "hard_swish", "hard_sigmoid", "sigmoid")},
+    **{op: _lut for op in STANDALONE_ACTS},
 }
 _REFERENCE_CONVS = {"conv2d": _conv(intops.conv2d), "depthwise_conv2d": _conv(intops.depthwise_conv2d)}
