@@ -14,6 +14,7 @@ import numpy as np
 from mnv3c.errors import UnsupportedModelError
 from mnv3c.frontend import shapes
 from mnv3c.ir.graph import Graph, Node, Tensor
+from mnv3c.reference.float_exec import run_node
 
 
 class GraphBuilder:
@@ -72,8 +73,6 @@ class GraphBuilder:
         return out
 
     def _fold(self, node: Node, ins: list[Tensor], shape: tuple[int, ...]) -> None:
-        from mnv3c.reference.float_exec import run_node
-
         (result,) = run_node(node, self.graph, [t.data for t in ins])
         result = np.asarray(result)
         if tuple(result.shape) != shape:

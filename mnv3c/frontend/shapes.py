@@ -7,24 +7,14 @@ caught when constant folding compares the evaluated array with the inferred shap
 
 from __future__ import annotations
 
-import math
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from mnv3c.ir.graph import Tensor
+from mnv3c.reference.float_exec import pool_out_size
 
 Shape = tuple[int, ...]
-
-
-def pool_out_size(size: int, kernel: int, stride: int, pad_begin: int, pad_end: int, dilation: int, ceil_mode: bool) -> int:
-    """ONNX/PyTorch pooling rule; with ceil_mode a window that would start in the end padding is dropped."""
-    span = (kernel - 1) * dilation + 1
-    num = size + pad_begin + pad_end - span
-    out = (math.ceil(num / stride) if ceil_mode else num // stride) + 1
-    if ceil_mode and (out - 1) * stride >= size + pad_begin:
-        out -= 1
-    return out
 
 
 def same_pads(size: int, kernel: int, stride: int, dilation: int, upper: bool) -> tuple[int, int]:

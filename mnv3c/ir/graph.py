@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy as _copy
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -236,7 +236,3 @@ def _short(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.6g}"
     return repr(v)
-
-
-def iter_ops(g: Graph) -> Iterable[str]:
-    return (n.op for n in g.nodes)

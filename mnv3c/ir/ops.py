@@ -59,7 +59,3 @@ OPS: dict[str, str] = {
     "slice": "x; starts, ends, axes, steps (static tuples)",
     "cast": "x; to (numpy dtype name)",
 }
-
-
-def is_known(op: str) -> bool:
-    return op in OPS

@@ -12,10 +12,12 @@ import math
 from typing import Any
 
 from mnv3c.ir.graph import Graph, Node
+from mnv3c.ir.ops import ACTIVATIONS as _FUSED_ACTS
 from mnv3c.passes.match import absorb, act_of, producer, sole_consumer
 
 FUSE_INTO = ("conv2d", "depthwise_conv2d", "dense", "add", "affine")
-ACTIVATIONS = ("relu", "clip", "hard_swish", "hard_sigmoid", "sigmoid")
+# The standalone activation ops: every fusable activation is also an op of the same name.
+ACTIVATIONS = tuple(a for a in _FUSED_ACTS if a != "none")
 
 
 def _as_act(node: Node) -> tuple[str, dict[str, Any]]:

@@ -91,22 +91,31 @@ def _windows(xp: np.ndarray, kernel: tuple[int, int], strides: tuple[int, int],
     return as_strided(xp, shape, st, writeable=False)
 
 
-def _check_fits(size: int, span: int) -> None:
-    if span > size:
-        raise MnvError(f"window of {span} is larger than the padded input ({size})")
+def pool_out_size(size: int, kernel: int, stride: int, pad_begin: int, pad_end: int, dilation: int, ceil_mode: bool) -> int:
+    """Output size of a conv/pool window along one axis (ONNX/PyTorch rule); with ceil_mode a
+    window that would start in the end padding is dropped. Shape inference uses it too."""
+    span = (kernel - 1) * dilation + 1
+    num = size + pad_begin + pad_end - span
+    out = (-(-num // stride) if ceil_mode else num // stride) + 1
+    if ceil_mode and (out - 1) * stride >= size + pad_begin:
+        out -= 1
+    return out
 
 
-def _conv_out(size: int, k: int, s: int, d: int, pad_total: int) -> int:
-    _check_fits(size + pad_total, d * (k - 1) + 1)
-    return (size + pad_total - d * (k - 1) - 1) // s + 1
+def _out_size(size: int, k: int, s: int, d: int, pb: int, pe: int, ceil: bool = False) -> int:
+    """`pool_out_size`, raising when the window does not fit in the padded input."""
+    span = d * (k - 1) + 1
+    if span > size + pb + pe:
+        raise MnvError(f"window of {span} is larger than the padded input ({size + pb + pe})")
+    return pool_out_size(size, k, s, pb, pe, d, ceil)
 
 
 def _conv_geometry(x: np.ndarray, w: np.ndarray, attrs: Attrs) -> tuple[np.ndarray, tuple, tuple, tuple]:
     """The zero-padded input, strides, dilations and output (Ho, Wo)."""
     s, d, p = _pair(attrs, "strides", 1), _pair(attrs, "dilations", 1), _pads(attrs)
     kh, kw = w.shape[2], w.shape[3]
-    ho = _conv_out(x.shape[2], kh, s[0], d[0], p[0] + p[2])
-    wo = _conv_out(x.shape[3], kw, s[1], d[1], p[1] + p[3])
+    ho = _out_size(x.shape[2], kh, s[0], d[0], p[0], p[2])
+    wo = _out_size(x.shape[3], kw, s[1], d[1], p[1], p[3])
     xp = np.pad(x, ((0, 0), (0, 0), (p[0], p[2]), (p[1], p[3])))
     return xp, s, d, (ho, wo)
 
@@ -228,15 +237,9 @@ def _reduce_mean(ins: list, a: Attrs, g: Graph) -> np.ndarray:
 
 
 def _pool_out(size: int, k: int, s: int, d: int, pb: int, pe: int, ceil: bool) -> tuple[int, int]:
-    """Output size and extra end padding for ONNX pooling; with ceil_mode a last window that
-    would start inside the end padding is dropped (ONNX/onnxruntime/PyTorch rule)."""
-    span = d * (k - 1) + 1
-    _check_fits(size + pb + pe, span)
-    num = size + pb + pe - span
-    out = (-(-num // s) if ceil else num // s) + 1
-    if ceil and (out - 1) * s >= size + pb:
-        out -= 1
-    return out, max(0, (out - 1) * s + span - (size + pb + pe))
+    """Output size and the extra end padding the last window reads under ceil_mode."""
+    out = _out_size(size, k, s, d, pb, pe, ceil)
+    return out, max(0, (out - 1) * s + d * (k - 1) + 1 - (size + pb + pe))
 
 
 class _Pool:
