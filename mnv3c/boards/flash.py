@@ -13,12 +13,11 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import shutil
 import subprocess
 from pathlib import Path
 
 from mnv3c.boards.registry import Board, get_board
-from mnv3c.boards.toolchain import tool_env_var
+from mnv3c.boards.toolchain import which_tool
 from mnv3c.errors import MnvError
 
 ELF_NAME = "app.elf"  # the firmware `mnv3c build` leaves in OUTDIR for a real Cortex-M board
@@ -33,10 +32,6 @@ INSTALL_HINTS = {
 }
 
 
-def _which(name: str) -> str | None:
-    return shutil.which(os.environ.get(tool_env_var(name), name))
-
-
 def flash_commands(outdir: Path, board: Board) -> list[list[str]]:
     """The commands that flash OUTDIR's image to `board`, in order (tools named as on PATH)."""
     outdir = Path(outdir).resolve()
@@ -46,7 +41,7 @@ def flash_commands(outdir: Path, board: Board) -> list[list[str]]:
     if board.idf_target is not None:
         return _esp_commands(outdir / ESP_IDF_DIR, board.idf_target)
     elf = outdir / ELF_NAME
-    if board.openocd_config and (_which("openocd") or not _which("pyocd")):
+    if board.openocd_config and (which_tool("openocd") or not which_tool("pyocd")):
         return [["openocd", "-f", board.openocd_config, "-c", f"program {elf} verify reset exit"]]
     return [["pyocd", "flash", "-t", str(board.pyocd_target), str(elf)]]
 
@@ -57,7 +52,7 @@ def _esp_commands(project: Path, chip: str) -> list[list[str]]:
     port = os.environ.get("ESPPORT")  # idf.py reads it too; without it both tools probe the ports
     port_args = ["-p", port] if port else []
     flash_args = project / "build" / "flash_args"
-    if _which("idf.py") or not (_which("esptool.py") and flash_args.exists()):
+    if which_tool("idf.py") or not (which_tool("esptool.py") and flash_args.exists()):
         return [["idf.py", "-C", str(project), *port_args, "flash"]]
     # flash_args: one line of options, then "<offset> <path relative to build/>" per image.
     lines = flash_args.read_text().splitlines()
@@ -79,7 +74,7 @@ def run_flash(outdir: Path, board: Board, dry_run: bool) -> list[list[str]]:
     if board.idf_target is None and not elf.exists():
         raise MnvError(f"{elf} does not exist; build it first with `mnv3c build {outdir}`")
     for cmd in commands:
-        exe = _which(cmd[0])
+        exe = which_tool(cmd[0])
         if exe is None:
             raise MnvError(f"{cmd[0]} not found (needed to flash {board.name}); {INSTALL_HINTS[cmd[0]]}")
         proc = subprocess.run([exe, *cmd[1:]])

@@ -54,14 +54,17 @@ def tool_env_var(name: str) -> str:
     return "MNV3C_" + re.sub(r"[^A-Za-z0-9]", "_", name).upper()
 
 
-def find_tool(name: str) -> str:
-    """Absolute path of a toolchain or emulator executable, or a one-line MnvError saying what to install.
+def which_tool(name: str) -> str | None:
+    """Absolute path of executable `name`, or None; the environment variable tool_env_var(name) may
+    name a different executable (path or PATH name)."""
+    return shutil.which(os.environ.get(tool_env_var(name), name))
 
-    The environment variable tool_env_var(name) may name a different executable (path or PATH name).
-    """
-    wanted = os.environ.get(tool_env_var(name), name)
-    found = shutil.which(wanted)
+
+def find_tool(name: str) -> str:
+    """which_tool(name), or a one-line MnvError saying what to install."""
+    found = which_tool(name)
     if found is None:
+        wanted = os.environ.get(tool_env_var(name), name)
         package = TOOL_PACKAGES.get(name, name)
         via = f" (from ${tool_env_var(name)})" if wanted != name else ""
         raise MnvError(f"{wanted}{via} not found; install it with: apt-get install {package}")

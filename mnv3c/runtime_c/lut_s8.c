@@ -5,7 +5,6 @@
  * Arithmetic: docs/ARITHMETIC.md "lut"; the table itself is built at compile time (make_lut).
  */
 #include "mnv3c_kernels.h"
-#include "mnv3c_requant.h"
 
 void mnv3c_lut_s8(const mnv3c_lut_params *p, const int8_t *x, int8_t *y, void *scratch)
 {

@@ -7,7 +7,6 @@
  * Loop order: the output pixel's channels are the running maxima, updated tap by tap.
  */
 #include "mnv3c_kernels.h"
-#include "mnv3c_requant.h"
 
 void mnv3c_max_pool_s8(const mnv3c_max_pool_params *p, const int8_t *MNV3C_RESTRICT x,
                        int8_t *MNV3C_RESTRICT y, void *scratch)

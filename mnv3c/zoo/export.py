@@ -3,7 +3,7 @@
 Variants (what each contains is measured by tests/test_zoo.py and written down in mnv3c/zoo/README.md):
   legacy11, legacy13, legacy17  torch.onnx.export(dynamo=False), constant folding (BN folded into Conv)
   legacy_nofold                 legacy exporter, opset 13, no constant folding: BatchNormalization kept
-  dynamo                        torch.onnx.export(dynamo=True), its default opset (20 in torch 2.13), weights in .onnx.data
+  dynamo                        torch.onnx.export(dynamo=True) at opset DYNAMO_OPSET (18), weights in .onnx.data
   rewritten                     legacy17 rewritten the way other exporters (Paddle, TF) spell the same math
 """
 
@@ -30,6 +30,7 @@ INPUT_NAME = "input"
 OUTPUT_NAME = "output"
 _LEGACY = {"legacy11": (11, True), "legacy13": (13, True), "legacy17": (17, True), "legacy_nofold": (13, False)}
 PADDLE_HSIGMOID_ALPHA = 0.2
+DYNAMO_OPSET = 18
 
 
 def reference_model(
@@ -96,9 +97,6 @@ def cached_export(cache_dir: str | Path, model_name: str, variant: str, **kwargs
             export(model_name, variant, tmp / path.name, **kwargs)  # type: ignore[arg-type]
             tmp.rename(entry)
     return path
-
-
-DYNAMO_OPSET = 18
 
 
 def export_module(model: nn.Module, variant: str, path: str | Path, input_shape: tuple[int, ...]) -> Path:

@@ -42,18 +42,13 @@ void Reset_Handler(void) __attribute__((noreturn));
 void mnv3c_console_init(void);
 void mnv3c_console_flush(void);
 
-static inline __attribute__((always_inline)) void barrier(void)
-{
-    __asm__ volatile("dsb\n\tisb" ::: "memory");
-}
-
 static void enable_icache(void)
 {
-    barrier();
+    cortexm_barrier();
     SCB_ICIALLU = 0u; /* the cache holds garbage after reset: invalidate first */
-    barrier();
+    cortexm_barrier();
     SCB_CCR |= CCR_IC;
-    barrier();
+    cortexm_barrier();
 }
 
 /* Invalidate every line of the L1 data cache by set and way, then enable it.
@@ -61,7 +56,7 @@ static void enable_icache(void)
 static void enable_dcache(void)
 {
     SCB_CSSELR = CSSELR_L1_DCACHE;
-    barrier();
+    cortexm_barrier();
     const uint32_t ccsidr = SCB_CCSIDR;
     const uint32_t line_shift = (ccsidr & 0x7u) + 4u;      /* bits 2:0 = log2(words per line) - 2 */
     const uint32_t max_way = (ccsidr >> 3) & 0x3FFu;       /* bits 12:3 = associativity - 1 */
@@ -72,9 +67,9 @@ static void enable_dcache(void)
             SCB_DCISW = (way << way_shift) | (set << line_shift);
         }
     }
-    barrier();
+    cortexm_barrier();
     SCB_CCR |= CCR_DC;
-    barrier();
+    cortexm_barrier();
 }
 
 static void enable_cycle_counter(void)

@@ -11,14 +11,6 @@
 void Reset_Handler(void) __attribute__((noreturn));
 void Fault_Handler(void);
 
-static void write_reg(const char *name, uint32_t v)
-{
-    uint8_t be[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
-    io_write(name);
-    io_write("=0x");
-    io_write_hex(be, sizeof be);
-}
-
 /* CFSR bits meaning the exception frame could not be pushed (stack overflow). */
 #define CFSR_MSTKERR (1u << 4)  /* MemManage fault on stacking */
 #define CFSR_STKERR  (1u << 12) /* BusFault on stacking */
@@ -36,21 +28,21 @@ void __attribute__((used, noreturn)) mnv3c_fault_report(const uint32_t *frame, u
     const uint32_t cfsr = SCB_CFSR;
     io_write("\nFAULT exception=");
     io_write_u32(ipsr & 0x1FFu); /* 3 HardFault, 4 MemManage, 5 BusFault, 6 UsageFault, 7 SecureFault */
-    write_reg(" CFSR", cfsr);
-    write_reg(" HFSR", SCB_HFSR);
-    write_reg(" MMFAR", SCB_MMFAR);
-    write_reg(" BFAR", SCB_BFAR);
+    io_write_reg(" CFSR", cfsr);
+    io_write_reg(" HFSR", SCB_HFSR);
+    io_write_reg(" MMFAR", SCB_MMFAR);
+    io_write_reg(" BFAR", SCB_BFAR);
 #ifdef MNV3C_V8M_MAIN
-    write_reg(" SFSR", SAU_SFSR);
-    write_reg(" SFAR", SAU_SFAR);
+    io_write_reg(" SFSR", SAU_SFSR);
+    io_write_reg(" SFAR", SAU_SFAR);
 #endif
-    write_reg(" SP", (uint32_t)frame);
-    write_reg(" EXC_RETURN", exc_return);
+    io_write_reg(" SP", (uint32_t)frame);
+    io_write_reg(" EXC_RETURN", exc_return);
     if (cfsr & (CFSR_MSTKERR | CFSR_STKERR | CFSR_STKOF)) {
         io_write(" stack-overflow (no exception frame: PC/LR unknown)");
     } else {
-        write_reg(" PC", frame[6]);
-        write_reg(" LR", frame[5]);
+        io_write_reg(" PC", frame[6]);
+        io_write_reg(" LR", frame[5]);
     }
     io_write("\n");
     io_exit(MNV3C_EXIT_FAULT);

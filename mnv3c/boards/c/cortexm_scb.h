@@ -39,6 +39,12 @@
 /* Defined by sections.ld. */
 extern uint32_t __stack_top[], __stack_bottom[];
 
+/* Complete outstanding memory accesses, then refetch: after system register writes. */
+static inline __attribute__((always_inline)) void cortexm_barrier(void)
+{
+    __asm__ volatile("dsb\n\tisb" ::: "memory");
+}
+
 /* CP10/CP11 full access (CPACR bits 23:20): FPU and MVE instructions fault
  * until this is set, so it must happen before any compiled code that might
  * use them (mnv3c_c_start's copy loops may be vectorised). */
@@ -46,7 +52,7 @@ static inline __attribute__((always_inline)) void cortexm_enable_fpu(void)
 {
 #if defined(__ARM_FP) || defined(__ARM_FEATURE_MVE)
     SCB_CPACR |= 0xFu << 20;
-    __asm__ volatile("dsb\n\tisb" ::: "memory");
+    cortexm_barrier();
 #endif
 }
 
@@ -64,7 +70,7 @@ static inline __attribute__((always_inline)) void cortexm_stack_guard(void)
     MPU_RBAR = (uint32_t)__stack_bottom - STACK_GUARD_BYTES;
     MPU_RASR = MPU_RASR_XN | MPU_RASR_SIZE_4K | MPU_RASR_ENABLE;
     MPU_CTRL = MPU_CTRL_PRIVDEFENA | MPU_CTRL_ENABLE;
-    __asm__ volatile("dsb\n\tisb" ::: "memory");
+    cortexm_barrier();
 #endif
 }
 

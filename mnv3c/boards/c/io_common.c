@@ -34,3 +34,11 @@ void io_write_u32(uint32_t v)
     } while (v != 0u);
     io_write(p);
 }
+
+void io_write_reg(const char *name, uint32_t v)
+{
+    const uint8_t be[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+    io_write(name);
+    io_write("=0x");
+    io_write_hex(be, sizeof be);
+}

@@ -33,6 +33,9 @@ void io_write_hex(const uint8_t *data, size_t n);
 /* Write an unsigned 32-bit value in decimal. */
 void io_write_u32(uint32_t v);
 
+/* Write `<name>=0x<8 hex digits>` (the fault reports' register dump). */
+void io_write_reg(const char *name, uint32_t v);
+
 /* Terminate the program (QEMU exits with this status; real boards print it). Never returns. */
 void io_exit(int code) __attribute__((noreturn));
 

@@ -46,23 +46,15 @@ void io_exit(int code)
         v_;                                                                              \
     })
 
-static void write_reg(const char *name, uint32_t v)
-{
-    uint8_t be[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
-    io_write(name);
-    io_write("=0x");
-    io_write_hex(be, sizeof be);
-}
-
 /* Entered from mnv3c_trap_entry (riscv_start.S).  Any trap is fatal: no
  * interrupts are enabled and the program makes no ecalls. */
 void mnv3c_trap_report(void)
 {
     const uint32_t mtval = READ_CSR(mtval);
     io_write("\nFAULT trap");
-    write_reg(" mcause", READ_CSR(mcause)); /* 2 illegal insn, 5 load fault, 7 store fault, ... */
-    write_reg(" mepc", READ_CSR(mepc));     /* faulting instruction */
-    write_reg(" mtval", mtval);             /* bad address or instruction bits */
+    io_write_reg(" mcause", READ_CSR(mcause)); /* 2 illegal insn, 5 load fault, 7 store fault, ... */
+    io_write_reg(" mepc", READ_CSR(mepc));     /* faulting instruction */
+    io_write_reg(" mtval", mtval);             /* bad address or instruction bits */
     if (mtval < (uint32_t)__stack_bottom && mtval >= (uint32_t)__stack_bottom - 4096u) {
         io_write(" stack-overflow");     /* hit the PMP guard under the stack */
     }
