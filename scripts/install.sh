@@ -12,6 +12,10 @@ command -v riscv64-unknown-elf-gcc >/dev/null || need_apt+=(gcc-riscv64-unknown-
 command -v qemu-system-riscv32 >/dev/null || need_apt+=(qemu-system-misc)
 command -v cc >/dev/null || need_apt+=(gcc)
 command -v make >/dev/null || need_apt+=(make)
+PY=${PYTHON:-python3}
+command -v "$PY" >/dev/null || need_apt+=(python3)
+# Debian's python3 ships without venv/ensurepip until python3-venv is installed
+"$PY" -c "import ensurepip, venv" 2>/dev/null || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   echo "mnv3c install: apt-get install ${need_apt[*]}" >&2
@@ -19,7 +23,6 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >&2
 fi
 
-PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
