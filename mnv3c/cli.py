@@ -23,7 +23,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports a bad flag as one line and exit 2, without the usage dump."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise MnvError(f"{self.prog}: {message}")
+        command = self.prog.partition(" ")[2]  # "compile" for "mnv3c compile", "" at the top level
+        raise MnvError(f"{command}: {message}" if command else message)
 
 
 def _build_parser() -> argparse.ArgumentParser:

@@ -103,6 +103,7 @@ def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("mnv3c: error: "), err
+    assert not lines[0].startswith("mnv3c: error: mnv3c"), err  # the prefix is said once
     assert "Traceback" not in err
     for fragment in fragments:
         assert fragment in lines[0]
@@ -293,7 +294,11 @@ BAD = {  # id -> (argv built from the files fixture, fragments of the one error 
         lambda f, o: ["eval", f["model"], "--calib", f["calib"], "--data", f["input"], "--labels", f["labels"]],
         ["--labels", "20 labels for 2 samples"],
     ),
-    "missing_required_flag": (lambda f, o: ["compile", f["model"], "-o", o], ["--target"]),
+    "missing_required_flag": (lambda f, o: ["compile", f["model"], "-o", o], ["compile: ", "--target"]),
+    "run_on_real_hardware": (
+        lambda f, o: ["run", f["model"], "--target", "cortex-m7", "--board", "nucleo-h743zi"],
+        ["nucleo-h743zi is real hardware", "mnv3c flash"],
+    ),
 }
 
 

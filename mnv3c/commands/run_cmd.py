@@ -14,7 +14,7 @@ from mnv3c.arrays import load_images, parse_input_shape
 from mnv3c.commands.common import input_shape_of
 from mnv3c.compiler import build_project, quantize_model, resolve_board, run_project, write_project
 from mnv3c.codegen.host import c_to_graph_layout, nchw_to_nhwc
-from mnv3c.errors import CheckFailed
+from mnv3c.errors import CheckFailed, MnvError
 from mnv3c.quant.evaluate import load_float_graph
 from mnv3c.quant.simulate import host_output, quantize_input, simulate
 from mnv3c.reference.float_exec import run_float
@@ -32,6 +32,9 @@ def run_model(model: str, target: str, board_name: str | None, calib: str | np.n
               inputs: str | np.ndarray | None, input_shape: str | None) -> dict[str, Any]:
     """Everything `mnv3c run` reports (SPEC's run JSON); ``calib``/``inputs`` are paths or samples."""
     board = resolve_board(target, board_name)
+    if board.hardware:  # said before the slow part: nothing here can run a real board
+        raise MnvError(f"{board.name} is real hardware and cannot be run here; use `mnv3c compile` + `mnv3c build`, "
+                       f"then `mnv3c flash`, or run on an emulated board")
     loaded = load_float_graph(model, parse_input_shape(input_shape))
     shape = input_shape_of(loaded[0])
     input_file = inputs if isinstance(inputs, str) else None
