@@ -312,3 +312,85 @@ def test_squeeze_excite_is_its_composition() -> None:
     r = q.dense(p, fc1.w, fc1.bias, -7, -128, fc1.multiplier, fc1.shift)
     g = q.lut(q.dense(r, fc2.w, fc2.bias, -128, 3, fc2.multiplier, fc2.shift), hsig)
     np.testing.assert_array_equal(y, q.mul(x, 4, g[:, :, None, None], -128, mm, ms, 2))
+
+
+# --- the fast requantization path (_mbqm64) against the reference text (srdhm/rdbp/mbqm) -------
+
+_EDGE_X = [I32_MIN, I32_MIN + 1, -(1 << 30) - 1, -(1 << 30), -(1 << 30) + 1, -65537, -65536, -3, -2, -1,
+           0, 1, 2, 3, 65535, 65536, (1 << 30) - 1, 1 << 30, (1 << 30) + 1, I32_MAX - 1, I32_MAX]
+_EDGE_M = [I32_MIN, I32_MIN + 1, -(1 << 30), -1, 0, 1, 2, 1 << 29, (1 << 30) - 1, 1 << 30, (1 << 30) + 1,
+           1518500250, I32_MAX - 1, I32_MAX]
+
+
+def _mbqm_reference_or_error(x: np.ndarray, m: int, s: int) -> np.ndarray | None:
+    try:
+        return q.mbqm(x, m, s)
+    except OverflowError:
+        return None
+
+
+def test_fast_mbqm_matches_reference_on_edge_values() -> None:
+    """Every edge x, every edge multiplier, every shift -31..30: bit-identical or both raise."""
+    x = np.array(_EDGE_X, dtype=np.int64)
+    for m in _EDGE_M:
+        for s in range(-31, 31):
+            ref = _mbqm_reference_or_error(x, m, s)
+            if ref is None:
+                with pytest.raises(OverflowError):
+                    q._mbqm64(x, m, s)
+                continue
+            np.testing.assert_array_equal(q._mbqm64(x, m, s), ref.astype(np.int64))
+            for xi in _EDGE_X:  # scalars go through the same code
+                xs = np.array([xi], np.int64)
+                if _mbqm_reference_or_error(xs, m, s) is not None:
+                    assert q._mbqm64(xs, m, s)[0] == q.mbqm(xs, m, s)[0]
+
+
+def test_fast_mbqm_matches_reference_on_ties() -> None:
+    """Exact SRDHM halves (a·b = k·2^31 ± 2^30) and exact RDBP halves for every right shift."""
+    k = np.arange(-40, 41, dtype=np.int64)
+    for s in range(-31, 1):
+        e = -s
+        # x·2^30 / 2^31 = x/2 gives SRDHM ties; x·2^(e-1) + ... gives RDBP ties after it
+        x = np.concatenate([k, k * (1 << max(e, 1)) + (1 << max(e, 1) >> 1), -(k * (1 << max(e, 1)))])
+        x = x[(x >= I32_MIN) & (x <= I32_MAX)]
+        for m in (1 << 30, I32_MAX, (1 << 30) + 1, 1 << 29):
+            np.testing.assert_array_equal(q._mbqm64(x, m, s), q.mbqm(x, m, s).astype(np.int64))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fast_mbqm_matches_reference_on_random_values(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = 4096
+    # per-channel multipliers/shifts mixing left, zero and right shifts (as requantize broadcasts)
+    m = rng.integers(I32_MIN, I32_MAX, size=(1, 16), endpoint=True)
+    m[0, :3] = (I32_MIN, I32_MAX, 0)
+    s = rng.integers(-31, 1, size=(1, 16))
+    s[0, :4] = (0, -31, -1, 0)
+    x = rng.integers(I32_MIN, I32_MAX, size=(n, 16), endpoint=True)
+    x[:, 0] = I32_MIN
+    np.testing.assert_array_equal(q._mbqm64(x, m, s), q.mbqm(x, m, s).astype(np.int64))
+    small = rng.integers(-(1 << 16), 1 << 16, size=(n, 16))
+    sl = rng.integers(-31, 15, size=(1, 16))
+    np.testing.assert_array_equal(q._mbqm64(small, m, sl), q.mbqm(small, m, sl).astype(np.int64))
+    for sc in (-31, -7, -1, 0, 3):
+        np.testing.assert_array_equal(q._mbqm64(small, int(m[0, 5]), sc),
+                                      q.mbqm(small, int(m[0, 5]), sc).astype(np.int64))
+
+
+def test_fast_mbqm_keeps_the_contract_checks() -> None:
+    with pytest.raises(OverflowError):
+        q._mbqm64(np.array([1 << 31]), 1 << 30, 0)
+    with pytest.raises(OverflowError):
+        q._mbqm64(np.array([1 << 20]), 1 << 30, 12)
+    with pytest.raises(ValueError):
+        q._mbqm64(np.array([1]), 1 << 30, 31)
+    with pytest.raises(ValueError):
+        q._mbqm64(np.array([1]), 1 << 30, -32)
+
+
+def test_apply_lut_int8_fast_path_matches_index_form() -> None:
+    table = np.random.default_rng(0).integers(-128, 128, size=256).astype(np.int8)
+    x = np.arange(-128, 128, dtype=np.int8).reshape(16, 16)
+    np.testing.assert_array_equal(q.apply_lut(x, table), table[x.astype(np.int64) + 128])
+    np.testing.assert_array_equal(q.apply_lut(x.astype(np.int32), table), table[x.astype(np.int64) + 128])

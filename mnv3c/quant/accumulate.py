@@ -51,19 +51,31 @@ def conv2d_acc(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, zx: int, s
 def depthwise_acc(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, zx: int, strides: Pair,
                   pads: Pads, dilations: Pair) -> np.ndarray:
     """int64 [N,C·m,OH,OW] accumulators of a depthwise convolution, tap by tap in int32 (the
-    quantizer guarantees Σ|w|·255 + |bias| < 2^31, so int32 never overflows)."""
+    quantizer guarantees Σ|w|·255 + |bias| < 2^31, so int32 never overflows).
+
+    Works channels-last (NHWC) so each tap's multiply-add runs over a contiguous channel axis
+    rather than the tiny OW rows of the late layers (3x3, 6x6), into preallocated buffers."""
     m = w.shape[0] // x.shape[1]
-    xp = _padded(x, zx, pads, np.int32)
+    n, c, h, wd = x.shape
+    pt, pl, pb, pr = pads
+    xp = np.zeros((n, h + pt + pb, wd + pl + pr, c), np.int32)  # padding holds 0 (the real 0)
+    inner = xp[:, pt: pt + h, pl: pl + wd, :]
+    inner[...] = x.transpose(0, 2, 3, 1)
+    inner -= np.int32(zx)
     if m > 1:
-        xp = np.repeat(xp, m, axis=1)
+        xp = np.repeat(xp, m, axis=3)
     kh, kw = w.shape[2], w.shape[3]
-    (oh, ow), (sh, sw), (dh, dw) = _out_hw(xp, (kh, kw), strides, dilations), strides, dilations
-    acc = np.zeros((xp.shape[0], w.shape[0], oh, ow), np.int32)
+    (sh, sw), (dh, dw) = strides, dilations
+    oh = (xp.shape[1] - dh * (kh - 1) - 1) // sh + 1
+    ow = (xp.shape[2] - dw * (kw - 1) - 1) // sw + 1
+    acc = np.zeros((n, oh, ow, w.shape[0]), np.int32)
     if bias is not None:
-        acc += np.asarray(bias, np.int32).reshape(1, -1, 1, 1)
+        acc += np.asarray(bias, np.int32)
+    tmp = np.empty_like(acc)
     wt = w.astype(np.int32)
     for ky in range(kh):
         for kx in range(kw):
-            tap = xp[:, :, ky * dh: ky * dh + sh * (oh - 1) + 1: sh, kx * dw: kx * dw + sw * (ow - 1) + 1: sw]
-            acc += tap * wt[None, :, 0, ky, kx, None, None]
-    return acc.astype(np.int64)
+            tap = xp[:, ky * dh: ky * dh + sh * (oh - 1) + 1: sh, kx * dw: kx * dw + sw * (ow - 1) + 1: sw, :]
+            np.multiply(tap, wt[:, 0, ky, kx], out=tmp)
+            acc += tmp
+    return acc.transpose(0, 3, 1, 2).astype(np.int64, order="C")
