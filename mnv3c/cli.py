@@ -13,10 +13,12 @@ import os
 import sys
 from typing import Any, Sequence
 
+from mnv3c import __version__, progress
 from mnv3c.errors import CheckFailed, MnvError
 
 TARGETS = ("host", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55", "riscv32", "esp32", "esp32s3")
 EXIT_INTERNAL = 3  # an mnv3c bug, not the user's input
+ARRAYS = ".npy (float32, NCHW, preprocessed, batch first) or .npz (first array); see `mnv3c calib`"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -28,50 +30,89 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="mnv3c", description="MobileNetV3 ONNX to int8 C for microcontrollers, proven under QEMU.")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    p = _Parser(prog="mnv3c", description="MobileNetV3 ONNX to int8 C for microcontrollers, proven under QEMU.",
+                epilog="Contract (commands, flags, exit codes, JSON): ../shared/SPEC.md. Exit codes: 0 ok, "
+                       "1 a check failed, 2 bad input, 3 internal error (MNV3C_DEBUG=1 shows the traceback).")
+    p.add_argument("--version", action="version", version=f"mnv3c {__version__}", help="print the version and exit")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-q", "--quiet", action="store_true",
+                        help="no progress on stderr (also MNV3C_QUIET=1); errors and warnings still show")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
 
-    def model_cmd(name: str, help_: str) -> argparse.ArgumentParser:
-        c = sub.add_parser(name, help=help_)
-        c.add_argument("model", metavar="MODEL.onnx")
-        c.add_argument("--input-shape", metavar="N,C,H,W", help="fix symbolic input dimensions")
-        c.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout")
+    def command(name: str, help_: str, json_: bool = True) -> argparse.ArgumentParser:
+        c = sub.add_parser(name, help=help_, description=help_, parents=[common])
+        if json_:
+            c.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout")
         return c
 
+    def model_cmd(name: str, help_: str) -> argparse.ArgumentParser:
+        c = command(name, help_)
+        c.add_argument("model", metavar="MODEL.onnx", help="the ONNX model (float, or QDQ-quantized)")
+        c.add_argument("--input-shape", metavar="N,C,H,W", help="fix symbolic input dimensions, e.g. 1,3,224,224")
+        return c
+
+    def target_flags(c: argparse.ArgumentParser) -> None:
+        c.add_argument("--target", required=True, choices=TARGETS, help="the CPU to generate code for")
+        c.add_argument("--board", help="board from `mnv3c boards` (default: the target's QEMU machine)")
+        c.add_argument("--calib", metavar="CALIB",
+                       help=f"calibration samples, {ARRAYS} (default: synthetic, with a warning)")
+
     c = model_cmd("inspect", "show the optimized graph: layers, MACs, parameters")
-    c.add_argument("--input", metavar="INPUT", help=".npy/.npz input; adds float_output")
+    c.add_argument("--input", metavar="INPUT", help=f"an input sample, {ARRAYS}; adds float_output")
     c.add_argument("--passes", action="store_true", help="print the graph after each optimization pass")
 
-    c = model_cmd("compile", "generate C for a target into OUTDIR")
-    c.add_argument("--target", required=True, choices=TARGETS)
-    c.add_argument("-o", "--output", required=True, metavar="OUTDIR")
-    c.add_argument("--board", help="board from mnv3c/boards (default: the target's QEMU machine)")
-    c.add_argument("--calib", metavar="CALIB", help=".npy/.npz calibration samples (float32 NCHW)")
+    c = model_cmd("compile", "generate C for a target into OUTDIR (with report.json and report.html)")
+    target_flags(c)
+    c.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="the folder to create")
     c.add_argument("--force", action="store_true", help="replace an existing OUTDIR")
 
-    c = sub.add_parser("build", help="build the firmware/executable in OUTDIR with the target toolchain")
-    c.add_argument("outdir", metavar="OUTDIR")
-    c.add_argument("--json", action="store_true")
+    c = command("build", "build the firmware/executable in OUTDIR with the target toolchain")
+    c.add_argument("outdir", metavar="OUTDIR", help="a folder written by `mnv3c compile`")
 
     c = model_cmd("run", "compile, build and run on the target; compare with the integer simulator")
-    c.add_argument("--target", required=True, choices=TARGETS)
-    c.add_argument("--board")
-    c.add_argument("--calib", metavar="CALIB")
-    c.add_argument("--input", metavar="INPUT")
+    target_flags(c)
+    c.add_argument("--input", metavar="INPUT", help=f"input samples, {ARRAYS} (default: one seeded sample)")
 
     c = model_cmd("eval", "float vs int8 accuracy on a labelled data set")
-    c.add_argument("--calib", required=True, metavar="CALIB")
-    c.add_argument("--data", required=True, metavar="DATA")
-    c.add_argument("--labels", required=True, metavar="LABELS")
-    c.add_argument("--per-layer", action="store_true", help="add each layer's SQNR")
+    c.add_argument("--calib", required=True, metavar="CALIB", help=f"calibration samples, {ARRAYS}")
+    c.add_argument("--data", required=True, metavar="DATA", help=f"the samples to evaluate, {ARRAYS}")
+    c.add_argument("--labels", required=True, metavar="LABELS", help=".npy of integer class labels, one per sample")
+    c.add_argument("--per-layer", action="store_true", help="add each layer's SQNR (int8 vs float)")
 
-    c = sub.add_parser("flash", help="flash OUTDIR's image to a board")
-    c.add_argument("outdir", metavar="OUTDIR")
-    c.add_argument("--board")
+    c = command("flash", "flash OUTDIR's image to a board", json_=False)
+    c.add_argument("outdir", metavar="OUTDIR", help="a folder written by `mnv3c compile` and `mnv3c build`")
+    c.add_argument("--board", help="the board to flash (default: the one OUTDIR was compiled for)")
     c.add_argument("--dry-run", action="store_true", help="print the commands only")
 
-    c = sub.add_parser("demo", help="the bundled default model, end to end")
-    c.add_argument("--json", action="store_true")
+    c = command("report", "write OUTDIR/report.html again from its report.json (and a run's profile)")
+    c.add_argument("outdir", metavar="OUTDIR", help="a folder written by `mnv3c compile`")
+    c.add_argument("--profile", metavar="RUN.json",
+                   help="`mnv3c run --profile --json` output whose per-layer instruction counts to add")
+
+    command("boards", "list the boards with their target and memory")
+
+    c = command("calib", "make a float32 NCHW array (for --calib, --data, --input) from images")
+    c.add_argument("source", metavar="SOURCE",
+                   help="a folder of images (PNG, JPEG, BMP, ...) or a .npy/.npz of uint8 images")
+    c.add_argument("-o", "--output", required=True, metavar="OUT.npy", help="the .npy file to write")
+    c.add_argument("--resize", metavar="H,W", help="resize every image to HxW (one number: square)")
+    c.add_argument("--resample", choices=("bilinear", "nearest", "bicubic"), default="bilinear",
+                   help="the resize filter (default: bilinear)")
+    c.add_argument("--pad", type=int, default=0, metavar="PIXELS",
+                   help="add this many zero pixels on each side before resizing")
+    c.add_argument("--mean", default="0", metavar="M[,M,M]",
+                   help="subtracted after scaling pixels to [0, 1], one value or one per channel (default: 0)")
+    c.add_argument("--std", default="1", metavar="S[,S,S]",
+                   help="divided by after the mean, one value or one per channel (default: 1)")
+    c.add_argument("--channels", type=int, choices=(1, 3), help="1 (grey) or 3 (colour); default: as stored")
+    c.add_argument("--bgr", action="store_true", help="channel order B, G, R (OpenCV/Caffe models) instead of R, G, B")
+    c.add_argument("--layout", choices=("auto", "nhwc", "nchw"), default="auto",
+                   help="the layout of a 4-D array SOURCE (default: auto, channels last when the last axis is 1 or 3)")
+    c.add_argument("--limit", type=int, metavar="N", help="take the first N images only")
+    c.add_argument("--labels-output", metavar="LABELS.npy",
+                   help="also write the labels: the .npz's 'labels' array, or a folder's subfolder index")
+
+    c = command("demo", "the bundled default model, end to end")
     return p
 
 
@@ -87,6 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args: argparse.Namespace | None = None
     try:
         args = _build_parser().parse_args(argv)
+        progress.configure(args.quiet)
         from mnv3c import commands
 
         result, human = commands.dispatch(args)

@@ -27,13 +27,14 @@ from mnv3c.boards.harness import HARNESS_MAIN, parse_outputs, write_input_data
 from mnv3c.boards.qemu import run_elf
 from mnv3c.boards.registry import Board, default_board, get_board
 from mnv3c.boards.toolchain import build as board_build
-from mnv3c.boards.toolchain import size_report
+from mnv3c.boards.toolchain import find_tool, required_tools, size_report
 from mnv3c.codegen import host
-from mnv3c.codegen.generate import generate
+from mnv3c.codegen.generate import generate, memory_needs
 from mnv3c.errors import MnvError
 from mnv3c.ir import Graph
 from mnv3c.quant.evaluate import load_float_graph
-from mnv3c.quant.quantize import quantize_with_float
+from mnv3c.progress import stage
+from mnv3c.quant.quantize import placeholder_int8, quantize_with_float
 
 SYNTHETIC_CALIB_SAMPLES = 32
 STACK_BYTES = 32 * 1024  # the boards' stack region (mnv3c/boards/c/sections.ld)
@@ -56,13 +57,53 @@ def resolve_board(target: str, board: str | None) -> Board:
     return b
 
 
+def check_outdir(outdir: str | Path, force: bool) -> Path:
+    """Refuse an OUTDIR that cannot be written or replaced; called before any slow work, and
+    again when the project is written (the folder may have appeared meanwhile)."""
+    outdir = Path(outdir)
+    if outdir.exists() and not outdir.is_dir():
+        raise MnvError(f"output path '{outdir}' exists and is not a folder")
+    if outdir.exists() and not force:
+        raise MnvError(f"output folder '{outdir}' exists; pass --force to replace it")
+    if outdir.exists() and Path.cwd().resolve().is_relative_to(outdir.resolve()):
+        raise MnvError(f"refusing to replace output folder '{outdir}': it contains the current directory")
+    return outdir
+
+
+def check_tools(board: Board) -> None:
+    """Every executable building and running on ``board`` needs, found before any slow work."""
+    for tool in required_tools(board):
+        find_tool(tool)
+
+
+def load_model(model: str, input_shape: tuple[int, ...] | None) -> tuple[Graph, dict]:
+    """`load_float_graph` as the `import` stage."""
+    with stage("import", Path(model).name):
+        return load_float_graph(model, input_shape)
+
+
+def check_memory_fit(graph: Graph, target: str, board: Board) -> None:
+    """The board fit of canonical float ``graph``, before calibration: the memory plan and the
+    weight bytes do not depend on the quantization ranges (see `placeholder_int8`)."""
+    if not board.regions:
+        return
+    with stage("plan", f"memory plan for {board.name}"):
+        arena_bytes, weights_bytes = memory_needs(placeholder_int8(graph), target)
+        _check_fit(board, arena_bytes, weights_bytes)
+
+
+def _check_fit(board: Board, arena_bytes: int, weights_bytes: int) -> None:
+    # every kernel's scratch is planned inside the arena (plan/memory.py), so it adds nothing here
+    check_fit(board, arena_bytes, 0, STACK_BYTES, weights_bytes, CODE_BYTES_ESTIMATE)
+
+
 def quantize_model(model: str, input_shape: tuple[int, ...] | None, calib: str | np.ndarray | None,
                    progress: bool = True, loaded: tuple[Graph, dict] | None = None) -> Quantized:
     """ONNX file -> (canonical float graph, int8 graph); ``calib`` is a --calib path or samples.
     Without either, calibrate on seeded synthetic inputs and say so: fine for checking
     bit-exactness, not for accuracy. ``loaded``: the model's `load_float_graph` result, when the
     caller already has it."""
-    graph, recorded = loaded or load_float_graph(model, input_shape)
+    graph, recorded = loaded or load_model(model, input_shape)
     shape = tuple(graph.tensors[graph.inputs[0]].shape)
     if isinstance(calib, np.ndarray):
         note = f"calibrated on {len(calib)} samples"
@@ -75,8 +116,7 @@ def quantize_model(model: str, input_shape: tuple[int, ...] | None, calib: str |
         calib = rng.standard_normal((SYNTHETIC_CALIB_SAMPLES, *shape[1:])).astype(np.float32)
         note = "no --calib: calibrated on synthetic N(0,1) inputs (accuracy not representative)"
         print(f"mnv3c: warning: {note}", file=sys.stderr)
-    _, qgraph = quantize_with_float(graph, calib, activation_params=recorded or None,
-                                    progress=progress and sys.stderr.isatty())
+    _, qgraph = quantize_with_float(graph, calib, activation_params=recorded or None, progress=progress)
     return Quantized(graph, qgraph, note)
 
 
@@ -84,22 +124,16 @@ def write_project(qgraph: Graph, target: str, board: Board, outdir: str | Path, 
                   inputs_int8: np.ndarray | None = None) -> dict[str, Any]:
     """Generate the C project into ``outdir`` all at once: it is written into a hidden sibling
     folder and renamed at the end, so a failure leaves nothing half-written."""
-    outdir = Path(outdir)
-    if outdir.exists() and not outdir.is_dir():
-        raise MnvError(f"output path '{outdir}' exists and is not a folder")
-    if outdir.exists() and not force:
-        raise MnvError(f"output folder '{outdir}' exists; pass --force to replace it")
-    if outdir.exists() and Path.cwd().resolve().is_relative_to(outdir.resolve()):
-        raise MnvError(f"refusing to replace output folder '{outdir}': it contains the current directory")
+    outdir = check_outdir(outdir, force)
     try:
         outdir.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
     except OSError as exc:
         raise MnvError(f"cannot create output folder '{outdir}': {exc.strerror or exc}") from None
     try:
-        report = generate(qgraph, staging, target, board.name)
-        # every kernel's scratch is planned inside the arena (plan/memory.py), so it adds nothing here
-        check_fit(board, report["arena_bytes"], 0, STACK_BYTES, report["weights_bytes"], CODE_BYTES_ESTIMATE)
+        with stage("codegen", f"{len(qgraph.nodes)} layers for {board.name}"):
+            report = generate(qgraph, staging, target, board.name)
+        _check_fit(board, report["arena_bytes"], report["weights_bytes"])
         if inputs_int8 is None:  # one sample of real-valued zeros, so `build` has an image to link
             shape = report["input"]["c_shape"]
             inputs_int8 = np.full((1, *shape[1:]), report["input"]["zero_point"], np.int8)
@@ -126,11 +160,12 @@ def build_project(outdir: str | Path) -> tuple[dict[str, Any], Path]:
         report["flash_bytes"] = report["ram_bytes"] = None
         (outdir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
         return report, outdir / "esp-idf"
-    if board.arch == "host":
-        image = host.build(outdir)
-    else:
-        sources = [outdir / s for s in report["sources"]] + [HARNESS_MAIN, outdir / "input_data.c"]
-        image = board_build(board, sources, outdir / ELF_NAME, include_dirs=(outdir,)).elf
+    with stage("build", f"{board.name} with {required_tools(board)[0]}"):
+        if board.arch == "host":
+            image = host.build(outdir)
+        else:
+            sources = [outdir / s for s in report["sources"]] + [HARNESS_MAIN, outdir / "input_data.c"]
+            image = board_build(board, sources, outdir / ELF_NAME, include_dirs=(outdir,)).elf
     report["flash_bytes"], report["ram_bytes"] = size_report(board, image)
     (outdir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     return report, image
@@ -142,9 +177,11 @@ def run_project(outdir: str | Path, image: Path, x_int8_nhwc: np.ndarray) -> tup
     report = _read_report(Path(outdir))
     board = get_board(report["board"])
     out_bytes = int(np.prod(report["output"]["c_shape"][1:]))
-    if board.arch == "host":
-        return host.run(image, x_int8_nhwc, out_bytes), None
-    result = run_elf(board, image, timeout_s=RUN_TIMEOUT_S)
+    where = "natively" if board.arch == "host" else f"under {board.qemu_binary}"
+    with stage("run", f"{len(x_int8_nhwc)} sample(s) on {board.name} {where}"):
+        if board.arch == "host":
+            return host.run(image, x_int8_nhwc, out_bytes), None
+        result = run_elf(board, image, timeout_s=RUN_TIMEOUT_S)
     y = parse_outputs(result.stdout_lines, len(x_int8_nhwc), out_bytes)
     return y, result.instructions
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything mnv3c needs on a fresh Debian machine (run as root, or with sudo available):
-# the Arm and RISC-V cross toolchains, QEMU, a virtualenv in .venv with the package and its extras.
+# the Arm and RISC-V cross toolchains, QEMU, chromium (tests), a virtualenv in .venv with the package and its extras.
 # Idempotent: a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,8 @@ command -v riscv64-unknown-elf-gcc >/dev/null || need_apt+=(gcc-riscv64-unknown-
 command -v qemu-system-riscv32 >/dev/null || need_apt+=(qemu-system-misc)
 command -v cc >/dev/null || need_apt+=(gcc)
 command -v make >/dev/null || need_apt+=(make)
+# a real headless browser for the test that renders OUTDIR/report.html
+command -v chromium >/dev/null || need_apt+=(chromium)
 PY=${PYTHON:-python3}
 command -v "$PY" >/dev/null || need_apt+=(python3)
 # Debian's python3 ships without venv/ensurepip until python3-venv is installed

@@ -7,6 +7,9 @@ zoo_model(family, variant, resolution=96, width=1.0, num_classes=1000, seed=0, i
     MNV3C_ZOO_CACHE=/some/dir to keep exports across runs; entries are keyed by the arguments, the zoo's
     source and the torch version. Skips the test when torch/onnxscript are missing. A "dynamo" export
     has its weights in `<path>.data` beside it.
+
+MNV3C_QUIET=1 for every test (in-process and subprocesses): the progress lines on stderr are tested
+on their own (tests/test_progress.py), and the other tests check stderr for exactly their error line.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+
+os.environ["MNV3C_QUIET"] = "1"
 
 
 @pytest.fixture(scope="session")

@@ -110,7 +110,7 @@ def test_equalization_keeps_the_float_function_and_flattens_channel_ranges(graph
 
 
 def test_bias_correction_removes_the_mean_weight_rounding_error(graph, calib):
-    stats = collect(graph, calib, progress=False)
+    stats = collect(graph, calib)
     corrected, report = correct_biases(graph, stats.input_means)
     assert set(report) == {n.name for n in graph.nodes if n.op in ("conv2d", "depthwise_conv2d", "dense")}
     env = run_float(graph, {"input": calib}, keep_all=True)

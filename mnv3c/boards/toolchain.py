@@ -75,6 +75,17 @@ def compiler_name(board: Board) -> str:
     return _COMPILER[board.arch]
 
 
+def required_tools(board: Board) -> list[str]:
+    """The executables building and running on ``board`` takes: its compiler first, then the
+    emulator and the host gcc that builds the emulator's instruction-count plugin."""
+    if board.arch == "esp-idf":
+        return []  # built by the user's ESP-IDF
+    tools = [compiler_name(board)]
+    if board.emulated:
+        tools += [board.qemu_binary, "gcc"]
+    return tools
+
+
 def board_sources(board: Board) -> list[Path]:
     """Startup, I/O and run-time C files the board contributes to every image (from the registry)."""
     return [C_DIR / f for f in board.sources]

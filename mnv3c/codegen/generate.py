@@ -116,6 +116,17 @@ def generate(qgraph: Graph, outdir: str | Path, target: str = "host", board: str
     return report
 
 
+def memory_needs(qgraph: Graph, target: str = "host") -> tuple[int, int]:
+    """(arena bytes, weight bytes) the C code for ``qgraph`` will have, as `generate` reports them,
+    without writing anything: the plan and the arrays, not the text."""
+    plan = plan_model(qgraph, target)
+    names = CNames()
+    names.reserve(*_runtime_identifiers())
+    arrays = [a for s in plan.schedule.steps
+              for a in layer_code(plan.kernels[s.index].params_type, qgraph.node(s.node), qgraph, names).arrays]
+    return plan.memory.arena_bytes, sum(a.nbytes for a in arrays)
+
+
 def _runtime_identifiers() -> set[str]:
     """Every mnv3c_* name the runtime and the fixed templates define, so layers cannot shadow them."""
     texts = [p.read_text() for p in sorted(RUNTIME_C.iterdir()) if p.suffix in (".c", ".h")]

@@ -17,6 +17,9 @@ _MODULES = {
     "eval": "eval_cmd",
     "flash": "flash_cmd",
     "demo": "demo_cmd",
+    "boards": "boards_cmd",
+    "report": "report_cmd",
+    "calib": "calib_cmd",
 }
 
 

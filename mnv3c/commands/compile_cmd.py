@@ -6,12 +6,16 @@ import argparse
 from typing import Any
 
 from mnv3c.arrays import parse_input_shape
-from mnv3c.compiler import quantize_model, resolve_board, write_project
+from mnv3c.compiler import check_memory_fit, check_outdir, load_model, quantize_model, resolve_board, write_project
 
 
 def run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    """The cheap checks (board, OUTDIR, the model's fit) come before calibration, the slow part."""
     board = resolve_board(args.target, args.board)
-    q = quantize_model(args.model, parse_input_shape(args.input_shape), args.calib)
+    check_outdir(args.output, args.force)
+    loaded = load_model(args.model, parse_input_shape(args.input_shape))
+    check_memory_fit(loaded[0], args.target, board)
+    q = quantize_model(args.model, None, args.calib, loaded=loaded)
     report = write_project(q.qgraph, args.target, board, args.output, args.force)
     human = (f"compiled {args.model} for {args.target} ({board.name}) into {args.output}: "
              f"{len(report['layers'])} layers, arena {report['arena_bytes']:,} B "

@@ -7,11 +7,13 @@ from typing import Any
 
 from mnv3c.arrays import load_images, load_labels, parse_input_shape
 from mnv3c.commands.common import input_shape_of
-from mnv3c.quant.evaluate import evaluate, load_float_graph
+from mnv3c.compiler import load_model
+from mnv3c.quant.evaluate import evaluate
+from mnv3c.tables import render_table
 
 
 def run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
-    graph, recorded = load_float_graph(args.model, parse_input_shape(args.input_shape))
+    graph, recorded = load_model(args.model, parse_input_shape(args.input_shape))
     shape = input_shape_of(graph)
     calib = load_images(args.calib, "--calib", shape)
     data = load_images(args.data, "--data", shape)
@@ -22,8 +24,8 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
              f"int8 top-1 {result['int8_top1']:.2%}, agreement {result['agreement']:.2%}, "
              f"mean |err| {result['mean_abs_err']:.4g}, cosine {result['cosine']:.5f}")
     if args.per_layer:
-        rows = [f"  {r['name'][:48]:48s} {r['op']:18s} "
-                f"{'exact' if r['sqnr_db'] is None else format(r['sqnr_db'], '.1f') + ' dB'}"
+        rows = [(r["name"], r["op"], "exact" if r["sqnr_db"] is None else f"{r['sqnr_db']:.1f} dB")
                 for r in result["per_layer"]]
-        human += "\nper-layer SQNR (int8 vs float):\n" + "\n".join(rows)
+        human += "\n" + render_table(("layer", "op", "SQNR"), rows, title="per-layer SQNR (int8 vs float)",
+                                     numeric=("SQNR",))
     return result, human

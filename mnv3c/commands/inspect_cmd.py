@@ -10,6 +10,7 @@ from mnv3c.arrays import load_images
 from mnv3c.commands.common import input_shape_of, load_optimized
 from mnv3c.ir import Graph
 from mnv3c.reference.float_exec import run_float
+from mnv3c.tables import render_table
 
 
 def run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
@@ -41,11 +42,10 @@ def _io(graph: Graph, name: str) -> dict[str, Any]:
 
 def _human(result: dict[str, Any], dumps: list[str]) -> str:
     lines = list(dumps)
-    lines.append(f"{'layer':40s} {'op':18s} {'output':>18s} {'MACs':>12s} {'params':>9s}  fused")
-    for layer in result["layers"]:
-        shape = "x".join(map(str, layer["output_shape"]))
-        lines.append(f"{layer['name'][:40]:40s} {layer['op']:18s} {shape:>18s} {layer['macs']:>12,d} "
-                     f"{layer['params']:>9,d}  {'+'.join(layer['fused'])}")
+    rows = [(layer["name"], layer["op"], "x".join(map(str, layer["output_shape"])), f"{layer['macs']:,d}",
+             f"{layer['params']:,d}", "+".join(layer["fused"])) for layer in result["layers"]]
+    lines.append(render_table(("layer", "op", "output", "MACs", "params", "fused"), rows,
+                              numeric=("output", "MACs", "params")))
     lines.append(f"total: {result['macs']:,d} MACs, {result['params']:,d} parameters, {len(result['layers'])} layers")
     if "float_output" in result:
         out = result["float_output"]

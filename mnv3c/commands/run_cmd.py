@@ -12,10 +12,10 @@ import numpy as np
 
 from mnv3c.arrays import load_images, parse_input_shape
 from mnv3c.commands.common import input_shape_of
-from mnv3c.compiler import build_project, quantize_model, resolve_board, run_project, write_project
+from mnv3c.compiler import (build_project, check_memory_fit, check_tools, load_model, quantize_model, resolve_board,
+                            run_project, write_project)
 from mnv3c.codegen.host import c_to_graph_layout, nchw_to_nhwc
 from mnv3c.errors import CheckFailed, MnvError
-from mnv3c.quant.evaluate import load_float_graph
 from mnv3c.quant.simulate import host_output, quantize_input, simulate
 from mnv3c.reference.float_exec import run_float
 
@@ -35,7 +35,8 @@ def run_model(model: str, target: str, board_name: str | None, calib: str | np.n
     if board.hardware:  # said before the slow part: nothing here can run a real board
         raise MnvError(f"{board.name} is real hardware and cannot be run here; use `mnv3c compile` + `mnv3c build`, "
                        f"then `mnv3c flash`, or run on an emulated board")
-    loaded = load_float_graph(model, parse_input_shape(input_shape))
+    check_tools(board)
+    loaded = load_model(model, parse_input_shape(input_shape))
     shape = input_shape_of(loaded[0])
     input_file = inputs if isinstance(inputs, str) else None
     if isinstance(inputs, np.ndarray):
@@ -44,6 +45,7 @@ def run_model(model: str, target: str, board_name: str | None, calib: str | np.n
         x = load_images(inputs, "--input", shape)
     else:  # a seeded input, so `run` without data still proves bit-exactness
         x = np.random.default_rng(1).standard_normal((1, *shape[1:])).astype(np.float32)
+    check_memory_fit(loaded[0], target, board)
     q = quantize_model(model, None, calib, loaded=loaded)
     x_q = quantize_input(q.qgraph, x)
     sim = simulate(q.qgraph, x_q).reshape(len(x), -1)

@@ -10,9 +10,8 @@ after h-sigmoid) are recomputed from the SE input in numpy, which is cheaper tha
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -78,16 +77,16 @@ class CalibrationStats:
     samples: int = 0
 
 
-def collect(graph: Graph, calib: np.ndarray, batch_size: int = 32, progress: bool = True,
-            bins: int = 2048) -> CalibrationStats:
-    """Run ``graph`` (float, canonical) over ``calib`` in batches and summarise its tensors."""
+def collect(graph: Graph, calib: np.ndarray, batch_size: int = 32, bins: int = 2048,
+            on_batch: Callable[[int], None] | None = None) -> CalibrationStats:
+    """Run ``graph`` (float, canonical) over ``calib`` in batches and summarise its tensors;
+    ``on_batch`` is told each batch's size (a progress bar)."""
     cg = split_lut_activations(graph)
     activations = [n for n, t in cg.tensors.items() if not t.is_const]
     se_nodes = [n for n in cg.nodes if n.op == "squeeze_excite"]
     weighted = [n for n in cg.nodes if n.op in WEIGHTED_OPS]
     stats = CalibrationStats()
     sums: dict[str, np.ndarray] = {}
-    bar = ProgressBar("calibrating", len(calib), enabled=progress)
     for start in range(0, len(calib), batch_size):
         batch = np.asarray(calib[start:start + batch_size], np.float32)
         env = run_float(cg, {cg.inputs[0]: batch}, keep_all=True)
@@ -99,8 +98,8 @@ def collect(graph: Graph, calib: np.ndarray, batch_size: int = 32, progress: boo
             s = env[node.inputs[0]].astype(np.float64).sum(axis=0)
             sums[node.name] = s if node.name not in sums else sums[node.name] + s
         stats.samples += len(batch)
-        bar.update(stats.samples)
-    bar.close()
+        if on_batch is not None:
+            on_batch(len(batch))
     stats.input_means = {k: (v / max(stats.samples, 1)).astype(np.float32) for k, v in sums.items()}
     return stats
 
@@ -117,21 +116,3 @@ def channel_absmax(graph: Graph, calib: np.ndarray, names: Iterable[str], batch_
             m = np.abs(v).max(axis=tuple(i for i in range(v.ndim) if i != 1))
             out[name] = m if name not in out else np.maximum(out[name], m)
     return out
-
-
-class ProgressBar:
-    """A one-line text bar on stderr, drawn only on a terminal so logs and pipes stay clean."""
-
-    def __init__(self, label: str, total: int, enabled: bool = True, width: int = 30) -> None:
-        self.label, self.total, self.width = label, max(total, 1), width
-        self.enabled = enabled and sys.stderr.isatty()
-
-    def update(self, done: int) -> None:
-        if self.enabled:
-            filled = self.width * done // self.total
-            sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (self.width - filled)}] {done}/{self.total}")
-            sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")

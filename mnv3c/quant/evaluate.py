@@ -17,7 +17,7 @@ import onnx
 from mnv3c.frontend import load_onnx
 from mnv3c.ir.graph import Graph
 from mnv3c.passes.pipeline import optimize
-from mnv3c.quant.calibrate import ProgressBar
+from mnv3c.progress import stage
 from mnv3c.quant.qdq_import import QP, is_qdq_model, strip_qdq
 from mnv3c.quant.quantize import quantize_with_float
 from mnv3c.quant.simulate import host_output, quantize_input, simulate
@@ -66,16 +66,15 @@ def evaluate(model: str | Path | onnx.ModelProto | Graph, calib: np.ndarray | No
     f_out, q_out = [], []
     signal: dict[str, float] = {}
     noise: dict[str, float] = {}
-    bar = ProgressBar("evaluating", len(data), enabled=progress)
-    for i in range(0, len(data), batch_size):
-        x = data[i:i + batch_size]
-        f_out.append(run_float(g, {g.inputs[0]: x})[g.outputs[0]])
-        q_env = simulate(qg, quantize_input(qg, x), keep_all=per_layer)
-        q_out.append(host_output(qg, q_env[qg.outputs[0]] if per_layer else q_env))
-        if per_layer:
-            _accumulate_sqnr(ref, qg, x, q_env, signal, noise)
-        bar.update(min(i + batch_size, len(data)))
-    bar.close()
+    with stage("evaluate", f"{len(data)} samples, float and int8", total=len(data), enabled=progress) as bar:
+        for i in range(0, len(data), batch_size):
+            x = data[i:i + batch_size]
+            f_out.append(run_float(g, {g.inputs[0]: x})[g.outputs[0]])
+            q_env = simulate(qg, quantize_input(qg, x), keep_all=per_layer)
+            q_out.append(host_output(qg, q_env[qg.outputs[0]] if per_layer else q_env))
+            if per_layer:
+                _accumulate_sqnr(ref, qg, x, q_env, signal, noise)
+            bar.advance(len(x))
     f, q = np.concatenate(f_out).reshape(len(data), -1), np.concatenate(q_out).reshape(len(data), -1)
     fa, qa = f.argmax(axis=1), q.argmax(axis=1)
     norms = np.linalg.norm(f, axis=1) * np.linalg.norm(q, axis=1)

@@ -49,11 +49,13 @@ A trailing ``softmax`` is not quantized: the int8 graph ends at the logits and
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
 from mnv3c.errors import UnsupportedModelError
+from mnv3c.progress import stage
 from mnv3c.ir.graph import Graph, Node, QuantParams, Tensor
 from mnv3c.quant import intops
 from mnv3c.quant.bias_correction import correct_biases, quantize_weights_per_channel
@@ -105,15 +107,28 @@ def quantize_with_float(graph: Graph, calib: np.ndarray | None, method: str = "a
             raise UnsupportedModelError(f"no calibration data and no recorded ranges for {missing[:5]}")
     info: dict[str, Any] = {"method": method, "percentile": percentile, "samples": 0 if calib is None else len(calib),
                             "equalized_pairs": [], "bias_correction": {}}
-    if equalize and calib is not None:
-        g, info["equalized_pairs"] = equalize_graph(g, calib[:EQUALIZE_SAMPLES], batch_size)
-    stats = collect(g, calib, batch_size, progress) if calib is not None else CalibrationStats()
-    if bias_correction and calib is not None:
-        g, info["bias_correction"] = correct_biases(g, stats.input_means)
-    params, info["ranges"] = choose_params(g, stats, method, percentile, fixed)
-    qg = build(g, params)
+    stats = CalibrationStats()
+    if calib is not None:
+        with stage("calibrate", f"{len(calib)} samples", total=len(calib), enabled=progress) as bar:
+            if equalize:
+                g, info["equalized_pairs"] = equalize_graph(g, calib[:EQUALIZE_SAMPLES], batch_size)
+            stats = collect(g, calib, batch_size, on_batch=bar.advance)
+    with stage("quantize", f"{len(g.nodes)} layers, {method} ranges", enabled=progress):
+        if bias_correction and calib is not None:
+            g, info["bias_correction"] = correct_biases(g, stats.input_means)
+        params, info["ranges"] = choose_params(g, stats, method, percentile, fixed)
+        qg = build(g, params)
     qg.meta["quant"] = {**g.meta.get("quant", {}), **info}
     return g, qg
+
+
+def placeholder_int8(graph: Graph) -> Graph:
+    """The int8 graph of canonical float ``graph`` with every activation at scale 1, zero point 0.
+
+    It has the calibrated graph's layers, shapes, weights and tables, only other numbers in them,
+    so the memory plan and the weight bytes, which do not depend on ranges, can be checked against
+    a board before calibration runs."""
+    return build(prepare(graph), defaultdict(lambda: (1.0, 0)))
 
 
 def requant_zero_point(attrs: Mapping[str, Any]) -> int:
