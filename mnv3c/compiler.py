@@ -32,11 +32,13 @@ from mnv3c.codegen import host
 from mnv3c.codegen.generate import generate, memory_needs
 from mnv3c.errors import MnvError
 from mnv3c.ir import Graph
-from mnv3c.quant.evaluate import load_float_graph
+from mnv3c.quant.evaluate import layer_sqnr, load_float_graph
 from mnv3c.progress import stage
+from mnv3c.report import HTML_NAME, write_report_html
 from mnv3c.quant.quantize import placeholder_int8, quantize_with_float
 
 SYNTHETIC_CALIB_SAMPLES = 32
+SQNR_SAMPLES = 16  # calibration samples report.html's per-layer SQNR is measured on
 STACK_BYTES = 32 * 1024  # the boards' stack region (mnv3c/boards/c/sections.ld)
 CODE_BYTES_ESTIMATE = 64 * 1024  # kernels + schedule + startup, before linking
 RUN_TIMEOUT_S = 600.0
@@ -47,6 +49,15 @@ class Quantized:
     float_graph: Graph  # canonical float graph: the float reference of `run` and `inspect`
     qgraph: Graph  # the int8 graph the C code implements
     calib_note: str  # where calibration data came from
+    reference: Graph  # the float graph qgraph mirrors tensor by tensor (per-layer errors)
+    calib: np.ndarray | None  # the calibration samples, None for synthetic or recorded ranges
+
+    def layer_sqnr(self) -> dict[str, float | None] | None:
+        """Per-layer SQNR on (at most SQNR_SAMPLES of) the user's calibration data, else None."""
+        if self.calib is None:
+            return None
+        with stage("sqnr", f"per-layer SQNR on {min(len(self.calib), SQNR_SAMPLES)} calibration samples"):
+            return layer_sqnr(self.reference, self.qgraph, self.calib[:SQNR_SAMPLES])
 
 
 def resolve_board(target: str, board: str | None) -> Board:
@@ -105,6 +116,7 @@ def quantize_model(model: str, input_shape: tuple[int, ...] | None, calib: str |
     caller already has it."""
     graph, recorded = loaded or load_model(model, input_shape)
     shape = tuple(graph.tensors[graph.inputs[0]].shape)
+    given = calib is not None and (isinstance(calib, np.ndarray) or bool(calib))
     if isinstance(calib, np.ndarray):
         note = f"calibrated on {len(calib)} samples"
     elif calib:
@@ -116,14 +128,17 @@ def quantize_model(model: str, input_shape: tuple[int, ...] | None, calib: str |
         calib = rng.standard_normal((SYNTHETIC_CALIB_SAMPLES, *shape[1:])).astype(np.float32)
         note = "no --calib: calibrated on synthetic N(0,1) inputs (accuracy not representative)"
         print(f"mnv3c: warning: {note}", file=sys.stderr)
-    _, qgraph = quantize_with_float(graph, calib, activation_params=recorded or None, progress=progress)
-    return Quantized(graph, qgraph, note)
+    reference, qgraph = quantize_with_float(graph, calib, activation_params=recorded or None, progress=progress)
+    return Quantized(graph, qgraph, note, reference, calib if given else None)
 
 
 def write_project(qgraph: Graph, target: str, board: Board, outdir: str | Path, force: bool,
-                  inputs_int8: np.ndarray | None = None) -> dict[str, Any]:
+                  inputs_int8: np.ndarray | None = None,
+                  sqnr: dict[str, float | None] | None = None, html: bool = True) -> dict[str, Any]:
     """Generate the C project into ``outdir`` all at once: it is written into a hidden sibling
-    folder and renamed at the end, so a failure leaves nothing half-written."""
+    folder and renamed at the end, so a failure leaves nothing half-written. ``sqnr``: each
+    layer's SQNR (`Quantized.layer_sqnr`) for report.json and report.html; ``html``: write
+    report.html (`run`, whose OUTDIR is temporary, does not)."""
     outdir = check_outdir(outdir, force)
     try:
         outdir.parent.mkdir(parents=True, exist_ok=True)
@@ -134,6 +149,13 @@ def write_project(qgraph: Graph, target: str, board: Board, outdir: str | Path, 
         with stage("codegen", f"{len(qgraph.nodes)} layers for {board.name}"):
             report = generate(qgraph, staging, target, board.name)
         _check_fit(board, report["arena_bytes"], report["weights_bytes"])
+        if sqnr is not None:
+            for layer in report["layers"]:
+                layer["sqnr_db"] = sqnr.get(layer["name"])
+            _write_report(staging, report)
+        if html:
+            with stage("report", "report.html"):
+                write_report_html(staging, report)
         if inputs_int8 is None:  # one sample of real-valued zeros, so `build` has an image to link
             shape = report["input"]["c_shape"]
             inputs_int8 = np.full((1, *shape[1:]), report["input"]["zero_point"], np.int8)
@@ -151,14 +173,15 @@ def build_project(outdir: str | Path) -> tuple[dict[str, Any], Path]:
     """Build OUTDIR for the board in its report.json; add flash/ram bytes to the report.
     ESP boards get an ESP-IDF project in OUTDIR/esp-idf instead (no Xtensa toolchain here)."""
     outdir = Path(outdir)
-    report = _read_report(outdir)
+    report = read_report(outdir)
     board = get_board(report["board"])
     if board.arch == "esp-idf":  # built by the user's ESP-IDF; no image here, so no sizes
         headers = sorted(outdir.glob("*.h"))
         sources = [outdir / s for s in report["sources"]] + [outdir / "input_data.c"]
         write_esp_idf_project(outdir / "esp-idf", sources, headers, board.name)
         report["flash_bytes"] = report["ram_bytes"] = None
-        (outdir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+        _write_report(outdir, report)
+        _refresh_html(outdir, report)
         return report, outdir / "esp-idf"
     with stage("build", f"{board.name} with {required_tools(board)[0]}"):
         if board.arch == "host":
@@ -167,14 +190,15 @@ def build_project(outdir: str | Path) -> tuple[dict[str, Any], Path]:
             sources = [outdir / s for s in report["sources"]] + [HARNESS_MAIN, outdir / "input_data.c"]
             image = board_build(board, sources, outdir / ELF_NAME, include_dirs=(outdir,)).elf
     report["flash_bytes"], report["ram_bytes"] = size_report(board, image)
-    (outdir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    _write_report(outdir, report)
+    _refresh_html(outdir, report)
     return report, image
 
 
 def run_project(outdir: str | Path, image: Path, x_int8_nhwc: np.ndarray) -> tuple[np.ndarray, int | None]:
     """Run a built project on int8 samples (C layout); (int8 outputs [N, out], instructions per
     inference or None on the host)."""
-    report = _read_report(Path(outdir))
+    report = read_report(Path(outdir))
     board = get_board(report["board"])
     out_bytes = int(np.prod(report["output"]["c_shape"][1:]))
     where = "natively" if board.arch == "host" else f"under {board.qemu_binary}"
@@ -186,7 +210,19 @@ def run_project(outdir: str | Path, image: Path, x_int8_nhwc: np.ndarray) -> tup
     return y, result.instructions
 
 
-def _read_report(outdir: Path) -> dict[str, Any]:
+def _write_report(outdir: Path, report: dict[str, Any]) -> None:
+    (outdir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+
+
+def _refresh_html(outdir: Path, report: dict[str, Any]) -> None:
+    """report.html with the linked sizes, where compile wrote one."""
+    if (outdir / HTML_NAME).exists():
+        with stage("report", "report.html with the image sizes"):
+            write_report_html(outdir, report)
+
+
+def read_report(outdir: Path) -> dict[str, Any]:
+    """OUTDIR/report.json, or a one-line MnvError saying why it cannot be read."""
     path = outdir / "report.json"
     try:
         return json.loads(path.read_text())

@@ -110,8 +110,8 @@ def generate(qgraph: Graph, outdir: str | Path, target: str = "host", board: str
         _write(outdir / template.stem, env.get_template(template.name).render(context))
     for name in (*RUNTIME_HEADERS, *kernel_sources):
         shutil.copyfile(RUNTIME_C / name, outdir / name)
-    report = _report(qgraph, plan, target, board or default_board(target).name, context["weights_bytes"],
-                     kernel_sources)
+    report = _report(qgraph, plan, target, board or default_board(target).name,
+                     [sum(a.nbytes for a in layer.code.arrays) for layer in layers], kernel_sources)
     _write(outdir / "report.json", json.dumps(report, indent=2) + "\n")
     return report
 
@@ -274,11 +274,12 @@ def _io(g: Graph) -> dict[str, Any]:
     }
 
 
-def _report(g: Graph, plan: ModelPlan, target: str, board: str, weights_bytes: int,
+def _report(g: Graph, plan: ModelPlan, target: str, board: str, layer_weights: list[int],
             kernel_sources: list[str]) -> dict[str, Any]:
+    """report.json: SPEC's fields, and what report.html draws (shapes, weight bytes, buffer lifetimes)."""
     stats = {r["name"]: r for r in layer_stats(g)}
     layers = []
-    for s, k in zip(plan.schedule.steps, plan.kernels):
+    for s, k, weights in zip(plan.schedule.steps, plan.kernels, layer_weights):
         root = plan.schedule.root[s.output]
         layers.append({
             "name": s.node,
@@ -290,20 +291,36 @@ def _report(g: Graph, plan: ModelPlan, target: str, board: str, weights_bytes: i
             "arena_offset": plan.memory.offsets.get(root),
             "out_bytes": sample_bytes(g, s.output),
             "scratch_bytes": plan.scratch.get(s.index, 0),
+            "input_shapes": [[int(d) for d in g.tensors[t].shape] for t in s.inputs],
+            "output_shape": [int(d) for d in g.tensors[s.output].shape],
+            "weight_bytes": weights,
         })
     return {
+        "model": g.name,
         "target": target,
         "board": board,
         "arena_bytes": plan.memory.arena_bytes,
         "arena_lower_bound_bytes": plan.memory.lower_bound_bytes,
-        "weights_bytes": weights_bytes,
+        "weights_bytes": sum(layer_weights),
         **totals(g),
         "input": _io_report(g, g.inputs[0]),
         "output": _io_report(g, g.outputs[0]),
         "layers": layers,
         "memory_plan_order": plan.memory.order,
+        "memory_timeline": _timeline(g, plan),
         "sources": [*MODEL_SOURCES, *kernel_sources],
     }
+
+
+def _timeline(g: Graph, plan: ModelPlan) -> list[dict[str, Any]]:
+    """Every arena block: a buffer (the steps it lives across) or a step's kernel scratch."""
+    blocks = [{"name": root, "kind": "buffer", "offset": plan.memory.offsets[root], "bytes": sample_bytes(g, root),
+               "first_step": first, "last_step": last}
+              for root, (first, last) in sorted(plan.schedule.lifetimes().items(), key=lambda kv: (kv[1], kv[0]))]
+    blocks += [{"name": f"{plan.schedule.steps[step].node} scratch", "kind": "scratch",
+                "offset": plan.memory.scratch_offsets[step], "bytes": size, "first_step": step, "last_step": step}
+               for step, size in sorted(plan.scratch.items())]
+    return blocks
 
 
 def _io_report(g: Graph, name: str) -> dict[str, Any]:

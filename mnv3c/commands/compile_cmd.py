@@ -16,7 +16,7 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     loaded = load_model(args.model, parse_input_shape(args.input_shape))
     check_memory_fit(loaded[0], args.target, board)
     q = quantize_model(args.model, None, args.calib, loaded=loaded)
-    report = write_project(q.qgraph, args.target, board, args.output, args.force)
+    report = write_project(q.qgraph, args.target, board, args.output, args.force, sqnr=q.layer_sqnr())
     human = (f"compiled {args.model} for {args.target} ({board.name}) into {args.output}: "
              f"{len(report['layers'])} layers, arena {report['arena_bytes']:,} B "
              f"(lower bound {report['arena_lower_bound_bytes']:,} B), weights {report['weights_bytes']:,} B, "

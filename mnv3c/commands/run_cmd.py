@@ -53,7 +53,7 @@ def run_model(model: str, target: str, board_name: str | None, calib: str | np.n
     with tempfile.TemporaryDirectory(prefix="mnv3c-run-") as tmp:
         outdir = Path(tmp) / "out"
         x_c = nchw_to_nhwc(x_q)
-        write_project(q.qgraph, target, board, outdir, force=False, inputs_int8=x_c)
+        write_project(q.qgraph, target, board, outdir, force=False, inputs_int8=x_c, html=False)
         report, image = build_project(outdir)
         device, instructions = run_project(outdir, image, x_c)
     device = c_to_graph_layout(device, report["output"]["c_shape"]).reshape(len(device), -1)

@@ -96,6 +96,17 @@ def evaluate(model: str | Path | onnx.ModelProto | Graph, calib: np.ndarray | No
     return result
 
 
+def layer_sqnr(ref: Graph, qg: Graph, x: np.ndarray, batch_size: int = EVAL_BATCH) -> dict[str, float | None]:
+    """Each layer's SQNR in dB (int8 ``qg`` vs its float reference ``ref``, as `quantize_with_float`
+    returns them) over the float inputs ``x``; None for an exact layer."""
+    signal: dict[str, float] = {}
+    noise: dict[str, float] = {}
+    for i in range(0, len(x), batch_size):
+        batch = x[i:i + batch_size]
+        _accumulate_sqnr(ref, qg, batch, simulate(qg, quantize_input(qg, batch), keep_all=True), signal, noise)
+    return {n.name: _db(signal[n.outputs[0]], noise[n.outputs[0]]) for n in qg.nodes}
+
+
 def _accumulate_sqnr(ref: Graph, qg: Graph, x: np.ndarray, q_env: dict[str, np.ndarray],
                      signal: dict[str, float], noise: dict[str, float]) -> None:
     f_env = run_float(ref, {ref.inputs[0]: x}, keep_all=True)
