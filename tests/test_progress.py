@@ -54,7 +54,7 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def test_compile_reports_each_stage_in_order_on_stderr_and_nothing_with_quiet(models, tmp_path) -> None:
     proc = _mnv3c("compile", models["tiny"], "--target", "cortex-m7", "-o", tmp_path / "a")
     assert proc.returncode == 0, proc.stderr
-    assert _stages(proc.stderr) == ["import", "plan", "calibrate", "quantize", "codegen"]
+    assert _stages(proc.stderr) == ["import", "plan", "calibrate", "quantize", "codegen", "report"]
     assert proc.stdout.startswith("compiled ")  # the result stays on stdout
     for flag in ("--quiet", "-q"):
         quiet = _mnv3c("compile", models["tiny"], "--target", "cortex-m7", "-o", tmp_path / flag, flag)

@@ -25,7 +25,6 @@ from mnv3c.boards import (
     flash_commands,
     get_board,
     parse_outputs,
-    region_usage,
     run_elf,
     run_flash,
     write_esp_idf_project,
@@ -68,18 +67,20 @@ def st_images(inputs_dir, tmp_path_factory) -> dict[str, Path]:
         result = build(board, [HARNESS_MAIN, *_fake_model_sources(inputs_dir)], out / name / "app.elf",
                        include_dirs=(inputs_dir,))  # fmt: skip
         print(f"{name}: flash {result.flash_bytes:,} B, RAM {result.ram_bytes:,} B")
-        for region, used in region_usage(board, result.elf):
+        for region in board.regions:  # the linker's --print-memory-usage
+            used = result.region_usage[region.name]
             print(f"  {region.name:<8} {used:>9,} B of {region.length:>9,} B ({100 * used / region.length:.2f}%)")
         assert 0 < result.flash_bytes < 16 * 1024 and 32 * 1024 <= result.ram_bytes <= board.ram_size
-        images[name] = result.elf
+        images[name] = result
     return images
 
 
 # --- ST boards ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", ST_BOARDS)
 def test_st_image_links_with_weights_in_flash_and_arena_in_its_ram(name, st_images):
-    board, elf = get_board(name), st_images[name]
-    usage = {r.name: used for r, used in region_usage(board, elf)}
+    board, elf = get_board(name), st_images[name].elf
+    usage = st_images[name].region_usage
+    assert set(usage) == {r.name for r in board.regions}
     image = read_elf(elf)
     assert usage["FLASH"] > 0
     if name == "nucleo-h743zi":
@@ -111,7 +112,7 @@ def _disassembly(elf: Path) -> str:
 @pytest.mark.parametrize("name", ST_BOARDS)
 def test_no_semihosting_in_real_board_image(name, st_images):
     """A BKPT without a debugger attached locks the core up: real images must not contain one."""
-    asm = _disassembly(st_images[name])
+    asm = _disassembly(st_images[name].elf)
     assert "Reset_Handler" in asm and "mnv3c_console_init" in asm
     assert re.search(r"\sbkpt\b", asm) is None
 
@@ -126,7 +127,7 @@ def test_the_bkpt_check_would_catch_semihosting(inputs_dir, tmp_path):
 
 @pytest.mark.parametrize("name, brr", [("nucleo-h743zi", 556), ("stm32f746g-disco", 139)])
 def test_startup_programs_caches_cycle_counter_and_uart(name, brr, st_images):
-    asm = _disassembly(st_images[name])
+    asm = _disassembly(st_images[name].elf)
     for word in ("e0001000", "c5acce55"):  # DWT_CTRL base, CoreSight unlock key
         assert word in asm
     for offset in ("0xf50", "0xf60", "0xd14", "0xd80", "0xd84", "0xdfc"):  # ICIALLU DCISW CCR CCSIDR CSSELR DEMCR
@@ -138,7 +139,7 @@ def test_startup_programs_caches_cycle_counter_and_uart(name, brr, st_images):
 
 def test_real_boards_are_build_only(st_images):
     with pytest.raises(MnvError, match="real hardware.*mnv3c flash"):
-        run_elf(get_board("nucleo-h743zi"), st_images["nucleo-h743zi"])
+        run_elf(get_board("nucleo-h743zi"), st_images["nucleo-h743zi"].elf)
     with pytest.raises(MnvError, match="built by ESP-IDF"):
         build(get_board("esp32s3"), [], Path("unused.elf"))
 

@@ -9,12 +9,12 @@ from mnv3c.boards.flash import flash, flash_commands, run_flash
 from mnv3c.boards.harness import HARNESS_MAIN, parse_outputs, write_input_data
 from mnv3c.boards.qemu import GuestFault, GuestTimeout, RunResult, run_elf
 from mnv3c.boards.registry import Board, MemoryRegion, all_boards, default_board, get_board, qemu_boards
-from mnv3c.boards.toolchain import BuildError, BuildResult, build, find_tool, region_usage, size_report
+from mnv3c.boards.toolchain import BuildError, BuildResult, build, find_tool, size_report
 
 __all__ = [
     "write_esp_idf_project", "check_fit", "flash", "flash_commands", "run_flash",
     "HARNESS_MAIN", "parse_outputs", "write_input_data",
     "GuestFault", "GuestTimeout", "RunResult", "run_elf",
     "Board", "MemoryRegion", "all_boards", "default_board", "get_board", "qemu_boards",
-    "BuildError", "BuildResult", "build", "find_tool", "region_usage", "size_report",
+    "BuildError", "BuildResult", "build", "find_tool", "size_report",
 ]  # fmt: skip

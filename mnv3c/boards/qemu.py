@@ -18,7 +18,7 @@ from pathlib import Path
 
 from mnv3c.boards.elf import read_elf
 from mnv3c.boards.registry import Board
-from mnv3c.boards.toolchain import find_tool
+from mnv3c.boards.toolchain import compiler_name, find_tool, which_tool
 from mnv3c.errors import CheckFailed, MnvError
 
 PLUGIN_SOURCE = Path(__file__).parent / "plugin" / "insn_count.c"
@@ -120,7 +120,7 @@ def run_elf(board: Board, elf: Path, timeout_s: float = 60.0, check: bool = True
     stderr = err.decode(errors="replace")
     fault = next((ln for ln in lines if ln.startswith("FAULT")), None)
     if fault is not None:
-        raise GuestFault(f"{board.name}: guest fault: {fault[len('FAULT '):]}{_symbolize(fault, elf)}")
+        raise GuestFault(f"{board.name}: guest fault: {fault[len('FAULT '):]}{_symbolize(fault, elf, board)}")
     if board.emulated and ("Lockup" in stderr or proc.returncode == -signal.SIGABRT):  # QEMU aborts on lockup
         raise CheckFailed(
             f"{board.name}: CPU lockup (fault while handling a fault, e.g. stack overflow): {stderr.strip()[:300]}"
@@ -131,8 +131,9 @@ def run_elf(board: Board, elf: Path, timeout_s: float = 60.0, check: bool = True
     return RunResult(lines, proc.returncode, counts[0] if counts else None, counts, stderr)
 
 
-def _symbolize(fault_line: str, elf: Path) -> str:
-    """' (PC in func+0xoff)' for the faulting PC / mepc, using the ELF symbol table."""
+def _symbolize(fault_line: str, elf: Path, board: Board) -> str:
+    """' (PC in func+0xoff at file.c:line)' for the faulting PC / mepc: the function from the
+    ELF symbol table, the source line from the toolchain's addr2line (when it is installed)."""
     fields = dict(f.split("=", 1) for f in fault_line.split() if "=" in f)
     pc_text = fields.get("PC") or fields.get("mepc")
     if pc_text is None:
@@ -143,4 +144,18 @@ def _symbolize(fault_line: str, elf: Path) -> str:
         addr &= ~1
         if addr <= pc and (best is None or addr > best[1]):
             best = (name, addr)
-    return f" (PC in {best[0]}+{pc - best[1]:#x})" if best else ""
+    if best is None:
+        return ""
+    return f" (PC in {best[0]}+{pc - best[1]:#x}{_source_line(board, elf, pc)})"
+
+
+def _source_line(board: Board, elf: Path, pc: int) -> str:
+    """' at file.c:line' from addr2line (arm-none-eabi-, riscv64-unknown-elf- or the host's)."""
+    tool = which_tool(compiler_name(board).removesuffix("gcc") + "addr2line")
+    if tool is None:
+        return ""
+    proc = subprocess.run([tool, "-e", str(elf), f"{pc:#x}"], capture_output=True, text=True, timeout=30)
+    where = proc.stdout.strip().split(" (discriminator")[0]
+    if proc.returncode != 0 or not where or where.startswith("??"):
+        return ""
+    return f" at {Path(where.rsplit(':', 1)[0]).name}:{where.rsplit(':', 1)[1]}"

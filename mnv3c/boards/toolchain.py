@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mnv3c.boards.elf import read_elf
-from mnv3c.boards.registry import ROLES, Board, MemoryRegion
+from mnv3c.boards.registry import ROLES, Board
 from mnv3c.errors import MnvError
 
 C_DIR = Path(__file__).parent / "c"
@@ -47,6 +47,7 @@ class BuildResult:
     elf: Path
     flash_bytes: int
     ram_bytes: int
+    region_usage: dict[str, int]  # region -> bytes used, as the linker's --print-memory-usage says
 
 
 def tool_env_var(name: str) -> str:
@@ -117,7 +118,8 @@ def linker_script_text(board: Board) -> str:
 def link_flags(board: Board, script: Path) -> list[str]:
     if board.arch == "host":
         return ["-Wl,--gc-sections"]
-    return ["-nostdlib", f"-T{script}", f"-L{C_DIR}", "-Wl,--gc-sections", "-Wl,--no-warn-rwx-segments"]
+    return ["-nostdlib", f"-T{script}", f"-L{C_DIR}", "-Wl,--gc-sections", "-Wl,--no-warn-rwx-segments",
+            "-Wl,--print-memory-usage"]
 
 
 def build(
@@ -159,7 +161,19 @@ def build(
         first = next((ln for ln in lines if "error" in ln), lines[-1] if lines else "no compiler output")
         raise BuildError(f"build for board {board.name} failed: {first}", log)
     flash, ram = size_report(board, out)
-    return BuildResult(out, flash, ram)
+    return BuildResult(out, flash, ram, parse_memory_usage(proc.stdout))
+
+
+_UNITS = {"B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30}
+
+
+def parse_memory_usage(text: str) -> dict[str, int]:
+    """Region -> used bytes from ld's --print-memory-usage table ("FLASH: 12345 B  4 MB  0.29%");
+    ld prints KB/MB/GB only for exact multiples, so the numbers are exact."""
+    usage = {}
+    for name, size, unit in re.findall(r"^\s*(\w+):\s+(\d+) (B|KB|MB|GB)\s", text, re.M):
+        usage[name] = int(size) * _UNITS[unit]
+    return usage
 
 
 def size_report(board: Board, elf: Path) -> tuple[int, int]:
@@ -184,19 +198,3 @@ def size_report(board: Board, elf: Path) -> tuple[int, int]:
         if any(r.kind == "ram" and r.contains(s.addr) for r in board.regions):
             ram += s.size
     return flash, ram
-
-
-def region_usage(board: Board, elf: Path) -> list[tuple[MemoryRegion, int]]:
-    """Bytes used in each of the board's memory regions, like `ld --print-memory-usage`.
-
-    A section counts where it runs; a loaded section that runs elsewhere (.data) also counts
-    where its initial values are stored.
-    """
-    used = {r.name: 0 for r in board.regions}
-    for s in read_elf(elf).sections:
-        if not s.alloc or s.size == 0:
-            continue
-        for r in board.regions:
-            if r.contains(s.addr) or (not s.nobits and s.lma != s.addr and r.contains(s.lma)):
-                used[r.name] += s.size
-    return [(r, used[r.name]) for r in board.regions]
