@@ -32,7 +32,8 @@ def load_images(path: str | Path, what: str, shape: tuple[int, ...]) -> np.ndarr
     unbatched sample is accepted)."""
     x = load_array(path, what)
     if not np.issubdtype(x.dtype, np.floating):
-        raise MnvError(f"{what} file '{path}' has dtype {x.dtype}; expected float32, preprocessed NCHW")
+        raise MnvError(f"{what} file '{path}' has dtype {x.dtype}; expected float32, preprocessed NCHW "
+                       f"(`mnv3c calib` makes one from images or uint8 arrays)")
     x = x.astype(np.float32)
     if x.ndim == len(shape) - 1:
         x = x[None]

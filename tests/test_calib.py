@@ -119,3 +119,11 @@ def test_bad_sources_and_flags_are_one_line_exit_2(case, tmp_path, capsys) -> No
     for fragment in fragments:
         assert fragment in lines[0]
     assert not (tmp_path / "o.npy").exists()
+
+
+def test_raw_uint8_calib_is_refused_with_the_way_to_convert_it(tmp_path, capsys) -> None:
+    code = cli.main(["compile", str(DATA_DIR / "mnv3_small_mnist.onnx"), "--target", "host", "--calib",
+                     str(DATA_DIR / "mnist_calib.npz"), "-o", str(tmp_path / "out")])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "uint8" in lines[0] and "`mnv3c calib`" in lines[0]
+    assert not (tmp_path / "out").exists()
