@@ -51,6 +51,15 @@ STRUCTS: dict[str, list[tuple[str, str]]] = {
     "max_pool": [(f, I32) for f in "in_h in_w channels out_h out_w kernel_h kernel_w stride_h stride_w "
                  "pad_top pad_left dilation_h dilation_w".split()],
     "lut": [("size", I32), ("table", P8)],
+    "resize_nearest": [(f, I32) for f in "in_h in_w channels out_h out_w".split()] + [("y_index", P32), ("x_index", P32)],
+    "resize_bilinear": [(f, I32) for f in "in_h in_w channels out_h out_w".split()]
+    + [(f, P32) for f in "y_i0 y_i1 y_frac x_i0 x_i1 x_frac".split()],
+    "conv_transpose": [(f, I32) for f in "in_h in_w in_c out_h out_w out_c kernel_h kernel_w stride_h stride_w "
+                       "pad_top pad_left dilation_h dilation_w input_zp output_zp act_min act_max".split()]
+    + [("weights", P8), ("bias", P32), ("out_mult", P32), ("out_shift", P8), ("lut", P8)],
+    "concat": [("num_inputs", I32), ("outer", I32), ("inner", P32), ("requant", P8), ("input_zp", P32),
+               ("mult", P32), ("shift", P8), ("output_zp", I32)],
+    "slice": [(f, I32) for f in "in_d0 in_d1 in_d2 start0 start1 start2 out_d0 out_d1 out_d2".split()],
     "squeeze_excite": [(f, I32) for f in "in_h in_w channels input_zp pool_mult pool_shift".split()]
     + [("fc1", "dense"), ("fc2", "dense")]
     + [(f, I32) for f in "gate_zp mul_mult mul_shift output_zp act_min act_max".split()],
@@ -71,6 +80,11 @@ class Case:
     params: dict[str, Any]
     inputs: list[np.ndarray]
     expected: np.ndarray
+
+    @property
+    def input_array(self) -> bool:
+        """concat_s8 takes its inputs as one array of pointers."""
+        return self.kernel == "concat_s8"
 
     @property
     def in_place_ok(self) -> bool:
@@ -300,6 +314,79 @@ def squeeze_excite_case(pick: Pick, rng: np.random.Generator) -> Case:
     return Case("squeeze_excite_s8", "squeeze_excite", params, [nhwc(x)], nhwc(y))
 
 
+def _resize_shape(pick: Pick) -> tuple[int, int, int, int, int]:
+    c, h, w = pick(CHANNELS), pick(range(1, 7)), pick(range(1, 7))
+    return c, h, w, pick([1, 2 * h, 3 * h, max(1, h // 2), h + 1]), pick([1, 2 * w, 4 * w, max(1, w // 2), w + 3])
+
+
+def resize_nearest_case(pick: Pick, rng: np.random.Generator) -> Case:
+    from mnv3c.reference.resize import COORDINATE_MODES, NEAREST_MODES, nearest_indices
+    c, h, w, oh, ow = _resize_shape(pick)
+    mode, nearest = pick(COORDINATE_MODES), pick(NEAREST_MODES)
+    rows, cols = (nearest_indices(o, i, o / i, mode, nearest).astype(np.int32) for o, i in ((oh, h), (ow, w)))
+    x = rng.integers(-128, 128, (1, c, h, w)).astype(np.int8)
+    params = dict(in_h=h, in_w=w, channels=c, out_h=oh, out_w=ow, y_index=rows, x_index=cols)
+    return Case("resize_nearest_s8", "resize_nearest", params, [nhwc(x)], nhwc(q.resize_nearest(x, rows, cols)))
+
+
+def resize_bilinear_case(pick: Pick, rng: np.random.Generator) -> Case:
+    c, h, w, oh, ow = _resize_shape(pick)
+    align, half = pick([(True, False), (False, True), (False, False)])
+    taps = [q.bilinear_taps(o, i, q.tflite_bilinear_coords(o, i, align, half)) for o, i in ((oh, h), (ow, w))]
+    x = rng.integers(pick([-128, 100]), 128, (1, c, h, w)).astype(np.int8)
+    params = dict(in_h=h, in_w=w, channels=c, out_h=oh, out_w=ow,
+                  **{f"{a}_{k}": v for a, t in zip("yx", taps) for k, v in zip(("i0", "i1", "frac"), t)})
+    return Case("resize_bilinear_s8", "resize_bilinear", params, [nhwc(x)], nhwc(q.resize_bilinear(x, *taps)))
+
+
+def conv_transpose_case(pick: Pick, rng: np.random.Generator) -> Case:
+    c, o = pick(CHANNELS[:6]), pick(CHANNELS[:6])
+    kh, kw = pick([(2, 2), (3, 3), (4, 4), (1, 1), (3, 2)])
+    (sh, sw), (dh, dw) = pick([(2, 2), (1, 1), (3, 2)]), pick([(1, 1), (2, 1)])
+    h, w = pick(range(1, 6)), pick(range(1, 6))
+    pads = (pick(range(kh)), pick(range(kw)), pick(range(kh)), pick(range(kw)))
+    oph, opw = pick(range(sh)), pick(range(sw))
+    oh = max(1, sh * (h - 1) + oph + dh * (kh - 1) + 1 - pads[0] - pads[2])
+    ow = max(1, sw * (w - 1) + opw + dw * (kw - 1) + 1 - pads[1] - pads[3])
+    x = rng.integers(-128, 128, (1, c, h, w)).astype(np.int8)
+    wt = _weights(pick, rng, (o, c, kh, kw))
+    abs_sums = np.abs(wt.astype(np.int64)).sum(axis=(1, 2, 3))
+    bias = _bias(pick, rng, abs_sums)
+    zx, zy = _zp(pick, rng), _zp(pick, rng)
+    mult, shift = _requant(pick, rng, o, int((abs_sums * 255 + np.abs(bias)).max()))
+    lo, hi, lut = _activation(pick, rng, zy)
+    y = q.conv_transpose(x, wt, bias, zx, zy, mult, shift, (sh, sw), pads, (dh, dw), (oh, ow), lo, hi, lut)
+    params = dict(in_h=h, in_w=w, in_c=c, out_h=oh, out_w=ow, out_c=o, kernel_h=kh, kernel_w=kw, stride_h=sh,
+                  stride_w=sw, pad_top=pads[0], pad_left=pads[1], dilation_h=dh, dilation_w=dw, input_zp=zx,
+                  output_zp=zy, act_min=lo, act_max=hi, weights=wt.transpose(0, 2, 3, 1), bias=bias,
+                  out_mult=mult, out_shift=shift, lut=lut)
+    return Case("conv_transpose_s8", "conv_transpose", params, [nhwc(x)], nhwc(y))
+
+
+def concat_case(pick: Pick, rng: np.random.Generator) -> Case:
+    outer, n_in, zy = pick([1, 3, 12]), pick([1, 2, 3, 5]), _zp(pick, rng)
+    inner = [pick([1, 4, 7, 16]) for _ in range(n_in)]
+    xs = [rng.integers(-128, 128, (outer, k)).astype(np.int8) for k in inner]
+    requant = [None if pick([True, False]) else (_zp(pick, rng), *q.quantize_multiplier(_scale(rng) / _scale(rng) / 4))
+               for _ in range(n_in)]
+    y = q.concat(xs, 1, requant, zy)
+    params = dict(num_inputs=n_in, outer=outer, inner=np.array(inner), requant=np.array([r is not None for r in requant]),
+                  input_zp=np.array([r[0] if r else 0 for r in requant]), mult=np.array([r[1] if r else 0 for r in requant]),
+                  shift=np.array([r[2] if r else 0 for r in requant]), output_zp=zy)
+    return Case("concat_s8", "concat", params, xs, y)
+
+
+def slice_case(pick: Pick, rng: np.random.Generator) -> Case:
+    dims = [pick([1, 3, 5]), pick([1, 2, 6]), pick(CHANNELS)]
+    starts = [pick(range(d)) for d in dims]
+    sizes = [pick(range(1, d - s + 1)) for d, s in zip(dims, starts)]
+    x = rng.integers(-128, 128, dims).astype(np.int8)
+    y = x[tuple(slice(s, s + n) for s, n in zip(starts, sizes))]
+    params = dict(in_d0=dims[0], in_d1=dims[1], in_d2=dims[2], start0=starts[0], start1=starts[1], start2=starts[2],
+                  out_d0=sizes[0], out_d1=sizes[1], out_d2=sizes[2])
+    return Case("slice_s8", "slice", params, [x], np.ascontiguousarray(y))
+
+
 BUILDERS: dict[str, Callable[[Pick, np.random.Generator], Case]] = {
     "conv2d_s8": conv_case,
     "conv1x1_s8": lambda pick, rng: conv_case(pick, rng, pointwise=True),
@@ -312,6 +399,11 @@ BUILDERS: dict[str, Callable[[Pick, np.random.Generator], Case]] = {
     "max_pool_s8": max_pool_case,
     "lut_s8": lut_case,
     "squeeze_excite_s8": squeeze_excite_case,
+    "resize_nearest_s8": resize_nearest_case,
+    "resize_bilinear_s8": resize_bilinear_case,
+    "conv_transpose_s8": conv_transpose_case,
+    "concat_s8": concat_case,
+    "slice_s8": slice_case,
 }
 
 
@@ -354,7 +446,9 @@ def run_ctypes(lib: ctypes.CDLL, case: Case, in_place: bool = False) -> np.ndarr
         inputs[0] = out
     kernel = getattr(lib, f"mnv3c_{case.kernel}")
     kernel.restype = None
-    kernel(ctypes.byref(p), *map(_ptr, inputs), _ptr(out), _ptr(scratch) if n_scratch else None)
+    args = [(ctypes.c_void_p * len(inputs))(*(a.ctypes.data for a in inputs))] if case.input_array else \
+        list(map(_ptr, inputs))
+    kernel(ctypes.byref(p), *args, _ptr(out), _ptr(scratch) if n_scratch else None)
     return out
 
 
@@ -491,7 +585,10 @@ def _c_case(i: int, case: Case) -> str:
             "    void *scratch = n_scratch ? malloc(n_scratch) : NULL;",
             f"    int8_t *out = malloc(sizeof c{i}_exp);", "    int bad;"]
     body += [f"    int8_t *in{j} = copy(c{i}_in{j}, sizeof c{i}_in{j});" for j in range(len(ins))]
-    body += [f"    mnv3c_{case.kernel}(&c{i}_p, {', '.join(ins)}, out, scratch);",
+    if case.input_array:
+        body.append(f"    const int8_t *const xs[] = {{{', '.join(ins)}}};")
+    call_ins = "xs" if case.input_array else ", ".join(ins)
+    body += [f"    mnv3c_{case.kernel}(&c{i}_p, {call_ins}, out, scratch);",
              f"    bad = memcmp(out, c{i}_exp, sizeof c{i}_exp) != 0;",
              f'    if (bad) printf("case {i} ({case.kernel}) differs\\n");',
              *[f"    free({n});" for n in ins], "    free(out);", "    free(scratch);", "    return bad;", "}"]

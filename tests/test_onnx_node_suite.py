@@ -32,7 +32,8 @@ SUITES = ("node", "pytorch-converted", "pytorch-operator", "simple")
 PARAM_INPUTS: dict[str, set[int]] = {
     "Conv": {1, 2}, "BatchNormalization": {1, 2, 3, 4}, "Reshape": {1}, "Slice": {1, 2, 3, 4},
     "Gather": {1}, "Pad": {1, 2, 3}, "Clip": {1, 2}, "ReduceMean": {1}, "Squeeze": {1}, "Unsqueeze": {1},
-    "Gemm": {1, 2}, "MatMul": {1}, "Dropout": {1, 2},
+    "Gemm": {1, 2}, "MatMul": {1}, "Dropout": {1, 2}, "ConvTranspose": {1, 2}, "Resize": {1, 2, 3},
+    "Upsample": {1}, "Split": {1},
 }
 
 EXCLUDED: dict[str, str] = {
@@ -60,6 +61,12 @@ LOOSE_ATOL = {"node/test_averagepool_2d_ceil_last_window_starts_on_pad": 1e-4}
 EXCLUDED_FRAGMENTS: dict[str, str] = {
     "1d": "1-D conv/pool: IR layers are 2-D only",
     "3d": "3-D conv/pool: IR layers are 2-D only",
+}
+# Resize modes outside the IR: they must be rejected at import.
+RESIZE_EXCLUDED_FRAGMENTS: dict[str, str] = {
+    "cubic": "cubic Resize is not in the IR",
+    "antialias": "antialiased Resize is not in the IR",
+    "tf_crop_and_resize": "tf_crop_and_resize Resize is not in the IR",
 }
 NUMPY_TYPES = {
     TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.FLOAT16, TensorProto.BOOL, TensorProto.INT8,
@@ -90,9 +97,13 @@ def _exclusion_reason(case: str, op_types: set[str], model: onnx.ModelProto) -> 
     if case in EXCLUDED:
         return EXCLUDED[case]
     name = case.split("/", 1)[1]
-    if op_types & {"Conv", "AveragePool", "MaxPool"} and not op_types & {"Squeeze"}:
+    if op_types & {"Conv", "ConvTranspose", "AveragePool", "MaxPool"} and not op_types & {"Squeeze"}:
         for frag, reason in EXCLUDED_FRAGMENTS.items():
             if frag in name.lower():
+                return reason
+    if "Resize" in op_types:
+        for frag, reason in RESIZE_EXCLUDED_FRAGMENTS.items():
+            if frag in name:
                 return reason
     exotic = sorted(_unsupported_types(model))
     if exotic:

@@ -18,6 +18,8 @@ from mnv3c.errors import UnsupportedModelError
 from mnv3c.frontend.builder import GraphBuilder
 from mnv3c.frontend.dtypes import numpy_dtype
 from mnv3c.frontend.shapes import same_pads
+from mnv3c.quant.intops import round_half_away
+from mnv3c.reference.resize import COORDINATE_MODES, NEAREST_MODES
 
 
 @dataclass
@@ -490,3 +492,141 @@ def import_pad(b: GraphBuilder, n: OnnxNode) -> None:
     for k, a in enumerate(axes):
         full[a], full[a + rank] = pads[k], pads[k + len(axes)]
     b.emit("pad", [x], {"pads": tuple(full), "mode": mode, "value": value}, n.outputs[0], n.name)
+
+
+@importer("Split")
+def import_split(b: GraphBuilder, n: OnnxNode) -> None:
+    """One `slice` per output: the parts are independent tensors for the schedule and memory plan."""
+    x = n.inputs[0]
+    shape = b.shape(x)
+    axis = _norm_axis(n, n.attrs.get("axis", 0), len(shape))
+    if n.opset < 13:
+        sizes = _ints(n.attrs["split"]) if "split" in n.attrs else None
+    else:
+        value = _const_input(b, n, 1, "split")
+        sizes = None if value is None else _ints(value)
+    parts = len(n.outputs)
+    if sizes is None:
+        if n.opset >= 18 and "num_outputs" in n.attrs:
+            parts = int(n.attrs["num_outputs"])
+            chunk = -(-shape[axis] // parts)
+            sizes = tuple(min(chunk, max(shape[axis] - i * chunk, 0)) for i in range(parts))
+        elif shape[axis] % parts:
+            raise n.fail(f"axis {axis} of size {shape[axis]} does not split into {parts} equal parts")
+        else:
+            sizes = (shape[axis] // parts,) * parts
+    if len(sizes) != len(n.outputs) or sum(sizes) != shape[axis] or min(sizes) < 0:
+        raise n.fail(f"split sizes {list(sizes)} do not cut axis {axis} of size {shape[axis]} into {len(n.outputs)}")
+    start = 0
+    for size, out in zip(sizes, n.outputs):
+        attrs = {"starts": (start,), "ends": (start + size,), "axes": (axis,), "steps": (1,)}
+        b.emit("slice", [x], attrs, out, n.name if out == n.outputs[0] else f"{n.name}/{out}")
+        start += size
+
+
+@importer("ConvTranspose")
+def import_conv_transpose(b: GraphBuilder, n: OnnxNode) -> None:
+    """Weights become [O, C/group, kh, kw] (ONNX stores [C, O/group, kh, kw]); auto_pad and
+    output_shape are resolved into explicit pads and output_padding."""
+    x, w, bias = n.inputs[0], n.inputs[1], n.input(2)
+    _, c, h, wd = _spatial_2d(b, n, x)
+    wv = _const_input(b, n, 1, "the weight")
+    group = int(n.attrs.get("group", 1))
+    if wv.ndim != 4 or wv.shape[0] != c or c % group:
+        raise n.fail(f"weight shape {list(wv.shape)} does not match {c} input channels with group={group}")
+    cg, og, kh, kw = wv.shape[0] // group, wv.shape[1], wv.shape[2], wv.shape[3]
+    w_ir = wv.reshape(group, cg, og, kh, kw).transpose(0, 2, 1, 3, 4).reshape(group * og, cg, kh, kw)
+    strides = _ints(n.attrs.get("strides", (1, 1)))
+    dilations = _ints(n.attrs.get("dilations", (1, 1)))
+    out_pad = _ints(n.attrs.get("output_padding", (0, 0)))
+    if len(strides) != 2 or len(dilations) != 2 or len(out_pad) != 2:
+        raise n.fail("strides, dilations and output_padding must describe 2 spatial axes")
+    auto_pad = n.attrs.get("auto_pad", "NOTSET")
+    target = _ints(n.attrs["output_shape"])[-2:] if "output_shape" in n.attrs else None
+    if target is None and auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        target = (h * strides[0], wd * strides[1])
+    if target is not None:
+        pads_b, pads_e = [], []
+        for i, (size, k) in enumerate(((h, kh), (wd, kw))):
+            total = strides[i] * (size - 1) + out_pad[i] + (k - 1) * dilations[i] + 1 - target[i]
+            if total < 0:  # a larger output_shape than the scatter covers: the end grows like output_padding
+                out_pad = tuple(p - total if j == i else p for j, p in enumerate(out_pad))
+                total = 0
+            small = total // 2
+            begin, end = (small, total - small) if auto_pad == "SAME_UPPER" else (total - small, small)
+            pads_b.append(begin)
+            pads_e.append(end)
+        pads = (pads_b[0], pads_b[1], pads_e[0], pads_e[1])
+    elif auto_pad in ("NOTSET", "VALID"):
+        pads = _ints(n.attrs.get("pads", (0, 0, 0, 0))) if auto_pad == "NOTSET" else (0, 0, 0, 0)
+    else:
+        raise n.fail(f"unknown auto_pad '{auto_pad}'")
+    if len(pads) != 4 or min(pads) < 0:
+        raise n.fail(f"pads {list(pads)} must be 4 non-negative values")
+    ins = [x, b.const(np.ascontiguousarray(w_ir), base=f"{w}_oihw")] + ([bias] if bias else [])
+    attrs = {"strides": strides, "dilations": dilations, "pads": pads, "output_padding": tuple(out_pad),
+             "group": group}
+    b.emit("conv_transpose", ins, attrs, n.outputs[0], n.name)
+
+
+_RESIZE_MODES = {"nearest": "nearest", "linear": "linear", "bilinear": "linear"}
+
+
+@importer("Resize", "Upsample")
+def import_resize(b: GraphBuilder, n: OnnxNode) -> None:
+    """Resize of the two spatial axes of an NCHW tensor, from scales or sizes (opsets 7-22)."""
+    x = n.inputs[0]
+    shape = _spatial_2d(b, n, x)
+    mode = _RESIZE_MODES.get(n.attrs.get("mode", "nearest"))
+    if mode is None:
+        raise n.fail(f"mode '{n.attrs.get('mode')}' is not supported (nearest, linear)")
+    legacy = n.op_type == "Upsample" or n.opset < 11
+    coord = "asymmetric" if legacy else n.attrs.get("coordinate_transformation_mode", "half_pixel")
+    nearest_mode = "simple" if legacy else n.attrs.get("nearest_mode", "round_prefer_floor")
+    if coord == "tf_crop_and_resize":
+        raise n.fail("coordinate_transformation_mode 'tf_crop_and_resize' is not supported")
+    if coord not in COORDINATE_MODES or nearest_mode not in NEAREST_MODES:
+        raise n.fail(f"coordinate_transformation_mode '{coord}' / nearest_mode '{nearest_mode}' is not supported")
+    if n.attrs.get("antialias", 0):
+        raise n.fail("antialias is not supported")
+    rank = len(shape)
+    axes = tuple(_norm_axis(n, a, rank) for a in _ints(n.attrs["axes"])) if "axes" in n.attrs else tuple(range(rank))
+    if n.op_type == "Upsample" and n.opset < 9:
+        scales_v, sizes_v = np.asarray(n.attrs["scales"], np.float32), None
+    elif legacy:
+        scales_v, sizes_v = _const_input(b, n, 1, "scales"), None
+    else:
+        scales_v, sizes_v = _const_input(b, n, 2, "scales"), _const_input(b, n, 3, "sizes")
+    full_scales = [1.0] * rank
+    full_sizes = list(shape)
+    if sizes_v is not None and sizes_v.size:
+        if sizes_v.size != len(axes):
+            raise n.fail(f"{sizes_v.size} sizes for {len(axes)} axes")
+        sizes = _ints(sizes_v)
+        policy = n.attrs.get("keep_aspect_ratio_policy", "stretch")
+        if policy == "stretch":
+            for a, s in zip(axes, sizes):
+                full_sizes[a], full_scales[a] = s, s / shape[a]
+        elif policy in ("not_larger", "not_smaller"):
+            ratios = [s / shape[a] for a, s in zip(axes, sizes)]
+            r = min(ratios) if policy == "not_larger" else max(ratios)
+            for a in axes:
+                full_sizes[a], full_scales[a] = int(round_half_away(r * shape[a])), r
+        else:
+            raise n.fail(f"keep_aspect_ratio_policy '{policy}' is not supported")
+    elif scales_v is not None and scales_v.size:
+        if scales_v.size != len(axes):
+            raise n.fail(f"{scales_v.size} scales for {len(axes)} axes")
+        for a, s in zip(axes, np.asarray(scales_v, np.float32).reshape(-1)):
+            if not s > 0:
+                raise n.fail(f"scale {float(s)} must be positive")
+            full_scales[a], full_sizes[a] = float(s), int(np.floor(np.float32(shape[a]) * np.float32(s)))
+    else:
+        raise n.fail("needs scales or sizes")
+    if tuple(full_sizes[:2]) != tuple(shape[:2]):
+        raise n.fail(f"only the spatial axes may be resized, got output shape {full_sizes}")
+    if min(full_sizes[2:]) < 1:
+        raise n.fail(f"empty output shape {full_sizes}")
+    attrs = {"mode": mode, "coordinate_transformation_mode": coord, "nearest_mode": nearest_mode,
+             "scales": (float(full_scales[2]), float(full_scales[3])), "size": (full_sizes[2], full_sizes[3])}
+    b.emit("resize", [x], attrs, n.outputs[0], n.name)

@@ -46,6 +46,19 @@ def _conv(ins: Sequence[Tensor], attrs: dict[str, Any]) -> Shape:
     return (x[0], w[0]) + _window(x, w[2:], attrs)
 
 
+def _conv_transpose(ins: Sequence[Tensor], attrs: dict[str, Any]) -> Shape:
+    """ONNX: stride·(in - 1) + output_padding + (k - 1)·dilation + 1 - pad_begin - pad_end."""
+    x, w = ins[0].shape, ins[1].shape
+    (sh, sw), (dh, dw) = attrs.get("strides", (1, 1)), attrs.get("dilations", (1, 1))
+    pt, pl, pb, pr = attrs.get("pads", (0, 0, 0, 0))
+    oph, opw = attrs.get("output_padding", (0, 0))
+    oh = sh * (x[2] - 1) + oph + (w[2] - 1) * dh + 1 - pt - pb
+    ow = sw * (x[3] - 1) + opw + (w[3] - 1) * dw + 1 - pl - pr
+    if oh < 1 or ow < 1:
+        raise ValueError(f"output size {oh}x{ow} is empty")
+    return (x[0], w[0]) + (oh, ow)
+
+
 def _pool(ins: Sequence[Tensor], attrs: dict[str, Any]) -> Shape:
     x = ins[0].shape
     return x[:2] + _window(x, attrs["kernel"], attrs)
@@ -88,6 +101,9 @@ def _pad(ins: Sequence[Tensor], attrs: dict[str, Any]) -> Shape:
 def _concat(ins: Sequence[Tensor], attrs: dict[str, Any]) -> Shape:
     axis = attrs["axis"]
     first = ins[0].shape
+    for t in ins[1:]:
+        if len(t.shape) != len(first) or t.shape[:axis] + t.shape[axis + 1:] != first[:axis] + first[axis + 1:]:
+            raise ValueError(f"concat inputs {[list(t.shape) for t in ins]} differ outside axis {axis}")
     return first[:axis] + (sum(t.shape[axis] for t in ins),) + first[axis + 1 :]
 
 
@@ -110,6 +126,7 @@ def _slice(ins: Sequence[Tensor], attrs: dict[str, Any]) -> Shape:
 SHAPE_RULES: dict[str, Callable[[Sequence[Tensor], dict[str, Any]], Shape]] = {
     "conv2d": _conv,
     "depthwise_conv2d": _conv,
+    "conv_transpose": _conv_transpose,
     "dense": _dense,
     "matmul": _matmul,
     "batch_norm": _same,
@@ -131,6 +148,7 @@ SHAPE_RULES: dict[str, Callable[[Sequence[Tensor], dict[str, Any]], Shape]] = {
     "transpose": _transpose,
     "pad": _pad,
     "concat": _concat,
+    "resize": lambda ins, attrs: ins[0].shape[:2] + tuple(attrs["size"]),
     "identity": _same,
     "shape": _shape,
     "gather": _gather,

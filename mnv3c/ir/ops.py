@@ -24,6 +24,8 @@ OPS: dict[str, str] = {
     "conv2d": "x[N,C,H,W], w[O,C/group,kh,kw], b[O]?; strides, pads, dilations, group, act, act_params",
     "depthwise_conv2d": "x[N,C,H,W], w[C*m,1,kh,kw], b[C*m]?; strides, pads, dilations, act, act_params "
     "(conv2d with group == C)",
+    "conv_transpose": "x[N,C,H,W], w[O,C/group,kh,kw] (output channel first, unlike ONNX), b[O]?; strides, "
+    "pads, dilations, output_padding, group, act, act_params",
     "dense": "x[N,K], w[M,K], b[M]?; act, act_params  (y = x @ w.T + b)",
     "matmul": "a, b (numpy matmul semantics, both may be runtime tensors)",
     "batch_norm": "x[N,C,...], scale[C], bias[C], mean[C], var[C]; epsilon (inference semantics)",
@@ -52,6 +54,8 @@ OPS: dict[str, str] = {
     "transpose": "x; perm",
     "pad": "x; pads (ONNX order: begins then ends per axis), mode ('constant'|'reflect'|'edge'), value",
     "concat": "x0, x1, ...; axis",
+    "resize": "x[N,C,H,W]; mode ('nearest'|'linear'), coordinate_transformation_mode, nearest_mode, "
+    "scales (sh, sw: the coordinate transform's), size (oh, ow)",
     "identity": "x (Identity, and Dropout at inference)",
     # --- shape computation (normally folded to constants by the frontend) ----------------------
     "shape": "x; start, end -> int64 vector of x.shape[start:end]",

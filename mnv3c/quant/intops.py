@@ -447,3 +447,101 @@ def squeeze_excite(
     r = dense(p, fc1.w, fc1.bias, pool_zy, fc1.zy, fc1.multiplier, fc1.shift, fc1.lo, fc1.hi, fc1.lut)
     g = dense(r, fc2.w, fc2.bias, fc1.zy, fc2.zy, fc2.multiplier, fc2.shift, fc2.lo, fc2.hi, fc2.lut)
     return mul(x, zx, g[:, :, None, None], gate_zp, mul_multiplier, mul_shift, zy, lo, hi)
+
+
+# --- resize, transposed convolution, concatenation -------------------------------------------------
+
+RESIZE_ONE = 1 << 10  # bilinear coordinates and weights are in 1/1024 units (TFLite's scale_10)
+
+
+def _cdiv(a: np.ndarray, b: int) -> np.ndarray:
+    """C integer division (truncates toward zero)."""
+    a = np.asarray(a, dtype=np.int64)
+    return np.where(a >= 0, a // b, -((-a) // b))
+
+
+def bilinear_taps(out_len: int, in_len: int, scaled: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(i0, i1, frac) of TFLite's ComputeInterpolationValuesInteger for input coordinates ``scaled``
+    (in 1/1024 units): i0 = max(scaled / 1024, 0), i1 = min(ceil, in_len - 1), frac = scaled - 1024·i0
+    (frac may leave [0, 1024) at the borders; both taps then read the same pixel)."""
+    v = np.asarray(scaled, dtype=np.int64)
+    i0 = np.maximum(_cdiv(v, RESIZE_ONE), 0)
+    i1 = np.minimum(_cdiv(v + RESIZE_ONE - 1, RESIZE_ONE), in_len - 1)
+    return i0.astype(np.int32), i1.astype(np.int32), (v - RESIZE_ONE * i0).astype(np.int32)
+
+
+def tflite_bilinear_coords(out_len: int, in_len: int, align_corners: bool, half_pixel: bool) -> np.ndarray:
+    """TFLite's integer input coordinates (1/1024 units) of ResizeBilinearInteger."""
+    if align_corners and out_len > 1:
+        scale_10 = (RESIZE_ONE * (in_len - 1) + (out_len - 1) // 2) // (out_len - 1)
+    else:
+        scale_10 = (RESIZE_ONE * in_len + out_len // 2) // out_len
+    v = np.arange(out_len, dtype=np.int64) * scale_10
+    return v + (scale_10 // 2 - (1 << 9)) if half_pixel else v
+
+
+def resize_nearest(x: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """y[:, :, i, j] = x[:, :, rows[i], cols[j]]: a copy, y keeps x's quantization."""
+    return x[:, :, np.asarray(rows, np.int64)][:, :, :, np.asarray(cols, np.int64)]
+
+
+def resize_bilinear(x: np.ndarray, y_taps: tuple[np.ndarray, ...], x_taps: tuple[np.ndarray, ...]) -> np.ndarray:
+    """TFLite's int8 bilinear resize on the raw codes (y keeps x's quantization):
+    s = Σ x[yi, xj]·wy·wx over the four taps (weights in 1/1024 units), y = (s ± 2^19) / 2^20
+    rounded half away from zero by C's truncating division."""
+    (r0, r1, fy), (c0, c1, fx) = ((np.asarray(a, np.int64) for a in t) for t in (y_taps, x_taps))
+    v = x.astype(np.int64)
+    wy1, wy0 = fy[:, None], RESIZE_ONE - fy[:, None]
+    wx1, wx0 = fx[None, :], RESIZE_ONE - fx[None, :]
+    top, bottom = v[:, :, r0], v[:, :, r1]
+    s = (top[:, :, :, c0] * wy0 * wx0 + bottom[:, :, :, c0] * wy1 * wx0
+         + top[:, :, :, c1] * wy0 * wx1 + bottom[:, :, :, c1] * wy1 * wx1)
+    s = _i32(s, "bilinear sum")
+    y = _cdiv(s + np.where(s > 0, 1 << 19, -(1 << 19)), 1 << 20)
+    return np.clip(y, -128, 127).astype(np.int8)
+
+
+def conv_transpose(
+    x: np.ndarray,
+    w: np.ndarray,
+    bias: ArrayLike | None,
+    zx: int,
+    zy: int,
+    multiplier: ArrayLike,
+    shift: ArrayLike,
+    strides: Pair,
+    pads: Pads,
+    dilations: Pair,
+    out_hw: Pair,
+    lo: int = -128,
+    hi: int = 127,
+    lut: np.ndarray | None = None,
+) -> np.ndarray:
+    """Transposed convolution (group 1), TFLite's TRANSPOSE_CONV: w[O,C,kh,kw] int8; every input
+    pixel (iy, ix) adds (x - zx)·w[:, :, ky, kx] at output (iy·sh + ky·dh - pad_top, ...); then
+    bias and per-channel requantization as conv2d."""
+    (sh, sw), (dh, dw), (pt, pl) = strides, dilations, pads[:2]
+    n, _, h, wd = x.shape
+    o, _, kh, kw = w.shape
+    oh, ow = out_hw
+    full = np.zeros((n, o, max(sh * (h - 1) + dh * (kh - 1) + 1, pt + oh),
+                     max(sw * (wd - 1) + dw * (kw - 1) + 1, pl + ow)), np.int64)
+    xc, wl = x.astype(np.int64) - zx, w.astype(np.int64)
+    for ky in range(kh):
+        for kx in range(kw):
+            full[:, :, ky * dh: ky * dh + sh * (h - 1) + 1: sh, kx * dw: kx * dw + sw * (wd - 1) + 1: sw] += \
+                np.einsum("nchw,oc->nohw", xc, wl[:, :, ky, kx])
+    acc = _with_bias(full[:, :, pt: pt + oh, pl: pl + ow], bias)
+    return requantize(acc, multiplier, shift, zy, lo, hi, lut)
+
+
+def requantize_copy(x: np.ndarray, zx: int, multiplier: int, shift: int, zy: int) -> np.ndarray:
+    """TFLite's int8 REQUANTIZE: y = clamp8(MBQM(x - zx, M, S) + zy), M,S = Q(sx / sy)."""
+    return requantize(x.astype(np.int64) - zx, multiplier, shift, zy)
+
+
+def concat(xs: Sequence[np.ndarray], axis: int, requant: Sequence[tuple[int, int, int] | None], zy: int) -> np.ndarray:
+    """Concatenation along ``axis``; input i is copied as is (None: it already has y's quantization,
+    TFLite's CONCATENATION) or requantized with its (zx, M, S)."""
+    parts = [x if r is None else requantize_copy(x, r[0], r[1], r[2], zy) for x, r in zip(xs, requant)]
+    return np.concatenate(parts, axis=axis)

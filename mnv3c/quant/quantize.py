@@ -38,7 +38,13 @@ per-channel table a numpy array). Kernels follow docs/ARITHMETIC.md and `mnv3c.q
   ``shift`` (Q(sx / (sy * H * W))).
 - ``avg_pool``: geometry attrs; ``x_zero_point``, ``y_zero_point``; ``multiplier`` int32[kh*kw+1] and
   ``shift`` int8[kh*kw+1] indexed by the window's number of valid taps (entry 0 unused).
-- ``max_pool``, ``reshape``: geometry attrs only; y has x's quantization.
+- ``max_pool``, ``reshape``, ``slice``: geometry attrs only; y has x's quantization.
+- ``conv_transpose``: as conv2d (weights [O, C, kh, kw] per output channel) plus ``out_hw``.
+- ``resize`` (y has x's quantization): nearest: ``y_index``/``x_index`` int32 (the input row/column
+  each output row/column copies); linear: ``y_i0``, ``y_i1``, ``y_frac`` and ``x_*`` int32, TFLite's
+  integer taps (weights in 1/1024 units, `intops.resize_bilinear`).
+- ``concat``: ``y_zero_point``, ``requant``: per input None (a copy: the input was given y's
+  quantization, see `concat_shared_inputs`) or (x_zero_point, multiplier, shift).
 - standalone activations (``relu``, ``clip``, ``hard_swish``, ``hard_sigmoid``, ``sigmoid``):
   ``lut`` int8[256]: y = lut[x + 128].
 
@@ -64,10 +70,12 @@ from mnv3c.quant.calibrate import (LUT_ACTS, CalibrationStats, collect, has_lut_
 from mnv3c.quant.equalize import equalize as equalize_graph
 from mnv3c.quant.ranges import estimate_range, minmax_range, scale_zero_point
 from mnv3c.reference.activations import apply_activation
+from mnv3c.reference.resize import nearest_indices, source_coords
 
-QUANTIZABLE = ("conv2d", "depthwise_conv2d", "dense", "add", "squeeze_excite", "global_avg_pool",
-               "avg_pool", "max_pool", "reshape", "relu", "clip", "hard_swish", "hard_sigmoid", "sigmoid")
-ALIASING = ("reshape", "max_pool")  # the output reuses the input's quantization
+QUANTIZABLE = ("conv2d", "depthwise_conv2d", "dense", "conv_transpose", "add", "squeeze_excite",
+               "global_avg_pool", "avg_pool", "max_pool", "reshape", "resize", "slice", "concat", "relu", "clip",
+               "hard_swish", "hard_sigmoid", "sigmoid")
+ALIASING = ("reshape", "max_pool", "resize", "slice")  # the output reuses the input's quantization
 STANDALONE_ACTS = ("relu", "clip", "hard_swish", "hard_sigmoid", "sigmoid")
 EQUALIZE_SAMPLES = 64
 ACC_LIMIT = 1 << 31
@@ -156,9 +164,9 @@ def prepare(graph: Graph) -> Graph:
         if n.op not in QUANTIZABLE:
             raise UnsupportedModelError(f"node '{n.name}': op '{n.op}' has no int8 kernel "
                                         f"(supported: {', '.join(QUANTIZABLE)}, and a final softmax)")
-        if n.op == "conv2d" and int(n.attrs.get("group", 1)) != 1:
-            raise UnsupportedModelError(f"node '{n.name}': grouped conv2d (group {n.attrs['group']}) has no int8 kernel")
-        if n.op in ("conv2d", "depthwise_conv2d", "dense") and (len(n.inputs) < 3 or not n.inputs[2]):
+        if n.op in ("conv2d", "conv_transpose") and int(n.attrs.get("group", 1)) != 1:
+            raise UnsupportedModelError(f"node '{n.name}': grouped {n.op} (group {n.attrs['group']}) has no int8 kernel")
+        if n.op in ("conv2d", "depthwise_conv2d", "dense", "conv_transpose") and (len(n.inputs) < 3 or not n.inputs[2]):
             _add_zero_bias(g, n)
         if n.op in ("avg_pool", "max_pool") and n.attrs.get("ceil_mode"):
             raise UnsupportedModelError(f"node '{n.name}': pooling with ceil_mode has no int8 kernel")
@@ -214,11 +222,14 @@ def choose_params(g: Graph, stats: CalibrationStats, method: str, percentile: fl
         params[name] = scale_zero_point(lo, hi)
         report[name] = {"estimator": m, "lo": lo, "hi": hi, "min": h.min, "max": h.max}
 
+    shared = concat_shared_inputs(g, fixed)
     assign(g.inputs[0])
     for n in g.nodes:
         out = n.outputs[0]
         if n.op in ALIASING:
             params[out] = params[n.inputs[0]]
+            continue
+        if n.op == "concat" and out in params:  # already chosen for an input that shares it
             continue
         if has_lut_act(n):
             assign(pre_act_name(out), _act_fn(n.attrs["act"], n.attrs.get("act_params")))
@@ -228,8 +239,38 @@ def choose_params(g: Graph, stats: CalibrationStats, method: str, percentile: fl
             if n.attrs.get("act2", "none") in LUT_ACTS:
                 assign(se_part_name(out, "gate_pre"), _act_fn(n.attrs["act2"], n.attrs.get("act2_params")))
             assign(se_part_name(out, "gate"))
-        assign(out)
+        if out in shared:
+            root = out
+            while root in shared:
+                root = shared[root]
+            if root not in params:
+                assign(root)
+            params[out] = params[root]
+            report[out] = {"estimator": "shared", "with": root}
+        else:
+            assign(out)
     return params, report
+
+
+def concat_shared_inputs(g: Graph, fixed: Mapping[str, QP]) -> dict[str, str]:
+    """Tensors that take a concat output's quantization (TFLite's converter does the same), so the
+    kernel copies bytes instead of requantizing: each concat input, or the tensor behind a chain of
+    reshapes leading to it, that a layer writes anyway (requantizing, or another concat) and only
+    that path reads. Others (the graph input, pooled or resized views, recorded ranges) are
+    requantized inside the concat kernel. Maps tensor -> the concat output it shares with."""
+    producers, consumers = g.producers(), g.consumers()
+    shared: dict[str, str] = {}
+    for n in g.nodes:
+        if n.op != "concat" or n.outputs[0] in fixed:
+            continue
+        for t in n.inputs:
+            while t in producers and producers[t].op == "reshape" and len(consumers.get(t, [])) == 1:
+                t = producers[t].inputs[0]
+            p = producers.get(t)
+            if (p is not None and p.op not in ALIASING and t not in fixed and t not in g.outputs
+                    and len(consumers.get(t, [])) == 1 and t not in shared):
+                shared[t] = n.outputs[0]
+    return shared
 
 
 def _act_fn(act: str, act_params: Mapping[str, Any] | None) -> Callable[[np.ndarray], np.ndarray]:
@@ -367,6 +408,50 @@ def _build_avg_pool(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str,
     qn.attrs.update(x_zero_point=zx, y_zero_point=zy, multiplier=m, shift=s)
 
 
+def _build_conv_transpose(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, QP]) -> None:
+    _build_weighted(g, qg, n, qn, params)
+    qn.attrs["out_hw"] = tuple(int(d) for d in g.tensors[n.outputs[0]].shape[2:])
+
+
+def _build_resize(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, QP]) -> None:
+    """Index tables per axis: nearest copies ``rows``/``cols``; bilinear has TFLite's (i0, i1, frac)."""
+    (_, _, h, w), a = g.tensors[n.inputs[0]].shape, n.attrs
+    (oh, ow), (sh, sw) = a["size"], a["scales"]
+    for axis, (out_len, in_len, scale) in (("y", (oh, h, sh)), ("x", (ow, w, sw))):
+        if a["mode"] == "nearest":
+            idx = nearest_indices(out_len, in_len, scale, a["coordinate_transformation_mode"], a["nearest_mode"])
+            qn.attrs[f"{axis}_index"] = idx.astype(np.int32)
+        else:
+            taps = intops.bilinear_taps(out_len, in_len, _bilinear_coords(out_len, in_len, scale, a))
+            qn.attrs.update({f"{axis}_{k}": v for k, v in zip(("i0", "i1", "frac"), taps)})
+
+
+def _bilinear_coords(out_len: int, in_len: int, scale: float, a: Mapping[str, Any]) -> np.ndarray:
+    """Input coordinates in 1/1024 units: TFLite's integer formula where TFLite has the mode (the
+    scale is out/in: half_pixel, pytorch_half_pixel, asymmetric; align_corners), else the float
+    coordinate rounded, clamped like onnxruntime."""
+    mode = a["coordinate_transformation_mode"]
+    exact_scale = np.float32(scale) == np.float32(out_len / in_len)
+    if mode == "align_corners":
+        return intops.tflite_bilinear_coords(out_len, in_len, True, False)
+    if exact_scale and (mode == "half_pixel" or (mode == "pytorch_half_pixel" and out_len > 1)):
+        return intops.tflite_bilinear_coords(out_len, in_len, False, True)
+    if exact_scale and mode == "asymmetric":
+        return intops.tflite_bilinear_coords(out_len, in_len, False, False)
+    c = np.clip(source_coords(out_len, in_len, scale, mode).astype(np.float64), 0, in_len - 1)
+    return intops.round_half_away(c * intops.RESIZE_ONE)
+
+
+def _build_concat(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, QP]) -> None:
+    """``requant``: per input None (same quantization as y: a copy) or (zx, M, S) with M,S = Q(sx/sy)."""
+    sy, zy = params[n.outputs[0]]
+    requant = []
+    for i in n.inputs:
+        sx, zx = params[i]
+        requant.append(None if (sx, zx) == (sy, zy) else (zx, *intops.quantize_multiplier(sx / sy)))
+    qn.attrs.update(y_zero_point=zy, requant=requant)
+
+
 def _build_passthrough(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, QP]) -> None:
     """max_pool and reshape: integer values move, quantization is shared."""
 
@@ -381,11 +466,15 @@ _BUILDERS: dict[str, Callable[[Graph, Graph, Node, Node, Mapping[str, QP]], None
     "conv2d": _build_weighted,
     "depthwise_conv2d": _build_weighted,
     "dense": _build_weighted,
+    "conv_transpose": _build_conv_transpose,
     "add": _build_add,
     "squeeze_excite": _build_squeeze_excite,
     "global_avg_pool": _build_global_avg_pool,
     "avg_pool": _build_avg_pool,
     "max_pool": _build_passthrough,
     "reshape": _build_passthrough,
+    "slice": _build_passthrough,
+    "resize": _build_resize,
+    "concat": _build_concat,
     **{a: _build_standalone_act for a in STANDALONE_ACTS},
 }

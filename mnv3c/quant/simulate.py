@@ -132,6 +132,33 @@ def _reshape(n: Node, ins: list, batch: int) -> np.ndarray:
     return ins[0].reshape((batch,) + tuple(int(d) for d in n.attrs["shape"][1:]))
 
 
+def _conv_transpose(n: Node, ins: list, batch: int) -> np.ndarray:
+    a = n.attrs
+    strides, pads, dilations = _geometry(a)
+    return intops.conv_transpose(ins[0], ins[1], ins[2], int(a["x_zero_point"]), requant_zero_point(a),
+                                 a["multiplier"], a["shift"], strides, pads, dilations, tuple(a["out_hw"]),
+                                 int(a["lo"]), int(a["hi"]), a.get("lut"))
+
+
+def _resize(n: Node, ins: list, batch: int) -> np.ndarray:
+    a = n.attrs
+    if a["mode"] == "nearest":
+        return intops.resize_nearest(ins[0], a["y_index"], a["x_index"])
+    return intops.resize_bilinear(ins[0], (a["y_i0"], a["y_i1"], a["y_frac"]), (a["x_i0"], a["x_i1"], a["x_frac"]))
+
+
+def _slice(n: Node, ins: list, batch: int) -> np.ndarray:
+    index = [slice(None)] * ins[0].ndim
+    for start, end, axis, step in zip(*(n.attrs[k] for k in ("starts", "ends", "axes", "steps"))):
+        if axis != 0:  # the batch axis follows the feed
+            index[axis] = slice(start, end, step)
+    return ins[0][tuple(index)]
+
+
+def _concat(n: Node, ins: list, batch: int) -> np.ndarray:
+    return intops.concat(ins, int(n.attrs["axis"]), n.attrs["requant"], int(n.attrs["y_zero_point"]))
+
+
 def _lut(n: Node, ins: list, batch: int) -> np.ndarray:
     return intops.apply_lut(ins[0], n.attrs["lut"])
 
@@ -145,6 +172,10 @@ _KERNELS: dict[str, Callable[[Node, list, int], np.ndarray]] = {
     "global_avg_pool": _global_avg_pool,
     "avg_pool": _avg_pool,
     "max_pool": _max_pool,
+    "conv_transpose": _conv_transpose,
+    "resize": _resize,
+    "slice": _slice,
+    "concat": _concat,
     "reshape": _reshape,
     **{op: _lut for op in STANDALONE_ACTS},
 }

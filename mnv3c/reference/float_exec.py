@@ -15,6 +15,7 @@ from numpy.lib.stride_tricks import as_strided
 from mnv3c.errors import MnvError, UnsupportedModelError
 from mnv3c.ir.graph import Graph, Node, Tensor
 from mnv3c.reference.activations import apply_activation
+from mnv3c.reference.resize import linear_taps, nearest_indices
 
 Attrs = Mapping[str, Any]
 OpFn = Callable[[list, Attrs, Graph], np.ndarray]
@@ -170,6 +171,33 @@ def _depthwise_conv2d(ins: list, a: Attrs, g: Graph) -> np.ndarray:
     return _add_bias(_conv_depthwise(ins[0], ins[1], a), ins[2] if len(ins) > 2 else None)
 
 
+def _conv_transpose(ins: list, a: Attrs, g: Graph) -> np.ndarray:
+    """Scatter form: input pixel (iy, ix) adds x·w[ky, kx] at output (iy·s + ky·d - pad_top, ...);
+    the full-size result is then cropped by the pads (output_padding only extends the end)."""
+    x, w = ins[0], ins[1]
+    (sh, sw), (dh, dw), (pt, pl, _, _) = _pair(a, "strides", 1), _pair(a, "dilations", 1), _pads(a)
+    groups = int(a.get("group", 1))
+    n, c, h, wd = x.shape
+    o, cg, kh, kw = w.shape
+    oh, ow = _conv_transpose_size(x.shape, w.shape, a)
+    full = np.zeros((n, o, max(sh * (h - 1) + dh * (kh - 1) + 1, pt + oh), max(sw * (wd - 1) + dw * (kw - 1) + 1, pl + ow)),
+                    np.result_type(x, w))
+    og = o // groups
+    for k in range(groups):
+        xg, wg = x[:, k * cg:(k + 1) * cg], w[k * og:(k + 1) * og]
+        for i in range(kh):
+            for j in range(kw):
+                contrib = np.einsum("nchw,oc->nohw", xg, wg[:, :, i, j])
+                full[:, k * og:(k + 1) * og, i * dh:i * dh + sh * (h - 1) + 1:sh, j * dw:j * dw + sw * (wd - 1) + 1:sw] += contrib
+    return _add_bias(full[:, :, pt:pt + oh, pl:pl + ow], ins[2] if len(ins) > 2 else None)
+
+
+def _conv_transpose_size(x: tuple, w: tuple, a: Attrs) -> tuple[int, int]:
+    (sh, sw), (dh, dw), (pt, pl, pb, pr) = _pair(a, "strides", 1), _pair(a, "dilations", 1), _pads(a)
+    oph, opw = _pair(a, "output_padding", 0)
+    return sh * (x[2] - 1) + oph + (w[2] - 1) * dh + 1 - pt - pb, sw * (x[3] - 1) + opw + (w[3] - 1) * dw + 1 - pl - pr
+
+
 # --- other layers with weights ---------------------------------------------------------------
 def _dense(ins: list, a: Attrs, g: Graph) -> np.ndarray:
     y = ins[0] @ ins[1].T
@@ -313,6 +341,25 @@ def _concat(ins: list, a: Attrs, g: Graph) -> np.ndarray:
     return np.concatenate(ins, axis=int(a.get("axis", 0)))
 
 
+def _resize(ins: list, a: Attrs, g: Graph) -> np.ndarray:
+    """Nearest: gather rows then columns; linear: separable interpolation along H then W."""
+    x = ins[0]
+    (oh, ow), (sh, sw) = a["size"], a["scales"]
+    mode, coord = a["mode"], a["coordinate_transformation_mode"]
+    if mode == "nearest":
+        rows = nearest_indices(oh, x.shape[2], sh, coord, a["nearest_mode"])
+        cols = nearest_indices(ow, x.shape[3], sw, coord, a["nearest_mode"])
+        return x[:, :, rows][:, :, :, cols]
+    if mode != "linear":
+        raise UnsupportedModelError(f"resize mode '{mode}' is not supported")
+    r0, r1, wr = linear_taps(oh, x.shape[2], sh, coord)
+    c0, c1, wc = linear_taps(ow, x.shape[3], sw, coord)
+    one = x.dtype.type(1)
+    wr, wc = wr.astype(x.dtype)[:, None], wc.astype(x.dtype)
+    v = x[:, :, r0] * (one - wr) + x[:, :, r1] * wr
+    return v[:, :, :, c0] * (one - wc) + v[:, :, :, c1] * wc
+
+
 def _identity(ins: list, a: Attrs, g: Graph) -> np.ndarray:
     return ins[0]
 
@@ -342,6 +389,7 @@ def _cast(ins: list, a: Attrs, g: Graph) -> np.ndarray:
 _OPS: dict[str, OpFn] = {
     "conv2d": _conv2d,
     "depthwise_conv2d": _depthwise_conv2d,
+    "conv_transpose": _conv_transpose,
     "dense": _dense,
     "matmul": _matmul,
     "batch_norm": _batch_norm,
@@ -365,6 +413,7 @@ _OPS: dict[str, OpFn] = {
     "transpose": _transpose,
     "pad": _pad,
     "concat": _concat,
+    "resize": _resize,
     "identity": _identity,
     "shape": _shape,
     "gather": _gather,

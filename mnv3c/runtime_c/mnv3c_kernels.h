@@ -24,7 +24,7 @@
  *     lut != NULL, y = lut[t + 128] (fused h-swish/h-sigmoid/sigmoid; output_zp is then the
  *     pre-activation zero point and act_min/act_max are normally -128/127).
  *   - Elementwise kernels (add, mul, lut, squeeze_excite) may run in place (y == an input);
- *     all others require y not to overlap any input.
+ *     all others require y not to overlap any input. concat_s8 takes its inputs as an array.
  *   - Padding: only pad_top/pad_left are given; bottom/right padding is implied by out_h/out_w.
  */
 #ifndef MNV3C_KERNELS_H
@@ -192,6 +192,79 @@ typedef struct {
 
 void mnv3c_lut_s8(const mnv3c_lut_params *p, const int8_t *x, int8_t *y, void *scratch);
 size_t mnv3c_lut_s8_scratch_bytes(const mnv3c_lut_params *p);
+
+/* resize_nearest_s8: y[i][j][c] = x[y_index[i]][x_index[j]][c] (tables built by the compiler). */
+typedef struct {
+    int32_t in_h, in_w, channels;
+    int32_t out_h, out_w;
+    const int32_t *y_index; /* [out_h], each in [0, in_h) */
+    const int32_t *x_index; /* [out_w], each in [0, in_w) */
+} mnv3c_resize_nearest_params;
+
+void mnv3c_resize_nearest_s8(const mnv3c_resize_nearest_params *p,
+    const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_resize_nearest_s8_scratch_bytes(const mnv3c_resize_nearest_params *p);
+
+/* resize_bilinear_s8: TFLite integer bilinear; taps and weights (1/1024 units) per row/column. */
+typedef struct {
+    int32_t in_h, in_w, channels;
+    int32_t out_h, out_w;
+    const int32_t *y_i0, *y_i1, *y_frac; /* [out_h]: rows read and the weight of y_i1 */
+    const int32_t *x_i0, *x_i1, *x_frac; /* [out_w]: columns read and the weight of x_i1 */
+} mnv3c_resize_bilinear_params;
+
+void mnv3c_resize_bilinear_s8(const mnv3c_resize_bilinear_params *p,
+    const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_resize_bilinear_s8_scratch_bytes(const mnv3c_resize_bilinear_params *p);
+
+/* conv_transpose_s8: transposed convolution, group 1; bias is NOT folded (taps vary per pixel).
+ * Scratch: out_c int32 accumulators (4-byte aligned). */
+typedef struct {
+    int32_t in_h, in_w, in_c;
+    int32_t out_h, out_w, out_c;
+    int32_t kernel_h, kernel_w;
+    int32_t stride_h, stride_w;
+    int32_t pad_top, pad_left;
+    int32_t dilation_h, dilation_w;
+    int32_t input_zp;
+    int32_t output_zp;
+    int32_t act_min, act_max;
+    const int8_t *weights;   /* OHWI [out_c][kernel_h][kernel_w][in_c] */
+    const int32_t *bias;     /* [out_c] */
+    const int32_t *out_mult; /* [out_c] */
+    const int8_t *out_shift; /* [out_c] */
+    const int8_t *lut;       /* NULL or [256] */
+} mnv3c_conv_transpose_params;
+
+void mnv3c_conv_transpose_s8(const mnv3c_conv_transpose_params *p,
+    const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_conv_transpose_s8_scratch_bytes(const mnv3c_conv_transpose_params *p);
+
+/* concat_s8: y[outer][sum inner] from inputs xs[i] = [outer][inner[i]] (storage order). */
+typedef struct {
+    int32_t num_inputs;
+    int32_t outer;
+    const int32_t *inner;    /* [num_inputs] */
+    const int8_t *requant;   /* [num_inputs]: 0 copy, 1 requantize */
+    const int32_t *input_zp; /* [num_inputs] */
+    const int32_t *mult;     /* [num_inputs] */
+    const int8_t *shift;     /* [num_inputs] */
+    int32_t output_zp;
+} mnv3c_concat_params;
+
+void mnv3c_concat_s8(const mnv3c_concat_params *p, const int8_t *const *xs, int8_t *y, void *scratch);
+size_t mnv3c_concat_s8_scratch_bytes(const mnv3c_concat_params *p);
+
+/* slice_s8: the box [start0, +out_d0) x [start1, +out_d1) x [start2, +out_d2) of x[in_d0][in_d1][in_d2]. */
+typedef struct {
+    int32_t in_d0, in_d1, in_d2;
+    int32_t start0, start1, start2;
+    int32_t out_d0, out_d1, out_d2;
+} mnv3c_slice_params;
+
+void mnv3c_slice_s8(const mnv3c_slice_params *p,
+    const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_slice_s8_scratch_bytes(const mnv3c_slice_params *p);
 
 /*
  * squeeze_excite_s8 on x[in_h][in_w][channels]:
