@@ -26,6 +26,7 @@ from mnv3c.codegen.layers import Fields, LayerCode, layer_code
 from mnv3c.codegen.names import CNames
 from mnv3c.errors import UnsupportedModelError
 from mnv3c.ir.graph import Graph
+from mnv3c.plan.kernels import Kernel
 from mnv3c.plan.model_plan import ModelPlan, plan_model, sample_bytes
 from mnv3c.plan.schedule import Step
 
@@ -181,12 +182,18 @@ def _layer(g: Graph, plan: ModelPlan, step: Step, names: CNames, buffers: dict[s
         params=names(f"{node.name}_params"),
         initializer=_initializer(code.fields, "    "),
         comment=_describe(g, plan, step, kernel.name, code),
-        args=[*(_pointer(plan, t, buffers) for t in (*step.inputs, step.output)), scratch],
+        args=[*_input_args(plan, step, kernel, buffers), _pointer(plan, step.output, buffers), scratch],
         scratch_macro=scratch_macro,
         scratch_offset=plan.memory.scratch_offsets.get(step.index, 0),
         scratch_bytes=plan.scratch.get(step.index, 0),
         code=code,
     )
+
+
+def _input_args(plan: ModelPlan, step: Step, kernel: Kernel, buffers: dict[str, _Buffer]) -> list[str]:
+    """One pointer per input, or for an ``input_array`` kernel one C99 compound literal array of them."""
+    pointers = [_pointer(plan, t, buffers) for t in step.inputs]
+    return [f"(const int8_t *const[]){{{', '.join(pointers)}}}"] if kernel.input_array else pointers
 
 
 def _initializer(fields: Fields, indent: str) -> str:

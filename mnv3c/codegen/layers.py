@@ -234,6 +234,93 @@ def _lut(e: _Emitter) -> LayerCode:
     return e.code
 
 
+def _conv_transpose(e: _Emitter) -> LayerCode:
+    (c, h, w), (o, oh, ow), a = e.shape(0), e.shape(-1), e.a
+    weights = e.const(1)
+    ohwi = weights.transpose(0, 2, 3, 1)
+    e.code.fields = [
+        ("in_h", str(h)), ("in_w", str(w)), ("in_c", str(c)),
+        ("out_h", str(oh)), ("out_w", str(ow)), ("out_c", str(o)),
+        *_geometry(e),
+        ("input_zp", str(int(a["x_zero_point"]))), ("output_zp", str(requant_zero_point(a))),
+        ("act_min", str(int(a["lo"]))), ("act_max", str(int(a["hi"]))),
+        ("weights", e.array("weights", "int8_t", ohwi, f"weights, OHWI {list(ohwi.shape)}")),
+        ("bias", e.array("bias", "int32_t", e.const(2), "bias (not folded: the taps vary per pixel)")),
+        *e.requant(),
+        ("lut", e.lut()),
+    ]
+    return e.code
+
+
+def _resize_shape(e: _Emitter) -> Fields:
+    (c, h, w), (_, oh, ow) = e.shape(0), e.shape(-1)
+    return [("in_h", str(h)), ("in_w", str(w)), ("channels", str(c)), ("out_h", str(oh)), ("out_w", str(ow))]
+
+
+def _resize_nearest(e: _Emitter) -> LayerCode:
+    e.code.fields = _resize_shape(e) + [
+        (f"{axis}_index", e.array(f"{axis}_index", "int32_t", e.a[f"{axis}_index"], f"input {what} of each output {what}"))
+        for axis, what in (("y", "row"), ("x", "column"))
+    ]
+    return e.code
+
+
+def _resize_bilinear(e: _Emitter) -> LayerCode:
+    e.code.fields = _resize_shape(e) + [
+        (f"{axis}_{k}", e.array(f"{axis}_{k}", "int32_t", e.a[f"{axis}_{k}"], f"{what}, per output {axis}"))
+        for axis in ("y", "x")
+        for k, what in (("i0", "first tap"), ("i1", "second tap"), ("frac", "weight of the second tap in 1/1024"))
+    ]
+    return e.code
+
+
+def storage_dims(shape: tuple[int, ...]) -> tuple[tuple[int, ...], dict[int, int]]:
+    """The per-sample dims in C storage order (NHWC for rank 4), left-padded to 3 with ones, and
+    where each logical axis (batch excluded) lands among them."""
+    if len(shape) == 4:
+        dims, where = (shape[2], shape[3], shape[1]), {1: 2, 2: 0, 3: 1}
+    else:
+        dims, where = tuple(shape[1:]), {a: a - 1 for a in range(1, len(shape))}
+    if len(dims) > 3:
+        raise UnsupportedModelError(f"tensors of rank {len(shape)} have no C layout")
+    pad = 3 - len(dims)
+    return (1,) * pad + tuple(int(d) for d in dims), {a: i + pad for a, i in where.items()}
+
+
+def _concat(e: _Emitter) -> LayerCode:
+    shapes = [e.graph.tensors[i].shape for i in e.node.inputs]
+    dims, where = storage_dims(shapes[0])
+    axis = where[int(e.a["axis"])]
+    outer = int(np.prod(dims[:axis]))
+    inner = [int(np.prod(storage_dims(s)[0][axis:])) for s in shapes]
+    rq = e.a["requant"]
+    e.code.fields = [
+        ("num_inputs", str(len(shapes))), ("outer", str(outer)),
+        ("inner", e.array("inner", "int32_t", np.array(inner), "bytes per outer step of each input")),
+        ("requant", e.array("requant", "int8_t", np.array([r is not None for r in rq]),
+                            "1: input requantized, 0: copied (same quantization as the output)")),
+        ("input_zp", e.array("input_zp", "int32_t", np.array([r[0] if r else 0 for r in rq]), "input zero points")),
+        ("mult", e.array("mult", "int32_t", np.array([r[1] if r else 0 for r in rq]), "requantization multipliers")),
+        ("shift", e.array("shift", "int8_t", np.array([r[2] if r else 0 for r in rq]), "requantization shifts")),
+        ("output_zp", str(int(e.a["y_zero_point"]))),
+    ]
+    return e.code
+
+
+def _slice(e: _Emitter) -> LayerCode:
+    dims, where = storage_dims(e.graph.tensors[e.node.inputs[0]].shape)
+    out_dims, _ = storage_dims(e.graph.tensors[e.node.outputs[0]].shape)
+    starts = [0, 0, 0]
+    for start, axis in zip(e.a["starts"], e.a["axes"]):
+        starts[where[int(axis)]] = int(start)
+    e.code.fields = [
+        *((f"in_d{i}", str(d)) for i, d in enumerate(dims)),
+        *((f"start{i}", str(s)) for i, s in enumerate(starts)),
+        *((f"out_d{i}", str(d)) for i, d in enumerate(out_dims)),
+    ]
+    return e.code
+
+
 _EMITTERS: dict[str, Callable[[_Emitter], LayerCode]] = {
     "mnv3c_conv2d_params": _conv2d,
     "mnv3c_depthwise_conv2d_params": _depthwise_conv2d,
@@ -244,6 +331,11 @@ _EMITTERS: dict[str, Callable[[_Emitter], LayerCode]] = {
     "mnv3c_avg_pool_params": _avg_pool,
     "mnv3c_max_pool_params": _max_pool,
     "mnv3c_lut_params": _lut,
+    "mnv3c_conv_transpose_params": _conv_transpose,
+    "mnv3c_resize_nearest_params": _resize_nearest,
+    "mnv3c_resize_bilinear_params": _resize_bilinear,
+    "mnv3c_concat_params": _concat,
+    "mnv3c_slice_params": _slice,
 }
 
 

@@ -25,6 +25,7 @@ class Kernel:
     sources: tuple[str, ...]  # runtime_c files it needs (itself and the kernels it calls)
     inplace_operands: tuple[int, ...] = ()  # input positions it may overwrite with its output
     scratch: Callable[[Node, Graph], int] = lambda node, graph: 0  # mirrors the C query
+    input_array: bool = False  # inputs passed as one array of pointers (concat), not one argument each
 
     @property
     def function(self) -> str:
@@ -35,6 +36,11 @@ def _se_scratch(node: Node, graph: Graph) -> int:
     """squeeze_excite_s8: the pooled/gate vector (C bytes) and the hidden vector (R bytes)."""
     reduced, channels = graph.tensors[node.inputs[1]].shape
     return int(channels) + int(reduced)
+
+
+def _conv_transpose_scratch(node: Node, graph: Graph) -> int:
+    """conv_transpose_s8: one int32 accumulator per output channel."""
+    return 4 * int(graph.tensors[node.outputs[0]].shape[1])
 
 
 KERNELS: dict[str, Kernel] = {
@@ -49,6 +55,12 @@ KERNELS: dict[str, Kernel] = {
         Kernel("avg_pool_s8", "mnv3c_avg_pool_params", ("avg_pool_s8.c",)),
         Kernel("max_pool_s8", "mnv3c_max_pool_params", ("max_pool_s8.c",)),
         Kernel("lut_s8", "mnv3c_lut_params", ("lut_s8.c",), inplace_operands=(0,)),
+        Kernel("conv_transpose_s8", "mnv3c_conv_transpose_params", ("conv_transpose_s8.c",),
+               scratch=_conv_transpose_scratch),
+        Kernel("resize_nearest_s8", "mnv3c_resize_nearest_params", ("resize_nearest_s8.c",)),
+        Kernel("resize_bilinear_s8", "mnv3c_resize_bilinear_params", ("resize_bilinear_s8.c",)),
+        Kernel("concat_s8", "mnv3c_concat_params", ("concat_s8.c",), input_array=True),
+        Kernel("slice_s8", "mnv3c_slice_params", ("slice_s8.c",)),
         Kernel(
             "squeeze_excite_s8",
             "mnv3c_squeeze_excite_params",
@@ -84,6 +96,24 @@ def _same_shapes(node: Node, graph: Graph) -> bool:
     return len(shapes) == 1
 
 
+def _is_nearest(node: Node, graph: Graph) -> bool:
+    return node.attrs.get("mode") == "nearest"
+
+
+def _is_linear(node: Node, graph: Graph) -> bool:
+    return node.attrs.get("mode") == "linear"
+
+
+def _not_on_batch(node: Node, graph: Graph) -> bool:
+    """concat/slice kernels work on one sample: the batch axis stays whole."""
+    axes = node.attrs.get("axes", (node.attrs.get("axis"),))
+    return 0 not in axes and len(graph.tensors[node.inputs[0]].shape) <= 4
+
+
+def _unit_steps(node: Node, graph: Graph) -> bool:
+    return _not_on_batch(node, graph) and all(int(s) == 1 for s in node.attrs.get("steps", ()))
+
+
 PORTABLE_RULES: dict[str, list[Rule]] = {
     "conv2d": [(_is_pointwise, "conv1x1_s8"), (_always, "conv2d_s8")],
     "depthwise_conv2d": [(_always, "depthwise_conv2d_s8")],
@@ -93,12 +123,18 @@ PORTABLE_RULES: dict[str, list[Rule]] = {
     "global_avg_pool": [(_always, "global_avg_pool_s8")],
     "avg_pool": [(_always, "avg_pool_s8")],
     "max_pool": [(_always, "max_pool_s8")],
+    "conv_transpose": [(_always, "conv_transpose_s8")],
+    "resize": [(_is_nearest, "resize_nearest_s8"), (_is_linear, "resize_bilinear_s8")],
+    "concat": [(_not_on_batch, "concat_s8")],
+    "slice": [(_unit_steps, "slice_s8")],
     **{op: [(_always, "lut_s8")] for op in LUT_OPS},
 }
 
 _NO_KERNEL_HINTS = {
     "reshape": "that reorders data in the C layout (NHWC), e.g. flattening a feature map with H*W > 1",
     "add": "with broadcasting (add_s8 needs equal shapes)",
+    "slice": "with a step other than 1 or on the batch axis",
+    "concat": "on the batch axis",
 }
 
 # Per-target rules tried before the portable ones (none yet: every target runs the portable C).

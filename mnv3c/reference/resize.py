@@ -31,7 +31,8 @@ def source_coords(out_len: int, in_len: int, scale: float, mode: str) -> np.ndar
             return np.zeros(out_len, np.float32)
         return x * np.float32(in_len - 1) / (resized - np.float32(1))
     if mode == "asymmetric":
-        return x / s
+        # in float64 with the unrounded out/in of a sizes input, as onnxruntime's index is
+        return (x.astype(np.float64) / float(scale)).astype(np.float32)
     raise ValueError(f"coordinate_transformation_mode '{mode}' is not supported")
 
 
