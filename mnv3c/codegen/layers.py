@@ -194,6 +194,22 @@ def _add(e: _Emitter) -> LayerCode:
     return e.code
 
 
+def _mul(e: _Emitter) -> LayerCode:
+    """mul_s8 on NHWC: rows = pixels, cols = channels; a [C] gate is broadcast over the rows."""
+    a = e.a
+    out, b = e.shape(-1), e.shape(1)
+    cols = out[0] if len(out) == 3 else int(np.prod(out))
+    e.code.fields = [
+        ("rows", str(int(np.prod(out)) // cols)), ("cols", str(cols)),
+        ("b_broadcast", "1" if b != out else "0"),
+        ("a_zp", str(int(a["a_zero_point"]))), ("b_zp", str(int(a["b_zero_point"]))),
+        ("out_mult", str(int(a["multiplier"]))), ("out_shift", str(int(a["shift"]))),
+        ("output_zp", str(int(a["y_zero_point"]))),
+        ("act_min", str(int(a["lo"]))), ("act_max", str(int(a["hi"]))),
+    ]
+    return e.code
+
+
 def _global_avg_pool(e: _Emitter) -> LayerCode:
     (c, h, w), a = e.shape(0), e.a
     e.code.fields = [
@@ -327,6 +343,7 @@ _EMITTERS: dict[str, Callable[[_Emitter], LayerCode]] = {
     "mnv3c_dense_params": _dense,
     "mnv3c_squeeze_excite_params": _squeeze_excite,
     "mnv3c_add_params": _add,
+    "mnv3c_mul_params": _mul,
     "mnv3c_global_avg_pool_params": _global_avg_pool,
     "mnv3c_avg_pool_params": _avg_pool,
     "mnv3c_max_pool_params": _max_pool,

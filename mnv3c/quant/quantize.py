@@ -26,6 +26,8 @@ per-channel table a numpy array). Kernels follow docs/ARITHMETIC.md and `mnv3c.q
 - ``add``: inputs [a, b]; ``a_zero_point``, ``b_zero_point``, ``y_zero_point``, ``left_shift`` (20),
   ``a_multiplier``, ``a_shift``, ``b_multiplier``, ``b_shift``, ``multiplier``, ``shift``, ``lo``, ``hi``;
   optional ``lut``/``pre_act_scale``/``pre_act_zero_point`` exactly as for conv.
+- ``mul`` (two runtime tensors; the second equal-shaped or a [N, C, 1, 1] channel gate):
+  ``a_zero_point``, ``b_zero_point``, ``y_zero_point``, ``multiplier``, ``shift`` (Q(sa·sb/sy)), ``lo``, ``hi``.
 - ``squeeze_excite``: inputs [x, w1 int8[R,C], b1 int32[R], w2 int8[C,R], b2 int32[C]];
   ``x_zero_point``, ``y_zero_point``; the pool: ``pool_multiplier``, ``pool_shift``, ``pool_scale``,
   ``pool_zero_point``; first dense (reads the pool): ``fc1_multiplier`` int32[R], ``fc1_shift``,
@@ -72,7 +74,7 @@ from mnv3c.quant.ranges import estimate_range, minmax_range, scale_zero_point
 from mnv3c.reference.activations import apply_activation
 from mnv3c.reference.resize import nearest_indices, source_coords
 
-QUANTIZABLE = ("conv2d", "depthwise_conv2d", "dense", "conv_transpose", "add", "squeeze_excite",
+QUANTIZABLE = ("conv2d", "depthwise_conv2d", "dense", "conv_transpose", "add", "mul", "squeeze_excite",
                "global_avg_pool", "avg_pool", "max_pool", "reshape", "resize", "slice", "concat", "relu", "clip",
                "hard_swish", "hard_sigmoid", "sigmoid")
 ALIASING = ("reshape", "max_pool", "resize", "slice")  # the output reuses the input's quantization
@@ -168,6 +170,8 @@ def prepare(graph: Graph) -> Graph:
             raise UnsupportedModelError(f"node '{n.name}': grouped {n.op} (group {n.attrs['group']}) has no int8 kernel")
         if n.op in ("conv2d", "depthwise_conv2d", "dense", "conv_transpose") and (len(n.inputs) < 3 or not n.inputs[2]):
             _add_zero_bias(g, n)
+        if n.op == "mul":
+            _order_mul_operands(g, n)
         if n.op in ("avg_pool", "max_pool") and n.attrs.get("ceil_mode"):
             raise UnsupportedModelError(f"node '{n.name}': pooling with ceil_mode has no int8 kernel")
         if n.op == "avg_pool" and n.attrs.get("count_include_pad") and any(n.attrs.get("pads") or ()):
@@ -185,6 +189,23 @@ def _affine_to_depthwise(g: Graph, n: Node) -> None:
     n.attrs = {"strides": (1, 1), "pads": (0, 0, 0, 0), "dilations": (1, 1), "group": int(scale.size),
                "act": n.attrs.get("act", "none"), "act_params": n.attrs.get("act_params", {})}
     n.fused = n.fused + ["affine"]
+
+
+def _order_mul_operands(g: Graph, n: Node) -> None:
+    """A mul of two runtime tensors, the full-size one first: the int8 kernel broadcasts only its
+    second operand, and only as a per-channel [N, C, 1, 1] (an attention gate) or not at all."""
+    a, b = (g.tensors[i] for i in n.inputs)
+    if a.is_const or b.is_const:
+        raise UnsupportedModelError(f"node '{n.name}': mul by a constant has no int8 kernel (it should fold "
+                                    "into a neighbouring layer)")
+    out = g.tensors[n.outputs[0]].shape
+    if a.shape != out:
+        n.inputs = n.inputs[::-1]
+        a, b = b, a
+    channel_gate = len(out) == 4 and b.shape == out[:2] + (1, 1)
+    if a.shape != out or not (b.shape == out or channel_gate):
+        raise UnsupportedModelError(f"node '{n.name}': mul of {list(a.shape)} by {list(b.shape)} has no int8 kernel "
+                                    "(equal shapes or a per-channel [N, C, 1, 1] gate)")
 
 
 def _add_zero_bias(g: Graph, n: Node) -> None:
@@ -366,6 +387,16 @@ def _build_add(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, QP])
                     b_shift=p.sb, multiplier=p.my, shift=p.sy, **stage)
 
 
+def _build_mul(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, QP]) -> None:
+    """TFLite's int8 Mul: y = clamp(MBQM((a - za)(b - zb), Q(sa·sb/sy)) + zy, lo, hi)."""
+    (sa, za), (sb, zb), (sy, zy) = params[n.inputs[0]], params[n.inputs[1]], params[n.outputs[0]]
+    if n.attrs.get("act", "none") in LUT_ACTS:
+        raise UnsupportedModelError(f"node '{n.name}': mul with a fused {n.attrs['act']} has no int8 kernel")
+    lo, hi = _act_clamp(n.attrs.get("act", "none"), n.attrs.get("act_params"), sy, zy)
+    m, s = intops.quantize_multiplier(sa * sb / sy)
+    qn.attrs.update(a_zero_point=za, b_zero_point=zb, y_zero_point=zy, multiplier=m, shift=s, lo=lo, hi=hi)
+
+
 def _build_squeeze_excite(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, QP]) -> None:
     x, w1, b1, w2, b2 = n.inputs
     out = n.outputs[0]
@@ -468,6 +499,7 @@ _BUILDERS: dict[str, Callable[[Graph, Graph, Node, Node, Mapping[str, QP]], None
     "dense": _build_weighted,
     "conv_transpose": _build_conv_transpose,
     "add": _build_add,
+    "mul": _build_mul,
     "squeeze_excite": _build_squeeze_excite,
     "global_avg_pool": _build_global_avg_pool,
     "avg_pool": _build_avg_pool,

@@ -95,6 +95,12 @@ def _add(n: Node, ins: list, batch: int) -> np.ndarray:
                       int(a["lo"]), int(a["hi"]), a.get("lut"))
 
 
+def _mul(n: Node, ins: list, batch: int) -> np.ndarray:
+    a = n.attrs
+    return intops.mul(ins[0], int(a["a_zero_point"]), ins[1], int(a["b_zero_point"]), int(a["multiplier"]),
+                      int(a["shift"]), int(a["y_zero_point"]), int(a["lo"]), int(a["hi"]))
+
+
 def _squeeze_excite(n: Node, ins: list, batch: int) -> np.ndarray:
     a = n.attrs
     x, w1, b1, w2, b2 = ins
@@ -168,6 +174,7 @@ _KERNELS: dict[str, Callable[[Node, list, int], np.ndarray]] = {
     "depthwise_conv2d": _fast_conv(depthwise_acc),
     "dense": _dense,
     "add": _add,
+    "mul": _mul,
     "squeeze_excite": _squeeze_excite,
     "global_avg_pool": _global_avg_pool,
     "avg_pool": _avg_pool,

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from mnv3c.zoo import rewrite
+from mnv3c.zoo.heads import HEADS, build_head
 from mnv3c.zoo.init import init_deterministic
 from mnv3c.zoo.models import build
 
@@ -50,6 +51,11 @@ def reference_model(
     """
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; expected one of {VARIANTS}")
+    if model_name in HEADS:
+        if variant == "rewritten" or hsigmoid_alpha is not None:
+            raise ValueError(f"{model_name} has no {variant!r} variant / hsigmoid_alpha option")
+        head = build_head(model_name, width, num_classes, in_channels)
+        return init_deterministic(head, seed, resolution).eval()
     rewritten = variant == "rewritten"
     if hsigmoid_alpha is None:
         v3 = model_name.startswith("mobilenet_v3")

@@ -57,17 +57,19 @@ def init_deterministic(model: nn.Module, seed: int, resolution: int = 224, image
 
     model.double().eval()
     hooks = [m.register_forward_pre_hook(_measure) for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
-    head = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+    linear = [m for m in model.modules() if isinstance(m, nn.Linear)]  # dense-prediction heads have none
     logits: list[torch.Tensor] = []
-    hooks.append(head.register_forward_hook(lambda _m, _i, out: logits.append(out)))
+    if linear:
+        hooks.append(linear[-1].register_forward_hook(lambda _m, _i, out: logits.append(out)))
     try:
         model(synthetic_images(gen, images, _first_conv(model).in_channels, resolution))
     finally:
         for h in hooks:
             h.remove()
-    gain = LOGIT_STD / logits[0].std(dim=1).mean()
-    head.weight.mul_(gain)
-    head.bias.mul_(gain)
+    if linear:
+        gain = LOGIT_STD / logits[0].std(dim=1).mean()
+        linear[-1].weight.mul_(gain)
+        linear[-1].bias.mul_(gain)
     return model.float()
 
 

@@ -7,7 +7,7 @@ Every model takes any input resolution (global average pooling before the classi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Callable
 
@@ -39,9 +39,11 @@ class ConvBNAct(nn.Sequential):
         groups: int = 1,
         act: Callable[[], nn.Module] | None = nn.ReLU,
         norm: Callable[[int], nn.Module] = nn.BatchNorm2d,
+        dilation: int = 1,
     ) -> None:
         layers: list[nn.Module] = [
-            nn.Conv2d(cin, cout, kernel, stride, (kernel - 1) // 2, groups=groups, bias=False),
+            nn.Conv2d(cin, cout, kernel, stride, (kernel - 1) // 2 * dilation, dilation=dilation, groups=groups,
+                      bias=False),
             norm(cout),
         ]
         if act is not None:
@@ -145,17 +147,22 @@ _V3_LARGE = [
 
 
 class V3InvertedResidual(nn.Module):
-    """Expand 1x1 (skipped when expanded == cin), depthwise kxk, optional SE, linear project 1x1."""
+    """Expand 1x1 (skipped when expanded == cin), depthwise kxk, optional SE, linear project 1x1.
 
-    def __init__(self, cfg: V3Block, width: float, norm: Callable[[int], nn.Module], hsigmoid_alpha: float) -> None:
+    A dilated block (torchvision's `dilated=True` tail) keeps stride 1 and dilates its depthwise conv."""
+
+    def __init__(self, cfg: V3Block, width: float, norm: Callable[[int], nn.Module], hsigmoid_alpha: float,
+                 dilation: int = 1) -> None:
         super().__init__()
         cin, exp, cout = (_make_divisible(c * width) for c in (cfg.cin, cfg.expanded, cfg.cout))
         act = nn.Hardswish if cfg.hard_swish else nn.ReLU
-        self.use_res_connect = cfg.stride == 1 and cin == cout
+        stride = 1 if dilation > 1 else cfg.stride
+        self.use_res_connect = stride == 1 and cin == cout
+        self.out_channels = cout
         layers: list[nn.Module] = []
         if exp != cin:
             layers.append(ConvBNAct(cin, exp, 1, act=act, norm=norm))
-        layers.append(ConvBNAct(exp, exp, cfg.kernel, cfg.stride, groups=exp, act=act, norm=norm))
+        layers.append(ConvBNAct(exp, exp, cfg.kernel, stride, groups=exp, act=act, norm=norm, dilation=dilation))
         if cfg.use_se:
             layers.append(SqueezeExcitation(exp, _make_divisible(exp // 4, 8), hsigmoid_alpha))
         layers.append(ConvBNAct(exp, cout, 1, act=None, norm=norm))
@@ -166,10 +173,21 @@ class V3InvertedResidual(nn.Module):
         return y + x if self.use_res_connect else y
 
 
+def v3_tail(blocks: list[V3Block], reduced_tail: bool) -> list[V3Block]:
+    """torchvision's `reduced_tail`: the last three blocks (the last stage) with half the channels."""
+    if not reduced_tail:
+        return blocks
+    *head, a, b, c = blocks
+    half = [replace(a, cout=a.cout // 2), replace(b, cin=b.cin // 2, expanded=b.expanded // 2, cout=b.cout // 2),
+            replace(c, cin=c.cin // 2, expanded=c.expanded // 2, cout=c.cout // 2)]
+    return head + half
+
+
 class MobileNetV3(nn.Module):
     """torchvision MobileNetV3 (BatchNorm eps 1e-3, momentum 0.01; classifier Linear-Hardswish-Dropout-Linear).
 
-    `stem_pool`: see _stem_pool.
+    `stem_pool`: see _stem_pool. `dilated`: torchvision's segmentation backbone, the last three blocks
+    dilated 2 instead of strided (output stride 16). `norm`: the BatchNorm of every layer.
     """
 
     def __init__(
@@ -182,12 +200,14 @@ class MobileNetV3(nn.Module):
         dropout: float = 0.2,
         hsigmoid_alpha: float = 1 / 6,
         stem_pool: bool = False,
+        dilated: bool = False,
+        norm: Callable[[int], nn.Module] = partial(nn.BatchNorm2d, eps=0.001, momentum=0.01),
     ) -> None:
         super().__init__()
-        norm = partial(nn.BatchNorm2d, eps=0.001, momentum=0.01)
         stem = _make_divisible(blocks[0].cin * width)
         layers: list[nn.Module] = [ConvBNAct(in_channels, stem, 3, 2, act=nn.Hardswish, norm=norm)] + _stem_pool(stem_pool)
-        layers += [V3InvertedResidual(cfg, width, norm, hsigmoid_alpha) for cfg in blocks]
+        layers += [V3InvertedResidual(cfg, width, norm, hsigmoid_alpha, 2 if dilated and i >= len(blocks) - 3 else 1)
+                   for i, cfg in enumerate(blocks)]
         last_in = _make_divisible(blocks[-1].cout * width)
         layers.append(ConvBNAct(last_in, 6 * last_in, 1, act=nn.Hardswish, norm=norm))
         self.features = nn.Sequential(*layers)
