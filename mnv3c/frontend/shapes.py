@@ -146,6 +146,7 @@ SHAPE_RULES: dict[str, Callable[[Sequence[Tensor], dict[str, Any]], Shape]] = {
     "max_pool": _pool,
     "reshape": lambda ins, attrs: tuple(attrs["shape"]),
     "transpose": _transpose,
+    "channels_last_reshape": lambda ins, attrs: tuple(attrs["shape"]),
     "pad": _pad,
     "concat": _concat,
     "resize": lambda ins, attrs: ins[0].shape[:2] + tuple(attrs["size"]),

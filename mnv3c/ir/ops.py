@@ -52,6 +52,8 @@ OPS: dict[str, str] = {
     # --- data movement -------------------------------------------------------------------------
     "reshape": "x; shape (static tuple, the output shape)",
     "transpose": "x; perm",
+    "channels_last_reshape": "x[N,C,H,W]; shape (y = reshape(transpose(x, (0, 2, 3, 1)), shape): a view "
+    "in the C layout, NHWC)",
     "pad": "x; pads (ONNX order: begins then ends per axis), mode ('constant'|'reflect'|'edge'), value",
     "concat": "x0, x1, ...; axis",
     "resize": "x[N,C,H,W]; mode ('nearest'|'linear'), coordinate_transformation_mode, nearest_mode, "

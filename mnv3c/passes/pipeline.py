@@ -17,6 +17,7 @@ from typing import Callable
 
 from mnv3c.ir.graph import Graph, GraphError
 from mnv3c.passes.canonical_bias import canonicalize_bias
+from mnv3c.passes.channels_last_view import channels_last_view
 from mnv3c.passes.dead_nodes import eliminate_dead_nodes
 from mnv3c.passes.dense_from_matmul import dense_from_matmul
 from mnv3c.passes.fold_batch_norm import fold_batch_norm
@@ -38,6 +39,7 @@ PIPELINE: list[tuple[str, Pass]] = [
     ("remove_identity", remove_identity),
     ("global_pool_from_reduce_mean", global_pool_from_reduce_mean),
     ("simplify_views", simplify_views),
+    ("channels_last_view", channels_last_view),
     ("dense_from_matmul", dense_from_matmul),
     ("fold_pad_into_conv", fold_pad_into_conv),
     ("recognize_hard_sigmoid", recognize_hard_sigmoid),

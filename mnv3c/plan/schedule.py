@@ -18,7 +18,7 @@ from mnv3c.errors import UnsupportedModelError
 from mnv3c.ir.graph import Graph
 from mnv3c.plan.memory import Buffer
 
-VIEW_OPS = ("reshape",)
+VIEW_OPS = ("reshape", "channels_last_reshape")
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,11 @@ def _root_bytes(sched: Schedule, nbytes: Mapping[str, int], r: str) -> int:
 
 
 def _is_view(graph: Graph, x: str, y: str) -> bool:
-    """A reshape is free when both sides keep their elements in logical (row-major NCHW) order."""
+    """A reshape is free when both sides keep their elements in logical (row-major NCHW) order; a
+    channels_last_reshape of a 4-D tensor into another rank reads exactly the NHWC bytes."""
+    producer = next(n for n in graph.nodes if y in n.outputs)
+    if producer.op == "channels_last_reshape":
+        return len(graph.tensors[x].shape) == 4 and len(graph.tensors[y].shape) != 4
     return _memory_order_is_logical(graph.tensors[x].shape) and _memory_order_is_logical(graph.tensors[y].shape)
 
 

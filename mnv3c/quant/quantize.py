@@ -75,9 +75,10 @@ from mnv3c.reference.activations import apply_activation
 from mnv3c.reference.resize import nearest_indices, source_coords
 
 QUANTIZABLE = ("conv2d", "depthwise_conv2d", "dense", "conv_transpose", "add", "mul", "squeeze_excite",
-               "global_avg_pool", "avg_pool", "max_pool", "reshape", "resize", "slice", "concat", "relu", "clip",
+               "global_avg_pool", "avg_pool", "max_pool", "reshape", "channels_last_reshape", "resize", "slice", "concat", "relu", "clip",
                "hard_swish", "hard_sigmoid", "sigmoid")
-ALIASING = ("reshape", "max_pool", "resize", "slice")  # the output reuses the input's quantization
+ALIASING = ("reshape", "channels_last_reshape", "max_pool", "resize", "slice")  # the output reuses the input's quantization
+VIEWS = ("reshape", "channels_last_reshape")  # no data moves in the C layout
 STANDALONE_ACTS = ("relu", "clip", "hard_swish", "hard_sigmoid", "sigmoid")
 EQUALIZE_SAMPLES = 64
 ACC_LIMIT = 1 << 31
@@ -285,7 +286,7 @@ def concat_shared_inputs(g: Graph, fixed: Mapping[str, QP]) -> dict[str, str]:
         if n.op != "concat" or n.outputs[0] in fixed:
             continue
         for t in n.inputs:
-            while t in producers and producers[t].op == "reshape" and len(consumers.get(t, [])) == 1:
+            while t in producers and producers[t].op in VIEWS and len(consumers.get(t, [])) == 1:
                 t = producers[t].inputs[0]
             p = producers.get(t)
             if (p is not None and p.op not in ALIASING and t not in fixed and t not in g.outputs
@@ -505,6 +506,7 @@ _BUILDERS: dict[str, Callable[[Graph, Graph, Node, Node, Mapping[str, QP]], None
     "avg_pool": _build_avg_pool,
     "max_pool": _build_passthrough,
     "reshape": _build_passthrough,
+    "channels_last_reshape": _build_passthrough,
     "slice": _build_passthrough,
     "resize": _build_resize,
     "concat": _build_concat,

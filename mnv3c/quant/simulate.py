@@ -165,6 +165,10 @@ def _concat(n: Node, ins: list, batch: int) -> np.ndarray:
     return intops.concat(ins, int(n.attrs["axis"]), n.attrs["requant"], int(n.attrs["y_zero_point"]))
 
 
+def _channels_last_reshape(n: Node, ins: list, batch: int) -> np.ndarray:
+    return ins[0].transpose(0, 2, 3, 1).reshape((batch,) + tuple(int(d) for d in n.attrs["shape"][1:]))
+
+
 def _lut(n: Node, ins: list, batch: int) -> np.ndarray:
     return intops.apply_lut(ins[0], n.attrs["lut"])
 
@@ -184,6 +188,7 @@ _KERNELS: dict[str, Callable[[Node, list, int], np.ndarray]] = {
     "slice": _slice,
     "concat": _concat,
     "reshape": _reshape,
+    "channels_last_reshape": _channels_last_reshape,
     **{op: _lut for op in STANDALONE_ACTS},
 }
 _REFERENCE_CONVS = {"conv2d": _conv(intops.conv2d), "depthwise_conv2d": _conv(intops.depthwise_conv2d)}

@@ -317,6 +317,11 @@ def _reshape(ins: list, a: Attrs, g: Graph) -> np.ndarray:
     return x.reshape(shape)
 
 
+def _channels_last_reshape(ins: list, a: Attrs, g: Graph) -> np.ndarray:
+    shape = [int(v) for v in a["shape"]]
+    return ins[0].transpose(0, 2, 3, 1).reshape([ins[0].shape[0]] + shape[1:])
+
+
 def _transpose(ins: list, a: Attrs, g: Graph) -> np.ndarray:
     perm = a.get("perm")
     return np.transpose(ins[0], None if perm is None else tuple(int(v) for v in perm))
@@ -411,6 +416,7 @@ _OPS: dict[str, OpFn] = {
     "max_pool": _max_pool,
     "reshape": _reshape,
     "transpose": _transpose,
+    "channels_last_reshape": _channels_last_reshape,
     "pad": _pad,
     "concat": _concat,
     "resize": _resize,
