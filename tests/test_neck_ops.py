@@ -223,3 +223,24 @@ def test_neck_network_int8_bit_exact_in_c(mode: str, tmp_path: Path) -> None:
     assert {"conv_transpose_s8", "concat_s8", "slice_s8", f"resize_{mode}_s8", "lut_s8"} <= \
         {layer["kernel"] for layer in report["layers"]}
     np.testing.assert_array_equal(host.build_and_run(tmp_path / "c", xq, sanitize=True), sim)
+
+
+@pytest.mark.parametrize("perm,view", [((0, 3, 4, 1, 2), True), ((0, 4, 3, 1, 2), False)])
+def test_head_flattening_becomes_a_view_only_when_it_is_one(perm: tuple, view: bool, tmp_path: Path) -> None:
+    """SSD heads' (N, A·K, H, W) -> (N, H·W·A, K) is the NHWC storage order; swapping H and W is not."""
+    x = RNG.standard_normal((1, 3, 4, 5)).astype(np.float32)
+    inits = {"w": RNG.standard_normal((12, 3, 1, 1)).astype(np.float32), "s5": np.array([1, 3, 4, 4, 5], np.int64),
+             "s3": np.array([1, -1, 4], np.int64)}
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"]), helper.make_node("Reshape", ["c", "s5"], ["r"]),
+             helper.make_node("Transpose", ["r"], ["t"], perm=list(perm)), helper.make_node("Reshape", ["t", "s3"], ["y"])]
+    model = _model(nodes, x.shape, inits, 13)
+    _check_against_ort(model, x)
+    g = optimize(load_onnx(model, require_image_input=False))
+    ops = [n.op for n in g.nodes]
+    assert ("channels_last_reshape" in ops) == view and ("transpose" in ops) != view
+    want = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    np.testing.assert_allclose(run_float(g, {"x": x})["y"], want, rtol=1e-5, atol=1e-5)
+    if view:
+        qg = quantize(g, np.concatenate([x, -x]), progress=False)
+        report = generate(qg, tmp_path / "c")
+        assert [layer["kernel"] for layer in report["layers"]] == ["conv1x1_s8"]  # the flattening costs nothing
