@@ -209,13 +209,20 @@ def test_neck_network_int8_bit_exact_in_c(mode: str, tmp_path: Path) -> None:
     want = sess.run(None, {sess.get_inputs()[0].name: x})[0]
     g = optimize(load_onnx(str(path)))
     np.testing.assert_allclose(run_float(g, {g.inputs[0]: x})[g.outputs[0]], want, atol=1e-4 * np.abs(want).max())
-    calib = np.concatenate([x, RNG.standard_normal((7, *x.shape[1:])).astype(np.float32)])
+    rng = np.random.default_rng(5)
+    calib = np.concatenate([x, rng.standard_normal((7, *x.shape[1:])).astype(np.float32)])
     qg = quantize(g, calib, progress=False)
     concat = next(n for n in qg.nodes if n.op == "concat")
     # the transposed conv and the sigmoid write the concat's quantization; the resized split part
-    # (a view of the resize input) and the raw graph input are requantized by the kernel
-    assert [r is None for r in concat.attrs["requant"]] == [True, False, True, False]
-    xq = np.concatenate([quantize_input(qg, x), RNG.integers(-128, 128, (1, *x.shape[1:]), dtype=np.int8)])
+    # (a view of the resize input) and the raw graph input keep theirs and are requantized by the
+    # kernel unless the calibrated ranges happen to coincide
+    y_q = qg.tensors[concat.outputs[0]].quant
+    for i, r in zip(concat.inputs, concat.attrs["requant"]):
+        q_in = qg.tensors[i].quant
+        assert (r is None) == ((float(q_in.scale), int(q_in.zero_point)) == (float(y_q.scale), int(y_q.zero_point)))
+    assert concat.attrs["requant"][0] is None and concat.attrs["requant"][2] is None
+    assert concat.attrs["requant"][1] is not None
+    xq = np.concatenate([quantize_input(qg, x), rng.integers(-128, 128, (1, *x.shape[1:]), dtype=np.int8)])
     sim = simulate(qg, xq)
     y = dequantize_output(qg, sim[:1])
     assert np.corrcoef(y.ravel(), want.ravel())[0, 1] > 0.99
