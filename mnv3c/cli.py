@@ -2,23 +2,38 @@
 
 This module only parses flags and turns errors into exit codes; each command's work lives in
 `mnv3c.commands`. Bad input (MnvError) becomes one line on stderr and exit 2, a failed check
-(CheckFailed) exit 1, never a traceback unless MNV3C_DEBUG=1.
+(CheckFailed) exit 1, never a traceback unless MNV3C_DEBUG=1. SIGTERM and SIGHUP interrupt like
+Ctrl-C (exit 128 + signal), so staging folders, temporary folders and emulators are cleaned up.
+NumPy's floating-point warnings are silenced: non-finite values are refused explicitly where
+they matter (inputs, calibration), and the warnings would only add lines to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
+import signal
 import sys
-from typing import Any, Sequence
+from contextlib import contextmanager
+from typing import Any, Iterator, Sequence
 
-from mnv3c import __version__, progress
-from mnv3c.errors import CheckFailed, MnvError
+import numpy as np
+
+from mnv3c import __version__, progress, strict_json
+from mnv3c.errors import CheckFailed, MnvError, one_line
 
 TARGETS = ("host", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55", "riscv32", "esp32", "esp32s3")
 EXIT_INTERNAL = 3  # an mnv3c bug, not the user's input
+INTERRUPTS = (signal.SIGTERM, signal.SIGHUP)  # handled like SIGINT
 ARRAYS = ".npy (float32, NCHW, preprocessed, batch first) or .npz (first array); see `mnv3c calib`"
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where the program is so that cleanup runs as for Ctrl-C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
 
 
 class _Parser(argparse.ArgumentParser):
@@ -27,6 +42,12 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         command = self.prog.partition(" ")[2]  # "compile" for "mnv3c compile", "" at the top level
         raise MnvError(f"{command}: {message}" if command else message)
+
+
+def _nonempty(text: str) -> str:
+    if not text:
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -53,7 +74,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     def target_flags(c: argparse.ArgumentParser) -> None:
         c.add_argument("--target", required=True, choices=TARGETS, help="the CPU to generate code for")
-        c.add_argument("--board", help="board from `mnv3c boards` (default: the target's QEMU machine)")
+        c.add_argument("--board", type=_nonempty, help="board from `mnv3c boards` (default: the target's QEMU machine)")
         c.add_argument("--calib", metavar="CALIB",
                        help=f"calibration samples, {ARRAYS} (default: synthetic, with a warning)")
 
@@ -63,7 +84,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     c = model_cmd("compile", "generate C for a target into OUTDIR (with report.json and report.html)")
     target_flags(c)
-    c.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="the folder to create")
+    c.add_argument("-o", "--output", required=True, metavar="OUTDIR", type=_nonempty, help="the folder to create")
     c.add_argument("--force", action="store_true", help="replace an existing OUTDIR")
 
     c = command("build", "build the firmware/executable in OUTDIR with the target toolchain")
@@ -81,7 +102,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     c = command("flash", "flash OUTDIR's image to a board", json_=False)
     c.add_argument("outdir", metavar="OUTDIR", help="a folder written by `mnv3c compile` and `mnv3c build`")
-    c.add_argument("--board", help="the board to flash (default: the one OUTDIR was compiled for)")
+    c.add_argument("--board", type=_nonempty, help="the board to flash (default: the one OUTDIR was compiled for)")
     c.add_argument("--dry-run", action="store_true", help="print the commands only")
 
     c = command("report", "write OUTDIR/report.html again from its report.json (and a run's profile)")
@@ -118,7 +139,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def _emit(result: dict[str, Any], as_json: bool, human: str) -> None:
     if as_json:
-        sys.stdout.write(json.dumps(result) + "\n")
+        sys.stdout.write(strict_json.dumps(result) + "\n")
     else:
         sys.stdout.write(human + ("\n" if human and not human.endswith("\n") else ""))
 
@@ -131,29 +152,55 @@ def main(argv: Sequence[str] | None = None) -> int:
         progress.configure(args.quiet)
         from mnv3c import commands
 
-        result, human = commands.dispatch(args)
-        _emit(result, getattr(args, "json", False), human)
+        with _interrupt_on_signals(), np.errstate(all="ignore"):
+            result, human = commands.dispatch(args)
+            _emit(result, getattr(args, "json", False), human)
         return 0
     except MnvError as exc:
         if debug:
             raise
-        print(f"mnv3c: error: {exc}", file=sys.stderr)
+        print(f"mnv3c: error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except CheckFailed as exc:
         if debug:
             raise
         if exc.result is not None:
             _emit(exc.result, getattr(args, "json", False), exc.human)
-        print(f"mnv3c: check failed: {exc}", file=sys.stderr)
+        print(f"mnv3c: check failed: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
+    except Interrupted as exc:
+        print(f"mnv3c: interrupted ({exc})", file=sys.stderr)
+        return 128 + exc.signum
     except KeyboardInterrupt:
         print("mnv3c: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # an mnv3c bug: still one line, with a way to see more
         if debug:
             raise
-        print(f"mnv3c: internal error: {type(exc).__name__}: {exc} (MNV3C_DEBUG=1 shows the traceback)", file=sys.stderr)
+        print(f"mnv3c: internal error: {type(exc).__name__}: {one_line(str(exc))} (MNV3C_DEBUG=1 shows the traceback)",
+              file=sys.stderr)
         return EXIT_INTERNAL
+
+
+@contextmanager
+def _interrupt_on_signals() -> Iterator[None]:
+    """Turn the first SIGTERM/SIGHUP into `Interrupted`; later ones are ignored so the cleanup
+    it triggers cannot itself be cut short. Only the main thread can install handlers."""
+    def handler(signum: int, _frame: object) -> None:
+        for s in INTERRUPTS:
+            signal.signal(s, signal.SIG_IGN)
+        raise Interrupted(signum)
+
+    try:
+        previous = {s: signal.signal(s, handler) for s in INTERRUPTS}
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
 
 
 if __name__ == "__main__":

@@ -8,14 +8,10 @@ report.json) and `run_project` (execute and return the int8 outputs and instruct
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -32,6 +28,7 @@ from mnv3c.codegen import host
 from mnv3c.codegen.generate import generate, memory_needs
 from mnv3c.errors import MnvError
 from mnv3c.ir import Graph
+from mnv3c.outdir import read_report, staged, write_report
 from mnv3c.quant.evaluate import layer_sqnr, load_float_graph
 from mnv3c.progress import stage
 from mnv3c.report import HTML_NAME, write_report_html
@@ -62,23 +59,10 @@ class Quantized:
 
 def resolve_board(target: str, board: str | None) -> Board:
     """--board, or the target's default; the board must be built for ``target``."""
-    b = get_board(board) if board else default_board(target)
+    b = get_board(board) if board is not None else default_board(target)
     if b.target != target:
         raise MnvError(f"board {b.name} is a {b.target} board, not {target}; pick a {target} board or omit --board")
     return b
-
-
-def check_outdir(outdir: str | Path, force: bool) -> Path:
-    """Refuse an OUTDIR that cannot be written or replaced; called before any slow work, and
-    again when the project is written (the folder may have appeared meanwhile)."""
-    outdir = Path(outdir)
-    if outdir.exists() and not outdir.is_dir():
-        raise MnvError(f"output path '{outdir}' exists and is not a folder")
-    if outdir.exists() and not force:
-        raise MnvError(f"output folder '{outdir}' exists; pass --force to replace it")
-    if outdir.exists() and Path.cwd().resolve().is_relative_to(outdir.resolve()):
-        raise MnvError(f"refusing to replace output folder '{outdir}': it contains the current directory")
-    return outdir
 
 
 def check_tools(board: Board) -> None:
@@ -134,25 +118,20 @@ def quantize_model(model: str, input_shape: tuple[int, ...] | None, calib: str |
 
 def write_project(qgraph: Graph, target: str, board: Board, outdir: str | Path, force: bool,
                   inputs_int8: np.ndarray | None = None,
-                  sqnr: dict[str, float | None] | None = None, html: bool = True) -> dict[str, Any]:
-    """Generate the C project into ``outdir`` all at once: it is written into a hidden sibling
-    folder and renamed at the end, so a failure leaves nothing half-written. ``sqnr``: each
-    layer's SQNR (`Quantized.layer_sqnr`) for report.json and report.html; ``html``: write
-    report.html (`run`, whose OUTDIR is temporary, does not)."""
-    outdir = check_outdir(outdir, force)
-    try:
-        outdir.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
-    except OSError as exc:
-        raise MnvError(f"cannot create output folder '{outdir}': {exc.strerror or exc}") from None
-    try:
+                  sqnr: dict[str, float | None] | None = None, html: bool = True,
+                  input_files: Sequence[str | Path | None] = ()) -> dict[str, Any]:
+    """Generate the C project into ``outdir`` all at once (`mnv3c.outdir.staged`): a failure or
+    an interrupt leaves nothing half-written, and --force never deletes ``input_files``.
+    ``sqnr``: each layer's SQNR (`Quantized.layer_sqnr`) for report.json and report.html;
+    ``html``: write report.html (`run`, whose OUTDIR is temporary, does not)."""
+    with staged(outdir, force, input_files) as staging:
         with stage("codegen", f"{len(qgraph.nodes)} layers for {board.name}"):
             report = generate(qgraph, staging, target, board.name)
         _check_fit(board, report["arena_bytes"], report["weights_bytes"])
         if sqnr is not None:
             for layer in report["layers"]:
                 layer["sqnr_db"] = sqnr.get(layer["name"])
-            _write_report(staging, report)
+            write_report(staging, report)
         if html:
             with stage("report", "report.html"):
                 write_report_html(staging, report)
@@ -160,12 +139,6 @@ def write_project(qgraph: Graph, target: str, board: Board, outdir: str | Path, 
             shape = report["input"]["c_shape"]
             inputs_int8 = np.full((1, *shape[1:]), report["input"]["zero_point"], np.int8)
         write_input_data(staging, inputs_int8, int(np.prod(report["output"]["c_shape"][1:])))
-        if outdir.exists():
-            shutil.rmtree(outdir)
-        os.replace(staging, outdir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return report
 
 
@@ -180,7 +153,7 @@ def build_project(outdir: str | Path) -> tuple[dict[str, Any], Path]:
         sources = [outdir / s for s in report["sources"]] + [outdir / "input_data.c"]
         write_esp_idf_project(outdir / "esp-idf", sources, headers, board.name)
         report["flash_bytes"] = report["ram_bytes"] = None
-        _write_report(outdir, report)
+        write_report(outdir, report)
         _refresh_html(outdir, report)
         return report, outdir / "esp-idf"
     with stage("build", f"{board.name} with {required_tools(board)[0]}"):
@@ -190,7 +163,7 @@ def build_project(outdir: str | Path) -> tuple[dict[str, Any], Path]:
             sources = [outdir / s for s in report["sources"]] + [HARNESS_MAIN, outdir / "input_data.c"]
             image = board_build(board, sources, outdir / ELF_NAME, include_dirs=(outdir,)).elf
     report["flash_bytes"], report["ram_bytes"] = size_report(board, image)
-    _write_report(outdir, report)
+    write_report(outdir, report)
     _refresh_html(outdir, report)
     return report, image
 
@@ -198,7 +171,7 @@ def build_project(outdir: str | Path) -> tuple[dict[str, Any], Path]:
 def run_project(outdir: str | Path, image: Path, x_int8_nhwc: np.ndarray) -> tuple[np.ndarray, int | None]:
     """Run a built project on int8 samples (C layout); (int8 outputs [N, out], instructions per
     inference or None on the host)."""
-    report = read_report(Path(outdir))
+    report = read_report(outdir)
     board = get_board(report["board"])
     out_bytes = int(np.prod(report["output"]["c_shape"][1:]))
     where = "natively" if board.arch == "host" else f"under {board.qemu_binary}"
@@ -210,23 +183,8 @@ def run_project(outdir: str | Path, image: Path, x_int8_nhwc: np.ndarray) -> tup
     return y, result.instructions
 
 
-def _write_report(outdir: Path, report: dict[str, Any]) -> None:
-    (outdir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-
-
 def _refresh_html(outdir: Path, report: dict[str, Any]) -> None:
     """report.html with the linked sizes, where compile wrote one."""
     if (outdir / HTML_NAME).exists():
         with stage("report", "report.html with the image sizes"):
             write_report_html(outdir, report)
-
-
-def read_report(outdir: Path) -> dict[str, Any]:
-    """OUTDIR/report.json, or a one-line MnvError saying why it cannot be read."""
-    path = outdir / "report.json"
-    try:
-        return json.loads(path.read_text())
-    except OSError:
-        raise MnvError(f"'{outdir}' is not an mnv3c output folder (no report.json); run `mnv3c compile` first") from None
-    except ValueError:
-        raise MnvError(f"'{path}' is not valid JSON") from None

@@ -1,6 +1,14 @@
-"""Errors the command line turns into one line on stderr and an exit code (see ../shared/SPEC.md)."""
+"""Errors the command line turns into one line on stderr and an exit code (see ../shared/SPEC.md),
+and `shown`, which makes a user-supplied name safe to put in such a line."""
 
 from __future__ import annotations
+
+import os
+import unicodedata
+
+NAME_LIMIT = 80  # characters of a name kept in a message; the rest is elided in the middle
+PATH_LIMIT = 240  # the same for a file or folder path
+MESSAGE_LIMIT = 1000  # characters of a whole message line
 
 
 class MnvError(Exception):
@@ -25,3 +33,41 @@ class CheckFailed(Exception):
         super().__init__(message)
         self.result = result
         self.human = human
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with control and format characters (newlines, ANSI escapes, bidi overrides)
+    written as Python escapes, so it stays one line and cannot drive the terminal."""
+    if text.isprintable():
+        return text
+    out = []
+    for c in text:
+        if c == " " or unicodedata.category(c) not in ("Cc", "Cf", "Zl", "Zp"):
+            out.append(c)
+        else:
+            out.append(repr(c)[1:-1] if c in "\n\r\t" else f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
+    return "".join(out)
+
+
+def elide(text: str, limit: int) -> str:
+    """``text`` cut to about ``limit`` characters, keeping its start and end."""
+    if len(text) <= limit:
+        return text
+    keep = max(limit - 24, 2)
+    return f"{text[:keep // 2]}...({len(text):,} chars)...{text[len(text) - keep // 2:]}"
+
+
+def shown(name: object, limit: int = NAME_LIMIT) -> str:
+    """A user-supplied name (node, tensor, file) quoted for a one-line message: control characters
+    escaped, very long names shortened in the middle."""
+    return f"'{elide(escape_controls(str(name)), limit)}'"
+
+
+def shown_path(path: str | os.PathLike) -> str:
+    """`shown` for a file or folder path (longer: paths are legitimately long)."""
+    return shown(os.fspath(path), PATH_LIMIT)
+
+
+def one_line(message: str) -> str:
+    """The last line of defence for any message: one line, no control characters, bounded length."""
+    return elide(escape_controls(message), MESSAGE_LIMIT)

@@ -183,12 +183,14 @@ def test_existing_outdir_without_force_is_refused_and_untouched(files, tmp_path,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no staging folder left beside it
 
 
-def test_force_replaces_outdir(files, tmp_path, capsys) -> None:
+def test_force_replaces_an_earlier_output_folder(files, tmp_path, capsys) -> None:
     out = tmp_path / "out"
-    out.mkdir()
+    mnv3c_json(capsys, "compile", files["model"], "--target", "cortex-m7", "--calib", files["calib"], "-o", out)
     (out / "mine.txt").write_text("old")
-    mnv3c_json(capsys, "compile", files["model"], "--target", "host", "--calib", files["calib"], "-o", out, "--force")
-    assert not (out / "mine.txt").exists() and (out / "report.json").is_file()
+    r = mnv3c_json(capsys, "compile", files["model"], "--target", "host", "--calib", files["calib"], "-o", out,
+                   "--force")  # fmt: skip
+    assert not (out / "mine.txt").exists() and json.loads((out / "report.json").read_text()) == r
+    assert r["target"] == "host"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 

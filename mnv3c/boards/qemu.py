@@ -20,6 +20,7 @@ from mnv3c.boards.elf import read_elf
 from mnv3c.boards.registry import Board
 from mnv3c.boards.toolchain import compiler_name, find_tool, which_tool
 from mnv3c.errors import CheckFailed, MnvError
+from mnv3c.subprocesses import run_group
 
 PLUGIN_SOURCE = Path(__file__).parent / "plugin" / "insn_count.c"
 
@@ -64,7 +65,7 @@ def plugin_path() -> Path:
     if not target.exists():
         tmp = target.with_suffix(f".{os.getpid()}.tmp")
         cmd = [find_tool("gcc"), "-shared", "-fPIC", "-O2", "-Wall", "-o", str(tmp), str(PLUGIN_SOURCE)]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        proc = run_group(cmd, text=True)
         if proc.returncode != 0:
             raise MnvError(f"cannot build the QEMU instruction-count plugin: {proc.stderr.strip()}")
         os.replace(tmp, target)
@@ -103,17 +104,11 @@ def run_elf(board: Board, elf: Path, timeout_s: float = 60.0, check: bool = True
             cmd = qemu_command(board, elf, insn_log, icount)
         else:
             cmd = [str(elf)]
-        proc = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
-        )
         try:
-            out, err = proc.communicate(timeout=timeout_s)
+            proc = run_group(cmd, timeout=timeout_s)  # an interrupt kills the emulator's whole group too
         except subprocess.TimeoutExpired:
             raise GuestTimeout(f"{board.name}: {elf.name} did not finish within {timeout_s:g} s (killed)") from None
-        finally:
-            if proc.poll() is None:  # timeout or interrupt: never leave an emulator behind
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.communicate()
+        out, err = proc.stdout, proc.stderr
         counts = [int(ln.split()[1]) for ln in insn_log.read_text().splitlines()] if insn_log.exists() else []
 
     lines = out.decode(errors="replace").splitlines()

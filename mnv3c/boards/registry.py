@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mnv3c.errors import MnvError
+from mnv3c.errors import MnvError, shown
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -238,7 +238,7 @@ def get_board(name: str) -> Board:
     try:
         return _BOARDS[name]
     except KeyError:
-        raise MnvError(f"unknown board {name!r}; known boards: {', '.join(sorted(_BOARDS))}") from None
+        raise MnvError(f"unknown board {shown(name)}; known boards: {', '.join(sorted(_BOARDS))}") from None
 
 
 def default_board(target: str) -> Board:

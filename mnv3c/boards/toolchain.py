@@ -10,13 +10,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from mnv3c.boards.elf import read_elf
 from mnv3c.boards.registry import ROLES, Board
 from mnv3c.errors import MnvError
+from mnv3c.subprocesses import run_group
 
 C_DIR = Path(__file__).parent / "c"
 
@@ -146,7 +146,7 @@ def build(
     cmd += [f"-D{k}={v}" for k, v in (defines or {}).items()]
     cmd += [str(s) for s in [*sources, *board_sources(board)]]
     cmd += [*link_flags(board, script), "-o", str(out), "-lgcc"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = run_group(cmd, text=True)
     if proc.returncode != 0:
         log = proc.stderr + proc.stdout
         overflow = re.search(r"region `(\w+)' overflowed by (\d+) bytes", log)

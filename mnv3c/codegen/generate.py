@@ -8,7 +8,6 @@ time or paths, so compiling the same model twice gives byte-identical files.
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from typing import Any
 import jinja2
 import numpy as np
 
-from mnv3c import __version__
+from mnv3c import __version__, strict_json
 from mnv3c.analysis import layer_stats, totals
 from mnv3c.boards.registry import default_board
 from mnv3c.codegen.cformat import comment_text, float_literal, float_text, signed_macro
@@ -113,7 +112,7 @@ def generate(qgraph: Graph, outdir: str | Path, target: str = "host", board: str
         shutil.copyfile(RUNTIME_C / name, outdir / name)
     report = _report(qgraph, plan, target, board or default_board(target).name,
                      [sum(a.nbytes for a in layer.code.arrays) for layer in layers], kernel_sources)
-    _write(outdir / "report.json", json.dumps(report, indent=2) + "\n")
+    _write(outdir / "report.json", strict_json.dumps(report, indent=2) + "\n")
     return report
 
 

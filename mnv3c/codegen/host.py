@@ -6,7 +6,6 @@ writes raw int8 outputs to stdout, so the only conversions here are NCHW -> NHWC
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -17,7 +16,10 @@ from typing import Sequence
 import numpy as np
 
 from mnv3c.codegen.generate import HOST_MAIN
+from mnv3c.boards.qemu import GuestTimeout
 from mnv3c.errors import MnvError
+from mnv3c.outdir import read_report
+from mnv3c.subprocesses import run_group
 
 STRICT_FLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic")
 # Without the section attributes, so AddressSanitizer puts redzones around the arena and the weights.
@@ -45,12 +47,13 @@ def build(outdir: str | Path, sanitize: bool = False, extra_flags: Sequence[str]
     """
     outdir = Path(outdir)
     exe = outdir / (EXECUTABLE + ("_asan" if sanitize else ""))
-    sources = [HOST_MAIN, *json.loads((outdir / "report.json").read_text())["sources"]]
+    sources = [HOST_MAIN, *read_report(outdir)["sources"]]
     flags = [*STRICT_FLAGS, *(SANITIZE_FLAGS if sanitize else ()), "-DMNV3C_CHECK_SCRATCH", *extra_flags]
     cmd = [host_cc(), *flags, "-o", exe.name, *sources]
-    proc = subprocess.run(cmd, cwd=outdir, capture_output=True, text=True)
+    proc = run_group(cmd, cwd=outdir, text=True)
     if proc.returncode != 0:
-        raise HostBuildError(f"host build failed: {' '.join(cmd)}\n{proc.stderr}")
+        first = next((ln for ln in proc.stderr.splitlines() if "error" in ln), proc.stderr.strip()[-300:])
+        raise HostBuildError(f"host build in {outdir} failed: {first}")
     return exe
 
 
@@ -61,7 +64,10 @@ def run(exe: str | Path, x_nhwc: np.ndarray, output_size: int, timeout: float = 
     with tempfile.TemporaryDirectory(prefix="mnv3c_") as tmp:
         input_file = Path(tmp) / "input.bin"
         input_file.write_bytes(x.tobytes())
-        proc = subprocess.run([str(exe), str(input_file)], capture_output=True, timeout=timeout)
+        try:
+            proc = run_group([exe, input_file], timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise GuestTimeout(f"host: {exe.name} did not finish within {timeout:g} s (killed)") from None
     if proc.returncode != 0:
         raise MnvError(f"{exe.name} exited with {proc.returncode}: {proc.stderr.decode(errors='replace')}")
     out = np.frombuffer(proc.stdout, dtype=np.int8)
@@ -73,8 +79,7 @@ def run(exe: str | Path, x_nhwc: np.ndarray, output_size: int, timeout: float = 
 def build_and_run(outdir: str | Path, x: np.ndarray, sanitize: bool = False) -> np.ndarray:
     """Build the project generate() wrote to ``outdir``, run it on int8 inputs ``x`` in the graph's
     layout (NCHW) and return the int8 outputs in the graph's layout too, batch first."""
-    report = json.loads((Path(outdir) / "report.json").read_text())
-    c_shape = report["output"]["c_shape"]
+    c_shape = read_report(outdir)["output"]["c_shape"]
     y = run(build(outdir, sanitize), nchw_to_nhwc(x), int(np.prod(c_shape[1:])))
     return c_to_graph_layout(y, c_shape)
 

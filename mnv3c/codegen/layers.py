@@ -15,7 +15,7 @@ import numpy as np
 
 from mnv3c.codegen.cformat import CArray, comment_text, float_text
 from mnv3c.codegen.names import CNames
-from mnv3c.errors import UnsupportedModelError
+from mnv3c.errors import UnsupportedModelError, shown
 from mnv3c.ir.graph import Graph, Node
 from mnv3c.quant.quantize import requant_zero_point
 
@@ -116,7 +116,7 @@ def _depthwise_conv2d(e: _Emitter) -> LayerCode:
     (c, h, w), (o, oh, ow), a = e.shape(0), e.shape(-1), e.a
     weights, bias = e.const(1), e.const(2)
     if o % c:
-        raise UnsupportedModelError(f"node '{e.node.name}': depthwise output channels {o} not a multiple of {c}")
+        raise UnsupportedModelError(f"node {shown(e.node.name)}: depthwise output channels {o} not a multiple of {c}")
     hwc = weights[:, 0].transpose(1, 2, 0)
     e.code.fields = [
         ("in_h", str(h)), ("in_w", str(w)), ("in_c", str(c)),
@@ -180,7 +180,7 @@ def _squeeze_excite(e: _Emitter) -> LayerCode:
 def _add(e: _Emitter) -> LayerCode:
     a = e.a
     if int(a.get("left_shift", 20)) != 20:
-        raise UnsupportedModelError(f"node '{e.node.name}': add_s8 implements left_shift 20 only")
+        raise UnsupportedModelError(f"node {shown(e.node.name)}: add_s8 implements left_shift 20 only")
     e.code.fields = [
         ("size", str(int(np.prod(e.shape(-1))))),
         ("a_zp", str(int(a["a_zero_point"]))), ("b_zp", str(int(a["b_zero_point"]))),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+import numpy as np
+
 from mnv3c.arrays import load_images, load_labels, parse_input_shape
 from mnv3c.commands.common import input_shape_of
 from mnv3c.compiler import load_model
@@ -17,7 +19,8 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     shape = input_shape_of(graph)
     calib = load_images(args.calib, "--calib", shape)
     data = load_images(args.data, "--data", shape)
-    labels = load_labels(args.labels, len(data))
+    classes = int(np.prod(graph.tensors[graph.outputs[0]].shape[1:]))  # eval takes the argmax of each output row
+    labels = load_labels(args.labels, len(data), classes)
     options = {"activation_params": recorded} if recorded else {}  # a QDQ model's own ranges
     result = evaluate(graph, calib, data, labels, per_layer=args.per_layer, **options)
     human = (f"{result['samples']} samples: float top-1 {result['float_top1']:.2%}, "

@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from mnv3c.compiler import read_report
 from mnv3c.errors import MnvError
+from mnv3c.outdir import read_report
 from mnv3c.report import write_report_html
 
 

@@ -11,7 +11,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from mnv3c.errors import UnsupportedModelError
+from mnv3c.errors import UnsupportedModelError, shown
 from mnv3c.frontend import shapes
 from mnv3c.ir.graph import Graph, Node, Tensor
 from mnv3c.reference.float_exec import run_node
@@ -63,7 +63,7 @@ class GraphBuilder:
             shape, dtype = shapes.infer(op, ins, attrs)
         except (ValueError, IndexError, KeyError) as e:
             where = name or op
-            raise UnsupportedModelError(f"node '{where}': cannot infer the output shape of {op}: {e}") from None
+            raise UnsupportedModelError(f"node {shown(where)}: cannot infer the output shape of {op}: {e}") from None
         node = Node(self.node_name(name or f"{op}_{len(self.graph.nodes)}"), op, list(inputs), [out], dict(attrs))
         if ins and all(t.is_const for t in ins):
             self._fold(node, ins, shape)
@@ -77,7 +77,7 @@ class GraphBuilder:
         result = np.asarray(result)
         if tuple(result.shape) != shape:
             raise UnsupportedModelError(
-                f"node '{node.name}': folding {node.op} gave shape {tuple(result.shape)}, expected {shape}"
+                f"node {shown(node.name)}: folding {node.op} gave shape {tuple(result.shape)}, expected {shape}"
             )
         self._node_names.discard(node.name)
         self.graph.add_const(node.outputs[0], result)

@@ -10,7 +10,7 @@ from typing import Sequence
 import onnx
 from onnx import numpy_helper
 
-from mnv3c.errors import MnvError, UnsupportedModelError
+from mnv3c.errors import MnvError, UnsupportedModelError, shown, shown_path
 from mnv3c.frontend.builder import GraphBuilder
 from mnv3c.frontend.dtypes import numpy_dtype
 from mnv3c.frontend.op_import import IMPORTERS, OnnxNode
@@ -37,12 +37,12 @@ def load_onnx(
 
     for init in g.initializer:
         if init.name in graph.tensors:
-            raise UnsupportedModelError(f"initializer '{init.name}' is defined twice")
+            raise UnsupportedModelError(f"initializer {shown(init.name)} is defined twice")
         numpy_dtype(init.data_type, f"initializer '{init.name}'")
         try:
             b.const(numpy_helper.to_array(init, base_dir=_base_dir(model)), name=init.name)
         except (OSError, ValueError, TypeError) as e:
-            raise ModelReadError(f"cannot read initializer '{init.name}': {_one_line(e)}") from None
+            raise ModelReadError(f"cannot read initializer {shown(init.name)}: {_one_line(e)}") from None
 
     runtime_inputs = [vi for vi in g.input if vi.name not in graph.tensors]
     for k, vi in enumerate(runtime_inputs):
@@ -75,9 +75,9 @@ def _read(model: str | os.PathLike | onnx.ModelProto) -> tuple[onnx.ModelProto, 
     try:
         proto = onnx.load(str(path))  # resolves external data relative to the file
     except Exception as e:  # protobuf DecodeError, missing external data, ... all mean "unreadable"
-        raise ModelReadError(f"cannot read '{path}' as an ONNX model: {_one_line(e)}") from None
+        raise ModelReadError(f"cannot read {shown_path(path)} as an ONNX model: {_one_line(e)}") from None
     if proto.ir_version == 0 or not proto.opset_import or not proto.graph.output:
-        raise ModelReadError(f"'{path}' is not an ONNX model (no IR version, opset or graph outputs)")
+        raise ModelReadError(f"{shown_path(path)} is not an ONNX model (no IR version, opset or graph outputs)")
     return proto, str(path)
 
 
@@ -111,33 +111,33 @@ def _input_tensor_type(
 ) -> tuple[tuple[int, ...], str]:
     """Static shape of a graph input: symbolic batch -> 1, other symbolic dims need ``input_shape``."""
     if vi.type.WhichOneof("value") != "tensor_type":
-        raise UnsupportedModelError(f"graph input '{vi.name}' is not a tensor ({vi.type.WhichOneof('value')})")
+        raise UnsupportedModelError(f"graph input {shown(vi.name)} is not a tensor ({vi.type.WhichOneof('value')})")
     tt = vi.type.tensor_type
-    dtype = numpy_dtype(tt.elem_type, f"graph input '{vi.name}'")
+    dtype = numpy_dtype(tt.elem_type, f"graph input {shown(vi.name)}")
     dims = [d.dim_value if d.HasField("dim_value") else None for d in tt.shape.dim] if tt.HasField("shape") else None
-    shown = [d.dim_value if d.HasField("dim_value") else d.dim_param or "?" for d in tt.shape.dim]
+    declared = [d.dim_value if d.HasField("dim_value") else d.dim_param or "?" for d in tt.shape.dim]
     if input_shape is not None:
         input_shape = tuple(int(d) for d in input_shape)
         if dims is not None and (
             len(dims) != len(input_shape) or any(d is not None and d != s for d, s in zip(dims, input_shape))
         ):
             raise UnsupportedModelError(
-                f"input shape {list(input_shape)} does not match model input '{vi.name}' of shape {shown}"
+                f"input shape {list(input_shape)} does not match model input {shown(vi.name)} of shape {declared}"
             )
         shape = input_shape
     elif dims is None:
-        raise UnsupportedModelError(f"graph input '{vi.name}' has an unknown rank; pass --input-shape N,C,H,W")
+        raise UnsupportedModelError(f"graph input {shown(vi.name)} has an unknown rank; pass --input-shape N,C,H,W")
     else:
         if dims and dims[0] is None:
             dims[0] = 1
         if None in dims:
             raise UnsupportedModelError(
-                f"graph input '{vi.name}' has symbolic dimensions {shown}; pass --input-shape N,C,H,W"
+                f"graph input {shown(vi.name)} has symbolic dimensions {declared}; pass --input-shape N,C,H,W"
             )
         shape = tuple(dims)  # type: ignore[arg-type]
     if require_image and len(shape) != 4:
         raise UnsupportedModelError(
-            f"model input '{vi.name}' has rank {len(shape)} (shape {list(shape)}); an image input N,C,H,W is required"
+            f"model input {shown(vi.name)} has rank {len(shape)} (shape {list(shape)}); an image input N,C,H,W is required"
         )
     return shape, dtype
 
@@ -149,7 +149,7 @@ def _topological_order(nodes: Sequence[onnx.NodeProto], available: set[str]) -> 
     for i, n in enumerate(nodes):
         for o in n.output:
             if o and (o in producer or o in available):
-                raise UnsupportedModelError(f"tensor '{o}' is produced more than once (node '{n.name or n.op_type}')")
+                raise UnsupportedModelError(f"tensor {shown(o)} is produced more than once (node {shown(n.name or n.op_type)})")
             if o:
                 producer[o] = i
     waiting: list[int] = []
@@ -161,7 +161,7 @@ def _topological_order(nodes: Sequence[onnx.NodeProto], available: set[str]) -> 
                 continue
             if x not in producer:
                 raise UnsupportedModelError(
-                    f"node '{n.name or n.op_type}' ({n.op_type}) reads undefined tensor '{x}' "
+                    f"node {shown(n.name or n.op_type)} ({n.op_type}) reads undefined tensor {shown(x)} "
                     "(missing initializer or graph input)"
                 )
             deps.add(producer[x])
@@ -180,7 +180,7 @@ def _topological_order(nodes: Sequence[onnx.NodeProto], available: set[str]) -> 
                 heapq.heappush(ready, c)
     if len(order) != len(nodes):
         stuck = next(nodes[i] for i in range(len(nodes)) if waiting[i])
-        raise UnsupportedModelError(f"graph has a cycle through node '{stuck.name or stuck.op_type}' ({stuck.op_type})")
+        raise UnsupportedModelError(f"graph has a cycle through node {shown(stuck.name or stuck.op_type)} ({stuck.op_type})")
     return order
 
 
@@ -188,7 +188,7 @@ def _import_node(b: GraphBuilder, proto: onnx.NodeProto, name: str, opset: int, 
     if proto.domain not in ("", "ai.onnx") or proto.op_type not in IMPORTERS:
         op = f"{proto.domain}::{proto.op_type}" if proto.domain not in ("", "ai.onnx") else proto.op_type
         raise UnsupportedModelError(
-            f"node '{name}': unsupported op {op}; supported ONNX ops: {', '.join(sorted(IMPORTERS))}"
+            f"node {shown(name)}: unsupported op {op}; supported ONNX ops: {', '.join(sorted(IMPORTERS))}"
         )
     node = OnnxNode.from_proto(proto, name, opset, used)
     try:
@@ -196,17 +196,17 @@ def _import_node(b: GraphBuilder, proto: onnx.NodeProto, name: str, opset: int, 
     except MnvError:
         raise
     except (KeyError, ValueError, IndexError, TypeError) as e:
-        raise UnsupportedModelError(f"node '{name}' ({proto.op_type}): cannot import: {_one_line(e)}") from None
+        raise UnsupportedModelError(f"node {shown(name)} ({proto.op_type}): cannot import: {_one_line(e)}") from None
     for o in proto.output:
         if o and o in used and o not in b.graph.tensors:
-            raise UnsupportedModelError(f"node '{name}' ({proto.op_type}): output '{o}' is not supported")
+            raise UnsupportedModelError(f"node {shown(name)} ({proto.op_type}): output {shown(o)} is not supported")
 
 
 def _bind_output(b: GraphBuilder, name: str) -> None:
     """Graph outputs are always written by a node: a folded (constant) output gets an identity."""
     graph = b.graph
     if name not in graph.tensors:
-        raise UnsupportedModelError(f"graph output '{name}' is never produced")
+        raise UnsupportedModelError(f"graph output {shown(name)} is never produced")
     t = graph.tensors[name]
     if t.is_const:
         const_name = b.tensor_name(f"{name}_const")

@@ -14,7 +14,7 @@ import numpy as np
 import onnx
 from onnx import helper
 
-from mnv3c.errors import UnsupportedModelError
+from mnv3c.errors import UnsupportedModelError, shown
 from mnv3c.frontend.builder import GraphBuilder
 from mnv3c.frontend.dtypes import numpy_dtype
 from mnv3c.frontend.shapes import same_pads
@@ -47,7 +47,7 @@ class OnnxNode:
         return i < len(self.outputs) and self.outputs[i] in self.used
 
     def fail(self, what: str) -> UnsupportedModelError:
-        return UnsupportedModelError(f"node '{self.name}' ({self.op_type}): {what}")
+        return UnsupportedModelError(f"node {shown(self.name)} ({self.op_type}): {what}")
 
 
 Importer = Callable[[GraphBuilder, OnnxNode], None]
@@ -71,7 +71,7 @@ def _const_input(b: GraphBuilder, n: OnnxNode, i: int, what: str) -> np.ndarray 
         return None
     value = b.value(name)
     if value is None:
-        raise n.fail(f"{what} ('{name}') must be a constant; data-dependent shapes are not supported")
+        raise n.fail(f"{what} ({shown(name)}) must be a constant; data-dependent shapes are not supported")
     return value
 
 
@@ -117,7 +117,7 @@ def _window_attrs(n: OnnxNode, hw: tuple[int, int], kernel: tuple[int, int]) -> 
     elif auto_pad == "NOTSET":
         pads = _ints(n.attrs.get("pads", (0, 0, 0, 0)))
     else:
-        raise n.fail(f"unknown auto_pad '{auto_pad}'")
+        raise n.fail(f"unknown auto_pad {shown(auto_pad)}")
     if len(pads) != 4:
         raise n.fail(f"pads {list(pads)} must describe 2 spatial axes")
     return {"strides": strides, "dilations": dilations, "pads": pads}
@@ -477,7 +477,7 @@ def import_pad(b: GraphBuilder, n: OnnxNode) -> None:
     rank = len(b.shape(x))
     mode = n.attrs.get("mode", "constant")
     if mode not in ("constant", "reflect", "edge"):
-        raise n.fail(f"pad mode '{mode}' is not supported (constant, reflect, edge)")
+        raise n.fail(f"pad mode {shown(mode)} is not supported (constant, reflect, edge)")
     if n.opset < 11:
         pads, value = _ints(n.attrs["pads"]), float(n.attrs.get("value", 0.0))
         axes: tuple[int, ...] = tuple(range(rank))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from mnv3c.errors import UnsupportedModelError
+from mnv3c.errors import UnsupportedModelError, shown
 from mnv3c.ir.graph import Graph, Node
 from mnv3c.plan.schedule import Schedule
 
@@ -149,7 +149,7 @@ def choose_kernel(node: Node, graph: Graph, target: str = "host") -> Kernel:
         if applies(node, graph):
             return KERNELS[name]
     hint = _NO_KERNEL_HINTS.get(node.op, "with these shapes and attributes")
-    raise UnsupportedModelError(f"node '{node.name}': no C kernel for op '{node.op}' {hint}")
+    raise UnsupportedModelError(f"node {shown(node.name)}: no C kernel for op {shown(node.op)} {hint}")
 
 
 def choose_kernels(graph: Graph, sched: Schedule, target: str = "host") -> list[Kernel]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from mnv3c.errors import UnsupportedModelError
+from mnv3c.errors import UnsupportedModelError, shown
 from mnv3c.ir.graph import Graph
 from mnv3c.plan.memory import Buffer
 
@@ -64,7 +64,7 @@ def schedule(graph: Graph) -> Schedule:
     steps: list[Step] = []
     for node in graph.nodes:
         if len(node.outputs) != 1:
-            raise UnsupportedModelError(f"node '{node.name}' ({node.op}) has {len(node.outputs)} outputs")
+            raise UnsupportedModelError(f"node {shown(node.name)} ({node.op}) has {len(node.outputs)} outputs")
         inputs = tuple(i for i in node.inputs if i and not graph.tensors[i].is_const)
         (out,) = node.outputs
         if node.op in VIEW_OPS and len(inputs) == 1 and _is_view(graph, inputs[0], out):

@@ -15,6 +15,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from mnv3c.errors import MnvError, shown
 from mnv3c.ir.graph import Graph, Node, Tensor
 from mnv3c.quant.ranges import Histogram
 from mnv3c.reference.activations import apply_activation
@@ -93,7 +94,7 @@ def collect(graph: Graph, calib: np.ndarray, batch_size: int = 32, bins: int = 2
         for node in se_nodes:
             env.update(squeeze_excite_parts(node, cg, env[node.inputs[0]]))
         for name in activations + [se_part_name(n.outputs[0], p) for n in se_nodes for p in SE_PARTS]:
-            stats.hists.setdefault(name, Histogram(bins)).add(env[name])
+            stats.hists.setdefault(name, Histogram(bins)).add(require_finite(name, env[name], start))
         for node in weighted:
             s = env[node.inputs[0]].astype(np.float64).sum(axis=0)
             sums[node.name] = s if node.name not in sums else sums[node.name] + s
@@ -111,8 +112,21 @@ def channel_absmax(graph: Graph, calib: np.ndarray, names: Iterable[str], batch_
     for start in range(0, len(calib), batch_size):
         env = run_float(graph, {graph.inputs[0]: np.asarray(calib[start:start + batch_size], np.float32)},
                         keep_all=True)
+        for name in [*graph.inputs, *(o for n in graph.nodes for o in n.outputs)]:  # in order: name the first
+            require_finite(name, env[name], start)
         for name in names:
             v = env[name]
             m = np.abs(v).max(axis=tuple(i for i in range(v.ndim) if i != 1))
             out[name] = m if name not in out else np.maximum(out[name], m)
     return out
+
+
+def require_finite(name: str, value: np.ndarray, first_sample: int = 0) -> np.ndarray:
+    """``value`` (tensor ``name`` over a calibration batch) if all finite, else an MnvError naming
+    the tensor: NaN or infinite activations (overflowing weights, NaN data) have no int8 range."""
+    finite = np.isfinite(value)
+    if finite.all():
+        return value
+    sample = first_sample + int(np.argwhere(~finite)[0][0])
+    raise MnvError(f"calibration: tensor {shown(name)} has non-finite values (NaN or infinity) on calibration "
+                   f"sample {sample}: the model's float arithmetic overflows or the data is not finite")

@@ -11,6 +11,7 @@ unchanged. Never across h-swish, relu6 or clip: they are not homogeneous.
 
 - B depthwise: B's own per-channel weights absorb s_c for free, so the activation's channels are
   fully equalized, ``s_c = r_c / max r`` (r: per-channel range of the activation on calibration data).
+  With a channel multiplier m, B's output channels c*m .. c*m+m-1 all read channel c and all take s_c.
 - B a regular convolution: B's input column c grows by s_c, hurting B's per-output-channel weight
   ranges, so ranges are balanced, ``s_c = sqrt(r_c / w_c)`` (normalised), w_c = max |B[:, c]|.
 
@@ -89,8 +90,11 @@ def equalize(graph: Graph, calib: np.ndarray, batch_size: int = 32) -> tuple[Gra
             w1 = g.tensors[g.node(p.se).inputs[1]]
             w1.data = (w1.data * s[None, :]).astype(w1.data.dtype)
         wbt = g.tensors[b.inputs[1]]
-        shape = (-1, 1, 1, 1) if b.op == "depthwise_conv2d" else (1, -1, 1, 1)
-        wbt.data = (wbt.data * s.reshape(shape)).astype(wbt.data.dtype)
+        if b.op == "depthwise_conv2d":  # output channel o reads input channel o // multiplier
+            factor = np.repeat(s, wbt.data.shape[0] // s.size).reshape(-1, 1, 1, 1)
+        else:
+            factor = s.reshape(1, -1, 1, 1)
+        wbt.data = (wbt.data * factor).astype(wbt.data.dtype)
         after = r / s
         report.append({"first": p.first, "second": p.second, "through_se": p.se,
                        "range_spread_before": float(r.max() / max(r.mean(), 1e-12)),

@@ -16,7 +16,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from mnv3c.errors import UnsupportedModelError
+from mnv3c.errors import UnsupportedModelError, shown
 from mnv3c.quant.calibrate import pre_act_name, se_part_name
 
 QP = tuple[float, int]
@@ -59,9 +59,9 @@ def strip_qdq(model: onnx.ModelProto | str | Path) -> tuple[onnx.ModelProto, dic
             scale, zp = _scale_zero_point(n, consts)
             dqs = [j for j in by_input.get(xq, []) if g.node[j].op_type == "DequantizeLinear"]
             if len(dqs) != len(by_input.get(xq, [])) or xq in outputs:
-                raise UnsupportedModelError(f"QuantizeLinear '{n.name}' output is used by a non-DequantizeLinear op")
+                raise UnsupportedModelError(f"QuantizeLinear {shown(n.name)} output is used by a non-DequantizeLinear op")
             if x in consts:
-                raise UnsupportedModelError(f"QuantizeLinear '{n.name}' quantizes a constant at run time; "
+                raise UnsupportedModelError(f"QuantizeLinear {shown(n.name)} quantizes a constant at run time; "
                                             "expected pre-quantized initializers")
             params[x] = _as_int8(scale, zp)
             for j in dqs:

@@ -62,7 +62,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from mnv3c.errors import UnsupportedModelError
+from mnv3c.errors import UnsupportedModelError, shown
 from mnv3c.progress import stage
 from mnv3c.ir.graph import Graph, Node, QuantParams, Tensor
 from mnv3c.quant import intops
@@ -165,18 +165,18 @@ def prepare(graph: Graph) -> Graph:
         if n.op == "affine":
             _affine_to_depthwise(g, n)
         if n.op not in QUANTIZABLE:
-            raise UnsupportedModelError(f"node '{n.name}': op '{n.op}' has no int8 kernel "
+            raise UnsupportedModelError(f"node {shown(n.name)}: op {shown(n.op)} has no int8 kernel "
                                         f"(supported: {', '.join(QUANTIZABLE)}, and a final softmax)")
         if n.op in ("conv2d", "conv_transpose") and int(n.attrs.get("group", 1)) != 1:
-            raise UnsupportedModelError(f"node '{n.name}': grouped {n.op} (group {n.attrs['group']}) has no int8 kernel")
+            raise UnsupportedModelError(f"node {shown(n.name)}: grouped {n.op} (group {n.attrs['group']}) has no int8 kernel")
         if n.op in ("conv2d", "depthwise_conv2d", "dense", "conv_transpose") and (len(n.inputs) < 3 or not n.inputs[2]):
             _add_zero_bias(g, n)
         if n.op == "mul":
             _order_mul_operands(g, n)
         if n.op in ("avg_pool", "max_pool") and n.attrs.get("ceil_mode"):
-            raise UnsupportedModelError(f"node '{n.name}': pooling with ceil_mode has no int8 kernel")
+            raise UnsupportedModelError(f"node {shown(n.name)}: pooling with ceil_mode has no int8 kernel")
         if n.op == "avg_pool" and n.attrs.get("count_include_pad") and any(n.attrs.get("pads") or ()):
-            raise UnsupportedModelError(f"node '{n.name}': avg_pool with count_include_pad has no int8 kernel")
+            raise UnsupportedModelError(f"node {shown(n.name)}: avg_pool with count_include_pad has no int8 kernel")
     if len(g.inputs) != 1:
         raise UnsupportedModelError(f"the quantizer handles one graph input, got {len(g.inputs)}")
     return g
@@ -237,7 +237,7 @@ def choose_params(g: Graph, stats: CalibrationStats, method: str, percentile: fl
             report[name] = {"estimator": "recorded", "scale": params[name][0], "zero_point": params[name][1]}
             return
         if name not in stats.hists:
-            raise UnsupportedModelError(f"tensor '{name}' has no calibration data and no recorded range")
+            raise UnsupportedModelError(f"tensor {shown(name)} has no calibration data and no recorded range")
         h = stats.hists[name]
         m = "minmax" if name in g.outputs else method
         lo, hi = estimate_range(h, m, percentile, f) if m != "minmax" else minmax_range(h)
@@ -330,7 +330,7 @@ def _act_clamp(act: str, act_params: Mapping[str, Any] | None, s: float, z: int)
         lo = -128 if lo_r == -np.inf else int(np.clip(z + intops.round_half_away(lo_r / s), -128, 127))
         hi = 127 if hi_r == np.inf else int(np.clip(z + intops.round_half_away(hi_r / s), -128, 127))
         return lo, hi
-    raise UnsupportedModelError(f"activation '{act}' cannot be a clamp")
+    raise UnsupportedModelError(f"activation {shown(act)} cannot be a clamp")
 
 
 def _multipliers(reals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -363,7 +363,7 @@ def _quantize_layer_weights(g: Graph, qg: Graph, w_name: str, b_name: str, s_in:
     mult, shift = _multipliers(real)
     bound = bound << np.maximum(shift, 0).astype(np.int64)
     if bound.max() >= ACC_LIMIT:
-        raise UnsupportedModelError(f"layer '{layer}': int32 accumulator could overflow "
+        raise UnsupportedModelError(f"layer {shown(layer)}: int32 accumulator could overflow "
                                     f"(bound {int(bound.max())}); weights or bias too large for int8")
     qg.add_tensor(Tensor(w_name, tuple(w.shape), "int8", qw,
                          QuantParams(sw, np.zeros(sw.shape, np.int32), axis=0)))
@@ -407,7 +407,7 @@ def _build_squeeze_excite(g: Graph, qg: Graph, n: Node, qn: Node, params: Mappin
     hw = int(np.prod(g.tensors[x].shape[2:]))
     pool_m, pool_s = intops.quantize_multiplier(sx / (sp * hw))
     if n.attrs.get("act1", "none") in LUT_ACTS:
-        raise UnsupportedModelError(f"node '{n.name}': squeeze-excite act1 '{n.attrs['act1']}' must be relu or none")
+        raise UnsupportedModelError(f"node {shown(n.name)}: squeeze-excite act1 '{n.attrs['act1']}' must be relu or none")
     fc1_lo, fc1_hi = _act_clamp(n.attrs.get("act1", "none"), n.attrs.get("act1_params"), sh, zh)
     fc1_m, fc1_s = _quantize_layer_weights(g, qg, w1, b1, sp, sh, f"{n.name}/fc1")
     act2 = n.attrs.get("act2", "none")

@@ -34,9 +34,13 @@ class Histogram:
     max: float = 0.0
 
     def add(self, x: np.ndarray) -> None:
+        """Count ``x``'s values; ValueError if any is NaN or infinite (no finite range holds them,
+        and the bin doubling below would never end)."""
         x = np.asarray(x, np.float32).ravel()
         if x.size == 0:
             return
+        if not np.isfinite(x).all():
+            raise ValueError("histogram of non-finite values")
         self.min, self.max = min(self.min, float(x.min())), max(self.max, float(x.max()))
         mag = max(-self.min, self.max)
         if mag == 0.0:

@@ -12,7 +12,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from mnv3c.errors import MnvError
+from mnv3c.errors import MnvError, shown
 from mnv3c.ir.graph import Graph, Node
 from mnv3c.quant import intops
 from mnv3c.quant.accumulate import conv2d_acc, depthwise_acc
@@ -55,7 +55,7 @@ def simulate(qg: Graph, x: np.ndarray, keep_all: bool = False,
     for n in qg.nodes:
         fn = kernels.get(n.op)
         if fn is None:
-            raise MnvError(f"node '{n.name}': op '{n.op}' has no integer kernel")
+            raise MnvError(f"node {shown(n.name)}: op {shown(n.op)} has no integer kernel")
         env[n.outputs[0]] = fn(n, [env[i] if i in env else qg.tensors[i].data for i in n.inputs], x.shape[0])
     return env if keep_all else env[qg.outputs[0]]
 

@@ -10,7 +10,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from mnv3c.errors import UnsupportedModelError
+from mnv3c.errors import UnsupportedModelError, shown
 
 
 def relu(x: np.ndarray, params: Mapping[str, Any]) -> np.ndarray:
@@ -56,5 +56,5 @@ def apply_activation(x: np.ndarray, act: str | None, params: Mapping[str, Any] |
         return x
     fn = ACTIVATION_FNS.get(act)
     if fn is None:
-        raise UnsupportedModelError(f"unknown activation '{act}'")
+        raise UnsupportedModelError(f"unknown activation {shown(act)}")
     return fn(x, params or {})

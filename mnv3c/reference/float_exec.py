@@ -12,7 +12,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from mnv3c.errors import MnvError, UnsupportedModelError
+from mnv3c.errors import MnvError, UnsupportedModelError, shown
 from mnv3c.ir.graph import Graph, Node, Tensor
 from mnv3c.reference.activations import apply_activation
 from mnv3c.reference.resize import linear_taps, nearest_indices
@@ -26,13 +26,13 @@ def run_node(node: Node, graph: Graph, inputs: list[np.ndarray | None]) -> list[
     """Evaluate one node; ``inputs`` is aligned with ``node.inputs`` (None for an empty name)."""
     fn = _OPS.get(node.op)
     if fn is None:
-        raise UnsupportedModelError(f"node '{node.name}': no reference implementation for op '{node.op}'")
+        raise UnsupportedModelError(f"node {shown(node.name)}: no reference implementation for op {shown(node.op)}")
     try:
         y = fn(inputs, node.attrs, graph)
     except MnvError as e:
-        raise type(e)(f"node '{node.name}' ({node.op}): {e}") from e
+        raise type(e)(f"node {shown(node.name)} ({node.op}): {e}") from e
     except (ValueError, IndexError, KeyError, TypeError) as e:
-        raise MnvError(f"node '{node.name}' ({node.op}) failed: {e!r}") from e
+        raise MnvError(f"node {shown(node.name)} ({node.op}) failed: {e!r}") from e
     return [apply_activation(y, node.attrs.get("act"), node.attrs.get("act_params"))]
 
 
@@ -47,12 +47,12 @@ def run_float(graph: Graph, feeds: Mapping[str, np.ndarray], keep_all: bool = Fa
     env: dict[str, np.ndarray] = {n: t.data for n, t in graph.tensors.items() if t.data is not None}
     for name in graph.inputs:
         if name not in feeds:
-            raise MnvError(f"missing feed for graph input '{name}'")
+            raise MnvError(f"missing feed for graph input {shown(name)}")
         env[name] = _check_feed(graph.tensor(name), feeds[name])
     for node in graph.nodes:
         missing = [i for i in node.inputs if i and i not in env]
         if missing:
-            raise MnvError(f"node '{node.name}' reads {missing} before they are produced")
+            raise MnvError(f"node {shown(node.name)} reads {missing} before they are produced")
         outs = run_node(node, graph, [env[i] if i else None for i in node.inputs])
         env.update(zip(node.outputs, outs))
     return dict(env) if keep_all else {o: env[o] for o in graph.outputs}
@@ -61,7 +61,7 @@ def run_float(graph: Graph, feeds: Mapping[str, np.ndarray], keep_all: bool = Fa
 def _check_feed(t: Tensor, value: np.ndarray) -> np.ndarray:
     arr = np.asarray(value)
     if arr.ndim != len(t.shape) or tuple(arr.shape[1:]) != tuple(t.shape[1:]):
-        raise MnvError(f"feed '{t.name}' has shape {list(arr.shape)}, graph expects {list(t.shape)} (any batch)")
+        raise MnvError(f"feed {shown(t.name)} has shape {list(arr.shape)}, graph expects {list(t.shape)} (any batch)")
     return arr.astype(t.dtype, copy=False)
 
 
@@ -335,7 +335,7 @@ def _pad(ins: list, a: Attrs, g: Graph) -> np.ndarray:
     x, pads = ins[0], [int(v) for v in a["pads"]]
     mode = a.get("mode", "constant")
     if mode not in _PAD_MODES:
-        raise UnsupportedModelError(f"pad mode '{mode}' is not supported")
+        raise UnsupportedModelError(f"pad mode {shown(mode)} is not supported")
     begins, ends = pads[:x.ndim], pads[x.ndim:]
     extra = {"constant_values": a.get("value", 0)} if mode == "constant" else {}
     y = np.pad(x, [(max(b, 0), max(e, 0)) for b, e in zip(begins, ends)], mode=_PAD_MODES[mode], **extra)
