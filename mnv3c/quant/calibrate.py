@@ -91,10 +91,13 @@ def collect(graph: Graph, calib: np.ndarray, batch_size: int = 32, bins: int = 2
     for start in range(0, len(calib), batch_size):
         batch = np.asarray(calib[start:start + batch_size], np.float32)
         env = run_float(cg, {cg.inputs[0]: batch}, keep_all=True)
+        require_finite(cg, env, start)
         for node in se_nodes:
             env.update(squeeze_excite_parts(node, cg, env[node.inputs[0]]))
-        for name in activations + [se_part_name(n.outputs[0], p) for n in se_nodes for p in SE_PARTS]:
-            stats.hists.setdefault(name, Histogram(bins)).add(require_finite(name, env[name], start))
+        se_parts = [se_part_name(n.outputs[0], p) for n in se_nodes for p in SE_PARTS]
+        require_finite(cg, env, start, se_parts)
+        for name in activations + se_parts:
+            stats.hists.setdefault(name, Histogram(bins)).add(env[name])
         for node in weighted:
             s = env[node.inputs[0]].astype(np.float64).sum(axis=0)
             sums[node.name] = s if node.name not in sums else sums[node.name] + s
@@ -112,8 +115,7 @@ def channel_absmax(graph: Graph, calib: np.ndarray, names: Iterable[str], batch_
     for start in range(0, len(calib), batch_size):
         env = run_float(graph, {graph.inputs[0]: np.asarray(calib[start:start + batch_size], np.float32)},
                         keep_all=True)
-        for name in [*graph.inputs, *(o for n in graph.nodes for o in n.outputs)]:  # in order: name the first
-            require_finite(name, env[name], start)
+        require_finite(graph, env, start)
         for name in names:
             v = env[name]
             m = np.abs(v).max(axis=tuple(i for i in range(v.ndim) if i != 1))
@@ -121,12 +123,19 @@ def channel_absmax(graph: Graph, calib: np.ndarray, names: Iterable[str], batch_
     return out
 
 
-def require_finite(name: str, value: np.ndarray, first_sample: int = 0) -> np.ndarray:
-    """``value`` (tensor ``name`` over a calibration batch) if all finite, else an MnvError naming
-    the tensor: NaN or infinite activations (overflowing weights, NaN data) have no int8 range."""
-    finite = np.isfinite(value)
-    if finite.all():
-        return value
-    sample = first_sample + int(np.argwhere(~finite)[0][0])
-    raise MnvError(f"calibration: tensor {shown(name)} has non-finite values (NaN or infinity) on calibration "
-                   f"sample {sample}: the model's float arithmetic overflows or the data is not finite")
+def require_finite(graph: Graph, env: dict[str, np.ndarray], first_sample: int,
+                   names: Iterable[str] | None = None) -> None:
+    """MnvError naming the first tensor of ``env`` (graph order, or ``names``) holding NaN or
+    infinity on a calibration batch: such activations (overflowing weights, NaN data) have no
+    int8 range."""
+    producers = None
+    for name in names if names is not None else [*graph.inputs, *(o for n in graph.nodes for o in n.outputs)]:
+        finite = np.isfinite(env[name])
+        if finite.all():
+            continue
+        producers = producers or graph.producers()
+        node = producers.get(name)
+        sample = first_sample + int(np.argwhere(~finite)[0][0])
+        raise MnvError(f"calibration: tensor {shown(name)}{f' (output of node {shown(node.name)})' if node else ''} "
+                       f"has non-finite values (NaN or infinity) on calibration sample {sample}: the model's "
+                       f"float arithmetic overflows or the data is not finite")
