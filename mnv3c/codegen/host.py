@@ -15,8 +15,9 @@ from typing import Sequence
 
 import numpy as np
 
-from mnv3c.codegen.generate import HOST_MAIN
 from mnv3c.boards.qemu import GuestTimeout
+from mnv3c.boards.toolchain import BuildError
+from mnv3c.codegen.generate import HOST_MAIN
 from mnv3c.errors import MnvError
 from mnv3c.outdir import read_report
 from mnv3c.subprocesses import run_group
@@ -28,8 +29,8 @@ SANITIZE_FLAGS = ("-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,un
 EXECUTABLE = "mnv3c_model"
 
 
-class HostBuildError(MnvError):
-    """The host compiler rejected the generated code."""
+class HostBuildError(BuildError):
+    """The host compiler rejected the generated code; `log` holds its full output."""
 
 
 def host_cc() -> str:
@@ -53,7 +54,7 @@ def build(outdir: str | Path, sanitize: bool = False, extra_flags: Sequence[str]
     proc = run_group(cmd, cwd=outdir, text=True)
     if proc.returncode != 0:
         first = next((ln for ln in proc.stderr.splitlines() if "error" in ln), proc.stderr.strip()[-300:])
-        raise HostBuildError(f"host build in {outdir} failed: {first}")
+        raise HostBuildError(f"host build in {outdir} failed: {first}", f"{' '.join(map(str, cmd))}\n{proc.stderr}")
     return exe
 
 
