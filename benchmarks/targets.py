@@ -114,8 +114,9 @@ def bench(label: str, path: Path, calib: np.ndarray, x: np.ndarray, targets: tup
             log(f"  {target}: {row.error}")
             rows.append(row)
             continue
-        device, row.instructions = run_project(outdir, image, x_c)
-        row.bit_exact = bool(np.array_equal(device.reshape(sim.shape), sim))
+        ran = run_project(outdir, image, x_c)
+        row.instructions = ran.instructions
+        row.bit_exact = bool(np.array_equal(ran.outputs.reshape(sim.shape), sim))
         row.macs, row.arena, row.weights = report["macs"], report["arena_bytes"], report["weights_bytes"]
         row.flash, row.ram = report["flash_bytes"], report["ram_bytes"]
         log(f"  {target}: {row.instructions:,} instructions, bit_exact={row.bit_exact} ({time.time() - t:.0f} s)")

@@ -93,6 +93,8 @@ def _build_parser() -> argparse.ArgumentParser:
     c = model_cmd("run", "compile, build and run on the target; compare with the integer simulator")
     target_flags(c)
     c.add_argument("--input", metavar="INPUT", help=f"input samples, {ARRAYS} (default: one seeded sample)")
+    c.add_argument("--profile", action="store_true",
+                   help="print the per-layer instruction profile, most expensive first, on stderr")
 
     c = model_cmd("eval", "float vs int8 accuracy on a labelled data set")
     c.add_argument("--calib", required=True, metavar="CALIB", help=f"calibration samples, {ARRAYS}")

@@ -29,6 +29,7 @@ from mnv3c.codegen.generate import generate, memory_needs
 from mnv3c.errors import MnvError
 from mnv3c.ir import Graph
 from mnv3c.outdir import read_report, staged, write_report
+from mnv3c.profile import layer_profile
 from mnv3c.quant.evaluate import layer_sqnr, load_float_graph
 from mnv3c.progress import stage
 from mnv3c.report import HTML_NAME, write_report_html
@@ -168,19 +169,26 @@ def build_project(outdir: str | Path) -> tuple[dict[str, Any], Path]:
     return report, image
 
 
-def run_project(outdir: str | Path, image: Path, x_int8_nhwc: np.ndarray) -> tuple[np.ndarray, int | None]:
-    """Run a built project on int8 samples (C layout); (int8 outputs [N, out], instructions per
-    inference or None on the host)."""
+@dataclass(frozen=True)
+class ProjectRun:
+    outputs: np.ndarray  # int8 [N, output bytes], C layout
+    instructions: int | None  # first inference; None on the host
+    profile: list[dict[str, Any]] | None  # first inference, per layer (mnv3c.profile); None on the host
+
+
+def run_project(outdir: str | Path, image: Path, x_int8_nhwc: np.ndarray) -> ProjectRun:
+    """Run a built project on int8 samples (C layout): outputs, instruction count and profile."""
     report = read_report(outdir)
     board = get_board(report["board"])
     out_bytes = int(np.prod(report["output"]["c_shape"][1:]))
     where = "natively" if board.arch == "host" else f"under {board.qemu_binary}"
     with stage("run", f"{len(x_int8_nhwc)} sample(s) on {board.name} {where}"):
         if board.arch == "host":
-            return host.run(image, x_int8_nhwc, out_bytes), None
+            return ProjectRun(host.run(image, x_int8_nhwc, out_bytes), None, None)
         result = run_elf(board, image, timeout_s=RUN_TIMEOUT_S)
     y = parse_outputs(result.stdout_lines, len(x_int8_nhwc), out_bytes)
-    return y, result.instructions
+    profile = layer_profile(report["layers"], result.marks_per_sample[0], result.instructions)
+    return ProjectRun(y, result.instructions, profile)
 
 
 def _refresh_html(outdir: Path, report: dict[str, Any]) -> None:

@@ -27,7 +27,7 @@ COMPILE_KEYS = {"target", "board", "arena_bytes", "arena_lower_bound_bytes", "we
                 "input", "output", "layers"}  # fmt: skip
 COMPILE_LAYER_KEYS = {"name", "op", "macs", "params", "arena_offset", "out_bytes"}
 RUN_KEYS = {"target", "board", "input_file", "samples", "output", "output_int8", "sim_output_int8", "float_output",
-            "bit_exact", "instructions", "arena_bytes", "flash_bytes", "ram_bytes"}  # fmt: skip
+            "bit_exact", "instructions", "profile", "arena_bytes", "flash_bytes", "ram_bytes"}  # fmt: skip
 EVAL_KEYS = {"samples", "float_top1", "int8_top1", "agreement", "mean_abs_err", "cosine"}
 
 
@@ -350,11 +350,20 @@ def test_process_bad_target_is_exit_2_one_line(files, tmp_path) -> None:
 
 @pytest.mark.qemu
 def test_process_run_json_under_qemu_counts_instructions(files) -> None:
-    """`run --json` on a Cortex-M target: bit-exact and an exact instruction count."""
+    """`run --json --profile` on a Cortex-M target: bit-exact, an exact instruction count, and a
+    per-layer profile in the JSON that sums to it, with its table (most expensive first) on stderr."""
     proc = _python_m("run", files["model"], "--target", "cortex-m7", "--calib", files["calib"], "--input",
-                     files["input"], "--json")  # fmt: skip
+                     files["input"], "--json", "--profile")  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     r = json.loads(proc.stdout)
     assert set(r) >= RUN_KEYS and (r["target"], r["board"]) == ("cortex-m7", "mps2-an500")
     assert r["bit_exact"] is True and isinstance(r["instructions"], int) and r["instructions"] > 0
     assert r["output_int8"] == r["sim_output_int8"] and r["samples"] == 2
+    profile = r["profile"]
+    assert sum(row["instructions"] for row in profile) == r["instructions"]
+    assert sum(row["macs"] for row in profile) == r["macs"]
+    assert all(set(row) == {"layer", "kernel", "instructions", "macs"} for row in profile)
+    rows = [ln.split() for ln in proc.stderr.splitlines() if ln.endswith(("-", "%")) or "% " in ln]
+    costs = [int(w[[i for i, t in enumerate(w) if t.endswith("%")][0] - 1].replace(",", "")) for w in rows]
+    assert costs[:-1] == sorted((row["instructions"] for row in profile), reverse=True)  # last: the total
+    assert costs[-1] == r["instructions"]

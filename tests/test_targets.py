@@ -21,6 +21,7 @@ from mnv3c.boards.qemu import run_elf
 from mnv3c.boards.registry import get_board
 from mnv3c.codegen.host import nchw_to_nhwc
 from mnv3c.compiler import Quantized, build_project, quantize_model, resolve_board, run_project, write_project
+from mnv3c.profile import layer_profile
 from mnv3c.quant.simulate import quantize_input, simulate
 from mnv3c.zoo.mnist import load_split
 
@@ -83,12 +84,18 @@ def _check_target(case: Case, target: str, outdir: Path, classes: int) -> None:
     report, image = build_project(outdir)
     assert report["output"]["c_shape"] == [1, classes]  # a flat logits vector: C and graph order agree
 
-    device, instructions = run_project(outdir, image, x_c)
-    np.testing.assert_array_equal(device.reshape(case.sim.shape), case.sim)  # bit-exact, every sample
+    ran = run_project(outdir, image, x_c)
+    instructions = ran.instructions
+    np.testing.assert_array_equal(ran.outputs.reshape(case.sim.shape), case.sim)  # bit-exact, every sample
     assert isinstance(instructions, int) and instructions > 0
 
     again = run_elf(board, image, timeout_s=120)  # same image, second emulator run
     assert again.instructions == instructions
+    # the per-layer profile: one row per layer (+ the call overhead), exact sum, identical on a second run
+    assert [row["layer"] for row in ran.profile[:-1]] == [layer["name"] for layer in report["layers"]]
+    assert all(row["instructions"] > 0 for row in ran.profile[:-1])
+    assert sum(row["instructions"] for row in ran.profile) == instructions
+    assert layer_profile(report["layers"], again.marks_per_sample[0], again.instructions) == ran.profile
     assert len(again.instructions_per_sample) == len(case.x_int8)
 
     on_disk = json.loads((outdir / "report.json").read_text())

@@ -48,6 +48,9 @@ class RunResult:
     instructions: int | None  # first inference; None on the host
     instructions_per_sample: list[int]
     stderr: str
+    # per sample, the counts (from the begin marker) at which mnv3c_model_run was entered and at
+    # which each of its calls returned; empty when the image has no mnv3c_model_run
+    marks_per_sample: tuple[tuple[int, ...], ...] = ()
 
 
 def cache_dir() -> Path:
@@ -82,9 +85,22 @@ def qemu_command(board: Board, elf: Path, insn_log: Path, icount: bool = False) 
     if "mnv3c_marker_begin" in functions and "mnv3c_marker_end" in functions:  # else garbage-collected: unused
         # Thumb function symbols have bit 0 set; the instruction address does not.
         begin, end = functions["mnv3c_marker_begin"] & ~1, functions["mnv3c_marker_end"] & ~1
-        cmd += ["-plugin", f"{plugin_path()},begin={begin:#x},end={end:#x},out={insn_log}"]
+        plugin = f"{plugin_path()},begin={begin:#x},end={end:#x},out={insn_log}"
+        glue = function_range(functions, "mnv3c_model_run")
+        if glue is not None:
+            plugin += f",glue={glue[0]:#x}-{glue[1]:#x}"
+        cmd += ["-plugin", plugin]
     cmd += ["-kernel", str(elf)]
     return cmd
+
+
+def function_range(functions: dict[str, int], name: str) -> tuple[int, int] | None:
+    """[start, end) of a function's code: up to the next function symbol (Thumb bit cleared)."""
+    if name not in functions:
+        return None
+    start = functions[name] & ~1
+    later = [a & ~1 for a in functions.values() if a & ~1 > start]
+    return (start, min(later)) if later else None
 
 
 def run_elf(board: Board, elf: Path, timeout_s: float = 60.0, check: bool = True, icount: bool = False) -> RunResult:
@@ -109,7 +125,9 @@ def run_elf(board: Board, elf: Path, timeout_s: float = 60.0, check: bool = True
         except subprocess.TimeoutExpired:
             raise GuestTimeout(f"{board.name}: {elf.name} did not finish within {timeout_s:g} s (killed)") from None
         out, err = proc.stdout, proc.stderr
-        counts = [int(ln.split()[1]) for ln in insn_log.read_text().splitlines()] if insn_log.exists() else []
+        log = insn_log.read_text().splitlines() if insn_log.exists() else []
+        counts = [int(ln.split()[1]) for ln in log if ln.startswith("INSN ")]
+        marks = tuple(tuple(int(v) for v in ln.split()[1:] if v.isdigit()) for ln in log if ln.startswith("MARKS"))
 
     lines = out.decode(errors="replace").splitlines()
     stderr = err.decode(errors="replace")
@@ -123,7 +141,7 @@ def run_elf(board: Board, elf: Path, timeout_s: float = 60.0, check: bool = True
     if check and proc.returncode != 0:
         detail = stderr.strip().splitlines()[-1] if stderr.strip() else (lines[-1] if lines else "no output")
         raise CheckFailed(f"{board.name}: {elf.name} exited with status {proc.returncode}: {detail}")
-    return RunResult(lines, proc.returncode, counts[0] if counts else None, counts, stderr)
+    return RunResult(lines, proc.returncode, counts[0] if counts else None, counts, stderr, marks)
 
 
 def _symbolize(fault_line: str, elf: Path, board: Board) -> str:

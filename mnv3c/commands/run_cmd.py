@@ -4,6 +4,7 @@ integer simulator. A mismatch still prints the result, then exits 1."""
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from mnv3c.compiler import (build_project, check_memory_fit, check_tools, load_m
                             run_project, write_project)
 from mnv3c.codegen.host import c_to_graph_layout, nchw_to_nhwc
 from mnv3c.errors import CheckFailed, MnvError
+from mnv3c.profile import profile_table
 from mnv3c.quant.simulate import host_output, quantize_input, simulate
 from mnv3c.reference.float_exec import run_float
 
@@ -23,6 +25,9 @@ from mnv3c.reference.float_exec import run_float
 def run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     result = run_model(args.model, args.target, args.board, args.calib, args.input, args.input_shape)
     human = _human(result)
+    if args.profile:  # for people, beside whatever goes to stdout (the JSON always has it)
+        print(profile_table(result["profile"]) if result["profile"] else "no instruction profile on the host",
+              file=sys.stderr)
     if not result["bit_exact"]:
         raise CheckFailed(f"device output differs from the integer simulator on {args.target}", result, human)
     return result, human
@@ -55,8 +60,8 @@ def run_model(model: str, target: str, board_name: str | None, calib: str | np.n
         x_c = nchw_to_nhwc(x_q)
         write_project(q.qgraph, target, board, outdir, force=False, inputs_int8=x_c, html=False)
         report, image = build_project(outdir)
-        device, instructions = run_project(outdir, image, x_c)
-    device = c_to_graph_layout(device, report["output"]["c_shape"]).reshape(len(device), -1)
+        ran = run_project(outdir, image, x_c)
+    device = c_to_graph_layout(ran.outputs, report["output"]["c_shape"]).reshape(len(ran.outputs), -1)
     return {
         "target": target,
         "board": board.name,
@@ -67,7 +72,8 @@ def run_model(model: str, target: str, board_name: str | None, calib: str | np.n
         "sim_output_int8": sim.astype(int).tolist(),
         "float_output": float_out.reshape(len(x), -1).astype(float).tolist(),
         "bit_exact": bool(np.array_equal(device, sim)),
-        "instructions": instructions,
+        "instructions": ran.instructions,
+        "profile": ran.profile,
         "arena_bytes": report["arena_bytes"],
         "flash_bytes": report["flash_bytes"],
         "ram_bytes": report["ram_bytes"],

@@ -12,6 +12,17 @@
  * instruction of mnv3c_marker_begin() up to, not including, the first
  * instruction of mnv3c_marker_end().
  *
+ * Per-layer profile (optional):  ...,glue=0xLO-0xHI
+ *   [LO, HI) is the code of mnv3c_model_run, which does nothing but call one
+ *   kernel per layer.  A translation block of that range that starts at a
+ *   count other than where the previous one ended means control left the
+ *   range and came back: a kernel call returned.  Each such re-entry (and the
+ *   first entry) appends its count, relative to `begin`, to a
+ *   `MARKS m0 m1 ...` line written just before the INSN line, so layer k owns
+ *   exactly [m(k-1), m(k)): the glue code that sets up its call plus the
+ *   kernel.  Only blocks of mnv3c_model_run get a callback (a few per layer),
+ *   so the profile costs nothing measurable and changes no guest instruction.
+ *
  * No QEMU headers are installed on Debian, so the handful of plugin API
  * declarations used (QEMU 7.2, plugin API version 1, include/qemu/qemu-plugin.h)
  * are written out here; the symbols are exported by the qemu-system binary.
@@ -43,6 +54,9 @@ void qemu_plugin_register_vcpu_insn_exec_inline(struct qemu_plugin_insn *insn, e
                                                 void *ptr, uint64_t imm);
 void qemu_plugin_register_vcpu_insn_exec_cb(struct qemu_plugin_insn *insn, qemu_plugin_vcpu_udata_cb_t cb,
                                             enum qemu_plugin_cb_flags flags, void *userdata);
+uint64_t qemu_plugin_tb_vaddr(const struct qemu_plugin_tb *tb);
+void qemu_plugin_register_vcpu_tb_exec_cb(struct qemu_plugin_tb *tb, qemu_plugin_vcpu_udata_cb_t cb,
+                                          enum qemu_plugin_cb_flags flags, void *userdata);
 void qemu_plugin_register_atexit_cb(qemu_plugin_id_t id, qemu_plugin_udata_cb_t cb, void *userdata);
 
 __attribute__((visibility("default"))) int qemu_plugin_version = 1;
@@ -52,15 +66,42 @@ static uint64_t latched;
 static uint64_t begin_addr, end_addr;
 static FILE *out;
 
+static uint64_t glue_lo, glue_hi;     /* [lo, hi): mnv3c_model_run; 0, 0 = no profile */
+static uint64_t glue_next = UINT64_MAX; /* count where the last glue block would end */
+static bool measuring;
+#define MAX_MARKS 4096
+static uint64_t marks[MAX_MARKS];
+static size_t n_marks;
+
 static void on_begin(unsigned int vcpu, void *udata)
 {
     (void)vcpu, (void)udata;
     latched = executed;
+    measuring = true;
+    n_marks = 0;
+    glue_next = UINT64_MAX;
+}
+
+static void on_glue_block(unsigned int vcpu, void *udata)
+{
+    (void)vcpu;
+    if (measuring && executed != glue_next && n_marks < MAX_MARKS) {
+        marks[n_marks++] = executed - latched;
+    }
+    glue_next = executed + (uint64_t)(uintptr_t)udata;
 }
 
 static void on_end(unsigned int vcpu, void *udata)
 {
     (void)vcpu, (void)udata;
+    measuring = false;
+    if (glue_hi != 0) {
+        fprintf(out, "MARKS");
+        for (size_t i = 0; i < n_marks; i++) {
+            fprintf(out, " %" PRIu64, marks[i]);
+        }
+        fprintf(out, n_marks < MAX_MARKS ? "\n" : " OVERFLOW\n");
+    }
     fprintf(out, "INSN %" PRIu64 "\n", executed - latched);
     fflush(out);
 }
@@ -69,6 +110,10 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
     (void)id;
     size_t n = qemu_plugin_tb_n_insns(tb);
+    uint64_t start = qemu_plugin_tb_vaddr(tb);
+    if (start >= glue_lo && start < glue_hi) {
+        qemu_plugin_register_vcpu_tb_exec_cb(tb, on_glue_block, QEMU_PLUGIN_CB_NO_REGS, (void *)(uintptr_t)n);
+    }
     for (size_t i = 0; i < n; i++) {
         struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
         uint64_t pc = qemu_plugin_insn_vaddr(insn);
@@ -99,6 +144,11 @@ __attribute__((visibility("default"))) int qemu_plugin_install(qemu_plugin_id_t 
         if (strncmp(argv[i], "begin=", 6) == 0) begin_addr = strtoull(argv[i] + 6, NULL, 0);
         else if (strncmp(argv[i], "end=", 4) == 0) end_addr = strtoull(argv[i] + 4, NULL, 0);
         else if (strncmp(argv[i], "out=", 4) == 0) path = argv[i] + 4;
+        else if (strncmp(argv[i], "glue=", 5) == 0) {
+            char *rest;
+            glue_lo = strtoull(argv[i] + 5, &rest, 0);
+            glue_hi = *rest == '-' ? strtoull(rest + 1, NULL, 0) : 0;
+        }
     }
     if (path == NULL || begin_addr == 0 || end_addr == 0) {
         fprintf(stderr, "insn_count: need begin=, end= and out= arguments\n");
