@@ -61,6 +61,7 @@ class Row:
     input_bytes: int = 0
     bit_exact: bool | None = None
     error: str | None = None  # e.g. "does not fit ..."
+    profile: list[dict] | None = None  # per layer (mnv3c.profile), with "op" from the report
 
     @property
     def code_bytes(self) -> int:
@@ -116,6 +117,8 @@ def bench(label: str, path: Path, calib: np.ndarray, x: np.ndarray, targets: tup
             continue
         ran = run_project(outdir, image, x_c)
         row.instructions = ran.instructions
+        ops = {layer["name"]: layer["op"] for layer in report["layers"]}
+        row.profile = [{**r, "op": ops.get(r["layer"], "")} for r in ran.profile or []]
         row.bit_exact = bool(np.array_equal(ran.outputs.reshape(sim.shape), sim))
         row.macs, row.arena, row.weights = report["macs"], report["arena_bytes"], report["weights_bytes"]
         row.flash, row.ram = report["flash_bytes"], report["ram_bytes"]
@@ -139,6 +142,42 @@ def table(rows: list[Row]) -> str:
             f"| {r.arena:,} B | {r.flash:,} B | {r.ram:,} B | {r.code_bytes:,} B | {'yes' if r.bit_exact else 'NO'} |"
         )
     return "\n".join(lines)
+
+
+# TFLM + CMSIS-NN's per-op split at 224 on Cortex-M7 (../shared/PEERS.md): share of instructions, MAC/insn
+PEER_CLASSES = {
+    "1x1 conv": "CONV_2D (all convs) 36.2 %, 0.389", "stem conv": "(in CONV_2D)", "depthwise": "19.0 %, 0.117",
+    "squeeze-excite": "MEAN 12.1 % + MUL 4.4 %", "dense": "0.9 %", "add": "1.3 %", "pool": "(in MEAN)",
+    "activation": "HARD_SWISH 25.9 %", "call overhead": "",
+}
+
+
+def layer_class(row: dict) -> str:
+    """The kernel class of a profile row: what PEERS.md's per-op split can be set beside."""
+    kernel, op = row["kernel"], row.get("op", "")
+    if not kernel:
+        return "call overhead"
+    if op == "conv2d":
+        return "1x1 conv" if kernel.startswith("conv1x1") else "stem conv"
+    return {"depthwise_conv2d": "depthwise", "squeeze_excite": "squeeze-excite", "dense": "dense", "add": "add",
+            "global_avg_pool": "pool", "avg_pool": "pool", "max_pool": "pool"}.get(op, "activation")
+
+
+def class_table(rows: list[Row]) -> str:
+    """Per target, V3-Small 1000 classes at 224 (96 when 224 is absent): share and MAC/insn per kernel class."""
+    picked = [r for r in rows if r.profile and "224x224, 1000" in r.model] or [r for r in rows if r.profile]
+    classes = list(PEER_CLASSES)
+    head = "| class | " + " | ".join(f"{r.target} share | MAC/insn" for r in picked) + " | TFLM+CMSIS-NN M7 224 |"
+    lines = [head, "|---|" + "--:|--:|" * len(picked) + "---|"]
+    for cls in classes:
+        cells = []
+        for r in picked:
+            mine = [p for p in r.profile if layer_class(p) == cls]
+            insns, macs = sum(p["instructions"] for p in mine), sum(p["macs"] for p in mine)
+            cells.append(f"{100 * insns / r.instructions:.1f} %" if insns else "-")
+            cells.append(f"{macs / insns:.3f}" if macs and insns else "-")
+        lines.append(f"| {cls} | {' | '.join(cells)} | {PEER_CLASSES[cls]} |")
+    return f"model: {picked[0].model if picked else 'n/a'}\n\n" + "\n".join(lines)
 
 
 def peers_table(rows: list[Row]) -> str:
@@ -189,6 +228,8 @@ def main() -> int:
     print(table(rows))
     print("\n### Cortex-M7: mnv3c beside the alternatives (../shared/PEERS.md)\n")
     print(peers_table(rows))
+    print("\n### Where the instructions go, per kernel class (`mnv3c run --profile`)\n")
+    print(class_table(rows))
     return 0 if all(r.bit_exact or r.error for r in rows) else 1
 
 

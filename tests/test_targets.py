@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_kernel_variants import assert_variants_cover
 
 from mnv3c import cli
 from mnv3c.boards.qemu import run_elf
@@ -83,6 +84,7 @@ def _check_target(case: Case, target: str, outdir: Path, classes: int) -> None:
     write_project(case.q.qgraph, target, board, outdir, force=False, inputs_int8=x_c)
     report, image = build_project(outdir)
     assert report["output"]["c_shape"] == [1, classes]  # a flat logits vector: C and graph order agree
+    assert_variants_cover(report, target)  # the target's kernel variants, no silent portable fallback
 
     ran = run_project(outdir, image, x_c)
     instructions = ran.instructions

@@ -81,7 +81,9 @@ def generate(qgraph: Graph, outdir: str | Path, target: str = "host", board: str
     names.reserve(*_runtime_identifiers())
     buffers = _buffers(qgraph, plan, names)
     layers = [_layer(qgraph, plan, s, names, buffers) for s in plan.schedule.steps]
-    kernel_sources = sorted({src for k in plan.kernels for src in k.sources})
+    runtime_files = sorted({src for k in plan.kernels for src in (*k.sources, *k.headers)})
+    kernel_sources = sorted({Path(src).name for k in plan.kernels for src in k.sources})
+    kernel_headers = sorted({Path(h).name for k in plan.kernels for h in k.headers})
     arrays = [a for layer in layers for a in layer.code.arrays]
     io = _io(qgraph)
     context = {
@@ -96,6 +98,7 @@ def generate(qgraph: Graph, outdir: str | Path, target: str = "host", board: str
         "weights_bytes": sum(a.nbytes for a in arrays),
         "model_sources": list(MODEL_SOURCES),
         "kernel_sources": kernel_sources,
+        "kernel_headers": kernel_headers,
         "host_main": HOST_MAIN,
     }
     env = jinja2.Environment(
@@ -108,8 +111,8 @@ def generate(qgraph: Graph, outdir: str | Path, target: str = "host", board: str
     )
     for template in sorted(TEMPLATES.glob("*.j2")):
         _write(outdir / template.stem, env.get_template(template.name).render(context))
-    for name in (*RUNTIME_HEADERS, *kernel_sources):
-        shutil.copyfile(RUNTIME_C / name, outdir / name)
+    for name in (*RUNTIME_HEADERS, *runtime_files):  # variants' files from runtime_c/<variant>/, flattened
+        shutil.copyfile(RUNTIME_C / name, outdir / Path(name).name)
     report = _report(qgraph, plan, target, board or default_board(target).name,
                      [sum(a.nbytes for a in layer.code.arrays) for layer in layers], kernel_sources)
     _write(outdir / "report.json", strict_json.dumps(report, indent=2) + "\n")
@@ -129,7 +132,7 @@ def memory_needs(qgraph: Graph, target: str = "host") -> tuple[int, int]:
 
 def _runtime_identifiers() -> set[str]:
     """Every mnv3c_* name the runtime and the fixed templates define, so layers cannot shadow them."""
-    texts = [p.read_text() for p in sorted(RUNTIME_C.iterdir()) if p.suffix in (".c", ".h")]
+    texts = [p.read_text() for p in sorted(RUNTIME_C.rglob("*")) if p.suffix in (".c", ".h")]  # variants too
     texts += [p.read_text() for p in sorted(TEMPLATES.glob("*.j2"))]
     return {m for t in texts for m in re.findall(r"\bmnv3c_\w+", t)}
 
@@ -170,7 +173,7 @@ def _pointer(plan: ModelPlan, tensor: str, buffers: dict[str, _Buffer]) -> str:
 def _layer(g: Graph, plan: ModelPlan, step: Step, names: CNames, buffers: dict[str, _Buffer]) -> _Layer:
     node = g.node(step.node)
     kernel = plan.kernels[step.index]
-    code = layer_code(kernel.params_type, node, g, names)
+    code = layer_code(kernel.params_type, node, g, names, kernel.layout)
     scratch_macro = names(f"SCRATCH_{node.name}") if step.index in plan.scratch else ""
     scratch = f"arena8 + {scratch_macro}" if scratch_macro else "NULL"
     return _Layer(

@@ -14,6 +14,7 @@ from typing import Any, Callable, Union
 import numpy as np
 
 from mnv3c.codegen.cformat import CArray, comment_text, float_text
+from mnv3c.codegen.layouts import LAYOUTS
 from mnv3c.codegen.names import CNames
 from mnv3c.errors import UnsupportedModelError, shown
 from mnv3c.ir.graph import Graph, Node
@@ -32,14 +33,23 @@ class LayerCode:
 class _Emitter:
     """Collects the arrays of one layer under unique C names derived from the node name."""
 
-    def __init__(self, node: Node, graph: Graph, names: CNames) -> None:
+    def __init__(self, node: Node, graph: Graph, names: CNames, layout: str = "") -> None:
         self.node, self.graph, self.names, self.a = node, graph, names, node.attrs
+        self.layout = layout  # the kernel variant's weight re-layout (codegen/layouts.py), "" = none
         self.code = LayerCode([])
 
     def array(self, suffix: str, ctype: str, values: np.ndarray, comment: str) -> str:
         name = self.names(f"mnv3c_{self.node.name}_{suffix}")
         self.code.arrays.append(CArray(name, ctype, np.asarray(values), comment_text(f"{self.node.name}: {comment}")))
         return name
+
+    def weights(self, values: np.ndarray, described: str, prefix: str = "") -> str:
+        """The weights array in the layout the kernel reads: as documented, or re-laid out for a variant."""
+        if not self.layout:
+            return self.array(f"{prefix}weights", "int8_t", values, f"weights, {described}")
+        laid = LAYOUTS[self.layout](values)
+        return self.array(f"{prefix}weights", "int8_t", laid,
+                          f"weights, {described} re-laid out as '{self.layout}' ({laid.size} bytes)")
 
     def const(self, i: int) -> np.ndarray:
         data = self.graph.tensors[self.node.inputs[i]].data
@@ -104,7 +114,7 @@ def _conv2d(e: _Emitter) -> LayerCode:
         *_geometry(e),
         ("input_zp", str(int(a["x_zero_point"]))), ("output_zp", str(requant_zero_point(a))),
         ("act_min", str(int(a["lo"]))), ("act_max", str(int(a["hi"]))),
-        ("weights", e.array("weights", "int8_t", ohwi, f"weights, OHWI {list(ohwi.shape)}")),
+        ("weights", e.weights(ohwi, f"OHWI {list(ohwi.shape)}")),
         ("bias_folded", e.array("bias", "int32_t", _folded_bias(weights, bias, a["x_zero_point"]), _FOLDED)),
         *e.requant(),
         ("lut", e.lut()),
@@ -125,7 +135,7 @@ def _depthwise_conv2d(e: _Emitter) -> LayerCode:
         *_geometry(e),
         ("input_zp", str(int(a["x_zero_point"]))), ("output_zp", str(requant_zero_point(a))),
         ("act_min", str(int(a["lo"]))), ("act_max", str(int(a["hi"]))),
-        ("weights", e.array("weights", "int8_t", hwc, f"weights, HWC {list(hwc.shape)}")),
+        ("weights", e.weights(hwc, f"HWC {list(hwc.shape)}")),
         ("bias_folded", e.array("bias", "int32_t", _folded_bias(weights, bias, a["x_zero_point"]), _FOLDED)),
         *e.requant(),
         ("lut", e.lut()),
@@ -139,7 +149,7 @@ def _dense_fields(e: _Emitter, w: np.ndarray, b: np.ndarray, zx: int, zy: int, l
         ("in_features", str(w.shape[1])), ("out_features", str(w.shape[0])),
         ("input_zp", str(zx)), ("output_zp", str(zy)),
         ("act_min", str(lo)), ("act_max", str(hi)),
-        ("weights", e.array(f"{prefix}weights", "int8_t", w, f"weights, [out][in] {list(w.shape)}")),
+        ("weights", e.weights(w, f"[out][in] {list(w.shape)}", prefix)),
         ("bias_folded", e.array(f"{prefix}bias", "int32_t", _folded_bias(w, b, zx), _FOLDED)),
         *e.requant(prefix, mult_key, shift_key),
         ("lut", e.lut(lut_key, prefix)),
@@ -356,5 +366,5 @@ _EMITTERS: dict[str, Callable[[_Emitter], LayerCode]] = {
 }
 
 
-def layer_code(params_type: str, node: Node, graph: Graph, names: CNames) -> LayerCode:
-    return _EMITTERS[params_type](_Emitter(node, graph, names))
+def layer_code(params_type: str, node: Node, graph: Graph, names: CNames, layout: str = "") -> LayerCode:
+    return _EMITTERS[params_type](_Emitter(node, graph, names, layout))

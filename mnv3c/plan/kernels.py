@@ -1,15 +1,23 @@
 """Kernel choice: which C function of `mnv3c/runtime_c/` runs each step.
 
 A table, not code paths: each op lists candidate kernels with the condition under which each
-applies; the first match wins. Target-specific variants (SMLAD on Cortex-M4/M7, Helium on M55) are
-added as `TARGET_RULES[target][op]` entries in front of the portable ones, without touching the
-schedule or the memory plan, which only see a kernel's in-place permission and scratch size.
+applies; the first match wins. Target-specific variants live beside the portable kernels in
+`runtime_c/arm_dsp/` (Cortex-M4/M7/M33: SMLAD on SXTB16-widened pairs), `runtime_c/arm_mve/`
+(Cortex-M55: Helium) and `runtime_c/riscv/` (RV32IMC), and are `TARGET_RULES[target][op]` entries
+in front of the portable ones, without touching the schedule or the memory plan, which only see a
+kernel's in-place permission and scratch size. A variant takes its portable twin's params struct;
+its weights may be re-laid out at compile time (`Kernel.layout`, codegen/layouts.py). Each has a
+`_short` twin (same C file) chosen where the short output stage is proven exact for the layer
+(`short_requant_exact`). tests/test_kernel_variants.py runs every variant under QEMU on the targets
+whose rules name it, and checks that MobileNet layers never fall back to the portable kernels.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable
+
+import numpy as np
 
 from mnv3c.errors import UnsupportedModelError, shown
 from mnv3c.ir.graph import Graph, Node
@@ -26,10 +34,28 @@ class Kernel:
     inplace_operands: tuple[int, ...] = ()  # input positions it may overwrite with its output
     scratch: Callable[[Node, Graph], int] = lambda node, graph: 0  # mirrors the C query
     input_array: bool = False  # inputs passed as one array of pointers (concat), not one argument each
+    headers: tuple[str, ...] = ()  # runtime_c headers declaring it, beside mnv3c_kernels.h (variants)
+    layout: str = ""  # offline weight re-layout (codegen/layouts.py) its weights array gets; "" = as documented
 
     @property
     def function(self) -> str:
         return f"mnv3c_{self.name}"
+
+
+_ARM_DSP_HEADERS = ("arm_dsp/mnv3c_arm_dsp.h", "arm_dsp/mnv3c_dsp_gemm.h", "arm_dsp/mnv3c_dsp_requant.h")
+_ARM_MVE_HEADERS = ("arm_mve/mnv3c_arm_mve.h", "arm_dsp/mnv3c_dsp_requant.h")
+
+
+def _variant_pair(name: str, params_type: str, folder: str, headers: tuple[str, ...], layout: str) -> tuple[Kernel, Kernel]:
+    """A variant and its _short twin (same C file: the proven short output stage, arm_dsp/mnv3c_dsp_requant.h)."""
+    sources = (f"{folder}/{name}.c",)
+    return (Kernel(name, params_type, sources, headers=headers, layout=layout),
+            Kernel(f"{name}_short", params_type, sources, headers=headers, layout=layout))
+
+
+PW_MAX_C = 1024  # MNV3C_PW_MAX_C: the widest reduction the arm_dsp convolutions buffer on the stack
+DW_MAX_C = 1024  # MNV3C_DW_DSP_MAX_C / MNV3C_DW_MVE_MAX_C: the depthwise variants' input_zp row
+DW_MAX_TAPS = 64  # MNV3C_DW_DSP_MAX_TAPS / MNV3C_DW_MVE_MAX_TAPS: their tap-address table
 
 
 def _se_scratch(node: Node, graph: Graph) -> int:
@@ -69,6 +95,19 @@ KERNELS: dict[str, Kernel] = {
             inplace_operands=(0,),
             scratch=_se_scratch,
         ),
+        # runtime_c/arm_dsp/: Cortex-M4/M7/M33 with the DSP extension (SMLAD, SXTB16)
+        *_variant_pair("conv1x1_s8_arm_dsp", "mnv3c_conv2d_params", "arm_dsp", _ARM_DSP_HEADERS, "pointwise_dsp"),
+        *_variant_pair("conv2d_s8_arm_dsp", "mnv3c_conv2d_params", "arm_dsp", _ARM_DSP_HEADERS, "conv_dsp"),
+        *_variant_pair("depthwise_conv2d_s8_arm_dsp", "mnv3c_depthwise_conv2d_params", "arm_dsp", _ARM_DSP_HEADERS,
+                       "depthwise_dsp"),
+        *_variant_pair("dense_s8_arm_dsp", "mnv3c_dense_params", "arm_dsp", _ARM_DSP_HEADERS, "pointwise_dsp"),
+        # runtime_c/arm_mve/: Cortex-M55 (Helium)
+        *_variant_pair("conv1x1_s8_arm_mve", "mnv3c_conv2d_params", "arm_mve", _ARM_MVE_HEADERS, ""),
+        *_variant_pair("depthwise_conv2d_s8_arm_mve", "mnv3c_depthwise_conv2d_params", "arm_mve", _ARM_MVE_HEADERS,
+                       ""),
+        # runtime_c/riscv/: RV32IMC
+        Kernel("conv1x1_s8_riscv", "mnv3c_conv2d_params", ("riscv/conv1x1_s8_riscv.c",),
+               headers=("riscv/mnv3c_riscv.h",), layout="pointwise_rv"),
     )
 }
 
@@ -89,6 +128,52 @@ def _is_pointwise(node: Node, graph: Graph) -> bool:
         and not any(a.get("pads") or ())
         and int(a.get("group", 1)) == 1
     )
+
+
+def _is_pointwise_buffered(node: Node, graph: Graph) -> bool:
+    """Pointwise with at most PW_MAX_C input channels (the variants' stack buffer)."""
+    return _is_pointwise(node, graph) and graph.tensors[node.inputs[1]].shape[1] <= PW_MAX_C
+
+
+def short_requant_exact(w: np.ndarray, bias: np.ndarray, shift: np.ndarray) -> bool:
+    """The short output stage (runtime_c/arm_dsp/mnv3c_dsp_requant.h) gives the general one's bytes:
+    every shift in [-31, -1] and |acc| = |bias + sum (x - zx) w| <= |bias| + 255 * sum|w| < 2^30 for
+    every input. ``w``: weights with the output channel first; ``bias``: the unfolded int32 bias."""
+    shift = np.asarray(shift).reshape(-1)
+    if shift.size == 0 or shift.min() < -31 or shift.max() > -1:
+        return False
+    w = np.abs(np.asarray(w, np.int64))
+    bound = np.abs(np.asarray(bias, np.int64)).reshape(-1) + 255 * w.reshape(w.shape[0], -1).sum(axis=1)
+    return bool(bound.max() < 1 << 30)
+
+
+def _short(node: Node, graph: Graph) -> bool:
+    return short_requant_exact(graph.tensors[node.inputs[1]].data, graph.tensors[node.inputs[2]].data,
+                               node.attrs.get("shift", ()))
+
+
+def _conv_dsp_fits(node: Node, graph: Graph) -> bool:
+    """conv2d_s8_arm_dsp: group 1, dilation 1, kernel_h * (kernel_w * in_c rounded up to 4) <= PW_MAX_C."""
+    o, c, kh, kw = graph.tensors[node.inputs[1]].shape
+    a = node.attrs
+    return (int(a.get("group", 1)) == 1 and tuple(a.get("dilations") or (1, 1)) == (1, 1)
+            and kh * -(-(kw * c) // 4) * 4 <= PW_MAX_C)
+
+
+def _depthwise_fits(node: Node, graph: Graph) -> bool:
+    """The depthwise variants: ch_mult 1, in_c <= DW_MAX_C, at most DW_MAX_TAPS taps (stack tables)."""
+    c = graph.tensors[node.inputs[0]].shape[1]
+    o, _, kh, kw = graph.tensors[node.inputs[1]].shape
+    return o == c and c <= DW_MAX_C and kh * kw <= DW_MAX_TAPS
+
+
+def _dense_fits(node: Node, graph: Graph) -> bool:
+    """dense_s8_arm_dsp: in_features <= PW_MAX_C (its widened input on the stack)."""
+    return graph.tensors[node.inputs[1]].shape[1] <= PW_MAX_C
+
+
+def _both(a: Callable[[Node, Graph], bool], b: Callable[[Node, Graph], bool]) -> Callable[[Node, Graph], bool]:
+    return lambda node, graph: a(node, graph) and b(node, graph)
 
 
 def _same_shapes(node: Node, graph: Graph) -> bool:
@@ -139,8 +224,43 @@ _NO_KERNEL_HINTS = {
     "concat": "on the batch axis",
 }
 
-# Per-target rules tried before the portable ones (none yet: every target runs the portable C).
-TARGET_RULES: dict[str, dict[str, list[Rule]]] = {}
+# Per-target rules tried before the portable ones: the variants in runtime_c/<variant>/. Each
+# variant's _short twin comes first, for the layers where its short output stage is proven exact.
+_ARM_DSP_RULES: dict[str, list[Rule]] = {
+    "conv2d": [
+        (_both(_is_pointwise_buffered, _short), "conv1x1_s8_arm_dsp_short"),
+        (_is_pointwise_buffered, "conv1x1_s8_arm_dsp"),
+        (_both(_conv_dsp_fits, _short), "conv2d_s8_arm_dsp_short"),
+        (_conv_dsp_fits, "conv2d_s8_arm_dsp"),
+    ],
+    "depthwise_conv2d": [
+        (_both(_depthwise_fits, _short), "depthwise_conv2d_s8_arm_dsp_short"),
+        (_depthwise_fits, "depthwise_conv2d_s8_arm_dsp"),
+    ],
+    "dense": [(_both(_dense_fits, _short), "dense_s8_arm_dsp_short"), (_dense_fits, "dense_s8_arm_dsp")],
+}
+_ARM_MVE_RULES: dict[str, list[Rule]] = {  # the M55 has the DSP instructions too: arm_dsp where no MVE kernel
+    "conv2d": [
+        (_both(_is_pointwise, _short), "conv1x1_s8_arm_mve_short"),
+        (_is_pointwise, "conv1x1_s8_arm_mve"),
+        *_ARM_DSP_RULES["conv2d"][2:],
+    ],
+    "depthwise_conv2d": [
+        (_both(_depthwise_fits, _short), "depthwise_conv2d_s8_arm_mve_short"),
+        (_depthwise_fits, "depthwise_conv2d_s8_arm_mve"),
+    ],
+    "dense": _ARM_DSP_RULES["dense"],
+}
+_RISCV_RULES: dict[str, list[Rule]] = {
+    "conv2d": [(_is_pointwise, "conv1x1_s8_riscv")],
+}
+TARGET_RULES: dict[str, dict[str, list[Rule]]] = {
+    "cortex-m4": _ARM_DSP_RULES,
+    "cortex-m7": _ARM_DSP_RULES,
+    "cortex-m33": _ARM_DSP_RULES,
+    "cortex-m55": _ARM_MVE_RULES,
+    "riscv32": _RISCV_RULES,
+}
 
 
 def choose_kernel(node: Node, graph: Graph, target: str = "host") -> Kernel:

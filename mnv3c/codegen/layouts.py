@@ -1,0 +1,64 @@
+"""Offline weight re-layouts for the target kernel variants (runtime_c/<variant>/).
+
+Each layout takes the weights in the portable kernel's layout (mnv3c_kernels.h: conv OHWI, dense
+[out][in]) and returns the int8 array the variant reads, done once at compile time so the
+kernel's inner loop needs no shuffling. Padding bytes are zeros; the extra flash they cost is in
+report.json's weights_bytes like any other array.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+
+def _pad_to(a: np.ndarray, axis: int, multiple: int) -> np.ndarray:
+    extra = -a.shape[axis] % multiple
+    if not extra:
+        return a
+    widths = [(0, 0)] * a.ndim
+    widths[axis] = (0, extra)
+    return np.pad(a, widths)
+
+
+def pointwise_dsp(w: np.ndarray) -> np.ndarray:
+    """[out][in] (or OHWI with 1x1) -> blocks of 4 output channels x groups of 4 input channels, each
+    group four words A, B, C, D with byte order [o0c0 o1c0 o0c2 o1c2], [o2c0 o3c0 o2c2 o3c2],
+    [o0c1 o1c1 o0c3 o1c3], [o2c1 o3c1 o2c3 o3c3] (arm_dsp/conv1x1_s8_arm_dsp.c)."""
+    m = _pad_to(_pad_to(w.reshape(w.shape[0], -1), 0, 4), 1, 4)
+    ob, cg = m.shape[0] // 4, m.shape[1] // 4
+    # o = 4*ob + 2*ohalf + olo, c = 4*cg + 2*chi + cpar -> [ob][cg][cpar][ohalf][chi][olo]
+    six = m.reshape(ob, 2, 2, cg, 2, 2).transpose(0, 3, 5, 1, 4, 2)
+    return np.ascontiguousarray(six).reshape(-1)
+
+
+def conv_dsp(w: np.ndarray) -> np.ndarray:
+    """OHWI -> each kernel row of kernel_w * in_c values padded to a multiple of 4, then "pointwise_dsp"
+    over kernel_h * that (arm_dsp/conv2d_s8_arm_dsp.c)."""
+    o, kh, kw, c = w.shape
+    rows = _pad_to(w.reshape(o, kh, kw * c), 2, 4)
+    return pointwise_dsp(rows.reshape(o, -1))
+
+
+def depthwise_dsp(w: np.ndarray) -> np.ndarray:
+    """HWC [kh][kw][C] -> int16, per group of 4 channels and per tap [w c0, w c2, w c1, w c3], as the
+    little-endian bytes of the int16 values (arm_dsp/depthwise_conv2d_s8_arm_dsp.c)."""
+    taps = _pad_to(w.reshape(-1, w.shape[-1]), 1, 4)  # [T][C4]
+    groups = taps.reshape(taps.shape[0], -1, 4)[:, :, [0, 2, 1, 3]].transpose(1, 0, 2)  # [G][T][4]
+    return np.ascontiguousarray(groups.astype("<i2")).view(np.int8).reshape(-1)
+
+
+def pointwise_rv(w: np.ndarray) -> np.ndarray:
+    """[out][in] (or OHWI with 1x1) -> out padded to a multiple of 4, then per block of four output
+    channels [in][4] (riscv/conv1x1_s8_riscv.c)."""
+    m = _pad_to(w.reshape(w.shape[0], -1), 0, 4)
+    return np.ascontiguousarray(m.reshape(-1, 4, m.shape[1]).transpose(0, 2, 1)).reshape(-1)
+
+
+LAYOUTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "pointwise_dsp": pointwise_dsp,
+    "conv_dsp": conv_dsp,
+    "depthwise_dsp": depthwise_dsp,
+    "pointwise_rv": pointwise_rv,
+}

@@ -1,0 +1,58 @@
+/*
+ * mnv3c_arm_dsp.h - kernel variants for Cortex-M cores with the DSP extension (M4, M7, M33).
+ *
+ * Each takes the params struct of its portable counterpart (mnv3c_kernels.h) and gives the same
+ * bytes; the one difference a caller sees is the weights array, which the code generator re-lays
+ * out for it (mnv3c/codegen/layouts.py, named in each kernel's file). The _short entry points use
+ * the short output stage, which the code generator selects only for layers where it is proven
+ * exact: every out_shift in [-31, -1] and |acc| < 2^30 (mnv3c_dsp_requant.h).
+ */
+#ifndef MNV3C_ARM_DSP_H
+#define MNV3C_ARM_DSP_H
+
+#include "mnv3c_kernels.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MNV3C_DW_DSP_MAX_C 1024  /* depthwise: the input_zp row on the stack */
+#define MNV3C_DW_DSP_MAX_TAPS 64 /* depthwise: tap addresses on the stack */
+
+/* conv1x1_s8 on "pointwise_dsp" weights; in_c <= MNV3C_PW_MAX_C (1024). */
+void mnv3c_conv1x1_s8_arm_dsp(const mnv3c_conv2d_params *p,
+    const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_conv1x1_s8_arm_dsp_scratch_bytes(const mnv3c_conv2d_params *p);
+void mnv3c_conv1x1_s8_arm_dsp_short(const mnv3c_conv2d_params *p,
+    const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_conv1x1_s8_arm_dsp_short_scratch_bytes(const mnv3c_conv2d_params *p);
+
+/* conv2d_s8 (group 1, dilation 1) on "conv_dsp" weights; kernel_h * 4 * ceil(kernel_w * in_c / 4) <= 1024. */
+void mnv3c_conv2d_s8_arm_dsp(const mnv3c_conv2d_params *p,
+    const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_conv2d_s8_arm_dsp_scratch_bytes(const mnv3c_conv2d_params *p);
+void mnv3c_conv2d_s8_arm_dsp_short(const mnv3c_conv2d_params *p,
+    const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_conv2d_s8_arm_dsp_short_scratch_bytes(const mnv3c_conv2d_params *p);
+
+/* dense_s8 on "pointwise_dsp" weights; in_features <= MNV3C_PW_MAX_C (1024). */
+void mnv3c_dense_s8_arm_dsp(const mnv3c_dense_params *p,
+    const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_dense_s8_arm_dsp_scratch_bytes(const mnv3c_dense_params *p);
+void mnv3c_dense_s8_arm_dsp_short(const mnv3c_dense_params *p,
+    const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_dense_s8_arm_dsp_short_scratch_bytes(const mnv3c_dense_params *p);
+
+/* depthwise_conv2d_s8 (ch_mult 1) on "depthwise_dsp" weights; limits above. */
+void mnv3c_depthwise_conv2d_s8_arm_dsp(const mnv3c_depthwise_conv2d_params *p,
+    const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_depthwise_conv2d_s8_arm_dsp_scratch_bytes(const mnv3c_depthwise_conv2d_params *p);
+void mnv3c_depthwise_conv2d_s8_arm_dsp_short(const mnv3c_depthwise_conv2d_params *p,
+    const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_depthwise_conv2d_s8_arm_dsp_short_scratch_bytes(const mnv3c_depthwise_conv2d_params *p);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MNV3C_ARM_DSP_H */

@@ -1,0 +1,125 @@
+/*
+ * mnv3c_dsp_gemm.h - the two-pixel x four-output-channel SMLAD product shared by the arm_dsp
+ * convolutions (conv1x1_s8_arm_dsp.c, conv2d_s8_arm_dsp.c, dense_s8_arm_dsp.c).
+ *
+ * Operands:
+ *   - x: the K reduction values of two pixels p, q, widened by mnv3c_dsp_widen_pair into a buffer of
+ *     K4 / 4 groups (K4 = K rounded up to 4, zero-padded), each group four words
+ *         [SXTB16(xp), SXTB16(xq), SXTB16(ROR(xp, 8)), SXTB16(ROR(xq, 8))]
+ *     = the (c0, c2) and (c1, c3) int16 pairs of the group's four values c0..c3, pixel p then q.
+ *   - w: the weights re-laid out at compile time (mnv3c/codegen/layouts.py "pointwise_dsp"): out_c
+ *     padded to a multiple of 4 with zero rows, K to K4 with zeros, then per block of four output
+ *     channels o0..o3 and group of four values four words
+ *         A = [o0c0 o1c0 o0c2 o1c2]  B = [o2c0 o3c0 o2c2 o3c2]  C = [o0c1 o1c1 o0c3 o1c3]  D = [o2c1 o3c1 o2c3 o3c3]
+ *     so that SXTB16(A) = (w[o0][c0], w[o0][c2]) and SXTB16(ROR(A, 8)) = (w[o1][c0], w[o1][c2]).
+ * Per group the inner loop is 2 LDRD + 4 LDR + 8 SXTB16 + 16 SMLAD = 32 MACs in 30 instructions,
+ * plus 3 for the loop. Output channels past out_c and a missing pixel q (zero inputs) are computed
+ * and dropped, never stored. Sums are exact int32: SMLAD wraps like the portable kernels' int32
+ * sums, and the quantizer bounds them (128 * sum|w| + |bias| < 2^31).
+ */
+#ifndef MNV3C_DSP_GEMM_H
+#define MNV3C_DSP_GEMM_H
+
+#include <arm_acle.h>
+#include <stdint.h>
+
+#include "mnv3c_dsp_requant.h"
+
+#if !defined(__ARM_FEATURE_DSP) || __ARM_FEATURE_DSP != 1
+#error "the arm_dsp kernels need the Arm DSP extension (-mcpu=cortex-m4/m7/m33)"
+#endif
+
+/* A word of a weights array (int8_t, aligned to 16 bytes by the code generator) read as int32. */
+typedef int32_t mnv3c_dsp_word __attribute__((may_alias));
+
+/* SXTB16(ROR(v, 8)): bytes 1 and 3 as two int16 (GCC 12's arm_acle.h has no __ror). */
+static inline int32_t mnv3c_dsp_sxtb16_ror8(int32_t v)
+{
+    int32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    return r;
+}
+
+/* Four int8 values from any address as one word; fewer than four valid bytes are zero-padded. */
+static inline int32_t mnv3c_dsp_load4(const int8_t *x, int32_t valid)
+{
+    int32_t v = 0;
+    int32_t i;
+    if (valid >= 4) {
+        __builtin_memcpy(&v, x, 4); /* one unaligned LDR */
+        return v;
+    }
+    for (i = 0; i < valid; ++i) {
+        v |= (int32_t)((uint32_t)(uint8_t)x[i] << (8 * i));
+    }
+    return v;
+}
+
+/* Widens n values of pixels p (xp) and q (xq; NULL: zeros) into ceil(n / 4) groups at buf. */
+static inline void mnv3c_dsp_widen_pair(const int8_t *xp, const int8_t *xq, int32_t n, int32_t *buf)
+{
+    int32_t c;
+    for (c = 0; c < n; c += 4, buf += 4) {
+        const int32_t a = mnv3c_dsp_load4(xp + c, n - c);
+        const int32_t b = xq != NULL ? mnv3c_dsp_load4(xq + c, n - c) : 0;
+        buf[0] = __sxtb16(a);
+        buf[1] = __sxtb16(b);
+        buf[2] = mnv3c_dsp_sxtb16_ror8(a);
+        buf[3] = mnv3c_dsp_sxtb16_ror8(b);
+    }
+}
+
+/* One SMLAD step: x pairs xa (pixel p), xc (pixel q) against the next weight word. */
+#define MNV3C_DSP_STEP(A, B, QA, QB)                  \
+    "ldr %[w0], [%[w]], #4\n\t"                       \
+    "sxtb16 %[w1], %[w0]\n\t"                         \
+    "sxtb16 %[w0], %[w0], ror #8\n\t"                 \
+    "smlad %[" A "], %[xa], %[w1], %[" A "]\n\t"      \
+    "smlad %[" QA "], %[xc], %[w1], %[" QA "]\n\t"    \
+    "smlad %[" B "], %[xa], %[w0], %[" B "]\n\t"      \
+    "smlad %[" QB "], %[xc], %[w0], %[" QB "]\n\t"
+
+/* All out_c output channels of pixels p, q (yq == NULL: p only) from `groups` (>= 1) widened groups. */
+MNV3C_DSP_INLINE void mnv3c_dsp_gemm_pair(const int32_t *xbuf, int32_t groups, const int8_t *weights,
+                                          const mnv3c_dsp_out *s, int8_t *yp, int8_t *yq, int short_rq)
+{
+    const int8_t *w = weights;
+    const int32_t *const end = xbuf + 4 * groups;
+    int32_t o;
+    for (o = 0; o < s->out_c; o += 4) {
+        const int32_t *xb = xbuf;
+        int32_t p0 = 0, p1 = 0, p2 = 0, p3 = 0, q0 = 0, q1 = 0, q2 = 0, q3 = 0;
+        int32_t xa, xc, w0, w1 = (int32_t)end;
+        /* 14 live registers (8 sums, 2 x pairs, 2 weight pairs, 2 pointers): written out so the
+         * compiler cannot spill a sum. The loop bound comes in w1, is pushed, and is re-read from
+         * the stack each iteration. */
+        __asm__ volatile(
+            "str %[w1], [sp, #-8]!\n\t"
+            "1:\n\t"
+            "ldrd %[xa], %[xc], [%[xb]], #8\n\t"
+            MNV3C_DSP_STEP("p0", "p1", "q0", "q1")
+            MNV3C_DSP_STEP("p2", "p3", "q2", "q3")
+            "ldrd %[xa], %[xc], [%[xb]], #8\n\t"
+            MNV3C_DSP_STEP("p0", "p1", "q0", "q1")
+            MNV3C_DSP_STEP("p2", "p3", "q2", "q3")
+            "ldr %[w1], [sp]\n\t"
+            "cmp %[xb], %[w1]\n\t"
+            "bne 1b\n\t"
+            "add sp, sp, #8\n\t"
+            : [p0] "+r"(p0), [p1] "+r"(p1), [p2] "+r"(p2), [p3] "+r"(p3), [q0] "+r"(q0), [q1] "+r"(q1),
+              [q2] "+r"(q2), [q3] "+r"(q3), [xb] "+r"(xb), [w] "+r"(w), [xa] "=&r"(xa), [xc] "=&r"(xc),
+              [w0] "=&r"(w0), [w1] "+r"(w1)
+            :
+            : "cc", "memory");
+        {
+            /* through memory: the output stage then runs as one compact loop with its parameters
+             * in registers, instead of four unrolled copies reloading them from the stack */
+            const int32_t sums[8] = {p0, p1, p2, p3, q0, q1, q2, q3};
+            mnv3c_dsp_store_block(s, o, sums, yp, yq, short_rq);
+        }
+    }
+}
+
+#undef MNV3C_DSP_STEP
+
+#endif /* MNV3C_DSP_GEMM_H */

@@ -1,0 +1,40 @@
+/*
+ * mnv3c_arm_mve.h - kernel variants for Cortex-M55 (Armv8.1-M with the Helium vector extension).
+ *
+ * Each takes the params struct of its portable counterpart (mnv3c_kernels.h) and gives the same
+ * bytes. The _short entry points use the short output stage of ../arm_dsp/mnv3c_dsp_requant.h (the
+ * M55 has the DSP instructions too), selected by the code generator only where it is proven exact.
+ */
+#ifndef MNV3C_ARM_MVE_H
+#define MNV3C_ARM_MVE_H
+
+#include "mnv3c_kernels.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MNV3C_DW_MVE_MAX_C 1024  /* depthwise: the input_zp row on the stack */
+#define MNV3C_DW_MVE_MAX_TAPS 64 /* depthwise: tap addresses on the stack */
+
+/* conv1x1_s8 on the portable OHWI weights, any in_c. */
+void mnv3c_conv1x1_s8_arm_mve(const mnv3c_conv2d_params *p,
+    const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_conv1x1_s8_arm_mve_scratch_bytes(const mnv3c_conv2d_params *p);
+void mnv3c_conv1x1_s8_arm_mve_short(const mnv3c_conv2d_params *p,
+    const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_conv1x1_s8_arm_mve_short_scratch_bytes(const mnv3c_conv2d_params *p);
+
+/* depthwise_conv2d_s8 (ch_mult 1) on the portable HWC weights; limits above. */
+void mnv3c_depthwise_conv2d_s8_arm_mve(const mnv3c_depthwise_conv2d_params *p,
+    const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_depthwise_conv2d_s8_arm_mve_scratch_bytes(const mnv3c_depthwise_conv2d_params *p);
+void mnv3c_depthwise_conv2d_s8_arm_mve_short(const mnv3c_depthwise_conv2d_params *p,
+    const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_depthwise_conv2d_s8_arm_mve_short_scratch_bytes(const mnv3c_depthwise_conv2d_params *p);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MNV3C_ARM_MVE_H */

@@ -1,0 +1,216 @@
+"""Target kernel variants (runtime_c/<variant>/, chosen by plan/kernels.py's TARGET_RULES) give the
+same bytes as the portable kernels.
+
+Per kernel: random cases from test_kernels_c.py's builders (odd sizes, channel counts that are not
+a multiple of the variants' blocks, every stride and padding the variant covers), weights re-laid
+out as the code generator does, run under QEMU on every target whose rules choose the variant,
+compared with mnv3c.quant.intops (which the portable kernels match byte for byte) and checked for
+writes past the output. Whole models: the zoo's networks under QEMU on those targets, bit-exact
+with the integer simulator, and every layer the rules claim for a variant really runs it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_codegen_models import ZOO, quantized
+from test_kernels_c import BUILDERS, STRUCTS, Case, _c_array, _c_init
+
+import mnv3c
+from mnv3c.boards.qemu import run_elf
+from mnv3c.boards.registry import default_board
+from mnv3c.boards.toolchain import build
+from mnv3c.codegen.host import nchw_to_nhwc
+from mnv3c.codegen.layouts import LAYOUTS
+from mnv3c.compiler import build_project, resolve_board, run_project, write_project
+from mnv3c.plan.kernels import KERNELS, TARGET_RULES, Kernel, short_requant_exact
+from mnv3c.quant.simulate import simulate
+
+pytestmark = pytest.mark.qemu
+
+RUNTIME = Path(mnv3c.__file__).parent / "runtime_c"
+CASES_PER_KERNEL = 25
+GUARD = 16  # bytes after each output that a kernel must not touch
+
+
+def _variant_targets() -> dict[str, list[str]]:
+    """Variant kernel name -> the targets whose rules can choose it."""
+    out: dict[str, list[str]] = {}
+    for target, rules in TARGET_RULES.items():
+        for op_rules in rules.values():
+            for _, name in op_rules:
+                out.setdefault(name, [])
+                if target not in out[name]:
+                    out[name].append(target)
+    return out
+
+
+VARIANTS = _variant_targets()
+
+
+def _short(c: Case) -> bool:
+    """The short-output-stage rule, on the case's weights per output channel and its unfolded bias."""
+    w = np.asarray(c.params["weights"], np.int64)
+    per_out = w.reshape(-1, w.shape[-1]).T if c.struct == "depthwise_conv2d" else w.reshape(w.shape[0], -1)
+    bias = np.asarray(c.params["bias_folded"], np.int64) + c.params["input_zp"] * per_out.sum(1)
+    return short_requant_exact(per_out, bias, np.asarray(c.params["out_shift"]))
+
+
+def _conv_fits(c: Case) -> bool:
+    p = c.params
+    return (p["dilation_h"], p["dilation_w"]) == (1, 1) and p["kernel_h"] * -(-p["kernel_w"] * p["in_c"] // 4) * 4 <= 1024
+
+
+def _dw_fits(c: Case) -> bool:
+    return c.params["ch_mult"] == 1
+
+
+# variant -> (portable builder, does the case meet the variant's rule in plan/kernels.py?)
+APPLIES = {
+    "conv1x1_s8_arm_dsp": ("conv1x1_s8", lambda c: True),
+    "conv1x1_s8_arm_dsp_short": ("conv1x1_s8", _short),
+    "conv2d_s8_arm_dsp": ("conv2d_s8", _conv_fits),
+    "conv2d_s8_arm_dsp_short": ("conv2d_s8", lambda c: _conv_fits(c) and _short(c)),
+    "depthwise_conv2d_s8_arm_dsp": ("depthwise_conv2d_s8", _dw_fits),
+    "depthwise_conv2d_s8_arm_dsp_short": ("depthwise_conv2d_s8", lambda c: _dw_fits(c) and _short(c)),
+    "dense_s8_arm_dsp": ("dense_s8", lambda c: c.params["in_features"] <= 1024),
+    "dense_s8_arm_dsp_short": ("dense_s8", _short),
+    "conv1x1_s8_arm_mve": ("conv1x1_s8", lambda c: True),
+    "conv1x1_s8_arm_mve_short": ("conv1x1_s8", _short),
+    "depthwise_conv2d_s8_arm_mve": ("depthwise_conv2d_s8", _dw_fits),
+    "depthwise_conv2d_s8_arm_mve_short": ("depthwise_conv2d_s8", lambda c: _dw_fits(c) and _short(c)),
+    "conv1x1_s8_riscv": ("conv1x1_s8", lambda c: True),
+}
+
+
+def test_every_variant_has_a_case_builder() -> None:
+    assert set(VARIANTS) == set(APPLIES)
+
+
+def variant_cases(name: str, n: int) -> list[Case]:
+    builder, applies = APPLIES[name]
+    cases: list[Case] = []
+    seed = 0
+    while len(cases) < n:
+        rng = np.random.default_rng([seed, len(name)])
+        case = BUILDERS[builder](lambda options: list(options)[rng.integers(len(options))], rng)
+        seed += 1
+        if applies(case):
+            cases.append(replace(case, kernel=name))
+    return cases
+
+
+def _driver(cases: list[tuple[Kernel, Case]]) -> str:
+    """A freestanding C program: every case into a guarded buffer, then `N passed, M failed`."""
+    largest = max(c.expected.size for _, c in cases)
+    headers = sorted({Path(h).name for k, _ in cases for h in k.headers})
+    src = ["#include <stdint.h>", '#include "mnv3c_io.h"', '#include "mnv3c_kernels.h"',
+           *[f'#include "{h}"' for h in headers],
+           f"static int8_t out[{largest + GUARD}];", "static uint8_t scratch[16384] __attribute__((aligned(8)));"]
+    for i, (kernel, case) in enumerate(cases):
+        params = dict(case.params)
+        if kernel.layout:
+            params["weights"] = LAYOUTS[kernel.layout](np.asarray(params["weights"]))
+        decls: list[str] = []
+        init = _c_init(f"c{i}", case.struct, params, decls)
+        src += decls
+        src.append(f"static const mnv3c_{case.struct}_params c{i}_p = {init};")
+        src += [_c_array(f"c{i}_in{j}", "int8_t", a) for j, a in enumerate(case.inputs)]
+        src.append(_c_array(f"c{i}_exp", "int8_t", case.expected))
+        ins = ", ".join(f"c{i}_in{j}" for j in range(len(case.inputs)))
+        src += [f"static int case{i}(void)", "{", "    uint32_t k;",
+                f"    if ({kernel.function}_scratch_bytes(&c{i}_p) > sizeof scratch) return 1;",
+                "    for (k = 0; k < sizeof out; ++k) out[k] = 0x5a;",
+                f"    {kernel.function}(&c{i}_p, {ins}, out, scratch);",
+                f"    for (k = 0; k < sizeof c{i}_exp; ++k) if (out[k] != c{i}_exp[k]) return 1;",
+                f"    for (; k < sizeof c{i}_exp + {GUARD}; ++k) if (out[k] != 0x5a) return 1; /* no stray write */",
+                "    return 0;", "}"]
+    src += ["int main(void)", "{", "    uint32_t failed = 0;",
+            *[f'    if (case{i}()) {{ io_write("case {i} ({k.name}) differs\\n"); ++failed; }}'
+              for i, (k, _) in enumerate(cases)],
+            f"    io_write_u32({len(cases)}u - failed);", '    io_write(" passed, ");', "    io_write_u32(failed);",
+            '    io_write(" failed\\n");', "    return 0;", "}", ""]
+    return "\n".join(src)
+
+
+@pytest.mark.parametrize("target", sorted({t for ts in VARIANTS.values() for t in ts}))
+def test_variants_match_portable_under_qemu(target: str, tmp_path: Path) -> None:
+    """Every variant the target's rules name, CASES_PER_KERNEL random cases each, in one image."""
+    kernels = [KERNELS[n] for n, ts in sorted(VARIANTS.items()) if target in ts]
+    cases = [(k, c) for k in kernels for c in variant_cases(k.name, CASES_PER_KERNEL)]
+    driver = tmp_path / "driver.c"
+    driver.write_text(_driver(cases))
+    files = sorted({f for k in kernels for f in (*k.sources, *k.headers)})
+    dirs = tuple(sorted({RUNTIME, *(RUNTIME / Path(f).parent for f in files)}))
+    sources = [driver, *sorted({RUNTIME / s for k in kernels for s in k.sources})]
+    board = default_board(target)
+    elf = build(board, sources, tmp_path / "driver.elf", include_dirs=dirs).elf
+    lines = run_elf(board, elf, timeout_s=120).stdout_lines
+    assert f"{len(cases)} passed, 0 failed" in lines, "\n".join(lines[-8:])
+
+
+# --- whole models: the rules really pick the variants, and the result stays bit-exact -------------
+
+# target -> op -> the variant family every layer of that op must run on it (no silent fallback to
+# the portable kernel: MobileNet layers all meet the variants' preconditions)
+COVERAGE = {
+    **{t: {"conv2d": "_arm_dsp", "depthwise_conv2d": "_arm_dsp"} for t in ("cortex-m4", "cortex-m7", "cortex-m33")},
+    "cortex-m55": {"conv2d": "_arm_", "depthwise_conv2d": "_arm_mve"},  # pointwise: _arm_mve (below)
+    "riscv32": {},
+}
+POINTWISE_COVERAGE = {"cortex-m55": "_arm_mve", "riscv32": "_riscv"}  # every 1x1 conv2d layer
+
+
+def assert_variants_cover(report: dict, target: str) -> None:
+    """Every layer whose op the target's variants cover runs a variant kernel."""
+    expected = COVERAGE.get(target, {})
+    wrong = [(layer["name"], layer["kernel"]) for layer in report["layers"]
+             if layer["op"] in expected and expected[layer["op"]] not in layer["kernel"]]
+    if target in POINTWISE_COVERAGE:
+        wrong += [(layer["name"], layer["kernel"]) for layer in report["layers"]
+                  if layer["kernel"].startswith("conv1x1") and POINTWISE_COVERAGE[target] not in layer["kernel"]]
+    assert not wrong, f"{target}: layers fell back to portable kernels: {wrong}"
+
+
+def test_coverage_names_only_targets_with_rules() -> None:
+    assert set(COVERAGE) <= set(TARGET_RULES)
+
+
+@pytest.fixture(scope="module")
+def zoo_int8(tmp_path_factory: pytest.TempPathFactory):
+    from mnv3c.zoo.export import export
+
+    cache: dict[str, tuple] = {}
+
+    def get(key: str) -> tuple:
+        if key not in cache:
+            family, variant, resolution, width = ZOO[key]
+            path = export(family, variant, tmp_path_factory.mktemp(key) / f"{key}.onnx", resolution, width,
+                          num_classes=100)
+            cache[key] = quantized(path)
+        return cache[key]
+
+    return get
+
+
+# one target per variant family (the per-kernel tests above run every target the rules name)
+FAMILY_TARGETS = ("cortex-m7", "cortex-m55", "riscv32")
+# V3-Small (and its exporter variants) already runs on all five targets in test_targets.py
+ZOO_KEYS = sorted(k for k in ZOO if not k.startswith("v3_small"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", FAMILY_TARGETS)
+@pytest.mark.parametrize("key", ZOO_KEYS)
+def test_zoo_model_bit_exact_with_variants(zoo_int8, key: str, target: str, tmp_path: Path) -> None:
+    qg, x = zoo_int8(key)
+    board = resolve_board(target, None)
+    x_c = nchw_to_nhwc(x)
+    write_project(qg, target, board, tmp_path / "out", force=False, inputs_int8=x_c)
+    report, image = build_project(tmp_path / "out")
+    assert_variants_cover(report, target)
+    ran = run_project(tmp_path / "out", image, x_c)
+    np.testing.assert_array_equal(ran.outputs.reshape(len(x), -1), simulate(qg, x).reshape(len(x), -1))
