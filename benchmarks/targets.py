@@ -11,7 +11,9 @@ markers) and deterministic, so the table is the same on every machine with the s
 
     python benchmarks/targets.py [--quick]      # --quick: cortex-m7 only (the peers' target)
 
-Prints markdown on stdout (progress on stderr).
+Prints markdown on stdout (progress on stderr): the per-target table, Cortex-M7 beside PEERS.md, and
+per kernel class (from each run's per-layer instruction profile) the share of instructions and MAC/insn
+beside TFLM + CMSIS-NN's per-op split.
 """
 
 from __future__ import annotations
