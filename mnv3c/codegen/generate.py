@@ -126,7 +126,8 @@ def memory_needs(qgraph: Graph, target: str = "host") -> tuple[int, int]:
     names = CNames()
     names.reserve(*_runtime_identifiers())
     arrays = [a for s in plan.schedule.steps
-              for a in layer_code(plan.kernels[s.index].params_type, qgraph.node(s.node), qgraph, names).arrays]
+              for a in layer_code(plan.kernels[s.index].params_type, qgraph.node(s.node), qgraph, names,
+                                  plan.kernels[s.index].layout).arrays]
     return plan.memory.arena_bytes, sum(a.nbytes for a in arrays)
 
 
