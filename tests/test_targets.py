@@ -40,8 +40,8 @@ class Case:
     sim: np.ndarray  # integer simulator output, [N, classes]
 
 
-def _case(model: Path, calib: np.ndarray, x: np.ndarray) -> Case:
-    q = quantize_model(str(model), None, calib, progress=False)
+def _case(model: Path, calib: np.ndarray, x: np.ndarray, **options: object) -> Case:
+    q = quantize_model(str(model), None, calib, progress=False, options=options)
     x_q = quantize_input(q.qgraph, x)
     return Case(q, x_q, simulate(q.qgraph, x_q).reshape(len(x), -1))
 
@@ -60,6 +60,14 @@ def v3_small(zoo_model) -> Case:
 def bundled() -> Case:
     """The bundled MNIST model with its shipped calibration split and two test digits."""
     return _case(BUNDLED, load_split("calib")[0], load_split("test")[0][:2])
+
+
+@pytest.fixture(scope="module")
+def narrow_int16() -> Case:
+    """The trained x0.35 network with PaddleClas' HardSigmoid(0.2) SE gate, every layer 16x8: every
+    int16 kernel the network has, both int8/int16 converters (host tests place them everywhere)."""
+    model = Path(__file__).resolve().parents[1] / "mnv3c" / "data" / "narrow" / "mnv3_small_x035_hsig02_mnist.onnx"
+    return _case(model, load_split("calib")[0][:32], load_split("test")[0][:2], precision="int16")
 
 
 # Other exporters' graphs of the same network: h-swish decomposed (legacy13), dynamo's opset-18
@@ -120,6 +128,12 @@ def test_v3_small_exporter_variants_bit_exact_on(target: str, v3_small_variant: 
 @pytest.mark.parametrize("target", TARGETS)
 def test_bundled_model_bit_exact_on(target: str, bundled: Case, tmp_path: Path) -> None:
     _check_target(bundled, target, tmp_path / "out", classes=10)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_int16_narrow_model_bit_exact_on(target: str, narrow_int16: Case, tmp_path: Path) -> None:
+    assert {t.dtype for t in narrow_int16.q.qgraph.tensors.values() if not t.is_const} == {"int8", "int16"}
+    _check_target(narrow_int16, target, tmp_path / "out", classes=10)
 
 
 def test_model_too_large_for_board_is_exit_2_and_leaves_nothing(zoo_model, tmp_path: Path, capsys) -> None:

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 INT32_MIN = -(1 << 31)
-_VALUES_PER_LINE = {"int8_t": 16, "int32_t": 8}
-_RANGE = {"int8_t": (-128, 127), "int32_t": (INT32_MIN, (1 << 31) - 1)}
+_VALUES_PER_LINE = {"int8_t": 16, "int16_t": 12, "int32_t": 8, "int64_t": 4}
+_RANGE = {f"int{b}_t": (-(1 << (b - 1)), (1 << (b - 1)) - 1) for b in (8, 16, 32, 64)}
 
 
 @dataclass(frozen=True)
@@ -17,13 +17,13 @@ class CArray:
     """One const array of the weights file."""
 
     name: str
-    ctype: str  # int8_t or int32_t
+    ctype: str  # int8_t, int16_t, int32_t or int64_t
     values: np.ndarray
     comment: str
 
     @property
     def nbytes(self) -> int:
-        return int(self.values.size) * (1 if self.ctype == "int8_t" else 4)
+        return int(self.values.size) * np.dtype(self.ctype[:-2]).itemsize
 
     @property
     def length(self) -> int:

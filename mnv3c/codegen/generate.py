@@ -27,11 +27,12 @@ from mnv3c.errors import UnsupportedModelError
 from mnv3c.ir.graph import Graph
 from mnv3c.plan.kernels import Kernel
 from mnv3c.plan.model_plan import ModelPlan, plan_model, sample_bytes
+from mnv3c.quant.quantize import quant_report
 from mnv3c.plan.schedule import Step
 
 RUNTIME_C = Path(__file__).resolve().parent.parent / "runtime_c"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-RUNTIME_HEADERS = ("mnv3c_kernels.h", "mnv3c_requant.h")
+RUNTIME_HEADERS = ("mnv3c_kernels.h", "mnv3c_requant.h", "mnv3c_kernels_s16.h", "mnv3c_requant_s16.h")
 MODEL_SOURCES = ("mnv3c_model.c", "mnv3c_weights.c", "mnv3c_harness.c")
 HOST_MAIN = "main.c"
 _WRAP = 100
@@ -95,6 +96,7 @@ def generate(qgraph: Graph, outdir: str | Path, target: str = "host", board: str
         "arrays": arrays,
         "io": io,
         "uses_arena": bool(buffers) or bool(plan.scratch),
+        "int16": any(t.dtype == "int16" for t in qgraph.tensors.values()),
         "weights_bytes": sum(a.nbytes for a in arrays),
         "model_sources": list(MODEL_SOURCES),
         "kernel_sources": kernel_sources,
@@ -166,8 +168,11 @@ def _caller_buffer(plan: ModelPlan, tensor: str) -> str | None:
     return "output" if root == sched.root[sched.graph_output] else None
 
 
-def _pointer(plan: ModelPlan, tensor: str, buffers: dict[str, _Buffer]) -> str:
-    return _caller_buffer(plan, tensor) or f"arena8 + {buffers[plan.schedule.root[tensor]].macro}"
+def _pointer(g: Graph, plan: ModelPlan, tensor: str, buffers: dict[str, _Buffer]) -> str:
+    """The C expression of a tensor's storage: an int16 tensor (mixed precision) is cast from the
+    arena, whose buffers are 16-byte aligned."""
+    where = _caller_buffer(plan, tensor) or f"arena8 + {buffers[plan.schedule.root[tensor]].macro}"
+    return f"(int16_t *)(void *)({where})" if g.tensors[tensor].dtype == "int16" else where
 
 
 # --- layers --------------------------------------------------------------------------------------
@@ -185,7 +190,7 @@ def _layer(g: Graph, plan: ModelPlan, step: Step, names: CNames, buffers: dict[s
         params=names(f"{node.name}_params"),
         initializer=_initializer(code.fields, "    "),
         comment=_describe(g, plan, step, kernel.name, code),
-        args=[*_input_args(plan, step, kernel, buffers), _pointer(plan, step.output, buffers), scratch],
+        args=[*_input_args(g, plan, step, kernel, buffers), _pointer(g, plan, step.output, buffers), scratch],
         scratch_macro=scratch_macro,
         scratch_offset=plan.memory.scratch_offsets.get(step.index, 0),
         scratch_bytes=plan.scratch.get(step.index, 0),
@@ -193,9 +198,9 @@ def _layer(g: Graph, plan: ModelPlan, step: Step, names: CNames, buffers: dict[s
     )
 
 
-def _input_args(plan: ModelPlan, step: Step, kernel: Kernel, buffers: dict[str, _Buffer]) -> list[str]:
+def _input_args(g: Graph, plan: ModelPlan, step: Step, kernel: Kernel, buffers: dict[str, _Buffer]) -> list[str]:
     """One pointer per input, or for an ``input_array`` kernel one C99 compound literal array of them."""
-    pointers = [_pointer(plan, t, buffers) for t in step.inputs]
+    pointers = [_pointer(g, plan, t, buffers) for t in step.inputs]
     return [f"(const int8_t *const[]){{{', '.join(pointers)}}}"] if kernel.input_array else pointers
 
 
@@ -304,6 +309,7 @@ def _report(g: Graph, plan: ModelPlan, target: str, board: str, layer_weights: l
             "input_shapes": [[int(d) for d in g.tensors[t].shape] for t in s.inputs],
             "output_shape": [int(d) for d in g.tensors[s.output].shape],
             "weight_bytes": weights,
+            "precision": g.tensors[s.output].dtype,
         })
     return {
         "model": g.name,
@@ -316,6 +322,7 @@ def _report(g: Graph, plan: ModelPlan, target: str, board: str, layer_weights: l
         "input": _io_report(g, g.inputs[0]),
         "output": _io_report(g, g.outputs[0]),
         "layers": layers,
+        "quantization": quant_report(g),
         "memory_plan_order": plan.memory.order,
         "memory_timeline": _timeline(g, plan),
         "sources": [*MODEL_SOURCES, *kernel_sources],

@@ -347,7 +347,124 @@ def _slice(e: _Emitter) -> LayerCode:
     return e.code
 
 
+# --- 16x8 (int16 activations): zero points are 0, biases int64 and unfolded, tables int16[513] ----
+def _lut16(e: _Emitter, key: str = "lut", prefix: str = "") -> str:
+    table = e.a.get(key)
+    if table is None:
+        return "NULL"
+    return e.array(f"{prefix}lut", "int16_t", np.asarray(table), "fused activation table, int16[513], interpolated")
+
+
+def _conv2d_s16(e: _Emitter) -> LayerCode:
+    (c, h, w), (o, oh, ow), a = e.shape(0), e.shape(-1), e.a
+    ohwi = e.const(1).transpose(0, 2, 3, 1)
+    e.code.fields = [
+        ("in_h", str(h)), ("in_w", str(w)), ("in_c", str(c)),
+        ("out_h", str(oh)), ("out_w", str(ow)), ("out_c", str(o)),
+        *_geometry(e),
+        ("act_min", str(int(a["lo"]))), ("act_max", str(int(a["hi"]))),
+        ("weights", e.array("weights", "int8_t", ohwi, f"weights, OHWI {list(ohwi.shape)}")),
+        ("bias", e.array("bias", "int64_t", e.const(2), "bias, per output channel")),
+        *e.requant(),
+        ("lut", _lut16(e)),
+    ]
+    return e.code
+
+
+def _depthwise_conv2d_s16(e: _Emitter) -> LayerCode:
+    (c, h, w), (o, oh, ow), a = e.shape(0), e.shape(-1), e.a
+    if o % c:
+        raise UnsupportedModelError(f"node '{e.node.name}': depthwise output channels {o} not a multiple of {c}")
+    hwc = e.const(1)[:, 0].transpose(1, 2, 0)
+    e.code.fields = [
+        ("in_h", str(h)), ("in_w", str(w)), ("in_c", str(c)),
+        ("out_h", str(oh)), ("out_w", str(ow)),
+        ("ch_mult", str(o // c)),
+        *_geometry(e),
+        ("act_min", str(int(a["lo"]))), ("act_max", str(int(a["hi"]))),
+        ("weights", e.array("weights", "int8_t", hwc, f"weights, HWC {list(hwc.shape)}")),
+        ("bias", e.array("bias", "int64_t", e.const(2), "bias, per output channel")),
+        *e.requant(),
+        ("lut", _lut16(e)),
+    ]
+    return e.code
+
+
+def _dense_s16_fields(e: _Emitter, w: np.ndarray, b: np.ndarray, lo: int, hi: int, prefix: str, mult_key: str,
+                      shift_key: str, lut_key: str) -> Fields:
+    return [
+        ("in_features", str(w.shape[1])), ("out_features", str(w.shape[0])),
+        ("act_min", str(lo)), ("act_max", str(hi)),
+        ("weights", e.array(f"{prefix}weights", "int8_t", w, f"weights, [out][in] {list(w.shape)}")),
+        ("bias", e.array(f"{prefix}bias", "int64_t", b, "bias, per output feature")),
+        *e.requant(prefix, mult_key, shift_key),
+        ("lut", _lut16(e, lut_key, prefix)),
+    ]
+
+
+def _dense_s16(e: _Emitter) -> LayerCode:
+    a = e.a
+    e.code.fields = _dense_s16_fields(e, e.const(1), e.const(2), int(a["lo"]), int(a["hi"]), "", "multiplier",
+                                      "shift", "lut")
+    return e.code
+
+
+def _squeeze_excite_s16(e: _Emitter) -> LayerCode:
+    (c, h, w), a = e.shape(0), e.a
+    fc1 = _dense_s16_fields(e, e.const(1), e.const(2), int(a["fc1_lo"]), int(a["fc1_hi"]), "fc1_", "fc1_multiplier",
+                            "fc1_shift", "fc1_lut")
+    fc2 = _dense_s16_fields(e, e.const(3), e.const(4), int(a["fc2_lo"]), int(a["fc2_hi"]), "fc2_", "fc2_multiplier",
+                            "fc2_shift", "fc2_lut")
+    e.code.fields = [
+        ("in_h", str(h)), ("in_w", str(w)), ("channels", str(c)),
+        ("pool_mult", str(int(a["pool_multiplier"]))), ("pool_shift", str(int(a["pool_shift"]))),
+        ("fc1", fc1), ("fc2", fc2),
+        ("mul_mult", str(int(a["mul_multiplier"]))), ("mul_shift", str(int(a["mul_shift"]))),
+        ("act_min", str(int(a["lo"]))), ("act_max", str(int(a["hi"]))),
+    ]
+    e.code.notes = [f"pool s={float_text(a['pool_scale'])}, hidden s={float_text(a['fc1_scale'])}, "
+                    f"gate s={float_text(a['gate_scale'])} (int16, zero points 0)"]
+    return e.code
+
+
+def _add_s16(e: _Emitter) -> LayerCode:
+    a = e.a
+    if int(a.get("left_shift", 15)) != 15:
+        raise UnsupportedModelError(f"node '{e.node.name}': add_s16 implements left_shift 15 only")
+    e.code.fields = [
+        ("size", str(int(np.prod(e.shape(-1))))),
+        ("a_mult", str(int(a["a_multiplier"]))), ("a_shift", str(int(a["a_shift"]))),
+        ("b_mult", str(int(a["b_multiplier"]))), ("b_shift", str(int(a["b_shift"]))),
+        ("out_mult", str(int(a["multiplier"]))), ("out_shift", str(int(a["shift"]))),
+        ("act_min", str(int(a["lo"]))), ("act_max", str(int(a["hi"]))),
+        ("lut", _lut16(e)),
+    ]
+    return e.code
+
+
+def _lut_s16(e: _Emitter) -> LayerCode:
+    e.code.fields = [("size", str(int(np.prod(e.shape(-1))))), ("table", _lut16(e))]
+    return e.code
+
+
+def _requantize(e: _Emitter) -> LayerCode:
+    a = e.a
+    e.code.fields = [
+        ("size", str(int(np.prod(e.shape(-1))))),
+        ("input_zp", str(int(a["x_zero_point"]))), ("output_zp", str(int(a["y_zero_point"]))),
+        ("mult", str(int(a["multiplier"]))), ("shift", str(int(a["shift"]))),
+    ]
+    return e.code
+
+
 _EMITTERS: dict[str, Callable[[_Emitter], LayerCode]] = {
+    "mnv3c_conv2d_s16_params": _conv2d_s16,
+    "mnv3c_depthwise_conv2d_s16_params": _depthwise_conv2d_s16,
+    "mnv3c_dense_s16_params": _dense_s16,
+    "mnv3c_squeeze_excite_s16_params": _squeeze_excite_s16,
+    "mnv3c_add_s16_params": _add_s16,
+    "mnv3c_lut_s16_params": _lut_s16,
+    "mnv3c_requantize_params": _requantize,
     "mnv3c_conv2d_params": _conv2d,
     "mnv3c_depthwise_conv2d_params": _depthwise_conv2d,
     "mnv3c_dense_params": _dense,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Callable
+import argparse
+from typing import Any, Callable
 
 from mnv3c.arrays import parse_input_shape
+from mnv3c.errors import MnvError
 from mnv3c.frontend import load_onnx
 from mnv3c.ir import Graph
 from mnv3c.passes.pipeline import optimize
@@ -19,3 +21,21 @@ def load_optimized(model: str, input_shape: str | None,
 
 def input_shape_of(graph: Graph) -> tuple[int, ...]:
     return tuple(graph.tensors[graph.inputs[0]].shape)
+
+
+def quant_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The --calib-method/--percentile/--no-equalize/--no-bias-correction flags as `quantize` options
+    (None keeps quantize's default: on unless the model records its own ranges)."""
+    return {
+        "method": args.calib_method,
+        "percentile": args.percentile,
+        "equalize": False if args.no_equalize else None,
+        "bias_correction": False if args.no_bias_correction else None,
+    }
+
+
+def precision_options(args: argparse.Namespace) -> dict[str, Any]:
+    """--precision and its --target-sqnr/--target-agreement (`mnv3c.quant.mixed.apply_precision`)."""
+    if args.precision != "mixed" and (args.target_sqnr is not None or args.target_agreement is not None):
+        raise MnvError(f"{args.command}: --target-sqnr/--target-agreement need --precision mixed")
+    return {"precision": args.precision, "target_sqnr": args.target_sqnr, "target_agreement": args.target_agreement}

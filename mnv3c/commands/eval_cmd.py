@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from mnv3c.arrays import load_images, load_labels, parse_input_shape
-from mnv3c.commands.common import input_shape_of
+from mnv3c.commands.common import input_shape_of, precision_options, quant_options
 from mnv3c.compiler import load_model
 from mnv3c.quant.evaluate import evaluate
 from mnv3c.tables import render_table
@@ -21,14 +21,32 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     data = load_images(args.data, "--data", shape)
     classes = int(np.prod(graph.tensors[graph.outputs[0]].shape[1:]))  # eval takes the argmax of each output row
     labels = load_labels(args.labels, len(data), classes)
-    options = {"activation_params": recorded} if recorded else {}  # a QDQ model's own ranges
-    result = evaluate(graph, calib, data, labels, per_layer=args.per_layer, **options)
+    options = quant_options(args)
+    if recorded:
+        options["activation_params"] = recorded  # a QDQ model's own ranges
+    result = evaluate(graph, calib, data, labels, per_layer=args.per_layer, sensitivity=args.sensitivity,
+                      **precision_options(args), **options)
     human = (f"{result['samples']} samples: float top-1 {result['float_top1']:.2%}, "
-             f"int8 top-1 {result['int8_top1']:.2%}, agreement {result['agreement']:.2%}, "
+             f"{args.precision} top-1 {result['int8_top1']:.2%}, agreement {result['agreement']:.2%}, "
              f"mean |err| {result['mean_abs_err']:.4g}, cosine {result['cosine']:.5f}")
-    if args.per_layer:
-        rows = [(r["name"], r["op"], "exact" if r["sqnr_db"] is None else f"{r['sqnr_db']:.1f} dB")
-                for r in result["per_layer"]]
-        human += "\n" + render_table(("layer", "op", "SQNR"), rows, title="per-layer SQNR (int8 vs float)",
-                                     numeric=("SQNR",))
+    if args.per_layer or args.sensitivity:
+        cols = [(k, t) for k, t, on in (("sqnr_db", "SQNR", args.per_layer),
+                                        ("only_sqnr_db", "SQNR, only this layer", args.sensitivity)) if on]
+        rows = [(r["name"], r["op"], r["precision"], *(_db_text(r[k]) for k, _ in cols)) for r in result["per_layer"]]
+        human += "\n" + render_table(("layer", "op", "precision", *(t for _, t in cols)), rows,
+                                     title="per layer, quantized vs float (only this layer: the network output's "
+                                           "SQNR when only that layer is quantized)",
+                                     numeric=tuple(t for _, t in cols))
+    if "mixed" in result:
+        rows = [(i, r["promoted"] or "(all int8)", _db_text(r["sqnr_db"]), f"{r['agreement']:.2%}",
+                 f"+{r['extra_tensor_bytes']:,} B", f"{r['int16_macs']:,}") for i, r in enumerate(result["mixed"])]
+        human += "\n" + render_table(("step", "promoted to int16", "SQNR", "agreement", "tensor bytes", "int16 MACs"),
+                                     rows, title="mixed precision: greedy promotions, measured on --calib",
+                                     numeric=("step", "SQNR", "agreement", "tensor bytes", "int16 MACs"))
+        if not result["mixed"][-1]["target_met"]:
+            human += "\ntarget not met even with every layer int16"
     return result, human
+
+
+def _db_text(v: float | None) -> str:
+    return "exact" if v is None else f"{v:.1f} dB"

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from mnv3c.arrays import load_images, parse_input_shape
-from mnv3c.commands.common import input_shape_of
+from mnv3c.commands.common import input_shape_of, precision_options, quant_options
 from mnv3c.compiler import (build_project, check_memory_fit, check_tools, load_model, quantize_model, resolve_board,
                             run_project, write_project)
 from mnv3c.codegen.host import c_to_graph_layout, nchw_to_nhwc
@@ -23,7 +23,8 @@ from mnv3c.reference.float_exec import run_float
 
 
 def run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
-    result = run_model(args.model, args.target, args.board, args.calib, args.input, args.input_shape)
+    result = run_model(args.model, args.target, args.board, args.calib, args.input, args.input_shape,
+                       quant_options(args) | precision_options(args))
     human = _human(result)
     if args.profile:  # for people, beside whatever goes to stdout (the JSON always has it)
         print(profile_table(result["profile"]) if result["profile"] else "no instruction profile on the host",
@@ -34,8 +35,10 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
 
 
 def run_model(model: str, target: str, board_name: str | None, calib: str | np.ndarray | None,
-              inputs: str | np.ndarray | None, input_shape: str | None) -> dict[str, Any]:
-    """Everything `mnv3c run` reports (SPEC's run JSON); ``calib``/``inputs`` are paths or samples."""
+              inputs: str | np.ndarray | None, input_shape: str | None,
+              options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything `mnv3c run` reports (SPEC's run JSON); ``calib``/``inputs`` are paths or samples,
+    ``options`` the `quantize` options."""
     board = resolve_board(target, board_name)
     if board.hardware:  # said before the slow part: nothing here can run a real board
         raise MnvError(f"{board.name} is real hardware and cannot be run here; use `mnv3c compile` + `mnv3c build`, "
@@ -51,7 +54,7 @@ def run_model(model: str, target: str, board_name: str | None, calib: str | np.n
     else:  # a seeded input, so `run` without data still proves bit-exactness
         x = np.random.default_rng(1).standard_normal((1, *shape[1:])).astype(np.float32)
     check_memory_fit(loaded[0], target, board)
-    q = quantize_model(model, None, calib, loaded=loaded)
+    q = quantize_model(model, None, calib, loaded=loaded, options=options)
     x_q = quantize_input(q.qgraph, x)
     sim = simulate(q.qgraph, x_q).reshape(len(x), -1)
     float_out = run_float(q.float_graph, {q.float_graph.inputs[0]: x})[q.float_graph.outputs[0]]

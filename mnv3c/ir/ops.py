@@ -59,6 +59,7 @@ OPS: dict[str, str] = {
     "resize": "x[N,C,H,W]; mode ('nearest'|'linear'), coordinate_transformation_mode, nearest_mode, "
     "scales (sh, sw: the coordinate transform's), size (oh, ow)",
     "identity": "x (Identity, and Dropout at inference)",
+    "requantize": "x (quantized graphs only: an int8 tensor as int16 or back, at a mixed-precision boundary)",
     # --- shape computation (normally folded to constants by the frontend) ----------------------
     "shape": "x; start, end -> int64 vector of x.shape[start:end]",
     "gather": "x, indices; axis",

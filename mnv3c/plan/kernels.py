@@ -88,6 +88,23 @@ KERNELS: dict[str, Kernel] = {
         Kernel("resize_bilinear_s8", "mnv3c_resize_bilinear_params", ("resize_bilinear_s8.c",)),
         Kernel("concat_s8", "mnv3c_concat_params", ("concat_s8.c",), input_array=True),
         Kernel("slice_s8", "mnv3c_slice_params", ("slice_s8.c",)),
+        Kernel("conv2d_s16", "mnv3c_conv2d_s16_params", ("conv2d_s16.c",)),
+        Kernel("depthwise_conv2d_s16", "mnv3c_depthwise_conv2d_s16_params", ("depthwise_conv2d_s16.c",)),
+        Kernel("dense_s16", "mnv3c_dense_s16_params", ("dense_s16.c",)),
+        Kernel("add_s16", "mnv3c_add_s16_params", ("add_s16.c",), inplace_operands=(0, 1)),
+        Kernel("global_avg_pool_s16", "mnv3c_global_avg_pool_params", ("global_avg_pool_s16.c",)),
+        Kernel("avg_pool_s16", "mnv3c_avg_pool_params", ("avg_pool_s16.c",)),
+        Kernel("max_pool_s16", "mnv3c_max_pool_params", ("max_pool_s16.c",)),
+        Kernel("lut_s16", "mnv3c_lut_s16_params", ("lut_s16.c",), inplace_operands=(0,)),
+        Kernel("requantize_s8_s16", "mnv3c_requantize_params", ("requantize_s8_s16.c",)),
+        Kernel("requantize_s16_s8", "mnv3c_requantize_params", ("requantize_s16_s8.c",)),
+        Kernel(
+            "squeeze_excite_s16",
+            "mnv3c_squeeze_excite_s16_params",
+            ("squeeze_excite_s16.c", "global_avg_pool_s16.c", "dense_s16.c"),
+            inplace_operands=(0,),
+            scratch=lambda node, graph: 2 * _se_scratch(node, graph),
+        ),
         Kernel(
             "squeeze_excite_s8",
             "mnv3c_squeeze_excite_params",
@@ -263,8 +280,32 @@ TARGET_RULES: dict[str, dict[str, list[Rule]]] = {
 }
 
 
+def _int16_output(node: Node, graph: Graph) -> bool:
+    return graph.tensors[node.outputs[0]].dtype == "int16"
+
+
+# 16x8 layers of a mixed-precision graph (portable C only) and its boundary converters.
+INT16_RULES: dict[str, list[Rule]] = {
+    "conv2d": [(_always, "conv2d_s16")],
+    "depthwise_conv2d": [(_always, "depthwise_conv2d_s16")],
+    "dense": [(_always, "dense_s16")],
+    "add": [(_same_shapes, "add_s16")],
+    "squeeze_excite": [(_always, "squeeze_excite_s16")],
+    "global_avg_pool": [(_always, "global_avg_pool_s16")],
+    "avg_pool": [(_always, "avg_pool_s16")],
+    "max_pool": [(_always, "max_pool_s16")],
+    **{op: [(_always, "lut_s16")] for op in LUT_OPS},
+}
+CONVERTER_RULES: list[Rule] = [(_int16_output, "requantize_s8_s16"), (_always, "requantize_s16_s8")]
+
+
 def choose_kernel(node: Node, graph: Graph, target: str = "host") -> Kernel:
-    rules = TARGET_RULES.get(target, {}).get(node.op, []) + PORTABLE_RULES.get(node.op, [])
+    if node.op == "requantize":
+        rules = CONVERTER_RULES
+    elif _int16_output(node, graph):
+        rules = INT16_RULES.get(node.op, [])
+    else:
+        rules = TARGET_RULES.get(target, {}).get(node.op, []) + PORTABLE_RULES.get(node.op, [])
     for applies, name in rules:
         if applies(node, graph):
             return KERNELS[name]

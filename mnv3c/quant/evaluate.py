@@ -19,11 +19,14 @@ from mnv3c.ir.graph import Graph
 from mnv3c.passes.pipeline import optimize
 from mnv3c.progress import stage
 from mnv3c.quant.qdq_import import QP, is_qdq_model, strip_qdq
-from mnv3c.quant.quantize import quantize_with_float
+from mnv3c.quant.mixed import apply_precision
+from mnv3c.quant.quantize import quant_report, quantize_with_float, source_tensor
+from mnv3c.quant.sensitivity import isolated_sensitivity, sqnr_db
 from mnv3c.quant.simulate import host_output, quantize_input, simulate
 from mnv3c.reference.float_exec import run_float
 
 EVAL_BATCH = 50
+SENSITIVITY_SAMPLES = 64  # one float pass per layer per batch: a few dozen inputs rank the layers
 
 
 def load_float_graph(model: str | Path | onnx.ModelProto | Graph,
@@ -57,11 +60,16 @@ def run_int8(qg: Graph, x: np.ndarray, batch_size: int = EVAL_BATCH) -> tuple[np
 
 def evaluate(model: str | Path | onnx.ModelProto | Graph, calib: np.ndarray | None, data: np.ndarray,
              labels: np.ndarray, input_shape: tuple[int, ...] | None = None, per_layer: bool = False,
-             batch_size: int = EVAL_BATCH, progress: bool = True, **options: Any) -> dict[str, Any]:
+             batch_size: int = EVAL_BATCH, progress: bool = True, sensitivity: bool = False,
+             precision: str = "int8", target_sqnr: float | None = None, target_agreement: float | None = None,
+             **options: Any) -> dict[str, Any]:
     """SPEC's eval JSON: {"samples", "float_top1", "int8_top1", "agreement", "mean_abs_err",
-    "cosine"}, plus "per_layer": [{"name", "op", "sqnr_db"}] (int8 vs float, every layer output)
-    with ``per_layer``, and "quant" (method, options and their reports)."""
+    "cosine"}, plus "per_layer": [{"name", "op", "precision", "sqnr_db"}] (int8 vs float, every
+    layer output) with ``per_layer`` (and "only_sqnr_db", the output SQNR when only that layer is
+    quantized, with ``sensitivity``; measured on the first SENSITIVITY_SAMPLES of ``data``), and
+    "quant" (the calibration choices, `quant_report`)."""
     g, ref, qg = quantize_model(model, calib, input_shape, progress=progress, **options)
+    qg, mixed_steps = apply_precision(ref, qg, calib, precision, target_sqnr, target_agreement)
     data, labels = np.asarray(data, np.float32), np.asarray(labels).reshape(-1)
     f_out, q_out = [], []
     signal: dict[str, float] = {}
@@ -87,12 +95,22 @@ def evaluate(model: str | Path | onnx.ModelProto | Graph, calib: np.ndarray | No
         "mean_abs_err": float(np.abs(f - q).mean()),
         "cosine": float(cos.mean()),
     }
-    if per_layer:
-        result["per_layer"] = [{"name": n.name, "op": n.op, "sqnr_db": _db(signal[n.outputs[0]], noise[n.outputs[0]])}
-                               for n in qg.nodes]
-    meta = qg.meta.get("quant", {})
-    result["quant"] = {k: meta.get(k) for k in ("method", "samples", "equalized_pairs", "bias_correction",
-                                                  "host_softmax_axis")}
+    if per_layer or sensitivity:
+        only = ({r["name"]: r["output_sqnr_db"] for r in isolated_sensitivity(ref, qg, data[:SENSITIVITY_SAMPLES])}
+                if sensitivity else {})
+        rows = []
+        for n in qg.nodes:
+            row = {"name": n.name, "op": n.op, "precision": qg.tensors[n.outputs[0]].dtype}
+            if per_layer:
+                row["sqnr_db"] = sqnr_db(signal[n.outputs[0]], noise[n.outputs[0]])
+            if sensitivity:
+                row["only_sqnr_db"] = only.get(n.name)
+            rows.append(row)
+        result["per_layer"] = rows
+    result["quant"] = {**quant_report(qg), "bias_correction": qg.meta.get("quant", {}).get("bias_correction")}
+    result["precision"] = precision
+    if mixed_steps is not None:
+        result["mixed"] = mixed_steps
     return result
 
 
@@ -114,12 +132,7 @@ def _accumulate_sqnr(ref: Graph, qg: Graph, x: np.ndarray, q_env: dict[str, np.n
         name = n.outputs[0]
         qp = qg.tensors[name].quant
         deq = (q_env[name].astype(np.float64) - float(qp.zero_point)) * float(qp.scale)
-        fv = f_env[name].astype(np.float64).reshape(deq.shape)
+        fv = f_env[source_tensor(qg, name)].astype(np.float64).reshape(deq.shape)
         signal[name] = signal.get(name, 0.0) + float((fv ** 2).sum())
         noise[name] = noise.get(name, 0.0) + float(((fv - deq) ** 2).sum())
 
-
-def _db(signal: float, noise: float) -> float | None:
-    if noise == 0.0:
-        return None  # exact: no finite SQNR (JSON has no infinity)
-    return float(10 * np.log10(max(signal, 1e-30) / noise))

@@ -306,13 +306,14 @@ class AddParams(NamedTuple):
     sy: int
 
 
-def add_params(sa: float, sb: float, sy: float) -> AddParams:
-    """Multipliers of `add` for input scales sa, sb and output scale sy (TFLite's PrepareAdd)."""
+def add_params(sa: float, sb: float, sy: float, left_shift: int = ADD_LEFT_SHIFT) -> AddParams:
+    """Multipliers of `add` for input scales sa, sb and output scale sy (TFLite's PrepareAdd;
+    ``left_shift`` 20 for int8, 15 for int16)."""
     tm = 2 * max(sa, sb)
     return AddParams(
         *quantize_multiplier(sa / tm),
         *quantize_multiplier(sb / tm),
-        *quantize_multiplier(tm / ((1 << ADD_LEFT_SHIFT) * sy)),
+        *quantize_multiplier(tm / ((1 << left_shift) * sy)),
     )
 
 

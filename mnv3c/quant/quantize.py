@@ -10,7 +10,8 @@
   and in the ``*_scale`` attrs, for reports.
 
 ``graph.meta["quant"]`` records how it was made: method, chosen range and estimator per tensor,
-equalized pairs, bias-correction shifts, and ``host_softmax_axis`` (see below).
+``params`` (every activation's (scale, zero point), fused internals included), equalized pairs,
+bias-correction shifts, and ``host_softmax_axis`` (see below).
 
 Quantized op attrs (``x``: the first input, ``y``: the output; every int is a Python int, every
 per-channel table a numpy array). Kernels follow docs/ARITHMETIC.md and `mnv3c.quant.intops`.
@@ -57,7 +58,7 @@ A trailing ``softmax`` is not quantized: the int8 graph ends at the logits and
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import ChainMap, defaultdict
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -70,8 +71,10 @@ from mnv3c.quant.bias_correction import correct_biases, quantize_weights_per_cha
 from mnv3c.quant.calibrate import (LUT_ACTS, CalibrationStats, collect, has_lut_act, pre_act_name,
                                    se_part_name)
 from mnv3c.quant.equalize import equalize as equalize_graph
-from mnv3c.quant.ranges import estimate_range, minmax_range, scale_zero_point
-from mnv3c.reference.activations import apply_activation
+from mnv3c.quant import intops16
+from mnv3c.quant.intops16 import INT16_MAX, INT16_MIN
+from mnv3c.quant.ranges import MIN_SCALE, estimate_range, minmax_range, scale_zero_point
+from mnv3c.reference.activations import apply_activation, varying_interval
 from mnv3c.reference.resize import nearest_indices, source_coords
 
 QUANTIZABLE = ("conv2d", "depthwise_conv2d", "dense", "conv_transpose", "add", "mul", "squeeze_excite",
@@ -89,7 +92,7 @@ QP = tuple[float, int]  # (scale, zero point) of a per-tensor int8 activation
 def quantize(graph: Graph, calib: np.ndarray | None, method: str = "auto", *, percentile: float = 99.99,
              bias_correction: bool | None = None, equalize: bool | None = None,
              activation_params: Mapping[str, QP] | None = None, batch_size: int = 32,
-             progress: bool = True) -> Graph:
+             progress: bool = True, precision: Mapping[str, str] | None = None) -> Graph:
     """The int8 graph of canonical float ``graph`` calibrated on ``calib`` (float32, batch first).
 
     ``method``: "minmax", "percentile", "mse" or "auto" (per tensor, the estimator of least MSE).
@@ -99,15 +102,17 @@ def quantize(graph: Graph, calib: np.ndarray | None, method: str = "auto", *, pe
     """
     return quantize_with_float(graph, calib, method, percentile=percentile, bias_correction=bias_correction,
                                equalize=equalize, activation_params=activation_params, batch_size=batch_size,
-                               progress=progress)[1]
+                               progress=progress, precision=precision)[1]
 
 
 def quantize_with_float(graph: Graph, calib: np.ndarray | None, method: str = "auto", *,
                         percentile: float = 99.99, bias_correction: bool | None = None,
                         equalize: bool | None = None, activation_params: Mapping[str, QP] | None = None,
-                        batch_size: int = 32, progress: bool = True) -> tuple[Graph, Graph]:
+                        batch_size: int = 32, progress: bool = True,
+                        precision: Mapping[str, str] | None = None) -> tuple[Graph, Graph]:
     """`quantize`, also returning the float graph the int8 one approximates tensor by tensor
-    (equalized and bias-corrected, softmax removed): the reference for per-layer errors."""
+    (equalized and bias-corrected, softmax removed): the reference for per-layer errors.
+    ``precision``: node name -> "int8" or "int16" (16x8, see `build`); unnamed nodes are int8."""
     fixed = dict(activation_params or {})
     equalize = not fixed if equalize is None else equalize
     bias_correction = not fixed if bias_correction is None else bias_correction
@@ -117,6 +122,8 @@ def quantize_with_float(graph: Graph, calib: np.ndarray | None, method: str = "a
         if missing:
             raise UnsupportedModelError(f"no calibration data and no recorded ranges for {missing[:5]}")
     info: dict[str, Any] = {"method": method, "percentile": percentile, "samples": 0 if calib is None else len(calib),
+                            "equalize": bool(equalize and calib is not None),
+                            "bias_correction_enabled": bool(bias_correction and calib is not None),
                             "equalized_pairs": [], "bias_correction": {}}
     stats = CalibrationStats()
     if calib is not None:
@@ -128,7 +135,8 @@ def quantize_with_float(graph: Graph, calib: np.ndarray | None, method: str = "a
         if bias_correction and calib is not None:
             g, info["bias_correction"] = correct_biases(g, stats.input_means)
         params, info["ranges"] = choose_params(g, stats, method, percentile, fixed)
-        qg = build(g, params)
+        info["params"] = params  # every activation's (scale, zero point), fused internals included: `build` input
+        qg = build(g, params, precision, info["ranges"])
     qg.meta["quant"] = {**g.meta.get("quant", {}), **info}
     return g, qg
 
@@ -140,6 +148,16 @@ def placeholder_int8(graph: Graph) -> Graph:
     so the memory plan and the weight bytes, which do not depend on ranges, can be checked against
     a board before calibration runs."""
     return build(prepare(graph), defaultdict(lambda: (1.0, 0)))
+
+
+QUANT_REPORT_KEYS = ("method", "percentile", "equalize", "bias_correction_enabled", "samples", "calibration",
+                     "equalized_pairs", "host_softmax_axis", "mixed_steps")
+
+
+def quant_report(qg: Graph) -> dict[str, Any]:
+    """How ``qg`` was quantized, for report.json and eval: the calibration choices and their effects."""
+    meta = qg.meta.get("quant", {})
+    return {k: meta.get(k) for k in QUANT_REPORT_KEYS} | {"bias_corrected_layers": len(meta.get("bias_correction") or {})}
 
 
 def requant_zero_point(attrs: Mapping[str, Any]) -> int:
@@ -225,13 +243,14 @@ def choose_params(g: Graph, stats: CalibrationStats, method: str, percentile: fl
     """(scale, zero point) of every activation tensor, including pre-activation and SE internals.
 
     Graph outputs (the logits) use min/max: clipping them would tie the top classes. A tensor
-    before a LUT activation is judged by its error AFTER the activation, so h-swish's flat
-    negative side is clipped for free.
+    before a LUT activation is judged by its error AFTER the activation and clipped to where the
+    activation varies (`varying_interval`), so h-swish's flat negative side costs no codes, whatever
+    the estimator.
     """
     params: dict[str, QP] = {}
     report: dict[str, dict] = {}
 
-    def assign(name: str, f: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
+    def assign(name: str, act: tuple[str, Mapping[str, Any] | None] | None = None) -> None:
         if name in fixed:
             params[name] = (float(fixed[name][0]), int(fixed[name][1]))
             report[name] = {"estimator": "recorded", "scale": params[name][0], "zero_point": params[name][1]}
@@ -240,9 +259,14 @@ def choose_params(g: Graph, stats: CalibrationStats, method: str, percentile: fl
             raise UnsupportedModelError(f"tensor {shown(name)} has no calibration data and no recorded range")
         h = stats.hists[name]
         m = "minmax" if name in g.outputs else method
+        f = _act_fn(*act) if act else None
         lo, hi = estimate_range(h, m, percentile, f) if m != "minmax" else minmax_range(h)
+        lo16, hi16 = h.min, h.max  # int16 has codes to spare: it clips nothing but flat regions
+        if act:  # where the activation is flat, clipping its input is free
+            a, b = varying_interval(*act)
+            lo, hi, lo16, hi16 = max(lo, a), min(hi, b), max(lo16, a), min(hi16, b)
         params[name] = scale_zero_point(lo, hi)
-        report[name] = {"estimator": m, "lo": lo, "hi": hi, "min": h.min, "max": h.max}
+        report[name] = {"estimator": m, "lo": lo, "hi": hi, "min": h.min, "max": h.max, "int16_bound": max(-lo16, hi16)}
 
     shared = concat_shared_inputs(g, fixed)
     assign(g.inputs[0])
@@ -254,12 +278,12 @@ def choose_params(g: Graph, stats: CalibrationStats, method: str, percentile: fl
         if n.op == "concat" and out in params:  # already chosen for an input that shares it
             continue
         if has_lut_act(n):
-            assign(pre_act_name(out), _act_fn(n.attrs["act"], n.attrs.get("act_params")))
+            assign(pre_act_name(out), (n.attrs["act"], n.attrs.get("act_params")))
         if n.op == "squeeze_excite":
             assign(se_part_name(out, "pool"))
             assign(se_part_name(out, "hidden"))
             if n.attrs.get("act2", "none") in LUT_ACTS:
-                assign(se_part_name(out, "gate_pre"), _act_fn(n.attrs["act2"], n.attrs.get("act2_params")))
+                assign(se_part_name(out, "gate_pre"), (n.attrs["act2"], n.attrs.get("act2_params")))
             assign(se_part_name(out, "gate"))
         if out in shared:
             root = out
@@ -300,35 +324,125 @@ def _act_fn(act: str, act_params: Mapping[str, Any] | None) -> Callable[[np.ndar
 
 
 # --- building the int8 graph -----------------------------------------------------------------
-def build(g: Graph, params: Mapping[str, QP]) -> Graph:
-    """The int8 graph of float ``g`` given every activation's (scale, zero point)."""
+def build(g: Graph, params: Mapping[str, QP], precision: Mapping[str, str] | None = None,
+          ranges: Mapping[str, Mapping[str, Any]] | None = None) -> Graph:
+    """The quantized graph of float ``g`` given every activation's int8 (scale, zero point).
+
+    ``precision`` makes named nodes int16 (TFLite's 16x8: symmetric int16 activations, int8
+    weights, int64 bias; `intops16`) over the calibration min/max (``ranges``, `choose_params`'
+    report: int16 has codes to spare, so only an activation's flat regions are clipped). A reshape or max_pool keeps its
+    input's precision. Where a tensor meets a consumer of the other precision, a ``requantize``
+    node converts it (once per precision) into ``converted_name(tensor, dtype)``; the graph input
+    and output stay int8, so the C API does not change with the precision.
+    """
+    tprec = tensor_precisions(g, precision or {})
+    p16 = {name: int16_params(qp, (ranges or {}).get(name)) for name, qp in params.items()}
+    eff: ChainMap[str, QP] = ChainMap({}, params)  # params may be a defaultdict (placeholder_int8)
+    for n in g.nodes:  # an int16 node's output and fused internals take symmetric int16 parameters
+        if tprec[n.outputs[0]] == "int16":
+            for name in _owned_tensors(n):
+                if name in params:
+                    eff[name] = p16[name]
     qg = Graph(g.name)
     qg.inputs, qg.outputs, qg.meta = list(g.inputs), list(g.outputs), dict(g.meta)
     for name, t in g.tensors.items():
         if not t.is_const:
-            s, z = params[name]
-            qg.add_tensor(Tensor(name, t.shape, "int8", quant=QuantParams.per_tensor(s, z)))
+            s, z = eff[name]
+            qg.add_tensor(Tensor(name, t.shape, tprec[name], quant=QuantParams.per_tensor(s, z)))
     for n in g.nodes:
+        prec = tprec[n.outputs[0]]
         qn = Node(n.name, n.op, list(n.inputs), list(n.outputs), dict(n.attrs), list(n.fused))
-        _BUILDERS[n.op](g, qg, n, qn, params)
+        view = eff.new_child()
+        for k, name in enumerate(n.inputs):
+            if name in tprec and tprec[name] != prec:
+                qn.inputs[k] = _converter(qg, name, prec, params, p16)
+                view[name] = eff_of(qg, qn.inputs[k])
+        (_BUILDERS16 if prec == "int16" else _BUILDERS)[n.op](g, qg, n, qn, view)
         for name in qn.inputs:  # other constants (none in canonical graphs) are kept as they are
             if name and name not in qg.tensors:
                 qg.add_tensor(Tensor(name, g.tensors[name].shape, g.tensors[name].dtype, g.tensors[name].data))
         qg.add_node(qn)
+    if tprec[g.outputs[0]] != "int8":
+        qg.outputs = [_converter(qg, g.outputs[0], "int8", params, p16)]
     return qg
 
 
-def _act_clamp(act: str, act_params: Mapping[str, Any] | None, s: float, z: int) -> tuple[int, int]:
-    """[lo, hi] of a clamp activation in the int8 domain of (s, z)."""
+PRECISIONS = ("int8", "int16")
+
+
+def tensor_precisions(g: Graph, precision: Mapping[str, str]) -> dict[str, str]:
+    """Activation tensor -> "int8"/"int16": its producer's precision (graph input: int8)."""
+    bad = sorted(set(precision.values()) - set(PRECISIONS))
+    if bad:
+        raise ValueError(f"unknown precision {bad[0]!r} (expected one of {PRECISIONS})")
+    out = {g.inputs[0]: "int8"}
+    for n in g.nodes:
+        out[n.outputs[0]] = out[n.inputs[0]] if n.op in ALIASING else precision.get(n.name, "int8")
+    return out
+
+
+def int16_params(qp: QP, report: Mapping[str, Any] | None = None) -> QP:
+    """Symmetric int16 (scale, 0) over the tensor's calibration bound (`choose_params`' report),
+    or without one (recorded ranges) over the real range of its int8 parameters ``qp``."""
+    s, z = qp
+    bound = report.get("int16_bound") if report else None
+    if bound is None:
+        bound = max(s * (z + 128), s * (127 - z))
+    return float(np.float32(max(float(bound), MIN_SCALE) / INT16_MAX)), 0
+
+
+def converted_name(tensor: str, dtype: str) -> str:
+    return f"{tensor}@{dtype}"
+
+
+def source_tensor(qg: Graph, name: str) -> str:
+    """The float-graph tensor a quantized tensor holds (a converter's output holds its input's)."""
+    producer = qg.producers().get(name)
+    return producer.inputs[0] if producer is not None and producer.op == "requantize" else name
+
+
+def eff_of(qg: Graph, name: str) -> QP:
+    q = qg.tensors[name].quant
+    return float(q.scale), int(q.zero_point)
+
+
+def _owned_tensors(n: Node) -> list[str]:
+    out = n.outputs[0]
+    return [out, pre_act_name(out)] + [se_part_name(out, part) for part in ("pool", "hidden", "gate_pre", "gate")]
+
+
+def _converter(qg: Graph, name: str, dtype: str, params: Mapping[str, QP], p16: Mapping[str, QP]) -> str:
+    """The ``requantize`` node making ``name`` available as ``dtype`` (added once)."""
+    out = converted_name(name, dtype)
+    if out in qg.tensors:
+        return out
+    src = qg.tensors[name]
+    s8, z8 = params[name]
+    s16, _ = p16[name]
+    qp = (s16, 0) if dtype == "int16" else (s8, z8)
+    qg.add_tensor(Tensor(out, src.shape, dtype, quant=QuantParams.per_tensor(*qp)))
+    if dtype == "int16":  # y16 = MBQM(x8 - zx, s8 / s16)
+        m, sh = intops.quantize_multiplier(s8 / s16)
+        attrs = {"x_zero_point": z8, "y_zero_point": 0, "multiplier": m, "shift": sh}
+    else:  # y8 = MBQM(x16, s16 / s8) + zy
+        m, sh = intops.quantize_multiplier(float(src.quant.scale) / s8)
+        attrs = {"x_zero_point": 0, "y_zero_point": z8, "multiplier": m, "shift": sh}
+    qg.add_node(Node(out, "requantize", [name], [out], attrs))
+    return out
+
+
+def _act_clamp(act: str, act_params: Mapping[str, Any] | None, s: float, z: int,
+               qmin: int = -128, qmax: int = 127) -> tuple[int, int]:
+    """[lo, hi] of a clamp activation in the integer domain of (s, z) (int8 unless told)."""
     p = act_params or {}
     if act in (None, "none"):
-        return -128, 127
+        return qmin, qmax
     if act == "relu":
-        return z, 127
+        return z, qmax
     if act == "clip":
         lo_r, hi_r = float(p.get("min", -np.inf)), float(p.get("max", np.inf))
-        lo = -128 if lo_r == -np.inf else int(np.clip(z + intops.round_half_away(lo_r / s), -128, 127))
-        hi = 127 if hi_r == np.inf else int(np.clip(z + intops.round_half_away(hi_r / s), -128, 127))
+        lo = qmin if lo_r == -np.inf else int(np.clip(z + intops.round_half_away(lo_r / s), qmin, qmax))
+        hi = qmax if hi_r == np.inf else int(np.clip(z + intops.round_half_away(hi_r / s), qmin, qmax))
         return lo, hi
     raise UnsupportedModelError(f"activation {shown(act)} cannot be a clamp")
 
@@ -352,22 +466,34 @@ def _output_stage(n: Node, params: Mapping[str, QP], act_key: str = "act") -> tu
 
 
 def _quantize_layer_weights(g: Graph, qg: Graph, w_name: str, b_name: str, s_in: float,
-                            s_out: float, layer: str) -> tuple[np.ndarray, np.ndarray]:
-    """Add the int8 weights and int32 bias of a layer to ``qg``; return its (multiplier, shift)."""
+                            s_out: float, layer: str, int16: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Add the int8 weights and the bias (int32; int64 for an int16 layer) of a layer to ``qg``;
+    return its (multiplier, shift)."""
     w, b = g.tensors[w_name].data, g.tensors[b_name].data
     qw, sw = quantize_weights_per_channel(w)
     bias_scale = (np.float64(s_in) * sw.astype(np.float64))
     qb = intops.round_half_away(b.astype(np.float64) / bias_scale)
-    bound = np.abs(qw.reshape(qw.shape[0], -1).astype(np.int64)).sum(axis=1) * 255 + np.abs(qb)
+    span = 1 << 16 if int16 else 255  # the largest |x - zx|
+    bound = np.abs(qw.reshape(qw.shape[0], -1).astype(np.int64)).sum(axis=1) * span + np.abs(qb)
     real = bias_scale / s_out
     mult, shift = _multipliers(real)
-    bound = bound << np.maximum(shift, 0).astype(np.int64)
-    if bound.max() >= ACC_LIMIT:
-        raise UnsupportedModelError(f"layer {shown(layer)}: int32 accumulator could overflow "
-                                    f"(bound {int(bound.max())}); weights or bias too large for int8")
+    if int16:
+        if shift.max() > 7:
+            raise UnsupportedModelError(f"layer {shown(layer)}: int16 requantization multiplier too large "
+                                        f"(shift {int(shift.max())} > 7)")
+        if bound.max() >= intops16.ACC_LIMIT_64:
+            raise UnsupportedModelError(f"layer {shown(layer)}: int64 accumulator exceeds 2^47 (bound {int(bound.max())})")
+        if (bound * real).max() >= 2.0 ** 31:  # mbqm64's result must be an int32 (TFLite asserts it)
+            raise UnsupportedModelError(f"layer {shown(layer)}: int16 requantized accumulator could leave int32")
+    else:
+        bound = bound << np.maximum(shift, 0).astype(np.int64)
+        if bound.max() >= ACC_LIMIT:
+            raise UnsupportedModelError(f"layer {shown(layer)}: int32 accumulator could overflow "
+                                        f"(bound {int(bound.max())}); weights or bias too large for int8")
     qg.add_tensor(Tensor(w_name, tuple(w.shape), "int8", qw,
                          QuantParams(sw, np.zeros(sw.shape, np.int32), axis=0)))
-    qg.add_tensor(Tensor(b_name, tuple(b.shape), "int32", qb.astype(np.int32),
+    qg.add_tensor(Tensor(b_name, tuple(b.shape), "int64" if int16 else "int32",
+                         qb.astype(np.int64 if int16 else np.int32),
                          QuantParams(bias_scale.astype(np.float32), np.zeros(sw.shape, np.int32), axis=0)))
     return mult, shift
 
@@ -511,4 +637,83 @@ _BUILDERS: dict[str, Callable[[Graph, Graph, Node, Node, Mapping[str, QP]], None
     "resize": _build_resize,
     "concat": _build_concat,
     **{a: _build_standalone_act for a in STANDALONE_ACTS},
+}
+
+
+# --- int16 (16x8) layers: same attrs as int8 with every zero point 0; LUTs are `intops16` tables --
+def _output_stage16(n: Node, params: Mapping[str, QP], act_key: str = "act") -> tuple[QP, dict[str, Any]]:
+    out = n.outputs[0]
+    act, act_params = n.attrs.get(act_key, "none"), n.attrs.get(f"{act_key}_params")
+    sy, _ = params[out]
+    if act in LUT_ACTS:
+        st, _ = params[pre_act_name(out)]
+        lut = intops16.make_lut16(_act_fn(act, act_params), st, sy)
+        return (st, 0), {"lo": INT16_MIN, "hi": INT16_MAX, "lut": lut, "pre_act_scale": st, "pre_act_zero_point": 0}
+    lo, hi = _act_clamp(act, act_params, sy, 0, INT16_MIN, INT16_MAX)
+    return (sy, 0), {"lo": lo, "hi": hi}
+
+
+def _build_weighted16(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, QP]) -> None:
+    sx, _ = params[n.inputs[0]]
+    (st, _), stage = _output_stage16(n, params)
+    mult, shift = _quantize_layer_weights(g, qg, n.inputs[1], n.inputs[2], sx, st, n.name, int16=True)
+    qn.attrs.update(x_zero_point=0, y_zero_point=0, multiplier=mult, shift=shift, **stage)
+
+
+def _build_add16(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, QP]) -> None:
+    (sa, _), (sb, _) = params[n.inputs[0]], params[n.inputs[1]]
+    (st, _), stage = _output_stage16(n, params)
+    p = intops.add_params(sa, sb, st, intops16.ADD_LEFT_SHIFT_16)
+    qn.attrs.update(a_zero_point=0, b_zero_point=0, y_zero_point=0, left_shift=intops16.ADD_LEFT_SHIFT_16,
+                    a_multiplier=p.ma, a_shift=p.sa, b_multiplier=p.mb, b_shift=p.sb, multiplier=p.my,
+                    shift=p.sy, **stage)
+
+
+def _build_squeeze_excite16(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, QP]) -> None:
+    x, w1, b1, w2, b2 = n.inputs
+    out = n.outputs[0]
+    (sx, _), (sy, _) = params[x], params[out]
+    (sp, _), (sh, _) = params[se_part_name(out, "pool")], params[se_part_name(out, "hidden")]
+    sg, _ = params[se_part_name(out, "gate")]
+    hw = int(np.prod(g.tensors[x].shape[2:]))
+    pool_m, pool_s = intops.quantize_multiplier(sx / (sp * hw))
+    if n.attrs.get("act1", "none") in LUT_ACTS:
+        raise UnsupportedModelError(f"node '{n.name}': squeeze-excite act1 '{n.attrs['act1']}' must be relu or none")
+    fc1_lo, fc1_hi = _act_clamp(n.attrs.get("act1", "none"), n.attrs.get("act1_params"), sh, 0, INT16_MIN, INT16_MAX)
+    fc1_m, fc1_s = _quantize_layer_weights(g, qg, w1, b1, sp, sh, f"{n.name}/fc1", int16=True)
+    act2 = n.attrs.get("act2", "none")
+    if act2 in LUT_ACTS:
+        st, _ = params[se_part_name(out, "gate_pre")]
+        fc2 = {"fc2_lo": INT16_MIN, "fc2_hi": INT16_MAX, "fc2_scale": st, "fc2_zero_point": 0,
+               "fc2_lut": intops16.make_lut16(_act_fn(act2, n.attrs.get("act2_params")), st, sg)}
+    else:
+        st = sg
+        lo, hi = _act_clamp(act2, n.attrs.get("act2_params"), sg, 0, INT16_MIN, INT16_MAX)
+        fc2 = {"fc2_lo": lo, "fc2_hi": hi, "fc2_scale": sg, "fc2_zero_point": 0}
+    fc2_m, fc2_s = _quantize_layer_weights(g, qg, w2, b2, sh, st, f"{n.name}/fc2", int16=True)
+    mul_m, mul_s = intops.quantize_multiplier(sx * sg / sy)
+    qn.attrs.update(x_zero_point=0, y_zero_point=0, pool_multiplier=pool_m, pool_shift=pool_s, pool_scale=sp,
+                    pool_zero_point=0, fc1_multiplier=fc1_m, fc1_shift=fc1_s, fc1_lo=fc1_lo, fc1_hi=fc1_hi,
+                    fc1_scale=sh, fc1_zero_point=0, fc2_multiplier=fc2_m, fc2_shift=fc2_s, **fc2,
+                    gate_scale=sg, gate_zero_point=0, mul_multiplier=mul_m, mul_shift=mul_s,
+                    lo=INT16_MIN, hi=INT16_MAX)
+
+
+def _build_standalone_act16(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, QP]) -> None:
+    (sx, _), (sy, _) = params[n.inputs[0]], params[n.outputs[0]]
+    act_params = {k: n.attrs[k] for k in ("min", "max", "alpha", "beta") if n.attrs.get(k) is not None}
+    qn.attrs["lut"] = intops16.make_lut16(_act_fn(n.op, act_params), sx, sy)
+
+
+_BUILDERS16: dict[str, Callable[[Graph, Graph, Node, Node, Mapping[str, QP]], None]] = {
+    "conv2d": _build_weighted16,
+    "depthwise_conv2d": _build_weighted16,
+    "dense": _build_weighted16,
+    "add": _build_add16,
+    "squeeze_excite": _build_squeeze_excite16,
+    "global_avg_pool": _build_global_avg_pool,  # zero points are 0: the int8 builders' attrs hold
+    "avg_pool": _build_avg_pool,
+    "max_pool": _build_passthrough,
+    "reshape": _build_passthrough,
+    **{a: _build_standalone_act16 for a in STANDALONE_ACTS},
 }

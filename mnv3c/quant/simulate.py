@@ -14,22 +14,33 @@ import numpy as np
 
 from mnv3c.errors import MnvError, shown
 from mnv3c.ir.graph import Graph, Node
-from mnv3c.quant import intops
+from mnv3c.quant import intops, intops16
 from mnv3c.quant.accumulate import conv2d_acc, depthwise_acc
 from mnv3c.quant.quantize import STANDALONE_ACTS, requant_zero_point
 
 
+def quantize_tensor(qg: Graph, name: str, x: np.ndarray) -> np.ndarray:
+    """Float values of tensor ``name`` -> its int8 (or int16) codes (round half away, saturate)."""
+    t = qg.tensors[name]
+    v = intops.round_half_away(np.asarray(x, np.float64) / float(t.quant.scale)) + int(t.quant.zero_point)
+    info = np.iinfo(t.dtype)
+    return np.clip(v, info.min, info.max).astype(t.dtype)
+
+
+def dequantize_tensor(qg: Graph, name: str, y: np.ndarray) -> np.ndarray:
+    """Integer codes of tensor ``name`` -> float32 real values."""
+    q = qg.tensors[name].quant
+    return ((np.asarray(y, np.float32) - np.float32(q.zero_point)) * np.float32(q.scale)).astype(np.float32)
+
+
 def quantize_input(qg: Graph, x: np.ndarray) -> np.ndarray:
     """Float input (batch first) -> int8 codes of the graph input's quantization."""
-    q = qg.tensors[qg.inputs[0]].quant
-    v = intops.round_half_away(np.asarray(x, np.float64) / float(q.scale)) + int(q.zero_point)
-    return np.clip(v, -128, 127).astype(np.int8)
+    return quantize_tensor(qg, qg.inputs[0], x)
 
 
 def dequantize_output(qg: Graph, y: np.ndarray) -> np.ndarray:
     """int8 output codes -> float32 real values (the logits; see `host_output` for softmax)."""
-    q = qg.tensors[qg.outputs[0]].quant
-    return ((np.asarray(y, np.float32) - np.float32(q.zero_point)) * np.float32(q.scale)).astype(np.float32)
+    return dequantize_tensor(qg, qg.outputs[0], y)
 
 
 def host_output(qg: Graph, y: np.ndarray) -> np.ndarray:
@@ -45,19 +56,30 @@ def host_output(qg: Graph, y: np.ndarray) -> np.ndarray:
 
 def simulate(qg: Graph, x: np.ndarray, keep_all: bool = False,
              reference_kernels: bool = False) -> np.ndarray | dict[str, np.ndarray]:
-    """Run int8 graph ``qg`` on int8 input ``x`` [N, ...]; the int8 output, or every activation
+    """Run quantized graph ``qg`` on int8 input ``x`` [N, ...]; the int8 output, or every activation
     tensor by name with ``keep_all``."""
-    kernels = {**_KERNELS, **_REFERENCE_CONVS} if reference_kernels else _KERNELS
     x = np.asarray(x)
     if x.dtype != np.int8:
         raise MnvError(f"simulate expects int8 input codes, got {x.dtype} (use quantize_input)")
     env: dict[str, np.ndarray] = {qg.inputs[0]: x}
     for n in qg.nodes:
-        fn = kernels.get(n.op)
-        if fn is None:
-            raise MnvError(f"node {shown(n.name)}: op {shown(n.op)} has no integer kernel")
-        env[n.outputs[0]] = fn(n, [env[i] if i in env else qg.tensors[i].data for i in n.inputs], x.shape[0])
+        env[n.outputs[0]] = run_node(qg, n, env, reference_kernels)
     return env if keep_all else env[qg.outputs[0]]
+
+
+def run_node(qg: Graph, n: Node, env: Mapping[str, np.ndarray], reference_kernels: bool = False) -> np.ndarray:
+    """The integer output of one node of ``qg`` whose activation inputs are in ``env``; int16 layers
+    run the 16x8 kernels. ``reference_kernels``: convolutions by `intops`/`intops16` themselves
+    instead of the fast accumulators (same bytes, slower)."""
+    int16 = qg.tensors[n.outputs[0]].dtype == "int16" and n.op != "requantize"
+    kernels = _KERNELS16 if int16 else _KERNELS
+    if reference_kernels:
+        kernels = {**kernels, **(_REFERENCE_CONVS16 if int16 else _REFERENCE_CONVS)}
+    fn = kernels.get(n.op)
+    if fn is None:
+        raise MnvError(f"node {shown(n.name)}: op {shown(n.op)} has no integer kernel")
+    ins = [env[i] if i in env else qg.tensors[i].data for i in n.inputs]
+    return fn(n, ins, len(env[n.inputs[0]]))
 
 
 def _geometry(a: Mapping[str, Any]) -> tuple[tuple, tuple, tuple]:
@@ -173,6 +195,78 @@ def _lut(n: Node, ins: list, batch: int) -> np.ndarray:
     return intops.apply_lut(ins[0], n.attrs["lut"])
 
 
+def _requantize(n: Node, ins: list, batch: int) -> np.ndarray:
+    a = n.attrs
+    if ins[0].dtype == np.int8:
+        return intops16.int8_to_int16(ins[0], int(a["x_zero_point"]), int(a["multiplier"]), int(a["shift"]))
+    return intops16.int16_to_int8(ins[0], int(a["y_zero_point"]), int(a["multiplier"]), int(a["shift"]))
+
+
+def _conv16(accumulate: Callable[..., np.ndarray]) -> Callable[[Node, list, int], np.ndarray]:
+    def run(n: Node, ins: list, batch: int) -> np.ndarray:
+        a = n.attrs
+        acc = accumulate(ins[0], ins[1], None, 0, *_geometry(a)) + _bias_nchw(ins[2], 4)
+        return intops16.requantize16(acc, a["multiplier"], a["shift"], int(a["lo"]), int(a["hi"]), a.get("lut"))
+    return run
+
+
+def _bias_nchw(bias: np.ndarray, ndim: int) -> np.ndarray:
+    return np.asarray(bias, np.int64).reshape((1, -1) + (1,) * (ndim - 2))
+
+
+def _dense16(n: Node, ins: list, batch: int) -> np.ndarray:
+    a = n.attrs
+    return intops16.dense(ins[0], ins[1], ins[2], a["multiplier"], a["shift"], int(a["lo"]), int(a["hi"]), a.get("lut"))
+
+
+def _add16(n: Node, ins: list, batch: int) -> np.ndarray:
+    a = n.attrs
+    p = intops.AddParams(a["a_multiplier"], a["a_shift"], a["b_multiplier"], a["b_shift"], a["multiplier"], a["shift"])
+    return intops16.add(ins[0], ins[1], p, int(a["lo"]), int(a["hi"]), a.get("lut"))
+
+
+def _squeeze_excite16(n: Node, ins: list, batch: int) -> np.ndarray:
+    a = n.attrs
+    x, w1, b1, w2, b2 = ins
+    fc1 = intops16.DenseQ16(w1, b1, a["fc1_multiplier"], a["fc1_shift"], int(a["fc1_lo"]), int(a["fc1_hi"]))
+    fc2 = intops16.DenseQ16(w2, b2, a["fc2_multiplier"], a["fc2_shift"], int(a["fc2_lo"]), int(a["fc2_hi"]),
+                            a.get("fc2_lut"))
+    return intops16.squeeze_excite(x, int(a["pool_multiplier"]), int(a["pool_shift"]), fc1, fc2,
+                                   int(a["mul_multiplier"]), int(a["mul_shift"]), int(a["lo"]), int(a["hi"]))
+
+
+def _global_avg_pool16(n: Node, ins: list, batch: int) -> np.ndarray:
+    y = intops16.global_avg_pool(ins[0], int(n.attrs["multiplier"]), int(n.attrs["shift"]))
+    return y.reshape(y.shape + (1,) * (ins[0].ndim - 2))
+
+
+def _avg_pool16(n: Node, ins: list, batch: int) -> np.ndarray:
+    a = n.attrs
+    strides, pads, _ = _geometry(a)
+    return intops16.avg_pool(ins[0], a["multiplier"], a["shift"], tuple(a["kernel"]), strides, pads)
+
+
+def _max_pool16(n: Node, ins: list, batch: int) -> np.ndarray:
+    return intops16.max_pool(ins[0], tuple(n.attrs["kernel"]), *_geometry(n.attrs))
+
+
+def _lut16(n: Node, ins: list, batch: int) -> np.ndarray:
+    return intops16.lut16(ins[0], n.attrs["lut"])
+
+
+_KERNELS16: dict[str, Callable[[Node, list, int], np.ndarray]] = {
+    "conv2d": _conv16(conv2d_acc),
+    "depthwise_conv2d": _conv16(depthwise_acc),
+    "dense": _dense16,
+    "add": _add16,
+    "squeeze_excite": _squeeze_excite16,
+    "global_avg_pool": _global_avg_pool16,
+    "avg_pool": _avg_pool16,
+    "max_pool": _max_pool16,
+    "reshape": _reshape,
+    **{op: _lut16 for op in STANDALONE_ACTS},
+}
+
 _KERNELS: dict[str, Callable[[Node, list, int], np.ndarray]] = {
     "conv2d": _fast_conv(conv2d_acc),
     "depthwise_conv2d": _fast_conv(depthwise_acc),
@@ -189,6 +283,19 @@ _KERNELS: dict[str, Callable[[Node, list, int], np.ndarray]] = {
     "concat": _concat,
     "reshape": _reshape,
     "channels_last_reshape": _channels_last_reshape,
+    "requantize": _requantize,
     **{op: _lut for op in STANDALONE_ACTS},
 }
 _REFERENCE_CONVS = {"conv2d": _conv(intops.conv2d), "depthwise_conv2d": _conv(intops.depthwise_conv2d)}
+
+
+def _conv16_reference(kernel: Callable[..., np.ndarray]) -> Callable[[Node, list, int], np.ndarray]:
+    def run(n: Node, ins: list, batch: int) -> np.ndarray:
+        a = n.attrs
+        return kernel(ins[0], ins[1], ins[2], a["multiplier"], a["shift"], *_geometry(a), int(a["lo"]),
+                      int(a["hi"]), a.get("lut"))
+    return run
+
+
+_REFERENCE_CONVS16 = {"conv2d": _conv16_reference(intops16.conv2d),
+                      "depthwise_conv2d": _conv16_reference(intops16.depthwise_conv2d)}

@@ -58,3 +58,25 @@ def apply_activation(x: np.ndarray, act: str | None, params: Mapping[str, Any] |
     if fn is None:
         raise UnsupportedModelError(f"unknown activation {shown(act)}")
     return fn(x, params or {})
+
+
+def varying_interval(act: str | None, params: Mapping[str, Any] | None = None) -> tuple[float, float]:
+    """[a, b] outside which ``act`` is constant (f(x) = f(a) for x < a, f(b) for x > b).
+
+    Clipping an activation's input to this interval changes no output, so a quantizer can spend
+    all its codes inside it: h-swish is flat (0) below -3, h-sigmoid outside (-beta/alpha, (1 - beta)/alpha).
+    """
+    p = params or {}
+    if act == "hard_swish":
+        return -3.0, float("inf")
+    if act == "hard_sigmoid":
+        alpha, beta = float(p.get("alpha", 0.2)), float(p.get("beta", 0.5))
+        if alpha == 0:
+            return 0.0, 0.0
+        ends = sorted(((0.0 - beta) / alpha, (1.0 - beta) / alpha))
+        return ends[0], ends[1]
+    if act == "relu":
+        return 0.0, float("inf")
+    if act == "clip":
+        return float(p.get("min", -np.inf)), float(p.get("max", np.inf))
+    return float("-inf"), float("inf")

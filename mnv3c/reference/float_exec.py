@@ -421,6 +421,7 @@ _OPS: dict[str, OpFn] = {
     "concat": _concat,
     "resize": _resize,
     "identity": _identity,
+    "requantize": _identity,  # a mixed-precision boundary: the same real values
     "shape": _shape,
     "gather": _gather,
     "slice": _slice,

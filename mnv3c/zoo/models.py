@@ -62,7 +62,16 @@ class _HardSigmoidFn(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x: torch.Tensor, alpha: float) -> torch.Tensor:  # type: ignore[override]
-        return torch.clamp(x * alpha + 0.5, 0.0, 1.0)
+        t = x * alpha + 0.5
+        ctx.save_for_backward(t)
+        ctx.alpha = alpha
+        return torch.clamp(t, 0.0, 1.0)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]
+        """Slope alpha inside (0, 1), flat outside: trainable (scripts/train_default.py --hsigmoid-alpha)."""
+        (t,) = ctx.saved_tensors
+        return grad * ctx.alpha * ((t > 0) & (t < 1)).to(grad.dtype), None
 
     @staticmethod
     def symbolic(g, x, alpha: float):  # type: ignore[no-untyped-def]

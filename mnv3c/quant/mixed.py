@@ -1,0 +1,122 @@
+"""Mixed int8/int16 precision: which layers to run in 16x8 (`quantize.build`'s ``precision``).
+
+The automatic choice promotes layers greedily, most sensitive first (`isolated_sensitivity`: the
+lowest output SQNR when only that layer is int8), until the int8-input/int8-output network meets
+a fidelity target against the float network on the calibration set: a logit SQNR in dB and/or an
+argmax agreement. Every promotion is a rebuild from the same calibration (no new statistics), and
+is reported with its cost: the extra tensor bytes (int16 tensors are twice as large; converters at
+int8/int16 boundaries add a tensor) and the MACs that move to the int16 kernels.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+
+from mnv3c.analysis import layer_stats
+from mnv3c.errors import MnvError
+from mnv3c.ir.graph import Graph
+from mnv3c.quant.quantize import ALIASING, build
+from mnv3c.quant.sensitivity import isolated_sensitivity, sqnr_db
+from mnv3c.quant.simulate import dequantize_output, quantize_input, simulate
+from mnv3c.reference.float_exec import run_float
+
+SENSITIVITY_SAMPLES = 64
+SEARCH_SAMPLES = 100  # each promotion is measured by simulating these: enough to rank, cheap per step
+BATCH = 50
+DEFAULT_AGREEMENT = 0.99  # the issue's goal for mixed precision
+
+
+def all_int16(ref: Graph) -> dict[str, str]:
+    return {n.name: "int16" for n in ref.nodes if n.op not in ALIASING}
+
+
+def rebuild(ref: Graph, qg: Graph, precision: Mapping[str, str]) -> Graph:
+    """``qg`` (an int8 graph of float graph ``ref``) with the given per-layer precision."""
+    meta = qg.meta["quant"]
+    q = build(ref, meta["params"], precision, meta["ranges"])
+    q.meta["quant"] = {**meta, "precision": {n.name: q.tensors[n.outputs[0]].dtype for n in q.nodes}}
+    return q
+
+
+def fidelity(ref: Graph, qg: Graph, x: np.ndarray, reference: np.ndarray | None = None) -> dict[str, float | None]:
+    """Logit SQNR (dB), argmax agreement and mean cosine of ``qg`` against ``ref`` (the float graph it
+    mirrors: no softmax) on float ``x``."""
+    f = reference if reference is not None else _float_outputs(ref, x)
+    q = np.concatenate([dequantize_output(qg, simulate(qg, quantize_input(qg, x[i:i + BATCH])))
+                        for i in range(0, len(x), BATCH)]).reshape(len(x), -1).astype(np.float64)
+    norms = np.linalg.norm(f, axis=1) * np.linalg.norm(q, axis=1)
+    cos = np.where(norms > 0, (f * q).sum(axis=1) / np.maximum(norms, 1e-30), 1.0)
+    return {"sqnr_db": sqnr_db(float((f ** 2).sum()), float(((f - q) ** 2).sum())),
+            "agreement": float((f.argmax(1) == q.argmax(1)).mean()), "cosine": float(cos.mean())}
+
+
+def _float_outputs(ref: Graph, x: np.ndarray) -> np.ndarray:
+    return np.concatenate([run_float(ref, {ref.inputs[0]: x[i:i + BATCH]})[ref.outputs[0]]
+                           for i in range(0, len(x), BATCH)]).reshape(len(x), -1).astype(np.float64)
+
+
+def tensor_bytes(qg: Graph) -> int:
+    """Bytes of every activation tensor of one sample (before memory planning shares them)."""
+    return sum(int(np.prod(t.shape[1:])) * np.dtype(t.dtype).itemsize for t in qg.tensors.values()
+               if not t.is_const and t.dtype in ("int8", "int16"))
+
+
+def _met(score: Mapping[str, float | None], target_sqnr: float | None, target_agreement: float | None) -> bool:
+    sqnr = score["sqnr_db"]
+    ok_sqnr = target_sqnr is None or sqnr is None or sqnr >= target_sqnr
+    ok_agree = target_agreement is None or score["agreement"] >= target_agreement
+    return ok_sqnr and ok_agree
+
+
+def choose_mixed(ref: Graph, qg: Graph, calib: np.ndarray, target_sqnr: float | None = None,
+                 target_agreement: float | None = None) -> tuple[Graph, list[dict[str, Any]]]:
+    """The mixed graph of the greedy promotion and its steps: [{"promoted", "op", "sqnr_db",
+    "agreement", "cosine", "tensor_bytes", "extra_tensor_bytes", "int16_macs", "converters"}],
+    step 0 being all-int8, each measured on the first SEARCH_SAMPLES of ``calib``. Stops at the
+    first step meeting every given target (or when all layers are int16, target unmet: the last
+    step says so)."""
+    if target_sqnr is None and target_agreement is None:
+        raise ValueError("choose_mixed needs --target-sqnr and/or --target-agreement")
+    calib = np.asarray(calib, np.float32)[:SEARCH_SAMPLES]
+    reference = _float_outputs(ref, calib)
+    order = sorted(isolated_sensitivity(ref, qg, calib[:SENSITIVITY_SAMPLES]),
+                   key=lambda r: float("inf") if r["output_sqnr_db"] is None else r["output_sqnr_db"])
+    macs = {r["name"]: r["macs"] for r in layer_stats(ref)}
+    base_bytes = tensor_bytes(qg)
+    precision: dict[str, str] = {}
+    current = qg
+    steps: list[dict[str, Any]] = []
+    for row in [None] + order:
+        if row is not None:
+            precision[row["name"]] = "int16"
+            current = rebuild(ref, qg, precision)
+        score = fidelity(ref, current, calib, reference)
+        steps.append({"promoted": None if row is None else row["name"], "op": None if row is None else row["op"],
+                      **score, "tensor_bytes": tensor_bytes(current),
+                      "extra_tensor_bytes": tensor_bytes(current) - base_bytes,
+                      "int16_macs": int(sum(macs.get(k, 0) for k in precision)),
+                      "converters": sum(n.op == "requantize" for n in current.nodes)})
+        if _met(score, target_sqnr, target_agreement):
+            break
+    steps[-1]["target_met"] = _met(steps[-1], target_sqnr, target_agreement)
+    return current, steps
+
+
+def apply_precision(ref: Graph, qg: Graph, calib: np.ndarray | None, precision: str = "int8",
+                    target_sqnr: float | None = None,
+                    target_agreement: float | None = None) -> tuple[Graph, list[dict[str, Any]] | None]:
+    """``qg`` at ``precision`` ("int8", "int16": every layer 16x8, "mixed": `choose_mixed` on
+    ``calib``; without targets, agreement DEFAULT_AGREEMENT) and the promotion steps (mixed only)."""
+    if precision == "int8":
+        return qg, None
+    if precision == "int16":
+        return rebuild(ref, qg, all_int16(ref)), None
+    if precision != "mixed":
+        raise ValueError(f"unknown precision {precision!r} (expected int8, mixed or int16)")
+    if calib is None:
+        raise MnvError("--precision mixed needs calibration data (--calib) to measure the promotions on")
+    if target_sqnr is None and target_agreement is None:
+        target_agreement = DEFAULT_AGREEMENT
+    return choose_mixed(ref, qg, calib, target_sqnr, target_agreement)

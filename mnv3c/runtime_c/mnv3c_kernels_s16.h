@@ -1,0 +1,139 @@
+/*
+ * mnv3c_kernels_s16.h - the 16x8 kernels (int16 activations, int8 weights; TFLite's scheme) of a
+ * mixed-precision model, and the converters at its int8/int16 boundaries. Tensor layout, weight
+ * layout and loop structure are those of the int8 kernels in mnv3c_kernels.h; the differences:
+ *   - activations are symmetric int16 (zero point 0), so there are no zero points to fold;
+ *   - conv/depthwise/dense accumulate in int64 with an int64 bias and requantize with TFLite's
+ *     int64 MultiplyByQuantizedMultiplier (mnv3c_mbqm64 in mnv3c_requant_s16.h), shift in [-31, 7];
+ *   - fused activations are 513-entry int16 tables with linear interpolation (mnv3c_lut16).
+ * Arithmetic contract: docs/ARITHMETIC.md "int16 (16x8)", executable in mnv3c/quant/intops16.py.
+ * Pools reuse the int8 params structs (their zero points are 0).
+ */
+#ifndef MNV3C_KERNELS_S16_H
+#define MNV3C_KERNELS_S16_H
+
+#include "mnv3c_kernels.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+    int32_t in_h, in_w, in_c;
+    int32_t out_h, out_w, out_c;
+    int32_t kernel_h, kernel_w;
+    int32_t stride_h, stride_w;
+    int32_t pad_top, pad_left;
+    int32_t dilation_h, dilation_w;
+    int32_t act_min, act_max;
+    const int8_t *weights;   /* OHWI [out_c][kernel_h][kernel_w][in_c] */
+    const int64_t *bias;     /* [out_c] */
+    const int32_t *out_mult; /* [out_c] */
+    const int8_t *out_shift; /* [out_c], each in [-31, 7] */
+    const int16_t *lut;      /* NULL or [513] */
+} mnv3c_conv2d_s16_params;
+
+void mnv3c_conv2d_s16(const mnv3c_conv2d_s16_params *p,
+    const int16_t *MNV3C_RESTRICT x, int16_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_conv2d_s16_scratch_bytes(const mnv3c_conv2d_s16_params *p);
+
+typedef struct {
+    int32_t in_h, in_w, in_c;
+    int32_t out_h, out_w;
+    int32_t ch_mult;
+    int32_t kernel_h, kernel_w;
+    int32_t stride_h, stride_w;
+    int32_t pad_top, pad_left;
+    int32_t dilation_h, dilation_w;
+    int32_t act_min, act_max;
+    const int8_t *weights;   /* HWC [kernel_h][kernel_w][in_c * ch_mult] */
+    const int64_t *bias;     /* [in_c * ch_mult] */
+    const int32_t *out_mult; /* [in_c * ch_mult] */
+    const int8_t *out_shift; /* [in_c * ch_mult] */
+    const int16_t *lut;      /* NULL or [513] */
+} mnv3c_depthwise_conv2d_s16_params;
+
+void mnv3c_depthwise_conv2d_s16(const mnv3c_depthwise_conv2d_s16_params *p,
+    const int16_t *MNV3C_RESTRICT x, int16_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_depthwise_conv2d_s16_scratch_bytes(const mnv3c_depthwise_conv2d_s16_params *p);
+
+typedef struct {
+    int32_t in_features, out_features;
+    int32_t act_min, act_max;
+    const int8_t *weights;   /* [out_features][in_features] */
+    const int64_t *bias;     /* [out_features] */
+    const int32_t *out_mult; /* [out_features] */
+    const int8_t *out_shift; /* [out_features] */
+    const int16_t *lut;      /* NULL or [513] */
+} mnv3c_dense_s16_params;
+
+void mnv3c_dense_s16(const mnv3c_dense_s16_params *p,
+    const int16_t *MNV3C_RESTRICT x, int16_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_dense_s16_scratch_bytes(const mnv3c_dense_s16_params *p);
+
+typedef struct {
+    int32_t size;
+    int32_t a_mult, a_shift;
+    int32_t b_mult, b_shift;
+    int32_t out_mult, out_shift;
+    int32_t act_min, act_max;
+    const int16_t *lut; /* NULL or [513] */
+} mnv3c_add_s16_params;
+
+void mnv3c_add_s16(const mnv3c_add_s16_params *p,
+    const int16_t *a, const int16_t *b, int16_t *y, void *scratch);
+size_t mnv3c_add_s16_scratch_bytes(const mnv3c_add_s16_params *p);
+
+typedef struct {
+    int32_t in_h, in_w, channels;
+    int32_t pool_mult, pool_shift; /* Q(sx / (s_pool * in_h * in_w)) */
+    mnv3c_dense_s16_params fc1;    /* reads the pooled vector */
+    mnv3c_dense_s16_params fc2;    /* reads fc1's output; its lut is the gate */
+    int32_t mul_mult, mul_shift;   /* Q(sx * s_gate / sy) */
+    int32_t act_min, act_max;
+} mnv3c_squeeze_excite_s16_params;
+
+void mnv3c_squeeze_excite_s16(const mnv3c_squeeze_excite_s16_params *p,
+    const int16_t *x, int16_t *y, void *scratch);
+size_t mnv3c_squeeze_excite_s16_scratch_bytes(const mnv3c_squeeze_excite_s16_params *p);
+
+void mnv3c_global_avg_pool_s16(const mnv3c_global_avg_pool_params *p,
+    const int16_t *MNV3C_RESTRICT x, int16_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_global_avg_pool_s16_scratch_bytes(const mnv3c_global_avg_pool_params *p);
+
+void mnv3c_avg_pool_s16(const mnv3c_avg_pool_params *p,
+    const int16_t *MNV3C_RESTRICT x, int16_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_avg_pool_s16_scratch_bytes(const mnv3c_avg_pool_params *p);
+
+void mnv3c_max_pool_s16(const mnv3c_max_pool_params *p,
+    const int16_t *MNV3C_RESTRICT x, int16_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_max_pool_s16_scratch_bytes(const mnv3c_max_pool_params *p);
+
+typedef struct {
+    int32_t size;
+    const int16_t *table; /* [513] */
+} mnv3c_lut_s16_params;
+
+void mnv3c_lut_s16(const mnv3c_lut_s16_params *p, const int16_t *x, int16_t *y, void *scratch);
+size_t mnv3c_lut_s16_scratch_bytes(const mnv3c_lut_s16_params *p);
+
+typedef struct {
+    int32_t size;
+    int32_t input_zp;  /* int8 -> int16: the int8 zero point; int16 -> int8: 0 */
+    int32_t output_zp; /* int16 -> int8: the int8 zero point; int8 -> int16: 0 */
+    int32_t mult, shift;
+} mnv3c_requantize_params;
+
+void mnv3c_requantize_s8_s16(const mnv3c_requantize_params *p,
+    const int8_t *MNV3C_RESTRICT x, int16_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_requantize_s8_s16_scratch_bytes(const mnv3c_requantize_params *p);
+
+void mnv3c_requantize_s16_s8(const mnv3c_requantize_params *p,
+    const int16_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_requantize_s16_s8_scratch_bytes(const mnv3c_requantize_params *p);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MNV3C_KERNELS_S16_H */

@@ -1,0 +1,144 @@
+"""The 16x8 arithmetic (int16 activations, int8 weights) pinned on hand-computed cases, and the
+mixed-precision graph: converters at int8/int16 boundaries, fast simulator == reference kernels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mnv3c.quant import intops16 as q16
+from mnv3c.quant.intops import AddParams, quantize_multiplier
+from mnv3c.quant.mixed import all_int16, choose_mixed, fidelity, rebuild
+from mnv3c.quant.quantize import quantize_with_float
+from mnv3c.quant.simulate import dequantize_tensor, quantize_input, simulate
+from mnv3c.reference.float_exec import run_float
+from quant_graphs import calib_inputs, tiny_mobilenet
+
+HALF = 1 << 30  # 0.5 as a Q31 multiplier
+
+
+def test_reduced_multiplier_rounds_and_caps() -> None:
+    assert q16.reduced_multiplier([HALF, 0x40008000, 0x40007FFF, 0x7FFEFFFF, 0x7FFF0000, (1 << 31) - 1]).tolist() == [
+        0x4000, 0x4001, 0x4000, 0x7FFF, 0x7FFF, 0x7FFF]
+
+
+def test_mbqm64_ties_round_up_and_shifts() -> None:
+    # x * 0.5: ties (odd x) go to +inf (one floor shift), unlike the int8 path's ties away from zero
+    assert q16.mbqm64([1, -1, 3, -3, 1000, -1000], HALF, 0).tolist() == [1, 0, 2, -1, 500, -500]
+    assert q16.mbqm64([3, -3], HALF, 2).tolist() == [6, -6]  # x * 0.5 * 2^2
+    assert q16.mbqm64([5, -5, 4, -4, 12, -12], HALF, -2).tolist() == [1, -1, 1, 0, 2, -1]  # x / 8
+    assert q16.mbqm64(1 << 46, HALF, -31).tolist() == 1 << 14  # the widest right shift (46 bits)
+    assert q16.mbqm64(-(1 << 47), HALF, -31).tolist() == -(1 << 15)  # the most negative accepted input
+
+
+@pytest.mark.parametrize("x,shift,error", [(1 << 47, 0, OverflowError), (1, 8, ValueError), (1, -32, ValueError),
+                                           ((1 << 40), 7, OverflowError)])  # the last: result leaves int32
+def test_mbqm64_rejects_what_tflite_asserts(x, shift, error) -> None:
+    with pytest.raises(error):
+        q16.mbqm64(x, HALF, shift)
+
+
+def test_requantize16_saturates_and_clamps() -> None:
+    acc = np.array([[10 ** 9, -(10 ** 9), 200, -200]], np.int64)
+    assert q16.requantize16(acc, HALF, 0).tolist() == [[32767, -32768, 100, -100]]
+    assert q16.requantize16(acc, HALF, 0, lo=0, hi=50).tolist() == [[50, 0, 50, 0]]  # a fused relu6
+
+
+def test_lut16_interpolates_between_entries() -> None:
+    table = np.zeros(q16.LUT16_SIZE, np.int16)
+    table[255], table[256], table[257] = -300, 0, 100
+    x = np.array([0, 64, 63, 127, 128, -1, -128, -64], np.int16)
+    # x >> 7 picks the entry, the low 7 bits interpolate: (slope * frac + 64) >> 7
+    assert q16.lut16(x, table).tolist() == [0, 50, 49, 99, 100, -300 + (300 * 127 + 64 >> 7), -300, -150]
+
+
+def test_make_lut16_is_exact_on_entries_and_identity_interpolates_exactly() -> None:
+    s = 0.001
+    ident = q16.make_lut16(lambda v: v, s, s)
+    x = np.arange(-32768, 32640, 37, dtype=np.int64).astype(np.int16)
+    assert np.array_equal(q16.lut16(x, ident), x)  # a linear function is reproduced code for code...
+    top = np.arange(32640, 32768, dtype=np.int64).astype(np.int16)  # ...but the last entry saturates at 32767
+    assert np.abs(q16.lut16(top, ident).astype(int) - top).max() == 1
+    hsig = q16.make_lut16(lambda v: np.clip(v / 6 + 0.5, 0, 1), 3.5 / 32767, 1 / 32767)
+    assert hsig[0] == 0 and hsig[-1] == 32767 and hsig[256] == 16384  # f(0) = 0.5 -> 16383.5 away from 0
+
+
+def test_add16_uses_left_shift_15() -> None:
+    p = AddParams(*quantize_multiplier(0.5), *quantize_multiplier(0.25), *quantize_multiplier(2 / (1 << 15)))
+    a, b = np.array([1000, -32768, 32767]), np.array([1000, -32768, 32767])
+    # real: a*sa + b*sb with sa = 2 * sb, output scale 2 * sb: y = a/2 ... exact here: a*0.5 + b*0.25 scaled by 2
+    y = q16.add(a.astype(np.int16), b.astype(np.int16), p)
+    assert y.tolist() == [1500, -32768, 32767]
+
+
+def test_converters_between_int8_and_int16() -> None:
+    m, s = quantize_multiplier(256.0)
+    x = np.arange(-128, 128, dtype=np.int8)
+    assert np.array_equal(q16.int8_to_int16(x, -3, m, s), np.minimum((x.astype(np.int64) + 3) * 256, 32767))
+    m, s = quantize_multiplier(1 / 256)
+    y = q16.int16_to_int8(np.array([384, -384, 640, 32767, -32768], np.int16), 5, m, s)
+    assert y.tolist() == [2 + 5, -2 + 5, 3 + 5, 127, -128 + 5]  # 1.5 -> 2 and 2.5 -> 3: ties away from zero
+
+
+@pytest.fixture(scope="module")
+def tiny() -> tuple:
+    g = tiny_mobilenet(seed=3)
+    calib = calib_inputs(48, seed=4)
+    ref, qg = quantize_with_float(g, calib, progress=False)
+    return ref, qg, calib
+
+
+def test_mixed_graph_converts_at_boundaries_and_keeps_int8_io(tiny) -> None:
+    ref, qg, calib = tiny
+    names = [n.name for n in ref.nodes if n.op in ("conv2d", "depthwise_conv2d")]
+    mixed = rebuild(ref, qg, {names[1]: "int16", names[2]: "int16"})
+    conv = [n for n in mixed.nodes if n.op == "requantize"]
+    assert [mixed.tensors[n.outputs[0]].dtype for n in conv] == ["int16", "int8"]
+    assert mixed.tensors[mixed.inputs[0]].dtype == "int8" and mixed.tensors[mixed.outputs[0]].dtype == "int8"
+    for n in mixed.nodes:  # every node reads its own precision (requantize reads the other one)
+        ins = [mixed.tensors[i] for i in n.inputs if not mixed.tensors[i].is_const]
+        want = {mixed.tensors[n.outputs[0]].dtype} if n.op != "requantize" else {"int8", "int16"} - {
+            mixed.tensors[n.outputs[0]].dtype}
+        assert {t.dtype for t in ins} == want, n.name
+    for n in mixed.nodes:
+        if n.name in names[1:3]:
+            assert mixed.tensors[n.inputs[2]].dtype == "int64" and n.attrs["x_zero_point"] == 0
+
+
+def test_int16_fast_simulator_equals_reference_kernels(tiny) -> None:
+    ref, qg, calib = tiny
+    q = rebuild(ref, qg, all_int16(ref))
+    x = quantize_input(q, calib[:8])
+    fast, slow = simulate(q, x, keep_all=True), simulate(q, x, keep_all=True, reference_kernels=True)
+    for name, v in fast.items():
+        assert v.dtype == slow[name].dtype and np.array_equal(v, slow[name]), name
+
+
+def test_int16_everywhere_is_closer_to_float_than_int8(tiny) -> None:
+    """On inputs the int8 input represents exactly (so only the layers add noise), the logits of
+    16x8 everywhere (before the int8 output) are closer to float than int8's."""
+    ref, qg, calib = tiny
+    x = dequantize_tensor(qg, qg.inputs[0], quantize_input(qg, calib_inputs(64, seed=9)))
+    q = rebuild(ref, qg, all_int16(ref))
+    logits = ref.outputs[0]
+    f = run_float(ref, {ref.inputs[0]: x})[logits].astype(np.float64)
+
+    def sqnr(graph) -> float:
+        y = dequantize_tensor(graph, logits, simulate(graph, quantize_input(graph, x), keep_all=True)[logits])
+        return 10 * np.log10((f ** 2).sum() / ((f - y) ** 2).sum())
+
+    assert q.tensors[logits].dtype == "int16" and sqnr(q) > sqnr(qg) + 6  # int8 weights remain: not 8 bits more
+    assert fidelity(ref, q, x)["sqnr_db"] > fidelity(ref, qg, x)["sqnr_db"] + 3  # through the int8 output
+
+
+def test_greedy_promotion_stops_at_the_target_and_reports_costs(tiny) -> None:
+    ref, qg, calib = tiny
+    s8 = fidelity(ref, qg, calib)["sqnr_db"]
+    mixed, steps = choose_mixed(ref, qg, calib, target_sqnr=s8 + 3)
+    assert steps[0]["promoted"] is None and steps[0]["extra_tensor_bytes"] == 0
+    assert steps[-1]["target_met"] and steps[-1]["sqnr_db"] >= s8 + 3
+    assert all(not s.get("target_met", False) for s in steps[:-1])
+    assert all(s["sqnr_db"] < s8 + 3 for s in steps[:-1])  # it stopped at the first step that met it
+    assert [s["int16_macs"] for s in steps] == sorted(s["int16_macs"] for s in steps)
+    promoted = {s["promoted"] for s in steps[1:]}
+    assert {n.name for n in mixed.nodes if mixed.tensors[n.outputs[0]].dtype == "int16" and n.op != "requantize"} >= promoted
