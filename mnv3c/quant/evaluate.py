@@ -122,7 +122,7 @@ def layer_sqnr(ref: Graph, qg: Graph, x: np.ndarray, batch_size: int = EVAL_BATC
     for i in range(0, len(x), batch_size):
         batch = x[i:i + batch_size]
         _accumulate_sqnr(ref, qg, batch, simulate(qg, quantize_input(qg, batch), keep_all=True), signal, noise)
-    return {n.name: _db(signal[n.outputs[0]], noise[n.outputs[0]]) for n in qg.nodes}
+    return {n.name: sqnr_db(signal[n.outputs[0]], noise[n.outputs[0]]) for n in qg.nodes}
 
 
 def _accumulate_sqnr(ref: Graph, qg: Graph, x: np.ndarray, q_env: dict[str, np.ndarray],
