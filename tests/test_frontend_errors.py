@@ -144,6 +144,29 @@ def test_symbolic_hw_with_input_shape_is_fine():
     assert graph.tensors["y"].shape == (1, 3, 32, 24)
 
 
+def test_negative_dim_value_is_symbolic():
+    """Older Paddle2ONNX exports write a dynamic batch as dim_value -1 beside dim_param '?' for H/W."""
+    model = _model([helper.make_node("Relu", ["x"], ["y"])], in_shape=(-1, 3, "?", "?"))
+    assert load_onnx(model, input_shape=(1, 3, 48, 192)).tensors["y"].shape == (1, 3, 48, 192)
+    fixed = _model([helper.make_node("Relu", ["x"], ["y"])], in_shape=(-1, 3, 8, 8))
+    assert load_onnx(fixed).tensors["y"].shape == (1, 3, 8, 8)  # a symbolic batch alone becomes 1
+    with pytest.raises(UnsupportedModelError, match=r"does not match model input 'x' of shape \[-1, 3, 8, 8\]"):
+        load_onnx(fixed, input_shape=(1, 3, 9, 8))
+
+
+def test_every_unsupported_op_is_named_in_one_error():
+    nodes = [helper.make_node("LeakyRelu", ["x"], ["a"], name="lrelu1"),
+             helper.make_node("Elu", ["a"], ["b"], name="elu"),
+             helper.make_node("LeakyRelu", ["b"], ["c"], name="lrelu2"),
+             helper.make_node("Relu", ["c"], ["y"], name="relu")]
+    with pytest.raises(UnsupportedModelError) as e:
+        load_onnx(_model(nodes))
+    msg = str(e.value)
+    assert "\n" not in msg
+    assert msg.startswith("unsupported 2 ops: Elu (1 node, first 'elu'), LeakyRelu (2 nodes, first 'lrelu1');"), msg
+    assert "supported ONNX ops:" in msg
+
+
 def test_errors_are_mnv_errors():
     assert issubclass(ModelReadError, MnvError) and issubclass(UnsupportedModelError, MnvError)
 

@@ -137,6 +137,19 @@ def test_unsupported_ops_are_rejected_with_a_clear_error():
         quantize(g, np.zeros((2, 4), np.float32), progress=False)
 
 
+def test_every_op_without_int8_kernel_is_named_in_one_error():
+    g = Graph("bad")
+    for name in ("x", "a", "b", "y"):
+        g.add_tensor(Tensor(name, (1, 4)))
+    g.inputs, g.outputs = ["x"], ["y"]
+    g.add_node(Node("t1", "transpose", ["x"], ["a"], {"perm": (0, 1)}))
+    g.add_node(Node("e", "erf", ["a"], ["b"], {}))
+    g.add_node(Node("t2", "transpose", ["b"], ["y"], {"perm": (0, 1)}))
+    with pytest.raises(UnsupportedModelError) as e:
+        quantize(g, np.zeros((2, 4), np.float32), progress=False)
+    assert str(e.value).startswith("no int8 kernel for 'erf' (1 node, first 'e'), 'transpose' (2 nodes, first 't1')")
+
+
 def test_recorded_ranges_override_calibration(graph, calib):
     qg = quantize(graph, calib, activation_params={"input": (0.05, 3)}, progress=False)
     q = qg.tensors["input"].quant

@@ -50,6 +50,7 @@ def load_onnx(
         graph.add_tensor(Tensor(vi.name, shape, dtype))
         graph.inputs.append(vi.name)
 
+    _reject_unsupported_ops(g.node)
     used = frozenset({i for n in g.node for i in n.input} | {o.name for o in g.output})
     for index in _topological_order(g.node, set(graph.tensors)):
         proto_node = g.node[index]
@@ -114,7 +115,10 @@ def _input_tensor_type(
         raise UnsupportedModelError(f"graph input {shown(vi.name)} is not a tensor ({vi.type.WhichOneof('value')})")
     tt = vi.type.tensor_type
     dtype = numpy_dtype(tt.elem_type, f"graph input {shown(vi.name)}")
-    dims = [d.dim_value if d.HasField("dim_value") else None for d in tt.shape.dim] if tt.HasField("shape") else None
+    # older Paddle2ONNX exports store a dynamic dim as dim_value -1: negative means symbolic (0 stays a
+    # real, empty dimension, which the ONNX spec allows and its backend tests use)
+    dims = ([None if not d.HasField("dim_value") or d.dim_value < 0 else d.dim_value for d in tt.shape.dim]
+            if tt.HasField("shape") else None)
     declared = [d.dim_value if d.HasField("dim_value") else d.dim_param or "?" for d in tt.shape.dim]
     if input_shape is not None:
         input_shape = tuple(int(d) for d in input_shape)
@@ -184,12 +188,26 @@ def _topological_order(nodes: Sequence[onnx.NodeProto], available: set[str]) -> 
     return order
 
 
+def _op_name(proto: onnx.NodeProto) -> str:
+    return f"{proto.domain}::{proto.op_type}" if proto.domain not in ("", "ai.onnx") else proto.op_type
+
+
+def _reject_unsupported_ops(nodes: Sequence[onnx.NodeProto]) -> None:
+    """One error naming every unsupported op class (with its first node), so a user sees at once
+    all that stands between the model and the compiler, not one op per attempt."""
+    first: dict[str, tuple[str, int]] = {}
+    for index, proto in enumerate(nodes):
+        if proto.domain not in ("", "ai.onnx") or proto.op_type not in IMPORTERS:
+            name, count = first.get(_op_name(proto), (proto.name or f"{proto.op_type}_{index}", 0))
+            first[_op_name(proto)] = (name, count + 1)
+    if first:
+        listed = ", ".join(f"{op} ({count} node{'s' * (count > 1)}, first '{name}')"
+                           for op, (name, count) in sorted(first.items()))
+        label = "op" if len(first) == 1 else f"{len(first)} ops"
+        raise UnsupportedModelError(f"unsupported {label}: {listed}; supported ONNX ops: {', '.join(sorted(IMPORTERS))}")
+
+
 def _import_node(b: GraphBuilder, proto: onnx.NodeProto, name: str, opset: int, used: frozenset[str]) -> None:
-    if proto.domain not in ("", "ai.onnx") or proto.op_type not in IMPORTERS:
-        op = f"{proto.domain}::{proto.op_type}" if proto.domain not in ("", "ai.onnx") else proto.op_type
-        raise UnsupportedModelError(
-            f"node {shown(name)}: unsupported op {op}; supported ONNX ops: {', '.join(sorted(IMPORTERS))}"
-        )
     node = OnnxNode.from_proto(proto, name, opset, used)
     try:
         IMPORTERS[proto.op_type](b, node)

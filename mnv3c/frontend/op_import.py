@@ -292,9 +292,48 @@ def _simple(ir_op: str) -> Importer:
 
 for _onnx_op, _ir_op in {
     "Add": "add", "Sub": "sub", "Mul": "mul", "Div": "div", "Relu": "relu", "Sigmoid": "sigmoid",
-    "HardSwish": "hard_swish", "Identity": "identity",
+    "HardSwish": "hard_swish", "Identity": "identity", "Pow": "pow", "Sqrt": "sqrt", "Erf": "erf",
 }.items():
     IMPORTERS[_onnx_op] = _simple(_ir_op)
+
+
+@importer("Gelu")
+def import_gelu(b: GraphBuilder, n: OnnxNode) -> None:
+    approximate = n.attrs.get("approximate", "none")
+    if approximate not in ("none", "tanh"):
+        raise n.fail(f"unknown approximate='{approximate}' (none, tanh)")
+    b.emit("gelu", [n.inputs[0]], {"approximate": approximate}, n.outputs[0], n.name)
+
+
+@importer("LayerNormalization")
+def import_layer_norm(b: GraphBuilder, n: OnnxNode) -> None:
+    """One `layer_norm` node; spelled out as reductions when the Mean / InvStdDev outputs are read."""
+    x = n.inputs[0]
+    rank = len(b.shape(x))
+    axis = _norm_axis(n, n.attrs.get("axis", -1), rank)
+    eps = float(n.attrs.get("epsilon", 1e-5))
+    if not (n.output_used(1) or n.output_used(2)):
+        ins = [x, n.input(1), n.input(2)]
+        while not ins[-1]:
+            ins.pop()
+        b.emit("layer_norm", ins, {"axis": axis, "epsilon": eps}, n.outputs[0], n.name)
+        return
+    dtype = b.tensor(x).dtype
+    axes = {"axes": tuple(range(axis, rank)), "keepdims": True}
+    mean = b.emit("reduce_mean", [x], axes, n.outputs[1] if n.output_used(1) else None, f"{n.name}/mean")
+    d = b.emit("sub", [x, mean], {}, name=f"{n.name}/centre")
+    var = b.emit("reduce_mean", [b.emit("mul", [d, d], {}, name=f"{n.name}/square")], axes, name=f"{n.name}/var")
+    std = b.emit("sqrt", [b.emit("add", [var, b.const(np.asarray(eps, dtype), base=f"{n.name}_eps")], {},
+                                 name=f"{n.name}/var_eps")], {}, name=f"{n.name}/std")
+    inv = b.emit("div", [b.const(np.asarray(1, dtype), base=f"{n.name}_one"), std], {},
+                 n.outputs[2] if n.output_used(2) else None, f"{n.name}/inv_std")
+    last = not n.input(1) and not n.input(2)
+    y = b.emit("mul", [d, inv], {}, n.outputs[0] if last else None, f"{n.name}/normalize")
+    if n.input(1):
+        last = not n.input(2)
+        y = b.emit("mul", [y, n.input(1)], {}, n.outputs[0] if last else None, f"{n.name}/scale")
+    if n.input(2):
+        b.emit("add", [y, n.input(2)], {}, n.outputs[0], f"{n.name}/bias")
 
 
 @importer("HardSigmoid")

@@ -37,6 +37,9 @@ OPS: dict[str, str] = {
     "sub": "a, b",
     "mul": "a, b",
     "div": "a, b",
+    "pow": "a, b (float base; result has a's dtype)",
+    "sqrt": "x",
+    "erf": "x",
     # --- activations ---------------------------------------------------------------------------
     "relu": "x",
     "clip": "x; min, max (either may be -inf/inf)",
@@ -44,6 +47,9 @@ OPS: dict[str, str] = {
     "hard_sigmoid": "x; alpha, beta (clip(alpha*x + beta, 0, 1))",
     "sigmoid": "x",
     "softmax": "x; axis",
+    "gelu": "x; approximate ('none': x * 0.5 * (1 + erf(x / sqrt(2))), or 'tanh')",
+    "layer_norm": "x, scale?, bias?; axis (normalised over axis..last), epsilon "
+    "((x - mean) / sqrt(var + epsilon) * scale + bias)",
     # --- pooling and reductions ----------------------------------------------------------------
     "global_avg_pool": "x[N,C,H,W] -> [N,C,1,1]",
     "reduce_mean": "x; axes (tuple), keepdims (bool)",

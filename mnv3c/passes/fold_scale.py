@@ -25,7 +25,7 @@ from mnv3c.passes.match import (
 )
 
 
-def _linear_form(g: Graph, op: Node, x: str) -> tuple[np.ndarray, np.ndarray, list[str]] | None:
+def linear_form(g: Graph, op: Node, x: str) -> tuple[np.ndarray, np.ndarray, list[str]] | None:
     """``op`` applied to ``x`` as (scale, shift, what to record in ``fused``), if it is per-channel linear."""
     shape = g.tensors[x].shape
     if op.op == "affine":
@@ -53,7 +53,7 @@ def fold_scale_into_conv(graph: Graph) -> Graph:
     for layer in [n for n in g.nodes if n.op in WEIGHTED]:
         while can_absorb(g, layer):
             nxt = sole_consumer(g, layer.outputs[0])
-            form = _linear_form(g, nxt, layer.outputs[0]) if nxt is not None else None
+            form = linear_form(g, nxt, layer.outputs[0]) if nxt is not None else None
             if form is None:
                 break
             scale, shift, fused = form

@@ -13,7 +13,7 @@ from mnv3c.passes.hard_sigmoid import TOL, scaled_operand, shifted_clip
 from mnv3c.passes.match import approx, producer, remove_if_unused, replace_node
 
 
-def _product(g: Graph, tensor: str, stop: set[str], nodes: list[Node]) -> tuple[list[str], float]:
+def product(g: Graph, tensor: str, stop: set[str], nodes: list[Node]) -> tuple[list[str], float]:
     """``tensor`` as a product of runtime factors and a constant: (factors, constant). Factors in
     ``stop`` (and tensors not made by mul/div) are not expanded; ``nodes`` collects the mul/divs."""
     p = producer(g, tensor) if tensor not in stop else None
@@ -22,13 +22,13 @@ def _product(g: Graph, tensor: str, stop: set[str], nodes: list[Node]) -> tuple[
     scaled = scaled_operand(g, p)
     if scaled is not None:
         nodes.append(p)
-        factors, k = _product(g, scaled[0], stop, nodes)
+        factors, k = product(g, scaled[0], stop, nodes)
         return factors, k * scaled[1]
     if p.op == "div":
         return [tensor], 1.0
     nodes.append(p)
-    left, k1 = _product(g, p.inputs[0], stop, nodes)
-    right, k2 = _product(g, p.inputs[1], stop, nodes)
+    left, k1 = product(g, p.inputs[0], stop, nodes)
+    right, k2 = product(g, p.inputs[1], stop, nodes)
     return left + right, k1 * k2
 
 
@@ -47,14 +47,14 @@ def _gate(g: Graph, tensor: str) -> tuple[str, float, list[Node]] | None:
 
 def _match(g: Graph, node: Node) -> tuple[str, list[Node]] | None:
     """(x, nodes to drop) when ``node`` computes hard_swish(x)."""
-    factors, _ = _product(g, node.outputs[0], set(), [])
+    factors, _ = product(g, node.outputs[0], set(), [])
     for f in factors:
         gate = _gate(g, f)
         if gate is None:
             continue
         x, want, parts = gate
         nodes: list[Node] = []
-        exact, k = _product(g, node.outputs[0], {x, f}, nodes)
+        exact, k = product(g, node.outputs[0], {x, f}, nodes)
         if sorted(exact) == sorted([x, f]) and approx(k, want, TOL):
             return x, nodes + parts
     return None

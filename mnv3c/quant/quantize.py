@@ -179,12 +179,10 @@ def prepare(graph: Graph) -> Graph:
         g.outputs = [sm.inputs[0]]
         meta["host_softmax_axis"] = int(sm.attrs.get("axis", -1))
         g.remove_unused_tensors()
+    _reject_ops_without_kernel(g)
     for n in g.nodes:
         if n.op == "affine":
             _affine_to_depthwise(g, n)
-        if n.op not in QUANTIZABLE:
-            raise UnsupportedModelError(f"node {shown(n.name)}: op {shown(n.op)} has no int8 kernel "
-                                        f"(supported: {', '.join(QUANTIZABLE)}, and a final softmax)")
         if n.op in ("conv2d", "conv_transpose") and int(n.attrs.get("group", 1)) != 1:
             raise UnsupportedModelError(f"node {shown(n.name)}: grouped {n.op} (group {n.attrs['group']}) has no int8 kernel")
         if n.op in ("conv2d", "depthwise_conv2d", "dense", "conv_transpose") and (len(n.inputs) < 3 or not n.inputs[2]):
@@ -198,6 +196,20 @@ def prepare(graph: Graph) -> Graph:
     if len(g.inputs) != 1:
         raise UnsupportedModelError(f"the quantizer handles one graph input, got {len(g.inputs)}")
     return g
+
+
+def _reject_ops_without_kernel(g: Graph) -> None:
+    """One error naming every op class without an int8 kernel (with its first node)."""
+    first: dict[str, tuple[str, int]] = {}
+    for n in g.nodes:
+        if n.op not in QUANTIZABLE and n.op != "affine":
+            name, count = first.get(n.op, (n.name, 0))
+            first[n.op] = (name, count + 1)
+    if first:
+        listed = ", ".join(f"'{op}' ({count} node{'s' * (count > 1)}, first '{name}')"
+                           for op, (name, count) in sorted(first.items()))
+        raise UnsupportedModelError(f"no int8 kernel for {listed} (supported: {', '.join(QUANTIZABLE)}, "
+                                    "and a final softmax)")
 
 
 def _affine_to_depthwise(g: Graph, n: Node) -> None:

@@ -7,6 +7,7 @@ applied by `run_node` after any op, so passes can fuse activations into anything
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -240,6 +241,46 @@ def _div(ins: list, a: Attrs, g: Graph) -> np.ndarray:
     return x / y
 
 
+def _pow(ins: list, a: Attrs, g: Graph) -> np.ndarray:
+    """ONNX Pow keeps the base's element type (numpy would promote float32 ** int64 to float64)."""
+    x, y = ins
+    if x.dtype.kind in "iu":  # integer base: exact integer power, or the float result truncated
+        return np.power(x, y.astype(x.dtype)) if y.dtype.kind in "iu" else np.power(x, y).astype(x.dtype)
+    return np.power(x, y.astype(x.dtype))
+
+
+_ERF = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def erf(x: np.ndarray) -> np.ndarray:
+    """The error function in double precision, returned in x's dtype (numpy has none)."""
+    return _ERF(x).astype(x.dtype, copy=False) if x.size else x.copy()
+
+
+def gelu(x: np.ndarray, approximate: str = "none") -> np.ndarray:
+    """x * 0.5 * (1 + erf(x / sqrt 2)) (or ONNX's tanh approximation) in double, returned in x's dtype."""
+    x64 = x.astype(np.float64)
+    if approximate == "tanh":
+        inner = np.tanh(math.sqrt(2.0 / math.pi) * (x64 + 0.044715 * x64 ** 3))
+    else:
+        inner = _ERF(x64 / math.sqrt(2.0)) if x.size else x64
+    return (x64 * 0.5 * (1.0 + inner)).astype(x.dtype)
+
+
+def _layer_norm(ins: list, a: Attrs, g: Graph) -> np.ndarray:
+    x = ins[0]
+    axes = tuple(range(int(a.get("axis", -1)) % x.ndim, x.ndim))
+    mean = x.mean(axis=axes, keepdims=True)
+    d = x - mean
+    var = (d * d).mean(axis=axes, keepdims=True)
+    y = d / np.sqrt(var + x.dtype.type(a.get("epsilon", 1e-5)))
+    if len(ins) > 1 and ins[1] is not None:
+        y = y * ins[1]
+    if len(ins) > 2 and ins[2] is not None:
+        y = y + ins[2]
+    return y.astype(x.dtype, copy=False)
+
+
 def _activation_op(act: str, param_keys: tuple[str, ...] = ()) -> OpFn:
     """An activation used as a standalone op: its parameters are the node's own attributes."""
     def fn(ins: list, a: Attrs, g: Graph) -> np.ndarray:
@@ -404,12 +445,17 @@ _OPS: dict[str, OpFn] = {
     "sub": _binary(np.subtract),
     "mul": _binary(np.multiply),
     "div": _div,
+    "pow": _pow,
+    "sqrt": lambda ins, a, g: np.sqrt(ins[0]),
+    "erf": lambda ins, a, g: erf(ins[0]),
     "relu": _activation_op("relu"),
     "clip": _activation_op("clip", ("min", "max")),
     "hard_swish": _activation_op("hard_swish"),
     "hard_sigmoid": _activation_op("hard_sigmoid", ("alpha", "beta")),
     "sigmoid": _activation_op("sigmoid"),
     "softmax": _softmax,
+    "gelu": lambda ins, a, g: gelu(ins[0], a.get("approximate", "none")),
+    "layer_norm": _layer_norm,
     "global_avg_pool": _global_avg_pool,
     "reduce_mean": _reduce_mean,
     "avg_pool": _avg_pool,

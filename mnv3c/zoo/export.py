@@ -43,8 +43,11 @@ def reference_model(
     seed: int = 0,
     in_channels: int = 3,
     hsigmoid_alpha: float | None = None,
+    weights: str | None = None,
 ) -> nn.Module:
     """The eval-mode torch module whose output the ONNX file of `variant` reproduces.
+
+    ``weights``: a torchvision-layout state dict (.pth) loaded over the seeded initialisation.
 
     "rewritten" is a different network: a 3x3/2 MaxPool after the stem, Softmax at the end and, for V3,
     PaddleClas' SE gate clip(0.2x + 0.5, 0, 1) unless `hsigmoid_alpha` says otherwise.
@@ -62,6 +65,8 @@ def reference_model(
         hsigmoid_alpha = PADDLE_HSIGMOID_ALPHA if rewritten and v3 else 1 / 6
     model = build(model_name, width, num_classes, in_channels, hsigmoid_alpha=hsigmoid_alpha, stem_pool=rewritten)
     init_deterministic(model, seed, resolution)
+    if weights:
+        model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
     return nn.Sequential(model, nn.Softmax(dim=1)).eval() if rewritten else model.eval()
 
 
@@ -75,9 +80,11 @@ def export(
     seed: int = 0,
     in_channels: int = 3,
     hsigmoid_alpha: float | None = None,
+    weights: str | None = None,
 ) -> Path:
-    """Export a deterministically initialised zoo model; same arguments give the same bytes."""
-    model = reference_model(model_name, variant, resolution, width, num_classes, seed, in_channels, hsigmoid_alpha)
+    """Export a deterministically initialised (or ``weights``-loaded) zoo model; same arguments give the same bytes."""
+    model = reference_model(model_name, variant, resolution, width, num_classes, seed, in_channels, hsigmoid_alpha,
+                            weights)
     return export_module(model, variant, path, (1, in_channels, resolution, resolution))
 
 
