@@ -1,21 +1,27 @@
 """The passes real exported models need beyond the zoo's (issue 9): GELU from Erf, LayerNorm from
-its 7-op chain, the affine HardSigmoid, constant scales/shifts after activations folded forward
+its 7-op chain, the affine HardSigmoid and Max/Min clamps (also in ONNX's own function bodies), constant scales/shifts after activations folded forward
 into the next layer or left as `affine`. Each rewrite is checked numerically (relative error <=
 1e-4, `passes_builder.rewrite`) and by the op counts it leaves."""
 
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
+import onnx
 import pytest
+from onnx import numpy_helper
 
+from mnv3c.frontend import load_onnx
 from mnv3c.passes.affine_from_constants import affine_from_constant_ops
+from mnv3c.passes.clip_from_max_min import clip_from_max_min
 from mnv3c.passes.fold_scale_forward import fold_scale_into_next_layer
 from mnv3c.passes.gelu import recognize_gelu
 from mnv3c.passes.hard_sigmoid import recognize_hard_sigmoid
 from mnv3c.passes.layer_norm import recognize_layer_norm
 from mnv3c.passes.pipeline import optimize
+from mnv3c.reference.float_exec import run_float
 from passes_builder import Builder, assert_equivalent, op_counts, rewrite
 
 SQRT2 = math.sqrt(2.0)
@@ -154,3 +160,32 @@ def test_whole_pipeline_leaves_only_quantizable_ops_for_scaled_activations() -> 
     assert_equivalent(g, out)
     assert set(op_counts(out)) <= {"conv2d", "affine", "global_avg_pool", "reshape", "dense"}
     assert op_counts(out)["affine"] == 1
+
+
+# --- ONNX's own function bodies (the backend tests' "_expanded" models) ------------------------------
+EXPANDED = {"test_gelu_default_1_expanded": "gelu", "test_gelu_default_2_expanded": "gelu",
+            "test_hardsigmoid_expanded_ver18": "hard_sigmoid", "test_hardsigmoid_default_expanded_ver18": "hard_sigmoid",
+            "test_hardsigmoid_example_expanded_ver18": "hard_sigmoid"}
+
+
+@pytest.mark.parametrize("case", sorted(EXPANDED))
+def test_onnx_function_bodies_are_recognized(case: str) -> None:
+    """ONNX spells Gelu and HardSigmoid out in their function bodies; the pipeline must put the
+    single op back and still give the test's expected output."""
+    case_dir = os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data", "node", case)
+    graph = load_onnx(onnx.load(os.path.join(case_dir, "model.onnx")), require_image_input=False)
+    out = optimize(graph)
+    assert op_counts(out) == {EXPANDED[case]: 1}, op_counts(out)
+    x, y = (numpy_helper.to_array(onnx.load_tensor(os.path.join(case_dir, "test_data_set_0", f"{k}_0.pb")))
+            for k in ("input", "output"))
+    np.testing.assert_allclose(run_float(out, {out.inputs[0]: x})[out.outputs[0]], y, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("case", ["max_then_min", "min_then_max", "max_only"])
+def test_clip_from_max_min(case: str) -> None:
+    b = Builder(2, 4, 3, 3)
+    y = {"max_then_min": lambda: b.op("min", b.op("max", "x", 0.0), 6.0),
+         "min_then_max": lambda: b.op("max", -1.0, b.op("min", "x", 1.0)),
+         "max_only": lambda: b.op("max", "x", -1.0)}[case]()
+    out = rewrite(clip_from_max_min, b.finish(y))
+    assert op_counts(out) == {"clip": 1}

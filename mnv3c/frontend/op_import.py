@@ -158,6 +158,11 @@ def import_cast(b: GraphBuilder, n: OnnxNode) -> None:
     b.emit("cast", [n.inputs[0]], {"to": to}, n.outputs[0], n.name)
 
 
+@importer("CastLike")
+def import_cast_like(b: GraphBuilder, n: OnnxNode) -> None:
+    b.emit("cast", [n.inputs[0]], {"to": b.tensor(n.inputs[1]).dtype}, n.outputs[0], n.name)
+
+
 @importer("Gather")
 def import_gather(b: GraphBuilder, n: OnnxNode) -> None:
     x, idx = n.inputs[0], n.inputs[1]
@@ -334,6 +339,20 @@ def import_layer_norm(b: GraphBuilder, n: OnnxNode) -> None:
         y = b.emit("mul", [y, n.input(1)], {}, n.outputs[0] if last else None, f"{n.name}/scale")
     if n.input(2):
         b.emit("add", [y, n.input(2)], {}, n.outputs[0], f"{n.name}/bias")
+
+
+@importer("Sum", "Max", "Min")
+def import_variadic(b: GraphBuilder, n: OnnxNode) -> None:
+    """n-ary Sum/Max/Min as a chain of binary add/max/min (one input: the identity)."""
+    op = {"Sum": "add", "Max": "max", "Min": "min"}[n.op_type]
+    ins = [i for i in n.inputs if i]
+    if len(ins) == 1:
+        b.emit("identity", ins, {}, n.outputs[0], n.name)
+        return
+    y = ins[0]
+    for k, other in enumerate(ins[1:], 1):
+        last = k == len(ins) - 1
+        y = b.emit(op, [y, other], {}, n.outputs[0] if last else None, n.name if last else f"{n.name}/{k}")
 
 
 @importer("HardSigmoid")

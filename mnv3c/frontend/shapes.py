@@ -134,6 +134,8 @@ SHAPE_RULES: dict[str, Callable[[Sequence[Tensor], dict[str, Any]], Shape]] = {
     "sub": _broadcast,
     "mul": _broadcast,
     "div": _broadcast,
+    "max": _broadcast,
+    "min": _broadcast,
     "pow": _broadcast,
     "sqrt": _same,
     "erf": _same,

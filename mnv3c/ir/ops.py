@@ -11,12 +11,12 @@ arrays for quantization tables):
   ``kernel``: (kh, kw).
 - ``act``: activation fused into the producing layer, one of ``ACTIVATIONS``; absent or "none"
   means identity. ``act_params`` holds its parameters: relu6/clip -> {"min", "max"};
-  hard_sigmoid -> {"alpha", "beta"}; hard_swish -> {} (always x*relu6(x+3)/6).
+  hard_sigmoid -> {"alpha", "beta"}; hard_swish -> {} (always x*relu6(x+3)/6); gelu -> {"approximate"}.
 """
 
 from __future__ import annotations
 
-ACTIVATIONS = ("none", "relu", "clip", "hard_swish", "hard_sigmoid", "sigmoid")
+ACTIVATIONS = ("none", "relu", "clip", "hard_swish", "hard_sigmoid", "sigmoid", "gelu")
 
 # name -> one-line description (inputs; attributes). Keep sorted by family.
 OPS: dict[str, str] = {
@@ -37,6 +37,8 @@ OPS: dict[str, str] = {
     "sub": "a, b",
     "mul": "a, b",
     "div": "a, b",
+    "max": "a, b (elementwise maximum)",
+    "min": "a, b (elementwise minimum)",
     "pow": "a, b (float base; result has a's dtype)",
     "sqrt": "x",
     "erf": "x",

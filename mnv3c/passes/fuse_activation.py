@@ -27,6 +27,8 @@ def _as_act(node: Node) -> tuple[str, dict[str, Any]]:
         return ("relu", {}) if lo == 0.0 and hi == math.inf else ("clip", {"min": lo, "max": hi})
     if node.op == "hard_sigmoid":
         return "hard_sigmoid", {"alpha": float(node.attrs.get("alpha", 0.2)), "beta": float(node.attrs.get("beta", 0.5))}
+    if node.op == "gelu":
+        return "gelu", {"approximate": node.attrs.get("approximate", "none")}
     return node.op, {}
 
 

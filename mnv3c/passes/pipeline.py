@@ -22,6 +22,7 @@ from mnv3c.ir.graph import Graph, GraphError
 from mnv3c.passes.affine_from_constants import affine_from_constant_ops
 from mnv3c.passes.canonical_bias import canonicalize_bias
 from mnv3c.passes.channels_last_view import channels_last_view
+from mnv3c.passes.clip_from_max_min import clip_from_max_min
 from mnv3c.passes.dead_nodes import eliminate_dead_nodes
 from mnv3c.passes.dense_from_matmul import dense_from_matmul
 from mnv3c.passes.fold_batch_norm import fold_batch_norm
@@ -48,6 +49,7 @@ PIPELINE: list[tuple[str, Pass]] = [
     ("simplify_views", simplify_views),
     ("channels_last_view", channels_last_view),
     ("dense_from_matmul", dense_from_matmul),
+    ("clip_from_max_min", clip_from_max_min),
     ("recognize_gelu", recognize_gelu),
     ("recognize_layer_norm", recognize_layer_norm),
     ("fold_pad_into_conv", fold_pad_into_conv),

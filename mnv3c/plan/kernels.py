@@ -23,7 +23,7 @@ from mnv3c.errors import UnsupportedModelError, shown
 from mnv3c.ir.graph import Graph, Node
 from mnv3c.plan.schedule import Schedule
 
-LUT_OPS = ("relu", "clip", "hard_swish", "hard_sigmoid", "sigmoid")
+LUT_OPS = ("relu", "clip", "hard_swish", "hard_sigmoid", "sigmoid", "gelu")
 
 
 @dataclass(frozen=True)

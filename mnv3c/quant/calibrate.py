@@ -21,7 +21,7 @@ from mnv3c.quant.ranges import Histogram
 from mnv3c.reference.activations import apply_activation
 from mnv3c.reference.float_exec import run_float
 
-LUT_ACTS = ("hard_swish", "hard_sigmoid", "sigmoid")
+LUT_ACTS = ("hard_swish", "hard_sigmoid", "sigmoid", "gelu")
 WEIGHTED_OPS = ("conv2d", "depthwise_conv2d", "dense")
 SE_PARTS = ("pool", "hidden", "gate_pre", "gate")
 

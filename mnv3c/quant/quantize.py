@@ -19,7 +19,7 @@ per-channel table a numpy array). Kernels follow docs/ARITHMETIC.md and `mnv3c.q
 - ``conv2d`` / ``depthwise_conv2d`` / ``dense``: inputs [x, w int8, b int32]; the float geometry
   attrs (strides, pads, dilations, group) unchanged; ``act``/``act_params`` kept for reports;
   ``x_zero_point``, ``y_zero_point``; ``multiplier`` int32[O], ``shift`` int32[O]; ``lo``, ``hi``.
-  With a LUT activation (act in h-swish, h-sigmoid, sigmoid) also ``lut`` int8[256],
+  With a LUT activation (act in h-swish, h-sigmoid, sigmoid, gelu) also ``lut`` int8[256],
   ``pre_act_scale``, ``pre_act_zero_point``: the layer requantizes into the pre-activation
   quantization (``multiplier``/``shift`` target ``pre_act_scale``, ``lo``/``hi`` = -128/127, result
   + ``pre_act_zero_point``), then ``y = lut[t + 128]``. Otherwise ``y = clamp(MBQM(acc) + y_zero_point,
@@ -48,7 +48,7 @@ per-channel table a numpy array). Kernels follow docs/ARITHMETIC.md and `mnv3c.q
   integer taps (weights in 1/1024 units, `intops.resize_bilinear`).
 - ``concat``: ``y_zero_point``, ``requant``: per input None (a copy: the input was given y's
   quantization, see `concat_shared_inputs`) or (x_zero_point, multiplier, shift).
-- standalone activations (``relu``, ``clip``, ``hard_swish``, ``hard_sigmoid``, ``sigmoid``):
+- standalone activations (``relu``, ``clip``, ``hard_swish``, ``hard_sigmoid``, ``sigmoid``, ``gelu``):
   ``lut`` int8[256]: y = lut[x + 128].
 
 A trailing ``softmax`` is not quantized: the int8 graph ends at the logits and
@@ -79,10 +79,10 @@ from mnv3c.reference.resize import nearest_indices, source_coords
 
 QUANTIZABLE = ("conv2d", "depthwise_conv2d", "dense", "conv_transpose", "add", "mul", "squeeze_excite",
                "global_avg_pool", "avg_pool", "max_pool", "reshape", "channels_last_reshape", "resize", "slice", "concat", "relu", "clip",
-               "hard_swish", "hard_sigmoid", "sigmoid")
+               "hard_swish", "hard_sigmoid", "sigmoid", "gelu")
 ALIASING = ("reshape", "channels_last_reshape", "max_pool", "resize", "slice")  # the output reuses the input's quantization
 VIEWS = ("reshape", "channels_last_reshape")  # no data moves in the C layout
-STANDALONE_ACTS = ("relu", "clip", "hard_swish", "hard_sigmoid", "sigmoid")
+STANDALONE_ACTS = ("relu", "clip", "hard_swish", "hard_sigmoid", "sigmoid", "gelu")
 EQUALIZE_SAMPLES = 64
 ACC_LIMIT = 1 << 31
 
@@ -628,7 +628,7 @@ def _build_passthrough(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[s
 
 def _build_standalone_act(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, QP]) -> None:
     (sx, zx), (sy, zy) = params[n.inputs[0]], params[n.outputs[0]]
-    act_params = {k: n.attrs[k] for k in ("min", "max", "alpha", "beta") if n.attrs.get(k) is not None}
+    act_params = {k: n.attrs[k] for k in ("min", "max", "alpha", "beta", "approximate") if n.attrs.get(k) is not None}
     qn.attrs["lut"] = intops.make_lut(_act_fn(n.op, act_params), sx, zx, sy, zy)
 
 

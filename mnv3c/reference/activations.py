@@ -1,11 +1,13 @@
 """The activation functions of the IR, in one place so the executor and the passes agree exactly.
 
 Each works on float32 arrays and returns float32; ``params`` follows the ``act_params``
-convention of `mnv3c.ir.ops` (clip: {"min", "max"}, hard_sigmoid: {"alpha", "beta"}).
+convention of `mnv3c.ir.ops` (clip: {"min", "max"}, hard_sigmoid: {"alpha", "beta"}, gelu:
+{"approximate"}).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -41,12 +43,32 @@ def sigmoid(x: np.ndarray, params: Mapping[str, Any]) -> np.ndarray:
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
+_ERF = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def erf(x: np.ndarray) -> np.ndarray:
+    """The error function in double precision, returned in x's dtype (numpy has none)."""
+    return _ERF(x).astype(x.dtype, copy=False) if x.size else x.copy()
+
+
+def gelu(x: np.ndarray, params: Mapping[str, Any]) -> np.ndarray:
+    """x * 0.5 * (1 + erf(x / sqrt 2)), or ONNX's tanh approximation (params["approximate"] ==
+    "tanh"), evaluated in double and returned in x's dtype."""
+    x64 = x.astype(np.float64)
+    if params.get("approximate", "none") == "tanh":
+        inner = np.tanh(math.sqrt(2.0 / math.pi) * (x64 + 0.044715 * x64 ** 3))
+    else:
+        inner = _ERF(x64 / math.sqrt(2.0)) if x.size else x64
+    return (x64 * 0.5 * (1.0 + inner)).astype(x.dtype)
+
+
 ACTIVATION_FNS: dict[str, Callable[[np.ndarray, Mapping[str, Any]], np.ndarray]] = {
     "relu": relu,
     "clip": clip,
     "hard_swish": hard_swish,
     "hard_sigmoid": hard_sigmoid,
     "sigmoid": sigmoid,
+    "gelu": gelu,
 }
 
 

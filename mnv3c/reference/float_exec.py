@@ -7,7 +7,6 @@ applied by `run_node` after any op, so passes can fuse activations into anything
 
 from __future__ import annotations
 
-import math
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -15,7 +14,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from mnv3c.errors import MnvError, UnsupportedModelError, shown
 from mnv3c.ir.graph import Graph, Node, Tensor
-from mnv3c.reference.activations import apply_activation
+from mnv3c.reference.activations import apply_activation, erf
 from mnv3c.reference.resize import linear_taps, nearest_indices
 
 Attrs = Mapping[str, Any]
@@ -249,24 +248,6 @@ def _pow(ins: list, a: Attrs, g: Graph) -> np.ndarray:
     return np.power(x, y.astype(x.dtype))
 
 
-_ERF = np.vectorize(math.erf, otypes=[np.float64])
-
-
-def erf(x: np.ndarray) -> np.ndarray:
-    """The error function in double precision, returned in x's dtype (numpy has none)."""
-    return _ERF(x).astype(x.dtype, copy=False) if x.size else x.copy()
-
-
-def gelu(x: np.ndarray, approximate: str = "none") -> np.ndarray:
-    """x * 0.5 * (1 + erf(x / sqrt 2)) (or ONNX's tanh approximation) in double, returned in x's dtype."""
-    x64 = x.astype(np.float64)
-    if approximate == "tanh":
-        inner = np.tanh(math.sqrt(2.0 / math.pi) * (x64 + 0.044715 * x64 ** 3))
-    else:
-        inner = _ERF(x64 / math.sqrt(2.0)) if x.size else x64
-    return (x64 * 0.5 * (1.0 + inner)).astype(x.dtype)
-
-
 def _layer_norm(ins: list, a: Attrs, g: Graph) -> np.ndarray:
     x = ins[0]
     axes = tuple(range(int(a.get("axis", -1)) % x.ndim, x.ndim))
@@ -445,6 +426,8 @@ _OPS: dict[str, OpFn] = {
     "sub": _binary(np.subtract),
     "mul": _binary(np.multiply),
     "div": _div,
+    "max": _binary(np.maximum),
+    "min": _binary(np.minimum),
     "pow": _pow,
     "sqrt": lambda ins, a, g: np.sqrt(ins[0]),
     "erf": lambda ins, a, g: erf(ins[0]),
@@ -454,7 +437,7 @@ _OPS: dict[str, OpFn] = {
     "hard_sigmoid": _activation_op("hard_sigmoid", ("alpha", "beta")),
     "sigmoid": _activation_op("sigmoid"),
     "softmax": _softmax,
-    "gelu": lambda ins, a, g: gelu(ins[0], a.get("approximate", "none")),
+    "gelu": _activation_op("gelu", ("approximate",)),
     "layer_norm": _layer_norm,
     "global_avg_pool": _global_avg_pool,
     "reduce_mean": _reduce_mean,
