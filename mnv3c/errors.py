@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import unicodedata
+from typing import Iterable
 
 NAME_LIMIT = 80  # characters of a name kept in a message; the rest is elided in the middle
 PATH_LIMIT = 240  # the same for a file or folder path
@@ -19,6 +20,18 @@ class MnvError(Exception):
 
 class UnsupportedModelError(MnvError):
     """The model uses an op, attribute or shape the compiler cannot handle."""
+
+
+def ops_summary(nodes: Iterable[tuple[str, str]]) -> tuple[int, str]:
+    """(number of op classes, "A (2 nodes, first 'n1'), B (1 node, first 'n2')") from (op class,
+    node name) pairs: what stands between a model and the compiler, all at once."""
+    first: dict[str, tuple[str, int]] = {}
+    for op, name in nodes:
+        seen, count = first.get(op, (name, 0))
+        first[op] = (seen, count + 1)
+    listed = ", ".join(f"{op} ({count} node{'s' * (count > 1)}, first {shown(name)})"
+                       for op, (name, count) in sorted(first.items()))
+    return len(first), listed
 
 
 class CheckFailed(Exception):

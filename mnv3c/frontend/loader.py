@@ -10,7 +10,7 @@ from typing import Sequence
 import onnx
 from onnx import numpy_helper
 
-from mnv3c.errors import MnvError, UnsupportedModelError, shown, shown_path
+from mnv3c.errors import MnvError, UnsupportedModelError, ops_summary, shown, shown_path
 from mnv3c.frontend.builder import GraphBuilder
 from mnv3c.frontend.dtypes import numpy_dtype
 from mnv3c.frontend.op_import import IMPORTERS, OnnxNode
@@ -193,17 +193,12 @@ def _op_name(proto: onnx.NodeProto) -> str:
 
 
 def _reject_unsupported_ops(nodes: Sequence[onnx.NodeProto]) -> None:
-    """One error naming every unsupported op class (with its first node), so a user sees at once
-    all that stands between the model and the compiler, not one op per attempt."""
-    first: dict[str, tuple[str, int]] = {}
-    for index, proto in enumerate(nodes):
-        if proto.domain not in ("", "ai.onnx") or proto.op_type not in IMPORTERS:
-            name, count = first.get(_op_name(proto), (proto.name or f"{proto.op_type}_{index}", 0))
-            first[_op_name(proto)] = (name, count + 1)
-    if first:
-        listed = ", ".join(f"{op} ({count} node{'s' * (count > 1)}, first '{name}')"
-                           for op, (name, count) in sorted(first.items()))
-        label = "op" if len(first) == 1 else f"{len(first)} ops"
+    """One error naming every unsupported op class, so a user sees at once all that stands between
+    the model and the compiler, not one op per attempt."""
+    count, listed = ops_summary((_op_name(p), p.name or f"{p.op_type}_{i}") for i, p in enumerate(nodes)
+                                if p.domain not in ("", "ai.onnx") or p.op_type not in IMPORTERS)
+    if count:
+        label = "op" if count == 1 else f"{count} ops"
         raise UnsupportedModelError(f"unsupported {label}: {listed}; supported ONNX ops: {', '.join(sorted(IMPORTERS))}")
 
 

@@ -63,7 +63,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from mnv3c.errors import UnsupportedModelError, shown
+from mnv3c.errors import UnsupportedModelError, ops_summary, shown
 from mnv3c.progress import stage
 from mnv3c.ir.graph import Graph, Node, QuantParams, Tensor
 from mnv3c.quant import intops
@@ -200,14 +200,8 @@ def prepare(graph: Graph) -> Graph:
 
 def _reject_ops_without_kernel(g: Graph) -> None:
     """One error naming every op class without an int8 kernel (with its first node)."""
-    first: dict[str, tuple[str, int]] = {}
-    for n in g.nodes:
-        if n.op not in QUANTIZABLE and n.op != "affine":
-            name, count = first.get(n.op, (n.name, 0))
-            first[n.op] = (name, count + 1)
-    if first:
-        listed = ", ".join(f"'{op}' ({count} node{'s' * (count > 1)}, first '{name}')"
-                           for op, (name, count) in sorted(first.items()))
+    count, listed = ops_summary((f"'{n.op}'", n.name) for n in g.nodes if n.op not in QUANTIZABLE and n.op != "affine")
+    if count:
         raise UnsupportedModelError(f"no int8 kernel for {listed} (supported: {', '.join(QUANTIZABLE)}, "
                                     "and a final softmax)")
 

