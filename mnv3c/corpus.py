@@ -181,18 +181,19 @@ def photos(n: int, seed: int = 0) -> list:
     return out
 
 
-def images_for(m: CorpusModel, n: int, seed: int) -> tuple[list, np.ndarray | None]:
-    """``n`` raw inputs of the kind ``m`` reads (labels where the rendering defines them)."""
+def images_for(m: CorpusModel, n: int, seed: int, shape: tuple[int, ...] | None = None) -> tuple[list, np.ndarray | None]:
+    """``n`` raw inputs of the kind ``m`` reads (labels where the rendering defines them); pages are
+    rendered about 1.5x the input width (at most 320 px), so text stays legible at small inputs."""
     if m.inputs == "text":
         return text_lines(n, seed)
     if m.inputs == "document":
-        return documents(n, seed)
+        return documents(n, seed, size=min(320, int(1.5 * (shape or m.shape)[3])))
     return photos(n, seed), None
 
 
 def samples(m: CorpusModel, n: int, seed: int, shape: tuple[int, ...] | None = None) -> np.ndarray:
     """``n`` preprocessed float32 NCHW inputs for ``m`` at ``shape`` (default: the package's)."""
-    return m.preprocess(images_for(m, n, seed)[0], shape or m.shape)
+    return m.preprocess(images_for(m, n, seed, shape)[0], shape or m.shape)
 
 
 # --- preprocessing, as each package does it --------------------------------------------------------

@@ -150,6 +150,16 @@ def test_shift_before_padded_conv_becomes_one_affine() -> None:
     assert op_counts(out)["affine"] == 1 and not {"mul", "add"} & set(op_counts(out))
 
 
+def test_affine_keeps_an_activation_fused_into_the_add() -> None:
+    """DBNet's head: conv_transpose-like output + per-channel bias Add + Sigmoid; fuse_activation puts
+    the sigmoid into the add, which must survive becoming an affine."""
+    b = Builder(1, 4, 5, 5)
+    a = b.op("relu", b.conv("x", 6, 3))
+    y = b.op("add", a, b.rand(1, 6, 1, 1), act="sigmoid")
+    out = rewrite(affine_from_constant_ops, b.finish(y))
+    assert op_counts(out)["affine"] == 1 and out.nodes[-1].attrs["act"] == "sigmoid"
+
+
 def test_whole_pipeline_leaves_only_quantizable_ops_for_scaled_activations() -> None:
     b = Builder(1, 3, 8, 8)
     h = b.op("hard_swish", b.conv("x", 8, 3))

@@ -3,7 +3,8 @@
 What is left after the folding passes (e.g. ``a * act(x) + b`` before a padded conv, or a scale
 on a graph output) is a runtime ``mul``/``div``/``add``/``sub`` with a scalar or per-channel
 constant on an NCHW tensor. As `affine` (chains merged into one) it quantizes as a 1x1 depthwise
-convolution, so it gets the int8 kernel, simulator and C code that already exist.
+convolution, so it gets the int8 kernel, simulator and C code that already exist. An activation
+already fused into the op (``add`` takes one) stays fused into the `affine`.
 """
 
 from __future__ import annotations
@@ -34,6 +35,6 @@ def affine_from_constant_ops(graph: Graph) -> Graph:
             g.nodes.remove(prev)
         s = g.add_const(g.unique_name(f"{node.name}.scale"), scale.astype(np.float32)).name
         t = g.add_const(g.unique_name(f"{node.name}.shift"), shift.astype(np.float32)).name
-        replace_node(node, "affine", [x, s, t], {})
+        replace_node(node, "affine", [x, s, t], {k: v for k, v in node.attrs.items() if k in ("act", "act_params")})
     g.remove_unused_tensors()
     return g
