@@ -13,7 +13,7 @@ import sys
 from contextlib import contextmanager
 from typing import Iterator
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, Task, TaskID, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
@@ -38,7 +38,7 @@ def is_quiet() -> bool:
 class _Bar(BarColumn):
     """A bar for stages that count something (samples), nothing for the others."""
 
-    def render(self, task: Task) -> Text | object:
+    def render(self, task: Task) -> RenderableType:
         return super().render(task) if task.fields.get("counted") else Text("")
 
 
