@@ -7,16 +7,14 @@ from typing import Any, Callable
 
 from mnv3c.arrays import parse_input_shape
 from mnv3c.errors import MnvError
-from mnv3c.frontend import load_onnx
 from mnv3c.ir import Graph
-from mnv3c.passes.pipeline import optimize
+from mnv3c.quant.evaluate import load_float_graph
 
 
 def load_optimized(model: str, input_shape: str | None,
                    trace: Callable[[str, Graph], None] | None = None) -> Graph:
-    """ONNX file -> canonical, fused float graph."""
-    graph = load_onnx(model, input_shape=parse_input_shape(input_shape))
-    return optimize(graph, trace=trace)
+    """ONNX file -> canonical, fused float graph (QDQ models: with their dequantized weights)."""
+    return load_float_graph(model, parse_input_shape(input_shape), trace=trace)[0]
 
 
 def input_shape_of(graph: Graph) -> tuple[int, ...]:

@@ -61,9 +61,10 @@ class GraphBuilder:
         ins = [self.graph.tensors[i] for i in inputs]
         try:
             shape, dtype = shapes.infer(op, ins, attrs)
-        except (ValueError, IndexError, KeyError) as e:
-            where = name or op
-            raise UnsupportedModelError(f"node {shown(where)}: cannot infer the output shape of {op}: {e}") from None
+        except (ValueError, IndexError, KeyError, TypeError, ArithmeticError) as e:
+            raise UnsupportedModelError(f"node {shown(name or op)}: cannot infer the output shape of {op}: {e}") from None
+        if any(d < 0 for d in shape):
+            raise UnsupportedModelError(f"node {shown(name or op)}: {op} gives the impossible output shape {list(shape)}")
         node = Node(self.node_name(name or f"{op}_{len(self.graph.nodes)}"), op, list(inputs), [out], dict(attrs))
         if ins and all(t.is_const for t in ins):
             self._fold(node, ins, shape)

@@ -7,29 +7,32 @@ import os
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 import onnx
-from onnx import numpy_helper
+from onnx import external_data_helper, numpy_helper
 
 from mnv3c.errors import MnvError, UnsupportedModelError, ops_summary, shown, shown_path
 from mnv3c.frontend.builder import GraphBuilder
 from mnv3c.frontend.dtypes import numpy_dtype
 from mnv3c.frontend.op_import import IMPORTERS, OnnxNode
+from mnv3c.frontend.validate import MAX_TENSOR_ELEMENTS, ModelReadError, check_graph, check_model, one_line, read_model
 from mnv3c.ir.graph import Graph, GraphError, Node, Tensor
-
-
-class ModelReadError(MnvError):
-    """The file is missing, truncated or not an ONNX model."""
 
 
 def load_onnx(
     model: str | os.PathLike | onnx.ModelProto,
     input_shape: tuple[int, ...] | None = None,
     require_image_input: bool = True,
+    source: str | None = None,
 ) -> Graph:
     """Import ``model`` into the IR. ``input_shape`` (N,C,H,W) fixes symbolic input dimensions;
-    ``require_image_input`` rejects models whose input is not a rank-4 image (what the compiler needs)."""
-    proto, source = _read(model)
-    opset = _default_opset(proto)
+    ``require_image_input`` rejects models whose input is not a rank-4 image (what the compiler needs);
+    ``source``: the file a ModelProto was read from (`read_model`), for the graph's name."""
+    if isinstance(model, onnx.ModelProto):
+        proto, source = model, source or "<ModelProto>"
+    else:
+        proto, source = read_model(model), str(model)
+    opset = check_model(proto)
     g = proto.graph
     graph = Graph(g.name or Path(source).stem or "model")
     graph.meta = {"opset": opset, "producer": proto.producer_name, "source": source}
@@ -39,10 +42,12 @@ def load_onnx(
         if init.name in graph.tensors:
             raise UnsupportedModelError(f"initializer {shown(init.name)} is defined twice")
         numpy_dtype(init.data_type, f"initializer '{init.name}'")
+        if external_data_helper.uses_external_data(init):  # read_model resolves it; a bare proto must too
+            raise ModelReadError(f"initializer '{init.name}': external data is not loaded")
         try:
-            b.const(numpy_helper.to_array(init, base_dir=_base_dir(model)), name=init.name)
+            b.const(numpy_helper.to_array(init), name=init.name)
         except (OSError, ValueError, TypeError) as e:
-            raise ModelReadError(f"cannot read initializer {shown(init.name)}: {_one_line(e)}") from None
+            raise ModelReadError(f"cannot read initializer {shown(init.name)}: {one_line(e)}") from None
 
     runtime_inputs = [vi for vi in g.input if vi.name not in graph.tensors]
     for k, vi in enumerate(runtime_inputs):
@@ -63,39 +68,8 @@ def load_onnx(
         graph.validate()
     except GraphError as e:
         raise UnsupportedModelError(f"imported graph is invalid: {e}") from None
+    check_graph(graph, allow_empty=not require_image_input)
     return graph
-
-
-# --- reading -----------------------------------------------------------------------------------
-def _read(model: str | os.PathLike | onnx.ModelProto) -> tuple[onnx.ModelProto, str]:
-    if isinstance(model, onnx.ModelProto):
-        return model, "<ModelProto>"
-    path = Path(model)
-    if not path.is_file():
-        raise ModelReadError(f"model file not found: {path}")
-    try:
-        proto = onnx.load(str(path))  # resolves external data relative to the file
-    except Exception as e:  # protobuf DecodeError, missing external data, ... all mean "unreadable"
-        raise ModelReadError(f"cannot read {shown_path(path)} as an ONNX model: {_one_line(e)}") from None
-    if proto.ir_version == 0 or not proto.opset_import or not proto.graph.output:
-        raise ModelReadError(f"{shown_path(path)} is not an ONNX model (no IR version, opset or graph outputs)")
-    return proto, str(path)
-
-
-def _base_dir(model: str | os.PathLike | onnx.ModelProto) -> str:
-    return "" if isinstance(model, onnx.ModelProto) else str(Path(model).parent)
-
-
-def _one_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {text[0]}" if text else type(e).__name__
-
-
-def _default_opset(proto: onnx.ModelProto) -> int:
-    for entry in proto.opset_import:
-        if entry.domain in ("", "ai.onnx"):
-            return int(entry.version)
-    raise UnsupportedModelError("model imports no default-domain (ai.onnx) opset")
 
 
 def _all_tensor_names(g: onnx.GraphProto) -> set[str]:
@@ -139,6 +113,9 @@ def _input_tensor_type(
                 f"graph input {shown(vi.name)} has symbolic dimensions {declared}; pass --input-shape N,C,H,W"
             )
         shape = tuple(dims)  # type: ignore[arg-type]
+    if any(d < (1 if require_image else 0) for d in shape) or int(np.prod(shape, dtype=object)) > MAX_TENSOR_ELEMENTS:
+        raise UnsupportedModelError(f"graph input {shown(vi.name)} has shape {list(shape)}: dimensions must be positive "
+                                    f"and at most {MAX_TENSOR_ELEMENTS:,} elements in all")
     if require_image and len(shape) != 4:
         raise UnsupportedModelError(
             f"model input {shown(vi.name)} has rank {len(shape)} (shape {list(shape)}); an image input N,C,H,W is required"
@@ -208,8 +185,8 @@ def _import_node(b: GraphBuilder, proto: onnx.NodeProto, name: str, opset: int, 
         IMPORTERS[proto.op_type](b, node)
     except MnvError:
         raise
-    except (KeyError, ValueError, IndexError, TypeError) as e:
-        raise UnsupportedModelError(f"node {shown(name)} ({proto.op_type}): cannot import: {_one_line(e)}") from None
+    except (KeyError, ValueError, IndexError, TypeError, ArithmeticError) as e:
+        raise UnsupportedModelError(f"node {shown(name)} ({proto.op_type}): cannot import: {one_line(e)}") from None
     for o in proto.output:
         if o and o in used and o not in b.graph.tensors:
             raise UnsupportedModelError(f"node {shown(name)} ({proto.op_type}): output {shown(o)} is not supported")

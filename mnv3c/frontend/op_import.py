@@ -214,6 +214,8 @@ def import_conv(b: GraphBuilder, n: OnnxNode) -> None:
     group = int(n.attrs.get("group", 1))
     if len(w_shape) != 4 or w_shape[1] * group != c or w_shape[0] % group:
         raise n.fail(f"weight shape {list(w_shape)} does not match {c} input channels with group={group}")
+    if "kernel_shape" in n.attrs and _ints(n.attrs["kernel_shape"]) != tuple(w_shape[2:]):
+        raise n.fail(f"kernel_shape {list(_ints(n.attrs['kernel_shape']))} disagrees with weight shape {list(w_shape)}")
     attrs = _window_attrs(n, (h, wd), (w_shape[2], w_shape[3]))
     ins = [x, w] + ([bias] if bias else [])
     if group == c and w_shape[1] == 1 and group > 1:

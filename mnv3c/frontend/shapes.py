@@ -41,8 +41,14 @@ def _window(x: Shape, kernel: Sequence[int], attrs: dict[str, Any]) -> tuple[int
     return (pool_out_size(x[2], kernel[0], sh, pt, pb, dh, ceil), pool_out_size(x[3], kernel[1], sw, pl, pr, dw, ceil))
 
 
+def _bias(ins: Sequence[Tensor], channels: int) -> None:
+    if len(ins) > 2 and ins[2].shape != (channels,):
+        raise ValueError(f"bias '{ins[2].name}' has shape {list(ins[2].shape)}, expected [{channels}]")
+
+
 def _conv(ins: Sequence[Tensor], attrs: dict[str, Any]) -> Shape:
     x, w = ins[0].shape, ins[1].shape
+    _bias(ins, w[0])
     return (x[0], w[0]) + _window(x, w[2:], attrs)
 
 
@@ -65,7 +71,19 @@ def _pool(ins: Sequence[Tensor], attrs: dict[str, Any]) -> Shape:
 
 
 def _dense(ins: Sequence[Tensor], attrs: dict[str, Any]) -> Shape:
-    return (ins[0].shape[0], ins[1].shape[0])
+    x, w = ins[0].shape, ins[1].shape
+    if len(x) != 2 or len(w) != 2 or x[1] != w[1]:
+        raise ValueError(f"weight '{ins[1].name}' of shape {list(w)} does not fit input of shape {list(x)}")
+    _bias(ins, w[0])
+    return (x[0], w[0])
+
+
+def _batch_norm(ins: Sequence[Tensor], attrs: dict[str, Any]) -> Shape:
+    x = ins[0].shape
+    for t in ins[1:]:
+        if len(x) < 2 or t.shape != (x[1],):
+            raise ValueError(f"parameter '{t.name}' has shape {list(t.shape)}, expected [{x[1] if len(x) > 1 else 1}]")
+    return x
 
 
 def _matmul(ins: Sequence[Tensor], attrs: dict[str, Any]) -> Shape:
@@ -129,7 +147,7 @@ SHAPE_RULES: dict[str, Callable[[Sequence[Tensor], dict[str, Any]], Shape]] = {
     "conv_transpose": _conv_transpose,
     "dense": _dense,
     "matmul": _matmul,
-    "batch_norm": _same,
+    "batch_norm": _batch_norm,
     "add": _broadcast,
     "sub": _broadcast,
     "mul": _broadcast,

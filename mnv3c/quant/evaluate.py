@@ -9,12 +9,13 @@ int8 model's softmax runs on the host on its dequantized logits).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import onnx
 
-from mnv3c.frontend import load_onnx
+from mnv3c.frontend import load_onnx, read_model
+from mnv3c.frontend.validate import check_model
 from mnv3c.ir.graph import Graph
 from mnv3c.passes.pipeline import optimize
 from mnv3c.progress import stage
@@ -29,16 +30,20 @@ EVAL_BATCH = 50
 SENSITIVITY_SAMPLES = 64  # one float pass per layer per batch: a few dozen inputs rank the layers
 
 
-def load_float_graph(model: str | Path | onnx.ModelProto | Graph,
-                     input_shape: tuple[int, ...] | None = None) -> tuple[Graph, dict[str, QP]]:
-    """The canonical float graph of ``model`` and, for a QDQ model, its recorded activation ranges."""
+def load_float_graph(model: str | Path | onnx.ModelProto | Graph, input_shape: tuple[int, ...] | None = None,
+                     trace: Callable[[str, Graph], None] | None = None) -> tuple[Graph, dict[str, QP]]:
+    """The canonical float graph of ``model`` and, for a QDQ model, its recorded activation ranges.
+    Every command loads its model here, so all of them accept and refuse the same files."""
     if isinstance(model, Graph):
         return model, {}
-    proto = onnx.load(str(model)) if isinstance(model, (str, Path)) else model
+    source = None
+    if not isinstance(model, onnx.ModelProto):
+        model, source = read_model(model), str(model)
     recorded: dict[str, QP] = {}
-    if is_qdq_model(proto):
-        proto, recorded = strip_qdq(proto)
-    return optimize(load_onnx(proto, input_shape)), recorded
+    if is_qdq_model(model):
+        check_model(model)  # strip_qdq reads the QuantizeLinear/DequantizeLinear nodes first
+        model, recorded = strip_qdq(model)
+    return optimize(load_onnx(model, input_shape, source=source), trace=trace), recorded
 
 
 def quantize_model(model: str | Path | onnx.ModelProto | Graph, calib: np.ndarray | None,
