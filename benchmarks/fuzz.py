@@ -1,0 +1,111 @@
+"""The long fuzzing run: hostile variants of real exports against `mnv3c inspect` and `compile`.
+
+Seeds: the bundled MNIST model and three zoo exports at 32x32 (MobileNetV3-Small legacy opset 17,
+MobileNetV2 with unfolded BatchNormalization, MobileNetV1 from the dynamo exporter, whose
+weights are external data). Case k of a seed is `tests/onnx_fuzz.mutate(seed, k)`, so any case
+is reproduced with its seed and number. Every tenth case runs `compile --target host`, the rest
+`inspect`; each in a forked child with a time limit. The tally counts exit codes, tracebacks,
+hangs, leftover files and exit-2 messages that are not one line; failing cases are listed.
+
+    python benchmarks/fuzz.py --cases 10000 [--seeds bundled,v3_small,v2_bn,v1_dynamo] [--timeout 60]
+
+Prints markdown on stdout (progress on stderr); exits 1 if any case broke the contract.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import datetime
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from onnx_fuzz import prepare_case, run_case  # noqa: E402
+
+BUNDLED = ROOT / "mnv3c" / "data" / "mnv3_small_mnist.onnx"
+ZOO_SEEDS = {  # name -> (family, variant, width)
+    "v3_small": ("mobilenet_v3_small", "legacy17", 0.5),
+    "v2_bn": ("mobilenet_v2", "legacy_nofold", 0.25),
+    "v1_dynamo": ("mobilenet_v1", "dynamo", 0.25),
+}
+SEED_RESOLUTION = 32
+COMPILE_EVERY = 10
+
+
+def seed_paths(names: list[str], cache: Path) -> dict[str, Path]:
+    paths = {}
+    for name in names:
+        if name == "bundled":
+            paths[name] = BUNDLED
+            continue
+        from mnv3c.zoo.export import cached_export
+
+        family, variant, width = ZOO_SEEDS[name]
+        paths[name] = cached_export(cache, family, variant, resolution=SEED_RESOLUTION, width=width, num_classes=10)
+    return paths
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--cases", type=int, default=1000, help="total cases, spread over the seeds")
+    p.add_argument("--seeds", default="bundled," + ",".join(ZOO_SEEDS))
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds per case before it counts as a hang")
+    p.add_argument("--first", type=int, default=0, help="first case number (to resume or reproduce)")
+    args = p.parse_args()
+    cache = Path(os.environ.get("MNV3C_ZOO_CACHE") or Path(tempfile.gettempdir()) / "mnv3c-zoo-cache")
+    seeds = seed_paths(args.seeds.split(","), cache)
+    tally: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    failures: list[str] = []
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="mnv3c-fuzz-") as tmp:
+        for k in range(args.first, args.first + args.cases):
+            name = list(seeds)[k % len(seeds)]
+            command = "compile" if (k // len(seeds)) % COMPILE_EVERY == 0 else "inspect"
+            work = Path(tmp) / "case"
+            description, model = prepare_case(seeds[name], k, work)
+            outcome = run_case(command, model, work, args.timeout)
+            row = tally[f"{name} {command}"]
+            row["cases"] += 1
+            row[f"exit {outcome.exit_code if outcome.exit_code is not None else 'killed'}"] += 1
+            row["seconds"] += outcome.seconds
+            for problem in outcome.problems():
+                row[problem] += 1
+            if outcome.problems():
+                last = outcome.stderr.strip().splitlines()[-1:] or [""]
+                failures.append(f"| {name} | {k} | {command} | {', '.join(outcome.problems())} | {description[:80]} "
+                                f"| {last[0][:160]} |")
+            if (k - args.first + 1) % 100 == 0:
+                print(f"fuzz: {k - args.first + 1}/{args.cases} cases, {len(failures)} failing, "
+                      f"{time.monotonic() - start:.0f} s", file=sys.stderr)
+    _print(tally, failures, args, time.monotonic() - start)
+    return 1 if failures else 0
+
+
+def _print(tally: dict[str, collections.Counter], failures: list[str], args: argparse.Namespace, seconds: float) -> None:
+    columns = ["cases", "exit 0", "exit 2", "exit 1", "exit 3", "exit killed", "traceback", "hang", "leftovers",
+               "stderr not one line"]
+    others = sorted({k for row in tally.values() for k in row if k.startswith("exit ") and k not in columns})
+    columns += others
+    print(f"mnv3c fuzz, {datetime.date.today().isoformat()}: `python benchmarks/fuzz.py --cases {args.cases} "
+          f"--seeds {args.seeds}` ({seconds / 60:.0f} min)\n")
+    print("| seed command | " + " | ".join(columns) + " | mean s |")
+    print("|---|" + "--:|" * (len(columns) + 1))
+    total: collections.Counter = collections.Counter()
+    for key in sorted(tally):
+        row = tally[key]
+        total.update(row)
+        print(f"| {key} | " + " | ".join(str(row[c]) for c in columns) + f" | {row['seconds'] / row['cases']:.2f} |")
+    print("| **all** | " + " | ".join(str(total[c]) for c in columns) + f" | {total['seconds'] / max(total['cases'], 1):.2f} |")
+    if failures:
+        print("\n| seed | case | command | problem | mutation | last stderr line |\n|---|--:|---|---|---|---|")
+        print("\n".join(failures[:200]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
