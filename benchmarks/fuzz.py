@@ -7,7 +7,7 @@ is reproduced with its seed and number. Every tenth case runs `compile --target 
 `inspect`; each in a forked child with a time limit. The tally counts exit codes, tracebacks,
 hangs, leftover files and exit-2 messages that are not one line; failing cases are listed.
 
-    python benchmarks/fuzz.py --cases 10000 [--seeds bundled,v3_small,v2_bn,v1_dynamo] [--timeout 60]
+    python benchmarks/fuzz.py --cases 10000 [--seeds bundled,v3_small,v2_bn,v1_dynamo] [--timeout 60] [--jobs 2]
 
 Prints markdown on stdout (progress on stderr); exits 1 if any case broke the contract.
 """
@@ -17,7 +17,9 @@ from __future__ import annotations
 import argparse
 import collections
 import datetime
+import multiprocessing
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -26,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from onnx_fuzz import prepare_case, run_case  # noqa: E402
+from onnx_fuzz import Outcome, prepare_case, run_case  # noqa: E402
 
 BUNDLED = ROOT / "mnv3c" / "data" / "mnv3_small_mnist.onnx"
 ZOO_SEEDS = {  # name -> (family, variant, width)
@@ -57,19 +59,18 @@ def main() -> int:
     p.add_argument("--seeds", default="bundled," + ",".join(ZOO_SEEDS))
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per case before it counts as a hang")
     p.add_argument("--first", type=int, default=0, help="first case number (to resume or reproduce)")
+    p.add_argument("--jobs", type=int, default=1, help="cases run at once")
     args = p.parse_args()
     cache = Path(os.environ.get("MNV3C_ZOO_CACHE") or Path(tempfile.gettempdir()) / "mnv3c-zoo-cache")
     seeds = seed_paths(args.seeds.split(","), cache)
     tally: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     failures: list[str] = []
     start = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="mnv3c-fuzz-") as tmp:
-        for k in range(args.first, args.first + args.cases):
-            name = list(seeds)[k % len(seeds)]
-            command = "compile" if (k // len(seeds)) % COMPILE_EVERY == 0 else "inspect"
-            work = Path(tmp) / "case"
-            description, model = prepare_case(seeds[name], k, work)
-            outcome = run_case(command, model, work, args.timeout)
+    cases = range(args.first, args.first + args.cases)
+    with tempfile.TemporaryDirectory(prefix="mnv3c-fuzz-") as tmp, \
+            multiprocessing.get_context("fork").Pool(args.jobs) as pool:
+        jobs = [(seeds, k, Path(tmp) / f"case{k}", args.timeout) for k in cases]
+        for done, (name, k, command, description, outcome) in enumerate(pool.imap(_one, jobs, chunksize=1), 1):
             row = tally[f"{name} {command}"]
             row["cases"] += 1
             row[f"exit {outcome.exit_code if outcome.exit_code is not None else 'killed'}"] += 1
@@ -80,11 +81,22 @@ def main() -> int:
                 last = outcome.stderr.strip().splitlines()[-1:] or [""]
                 failures.append(f"| {name} | {k} | {command} | {', '.join(outcome.problems())} | {description[:80]} "
                                 f"| {last[0][:160]} |")
-            if (k - args.first + 1) % 100 == 0:
-                print(f"fuzz: {k - args.first + 1}/{args.cases} cases, {len(failures)} failing, "
-                      f"{time.monotonic() - start:.0f} s", file=sys.stderr)
+            if done % 100 == 0:
+                print(f"fuzz: {done}/{args.cases} cases, {len(failures)} failing, "
+                      f"{time.monotonic() - start:.0f} s", file=sys.stderr, flush=True)
     _print(tally, failures, args, time.monotonic() - start)
     return 1 if failures else 0
+
+
+def _one(job: tuple[dict[str, Path], int, Path, float]) -> tuple[str, int, str, str, Outcome]:
+    """Case k: its seed (round robin), command (every COMPILE_EVERY-th round compiles) and outcome."""
+    seeds, k, work, timeout = job
+    name = list(seeds)[k % len(seeds)]
+    command = "compile" if (k // len(seeds)) % COMPILE_EVERY == 0 else "inspect"
+    description, model = prepare_case(seeds[name], k, work)
+    outcome = run_case(command, model, work, timeout)
+    shutil.rmtree(work, ignore_errors=True)
+    return name, k, command, description, outcome
 
 
 def _print(tally: dict[str, collections.Counter], failures: list[str], args: argparse.Namespace, seconds: float) -> None:
@@ -93,7 +105,7 @@ def _print(tally: dict[str, collections.Counter], failures: list[str], args: arg
     others = sorted({k for row in tally.values() for k in row if k.startswith("exit ") and k not in columns})
     columns += others
     print(f"mnv3c fuzz, {datetime.date.today().isoformat()}: `python benchmarks/fuzz.py --cases {args.cases} "
-          f"--seeds {args.seeds}` ({seconds / 60:.0f} min)\n")
+          f"--seeds {args.seeds} --first {args.first} --jobs {args.jobs}` ({seconds / 60:.0f} min)\n")
     print("| seed command | " + " | ".join(columns) + " | mean s |")
     print("|---|" + "--:|" * (len(columns) + 1))
     total: collections.Counter = collections.Counter()
