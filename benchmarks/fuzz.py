@@ -81,6 +81,7 @@ def main() -> int:
                 last = outcome.stderr.strip().splitlines()[-1:] or [""]
                 failures.append(f"| {name} | {k} | {command} | {', '.join(outcome.problems())} | {description[:80]} "
                                 f"| {last[0][:160]} |")
+                print(f"fuzz: FAILED {failures[-1]}", file=sys.stderr, flush=True)
             if done % 100 == 0:
                 print(f"fuzz: {done}/{args.cases} cases, {len(failures)} failing, "
                       f"{time.monotonic() - start:.0f} s", file=sys.stderr, flush=True)

@@ -59,8 +59,14 @@ def float_text(v: float) -> str:
     return np.format_float_positional(np.float32(v), unique=True, trim="-")
 
 
+MAX_COMMENT = 200  # a comment line stays readable whatever the model's names are
+
+
 def comment_text(s: str) -> str:
-    """Arbitrary text (e.g. ONNX names) made safe inside a /* */ comment under -Werror."""
+    """Arbitrary text (e.g. ONNX names) made safe inside a /* */ comment under -Werror: printable
+    ASCII only, no comment delimiters or trigraphs, at most MAX_COMMENT characters."""
     s = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in s)
+    if len(s) > MAX_COMMENT:
+        s = f"{s[:MAX_COMMENT - 60]}...{s[-57:]}"
     s = s.replace("*/", "* /").replace("/*", "/ *")
     return re.sub(r"\?(?=\?)", "?_", s)  # no trigraphs

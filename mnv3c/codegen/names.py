@@ -12,6 +12,9 @@ C_KEYWORDS = frozenset(
 )
 
 
+MAX_IDENTIFIER = 48  # within C99's 63 significant characters of an internal identifier, and readable
+
+
 class CNames:
     """Hands out one identifier per distinct name; collisions after shortening and sanitizing get
     _2, _3, ... in the order names are first asked for."""
@@ -27,6 +30,8 @@ class CNames:
     def __call__(self, name: str) -> str:
         if name not in self._by_name:
             base = sanitize(shorten(name))
+            if len(base) > MAX_IDENTIFIER:  # keep both ends: prefixes and suffixes say what the name is for
+                base = f"{base[:MAX_IDENTIFIER - 17]}_{base[-16:]}".replace("__", "_")
             ident, i = base, 2
             while ident in self._used:
                 ident, i = f"{base}_{i}", i + 1
