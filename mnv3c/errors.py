@@ -34,6 +34,13 @@ def ops_summary(nodes: Iterable[tuple[str, str]]) -> tuple[int, str]:
     return len(first), listed
 
 
+class ToolTimeout(MnvError):
+    """A compiler or another tool did not finish in its time and was killed: an mnv3c bug (the
+    generated code or the build is pathological), so exit code 3, with what was running."""
+
+    exit_code = 3
+
+
 class CheckFailed(Exception):
     """The run worked but a check failed (e.g. device output differs from the simulator). Exit code 1.
 

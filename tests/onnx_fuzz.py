@@ -356,6 +356,7 @@ def run_case(command: str, model: Path, work: Path, timeout_s: float) -> Outcome
     """Run `mnv3c COMMAND MODEL` in a forked child of this (already importing) process; stdout
     and stderr go to files at the descriptor level, so warnings printed by C code count too."""
     from mnv3c import cli
+    from mnv3c.commands import compile_cmd, inspect_cmd  # noqa: F401  imported once, before forking
 
     inputs = {p.name for p in work.iterdir()}
     err_path = work.parent / f"{work.name}.stderr"

@@ -156,8 +156,17 @@ def test_a_hanging_guest_is_killed(tmp_path):
     _require_tools(board)
     image = build(board, [SELFTEST / "known_loop.c"], tmp_path / "forever.elf",
                   defines={"MNV3C_LOOP_ITERATIONS": "0xFFFFFFFFu"})  # fmt: skip
-    with pytest.raises(GuestTimeout, match="did not finish within 1 s"):
+    with pytest.raises(GuestTimeout, match="did not finish within 1 s") as info:
         run_elf(board, image.elf, timeout_s=1)
+    assert info.value.exit_code == 3  # mnv3c's own image hung: an internal error, not a failed check
+    assert not [p for p in Path("/proc").glob("[0-9]*") if str(image.elf).encode() in _cmdline(p)]  # QEMU is gone
+
+
+def _cmdline(proc: Path) -> bytes:
+    try:
+        return (proc / "cmdline").read_bytes()
+    except OSError:  # the process ended meanwhile
+        return b""
 
 
 @pytest.mark.qemu

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from mnv3c.boards.elf import read_elf
 from mnv3c.boards.registry import Board
-from mnv3c.boards.toolchain import compiler_name, find_tool, which_tool
+from mnv3c.boards.toolchain import compiler_name, find_tool, run_tool, which_tool
 from mnv3c.errors import CheckFailed, MnvError
 from mnv3c.subprocesses import run_group
 
@@ -38,7 +38,10 @@ class GuestFault(CheckFailed):
 
 
 class GuestTimeout(CheckFailed):
-    """The emulator did not finish within the time limit and was killed."""
+    """The emulator did not finish within the time limit and was killed. The image is mnv3c's own
+    code, so a hang is an mnv3c bug: exit code 3."""
+
+    exit_code = 3
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,7 @@ def plugin_path() -> Path:
     if not target.exists():
         tmp = target.with_suffix(f".{os.getpid()}.tmp")
         cmd = [find_tool("gcc"), "-shared", "-fPIC", "-O2", "-Wall", "-o", str(tmp), str(PLUGIN_SOURCE)]
-        proc = run_group(cmd, text=True)
+        proc = run_tool(cmd, remove_on_timeout=(tmp,))
         if proc.returncode != 0:
             raise MnvError(f"cannot build the QEMU instruction-count plugin: {proc.stderr.strip()}")
         os.replace(tmp, target)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from mnv3c.boards.elf import read_elf
 from mnv3c.boards.registry import ROLES, Board
-from mnv3c.errors import MnvError
+from mnv3c.errors import MnvError, ToolTimeout
 from mnv3c.subprocesses import run_group
 
 C_DIR = Path(__file__).parent / "c"
@@ -32,6 +33,8 @@ TOOL_PACKAGES = {
 _COMPILER = {"cortex-m": "arm-none-eabi-gcc", "riscv32": "riscv64-unknown-elf-gcc", "host": "gcc"}
 
 _ENTRY = {"cortex-m": "Reset_Handler", "riscv32": "_start"}
+
+BUILD_TIMEOUT_S = 600.0  # one compiler call; a whole MobileNet at 224x224 builds in seconds
 
 
 class BuildError(MnvError):
@@ -70,6 +73,21 @@ def find_tool(name: str) -> str:
         via = f" (from ${tool_env_var(name)})" if wanted != name else ""
         raise MnvError(f"{wanted}{via} not found; install it with: apt-get install {package}")
     return found
+
+
+def run_tool(cmd: list[str], timeout_s: float | None = None, cwd: Path | None = None,
+             remove_on_timeout: tuple[Path, ...] = ()) -> subprocess.CompletedProcess:
+    """Run a build tool in its own process group with a time limit (default BUILD_TIMEOUT_S). On
+    timeout the group (cc1, as, ld, ...) is killed, ``remove_on_timeout`` files are deleted, and
+    ToolTimeout names what was running."""
+    timeout_s = BUILD_TIMEOUT_S if timeout_s is None else timeout_s
+    try:
+        return run_group(cmd, timeout=timeout_s, cwd=cwd, text=True)
+    except subprocess.TimeoutExpired:
+        for path in remove_on_timeout:
+            path.unlink(missing_ok=True)
+        raise ToolTimeout(f"{Path(cmd[0]).name} did not finish within {timeout_s:g} s and was killed "
+                          f"(running: {' '.join(map(str, cmd))[:300]})") from None
 
 
 def compiler_name(board: Board) -> str:
@@ -146,7 +164,7 @@ def build(
     cmd += [f"-D{k}={v}" for k, v in (defines or {}).items()]
     cmd += [str(s) for s in [*sources, *board_sources(board)]]
     cmd += [*link_flags(board, script), "-o", str(out), "-lgcc"]
-    proc = run_group(cmd, text=True)
+    proc = run_tool(cmd, remove_on_timeout=(out,))
     if proc.returncode != 0:
         log = proc.stderr + proc.stdout
         overflow = re.search(r"region `(\w+)' overflowed by (\d+) bytes", log)

@@ -16,7 +16,7 @@ from typing import Sequence
 import numpy as np
 
 from mnv3c.boards.qemu import GuestTimeout
-from mnv3c.boards.toolchain import BuildError
+from mnv3c.boards.toolchain import BuildError, run_tool
 from mnv3c.codegen.generate import HOST_MAIN
 from mnv3c.errors import MnvError
 from mnv3c.outdir import read_report
@@ -51,7 +51,7 @@ def build(outdir: str | Path, sanitize: bool = False, extra_flags: Sequence[str]
     sources = [HOST_MAIN, *read_report(outdir)["sources"]]
     flags = [*STRICT_FLAGS, *(SANITIZE_FLAGS if sanitize else ()), "-DMNV3C_CHECK_SCRATCH", *extra_flags]
     cmd = [host_cc(), *flags, "-o", exe.name, *sources]
-    proc = run_group(cmd, cwd=outdir, text=True)
+    proc = run_tool(cmd, cwd=outdir, remove_on_timeout=(exe,))
     if proc.returncode != 0:
         first = next((ln for ln in proc.stderr.splitlines() if "error" in ln), proc.stderr.strip()[-300:])
         raise HostBuildError(f"host build in {outdir} failed: {first}", f"{' '.join(map(str, cmd))}\n{proc.stderr}")
