@@ -20,6 +20,7 @@ import datetime
 import multiprocessing
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -67,26 +68,34 @@ def main() -> int:
     failures: list[str] = []
     start = time.monotonic()
     cases = range(args.first, args.first + args.cases)
-    with tempfile.TemporaryDirectory(prefix="mnv3c-fuzz-") as tmp, \
-            multiprocessing.get_context("fork").Pool(args.jobs) as pool:
-        jobs = [(seeds, k, Path(tmp) / f"case{k}", args.timeout) for k in cases]
-        for done, (name, k, command, description, outcome) in enumerate(pool.imap(_one, jobs, chunksize=1), 1):
-            row = tally[f"{name} {command}"]
-            row["cases"] += 1
-            row[f"exit {outcome.exit_code if outcome.exit_code is not None else 'killed'}"] += 1
-            row["seconds"] += outcome.seconds
-            for problem in outcome.problems():
-                row[problem] += 1
-            if outcome.problems():
-                last = outcome.stderr.strip().splitlines()[-1:] or [""]
-                failures.append(f"| {name} | {k} | {command} | {', '.join(outcome.problems())} | {description[:80]} "
-                                f"| {last[0][:160]} |")
-                print(f"fuzz: FAILED {failures[-1]}", file=sys.stderr, flush=True)
-            if done % 100 == 0:
-                print(f"fuzz: {done}/{args.cases} cases, {len(failures)} failing, "
-                      f"{time.monotonic() - start:.0f} s", file=sys.stderr, flush=True)
+    try:
+        with tempfile.TemporaryDirectory(prefix="mnv3c-fuzz-") as tmp, \
+                multiprocessing.get_context("fork").Pool(args.jobs) as pool:
+            signal.signal(signal.SIGTERM, _stop)  # a stopped run still prints the tally of the cases it ran
+            jobs = [(seeds, k, Path(tmp) / f"case{k}", args.timeout) for k in cases]
+            for done, (name, k, command, description, outcome) in enumerate(pool.imap(_one, jobs, chunksize=1), 1):
+                row = tally[f"{name} {command}"]
+                row["cases"] += 1
+                row[f"exit {outcome.exit_code if outcome.exit_code is not None else 'killed'}"] += 1
+                row["seconds"] += outcome.seconds
+                for problem in outcome.problems():
+                    row[problem] += 1
+                if outcome.problems():
+                    last = outcome.stderr.strip().splitlines()[-1:] or [""]
+                    failures.append(f"| {name} | {k} | {command} | {', '.join(outcome.problems())} | {description[:80]} "
+                                    f"| {last[0][:160]} |")
+                    print(f"fuzz: FAILED {failures[-1]}", file=sys.stderr, flush=True)
+                if done % 100 == 0:
+                    print(f"fuzz: {done}/{args.cases} cases, {len(failures)} failing, "
+                          f"{time.monotonic() - start:.0f} s", file=sys.stderr, flush=True)
+    except KeyboardInterrupt:
+        print("fuzz: stopped early; the tally covers the cases that finished", file=sys.stderr)
     _print(tally, failures, args, time.monotonic() - start)
     return 1 if failures else 0
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _one(job: tuple[dict[str, Path], int, Path, float]) -> tuple[str, int, str, str, Outcome]:
@@ -105,7 +114,8 @@ def _print(tally: dict[str, collections.Counter], failures: list[str], args: arg
                "stderr not one line"]
     others = sorted({k for row in tally.values() for k in row if k.startswith("exit ") and k not in columns})
     columns += others
-    print(f"mnv3c fuzz, {datetime.date.today().isoformat()}: `python benchmarks/fuzz.py --cases {args.cases} "
+    done = sum(row["cases"] for row in tally.values())
+    print(f"mnv3c fuzz, {datetime.date.today().isoformat()}, {done:,} cases run: `python benchmarks/fuzz.py --cases {args.cases} "
           f"--seeds {args.seeds} --first {args.first} --jobs {args.jobs}` ({seconds / 60:.0f} min)\n")
     print("| seed command | " + " | ".join(columns) + " | mean s |")
     print("|---|" + "--:|" * (len(columns) + 1))

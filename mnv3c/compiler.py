@@ -17,11 +17,12 @@ import numpy as np
 
 from mnv3c.arrays import load_images
 from mnv3c.boards.esp_idf import write_esp_idf_project
-from mnv3c.boards.fit import check_fit
+from mnv3c.boards.fit import check_fit, check_stack
 from mnv3c.boards.flash import ELF_NAME
 from mnv3c.boards.harness import HARNESS_MAIN, parse_outputs, write_input_data
 from mnv3c.boards.qemu import run_elf
 from mnv3c.boards.registry import Board, default_board, get_board
+from mnv3c.boards.stack import model_stack_bytes
 from mnv3c.boards.toolchain import build as board_build
 from mnv3c.boards.toolchain import find_tool, required_tools, size_report
 from mnv3c.codegen import host
@@ -138,6 +139,9 @@ def write_project(qgraph: Graph, target: str, board: Board, outdir: str | Path, 
     with staged(outdir, force, input_files) as staging:
         with stage("codegen", f"{len(qgraph.nodes)} layers for {board.name}"):
             report = generate(qgraph, staging, target, board.name)
+        report["stack_bytes"] = model_stack_bytes(board, staging, report["sources"]) if board.regions else None
+        (staging / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+        check_stack(board, report["stack_bytes"], STACK_BYTES)
         _check_fit(board, report["arena_bytes"], report["weights_bytes"])
         if sqnr is not None:
             for layer in report["layers"]:

@@ -12,6 +12,7 @@ command -v riscv64-unknown-elf-gcc >/dev/null || need_apt+=(gcc-riscv64-unknown-
 command -v qemu-system-riscv32 >/dev/null || need_apt+=(qemu-system-misc)
 command -v cc >/dev/null || need_apt+=(gcc)
 command -v make >/dev/null || need_apt+=(make)
+command -v cppcheck >/dev/null || need_apt+=(cppcheck)  # static analysis test
 # a real headless browser for the test that renders OUTDIR/report.html
 command -v chromium >/dev/null || need_apt+=(chromium)
 PY=${PYTHON:-python3}

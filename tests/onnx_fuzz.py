@@ -6,13 +6,15 @@ protobuf-level (dims 0/-1/huge, element types, deleted initializers, cycles, bad
 NaN/Inf weights, negative BatchNormalization variance, mismatched weights, external-data tricks,
 adversarial names); the same (seed model, case number) always gives the same file. `run_case`
 runs one `mnv3c` command on it in a forked child with a time limit and checks the contract:
-exit 0 or 2, no traceback, exit 2 with exactly one stderr line, nothing left in the work folder
-but the inputs (and OUTDIR after a successful compile).
+exit 0 or 2, no traceback, exit 2 with exactly one error line (the last; any other stderr line is
+one of mnv3c's own warnings), nothing left in the work folder but the inputs (and OUTDIR after a
+successful compile). Commands run with MNV3C_QUIET=1, so no progress lines.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import random
 import shutil
@@ -54,8 +56,12 @@ class Outcome:
             found.append(f"exit {self.exit_code}")
         if self.traceback:
             found.append("traceback")
-        if self.exit_code == 2 and len(self.stderr.strip().splitlines()) != 1:
+        lines = self.stderr.strip().splitlines()
+        errors = [ln for ln in lines if ln.startswith("mnv3c: error:")]
+        if self.exit_code == 2 and (len(errors) != 1 or lines[-1] != errors[0]):
             found.append("stderr not one line")
+        if any(not ln.startswith("mnv3c: ") for ln in lines) and not self.traceback:
+            found.append("stray stderr")  # e.g. numpy warnings: only mnv3c's own warnings and the error line
         if self.leftovers:
             found.append("leftovers")
         return found
@@ -356,7 +362,8 @@ def run_case(command: str, model: Path, work: Path, timeout_s: float) -> Outcome
     """Run `mnv3c COMMAND MODEL` in a forked child of this (already importing) process; stdout
     and stderr go to files at the descriptor level, so warnings printed by C code count too."""
     from mnv3c import cli
-    from mnv3c.commands import compile_cmd, inspect_cmd  # noqa: F401  imported once, before forking
+    importlib.import_module("mnv3c.commands.compile_cmd")  # imported once, before forking
+    importlib.import_module("mnv3c.commands.inspect_cmd")
 
     inputs = {p.name for p in work.iterdir()}
     err_path = work.parent / f"{work.name}.stderr"
@@ -372,6 +379,7 @@ def run_case(command: str, model: Path, work: Path, timeout_s: float) -> Outcome
             sys.stdout = open(1, "w", closefd=False)
             sys.stderr = open(2, "w", closefd=False)
             os.environ.pop("MNV3C_DEBUG", None)
+            os.environ["MNV3C_QUIET"] = "1"
             code = cli.main(command_args(command, model, work))
             sys.stdout.flush()
             sys.stderr.flush()
@@ -406,7 +414,7 @@ def _wait(pid: int, timeout_s: float) -> int | None:
 def run_cli_subprocess(command: str, model: Path, work: Path, timeout_s: float) -> Outcome:
     """The same case through a real `python -m mnv3c` process: the command-line contract itself."""
     inputs = {p.name for p in work.iterdir()}
-    env = {k: v for k, v in os.environ.items() if k != "MNV3C_DEBUG"}
+    env = {**{k: v for k, v in os.environ.items() if k != "MNV3C_DEBUG"}, "MNV3C_QUIET": "1"}
     start = time.monotonic()
     try:
         proc = subprocess.run([sys.executable, "-m", "mnv3c", *command_args(command, model, work)],

@@ -142,6 +142,27 @@ def test_faults_are_reported_with_registers(name, tmp_path):
 
 
 @pytest.mark.qemu
+@pytest.mark.parametrize("name", BOARD_NAMES)
+def test_a_fault_the_handler_cannot_take_never_hangs(name, tmp_path):
+    """Cortex-M: the handler, on its own stack, still reports the registers (no frame: PC unknown),
+    exit 1; a RISC-V trap loop is killed at the time limit (GuestTimeout, exit 3). Either way one
+    line, in seconds, and no emulator left behind."""
+    board = get_board(name)
+    _require_tools(board)
+    image = build(board, [SELFTEST / "fault.c"], tmp_path / "lockup.elf", defines={"MNV3C_FAULT_IN_HANDLER": "1"})
+    with pytest.raises(CheckFailed) as info:
+        run_elf(board, image.elf, timeout_s=3)
+    message = str(info.value)
+    assert "\n" not in message and board.name in message
+    if board.arch == "riscv32":
+        assert isinstance(info.value, GuestTimeout) and info.value.exit_code == 3
+    else:
+        assert isinstance(info.value, GuestFault) and info.value.exit_code == 1
+        assert "CFSR=" in message and "SP=0xefffffe0" in message and "no exception frame" in message
+    assert not [p for p in Path("/proc").glob("[0-9]*") if str(image.elf).encode() in _cmdline(p)]
+
+
+@pytest.mark.qemu
 def test_unmapped_read_reports_the_address(tmp_path):
     board = get_board("mps2-an500")
     _require_tools(board)

@@ -1,7 +1,8 @@
 """Whole networks: generated C is bit-exact with the integer simulator on the host.
 
-Zoo exports at small resolutions and widths keep it fast; MobileNetV3-Small also runs under
-AddressSanitizer/UBSan, is compiled twice to prove the output is byte-identical, and its memory
+Zoo exports at small resolutions and widths keep it fast; every zoo model also runs under
+AddressSanitizer + UBSan. MobileNetV3-Small
+is compiled twice to prove the output is byte-identical, and its memory
 plan must stay within 10 % of the lower bound (live bytes at the busiest step).
 """
 
@@ -78,10 +79,12 @@ def assert_bit_exact(qg: Graph, x: np.ndarray, outdir: Path, sanitize: bool = Fa
 
 @pytest.mark.parametrize("key", sorted(ZOO))
 def test_zoo_model_bit_exact(zoo, key: str, tmp_path: Path) -> None:
+    """Strict -O2 build and an AddressSanitizer + UBSan build of the same C, both bit-exact."""
     qg, x = zoo(key)
     report = assert_bit_exact(qg, x, tmp_path)
     assert report["arena_bytes"] >= report["arena_lower_bound_bytes"]
     assert report["macs"] > 0 and report["weights_bytes"] > report["params"]  # int32 biases, tables
+    np.testing.assert_array_equal(host.build_and_run(tmp_path, x, sanitize=True), simulate(qg, x))
 
 
 def test_bundled_model_bit_exact(tmp_path: Path) -> None:
@@ -89,11 +92,6 @@ def test_bundled_model_bit_exact(tmp_path: Path) -> None:
         pytest.skip(f"{BUNDLED.name} is not built yet")
     qg, x = quantized(BUNDLED, load_split("calib")[0][:32], load_split("test")[0])
     assert_bit_exact(qg, x, tmp_path)
-
-
-def test_v3_small_clean_under_sanitizers(zoo, tmp_path: Path) -> None:
-    qg, x = zoo("v3_small")
-    assert_bit_exact(qg, x, tmp_path, sanitize=True)
 
 
 def test_v3_small_compiles_byte_identically(zoo, tmp_path: Path) -> None:

@@ -122,6 +122,12 @@ def _string_constant():
     return model
 
 
+@pytest.fixture(autouse=True)
+def _quiet(monkeypatch) -> None:
+    """No progress lines: stderr holds only what the command has to say."""
+    monkeypatch.setenv("MNV3C_QUIET", "1")
+
+
 def _main(capsys, *argv: str) -> tuple[int, str]:
     code = cli.main(list(argv))
     return code, capsys.readouterr().err
@@ -235,3 +241,17 @@ def test_oversized_model_file_is_refused_before_parsing(tmp_path: Path, capsys, 
     monkeypatch.setattr(validate, "MAX_MODEL_BYTES", os.path.getsize(path) - 1)
     code, err = _main(capsys, "inspect", str(path))
     assert code == 2 and "at most" in err
+
+
+def test_a_weight_too_large_for_int8_fails_the_compile_cleanly(tmp_path: Path, capsys) -> None:
+    """Fuzzer find (v3_small case 361, a weight of 3e38): finite, so import accepts it, but no
+    int8 requantization can represent it; exit 2 in one line, not an internal error."""
+    path = tmp_path / "big.onnx"
+    w = np.full((5, 4), 1e-3, np.float32)
+    w[0, 0] = 3e38
+    path.write_bytes(net(inits={"W": w}).SerializeToString())
+    np.save(tmp_path / "calib.npy", np.random.default_rng(0).standard_normal((4, 3, 8, 8)).astype(np.float32))
+    code, err = _main(capsys, "compile", str(path), "--target", "host", "-o", str(tmp_path / "out"),
+                      "--calib", str(tmp_path / "calib.npy"))
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert not (tmp_path / "out").exists()

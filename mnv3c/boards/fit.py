@@ -32,6 +32,14 @@ def check_fit(
     _check(board, "flash", flash, _FLASH_ADVICE)
 
 
+def check_stack(board: Board, need_bytes: int | None, reserved_bytes: int) -> None:
+    """The model's stack, measured by the compiler (boards/stack.py; None: not measured), against
+    the main stack the board image reserves (c/sections.ld)."""
+    if need_bytes is not None and need_bytes > reserved_bytes:
+        raise MnvError(f"model does not fit {board.name}: needs {need_bytes:,} B of stack (measured with "
+                       f"-fcallgraph-info=su) but the image reserves {reserved_bytes:,} B (mnv3c/boards/c/sections.ld)")
+
+
 def _check(board: Board, kind: str, parts: dict[str, tuple[str, int]], advice: str) -> None:
     by_region: dict[str, list[tuple[str, int]]] = {}
     for what, (role, size) in parts.items():

@@ -120,6 +120,10 @@ def round_half_away(v: np.ndarray | float) -> np.ndarray:
     return (np.sign(v) * r).astype(np.int64)
 
 
+class MultiplierRangeError(ValueError):
+    """A requantization multiplier the int8 kernels cannot represent (the model's scales are extreme)."""
+
+
 def quantize_multiplier(real: float) -> tuple[int, int]:
     """TFLite's QuantizeMultiplier: (multiplier, shift) with real = multiplier · 2^(shift - 31).
 
@@ -127,7 +131,7 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
     above 30 (>= 2^30) or negative/non-finite reals are rejected, the kernels cannot represent them.
     """
     if not math.isfinite(real) or real < 0:
-        raise ValueError(f"multiplier must be a finite non-negative real, got {real!r}")
+        raise MultiplierRangeError(f"multiplier must be a finite non-negative real, got {real!r}")
     if real == 0:
         return 0, 0
     q, shift = math.frexp(real)  # real = q · 2^shift, q in [0.5, 1)
@@ -138,7 +142,7 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
     if shift < -31:
         return 0, 0
     if shift > 30:
-        raise ValueError(f"multiplier {real!r} is too large (shift {shift} > 30)")
+        raise MultiplierRangeError(f"multiplier {real!r} is too large (shift {shift} > 30)")
     return q_fixed, shift
 
 

@@ -363,7 +363,11 @@ def build(g: Graph, params: Mapping[str, QP], precision: Mapping[str, str] | Non
             if name in tprec and tprec[name] != prec:
                 qn.inputs[k] = _converter(qg, name, prec, params, p16)
                 view[name] = eff_of(qg, qn.inputs[k])
-        (_BUILDERS16 if prec == "int16" else _BUILDERS)[n.op](g, qg, n, qn, view)
+        try:
+            (_BUILDERS16 if prec == "int16" else _BUILDERS)[n.op](g, qg, n, qn, view)
+        except intops.MultiplierRangeError as e:
+            raise UnsupportedModelError(f"layer {shown(n.name)} ({n.op}) cannot be quantized to {prec}: {e}; "
+                                        "its weights or activation ranges are extreme") from None
         for name in qn.inputs:  # other constants (none in canonical graphs) are kept as they are
             if name and name not in qg.tensors:
                 qg.add_tensor(Tensor(name, g.tensors[name].shape, g.tensors[name].dtype, g.tensors[name].data))

@@ -77,7 +77,7 @@ static inline int32_t mnv3c_mbqm(int32_t x, int32_t multiplier, int32_t shift)
     if (shift == 0) {
         return t;
     }
-    t += mnv3c_asr(t, 31); /* t - 1 when negative: the tie then rounds away from zero */
+    t -= (int32_t)(t < 0); /* t - 1 when negative: the tie then rounds away from zero */
     return mnv3c_asr(mnv3c_asr(t, -shift - 1) + 1, 1);
 }
 

@@ -3,7 +3,9 @@
  * handlers can be tested.  Build with -DMNV3C_FAULT_UNDEF=1 for an
  * undefined instruction, -DMNV3C_FAULT_STACK_OVERFLOW=1 for unbounded
  * recursion, or -DMNV3C_FAULT_READ_ADDR=0x... for a load from an unmapped
- * address.
+ * address, or -DMNV3C_FAULT_IN_HANDLER=1 for a fault that the fault handler itself cannot
+ * take normally (Cortex-M: the stack pointer points at unmapped memory, so the exception entry
+ * cannot stack a frame; RISC-V: mtvec points at unmapped memory, so every trap traps again).
  */
 #include <stdint.h>
 
@@ -29,6 +31,12 @@ int main(void)
 #endif
 #elif defined(MNV3C_FAULT_STACK_OVERFLOW)
     io_write_u32(recurse(0));
+#elif defined(MNV3C_FAULT_IN_HANDLER)
+#if defined(__riscv)
+    __asm__ volatile(".insn i SYSTEM, 1, x0, %0, 0x305\n\tunimp" : : "r"(0xF0000000u)); /* csrw mtvec */
+#else
+    __asm__ volatile("msr msp, %0\n\tisb\n\tudf #0" : : "r"(0xF0000000u));
+#endif
 #else
     volatile uint32_t sink = *(volatile uint32_t *)MNV3C_FAULT_READ_ADDR;
     (void)sink;
