@@ -256,3 +256,14 @@ def test_a_weight_too_large_for_int8_fails_the_compile_cleanly(tmp_path: Path, c
                       "--calib", str(tmp_path / "calib.npy"))
     assert code == 2 and err.count("\n") == 1 and "'conv'" in err and "cannot be quantized" in err, err
     assert not (tmp_path / "out").exists()
+
+
+def test_names_that_are_not_utf8_are_refused(tmp_path: Path, capsys) -> None:
+    """Fuzzer find (v1_dynamo case 5111, a bit flip in an op type): protobuf hands invalid UTF-8
+    strings through as bytes, which onnx's schema lookup cannot take (an internal error before)."""
+    data = net().SerializeToString()
+    assert data.count(b"Relu") == 1
+    path = tmp_path / "bad.onnx"
+    path.write_bytes(data.replace(b"Relu", b"R\xfflu"))
+    code, err = _main(capsys, "inspect", str(path))
+    assert code == 2 and err.count("\n") == 1 and "op type" in err and "UTF-8" in err, err

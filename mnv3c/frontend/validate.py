@@ -110,11 +110,24 @@ def one_line(e: BaseException) -> str:
 # --- the ONNX graph, before import ----------------------------------------------------------------
 def check_model(proto: onnx.ModelProto) -> int:
     """Check opsets and every node against its ONNX schema; return the default-domain opset."""
+    _check_text(proto.graph)
     opset = _default_opset(proto)
     for index, node in enumerate(proto.graph.node):
         if node.domain in ("", "ai.onnx"):
             _check_node(node, node.name or f"{node.op_type}_{index}", opset)
     return opset
+
+
+def _check_text(graph: onnx.GraphProto) -> None:
+    """Names and op types must be text: ONNX's proto2 strings hand invalid UTF-8 through as bytes."""
+    fields = [("graph name", graph.name)]
+    fields += [("tensor name", t.name) for t in (*graph.initializer, *graph.input, *graph.output)]
+    for n in graph.node:
+        fields += [("op type", n.op_type), ("domain", n.domain), ("node name", n.name)]
+        fields += [("tensor name", v) for v in (*n.input, *n.output)] + [("attribute name", a.name) for a in n.attribute]
+    for what, value in fields:
+        if not isinstance(value, str):
+            raise ModelReadError(f"{what} {bytes(value)[:40]!r} is not valid UTF-8 text")
 
 
 def _default_opset(proto: onnx.ModelProto) -> int:
