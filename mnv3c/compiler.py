@@ -140,7 +140,7 @@ def write_project(qgraph: Graph, target: str, board: Board, outdir: str | Path, 
         with stage("codegen", f"{len(qgraph.nodes)} layers for {board.name}"):
             report = generate(qgraph, staging, target, board.name)
         report["stack_bytes"] = model_stack_bytes(board, staging, report["sources"]) if board.regions else None
-        (staging / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+        write_report(staging, report)
         check_stack(board, report["stack_bytes"], STACK_BYTES)
         _check_fit(board, report["arena_bytes"], report["weights_bytes"])
         if sqnr is not None:

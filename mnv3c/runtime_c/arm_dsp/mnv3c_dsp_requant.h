@@ -33,7 +33,7 @@ static inline int32_t mnv3c_dsp_smmulr(int32_t a, int32_t b)
 static inline int32_t mnv3c_dsp_mbqm_short(int32_t acc, int32_t mult, int32_t r, int32_t round)
 {
     const int32_t t = mnv3c_dsp_smmulr(acc * 2, mult);
-    return mnv3c_asr(t + mnv3c_asr(t, 31) + round, r);
+    return mnv3c_asr(t - (int32_t)(t < 0) + round, r);
 }
 
 /* The output stage of a layer, copied into locals so the int8 stores cannot alias it. */
