@@ -145,7 +145,8 @@ def test_compiles_bit_exact_on_host_and_cortex_m7_or_names_every_missing_op(name
         x_c = nchw_to_nhwc(x_q)
         write_project(q.qgraph, target, resolve_board(target, None), out, force=False, inputs_int8=x_c)
         report, image = build_project(out)
-        device, instructions = run_project(out, image, x_c)
+        ran = run_project(out, image, x_c)
+        device, instructions = ran.outputs, ran.instructions
         np.testing.assert_array_equal(device.reshape(sim.shape), sim)
         assert (instructions is None) == (target == "host")
         assert report["arena_bytes"] > 0
