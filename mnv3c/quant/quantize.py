@@ -41,7 +41,8 @@ per-channel table a numpy array). Kernels follow docs/ARITHMETIC.md and `mnv3c.q
   ``shift`` (Q(sx / (sy * H * W))).
 - ``avg_pool``: geometry attrs; ``x_zero_point``, ``y_zero_point``; ``multiplier`` int32[kh*kw+1] and
   ``shift`` int8[kh*kw+1] indexed by the window's number of valid taps (entry 0 unused).
-- ``max_pool``, ``reshape``, ``slice``: geometry attrs only; y has x's quantization.
+- ``max_pool``, ``reshape``, ``channels_last_reshape``, ``slice``: geometry attrs only; y has x's
+  quantization.
 - ``conv_transpose``: as conv2d (weights [O, C, kh, kw] per output channel) plus ``out_hw``.
 - ``resize`` (y has x's quantization): nearest: ``y_index``/``x_index`` int32 (the input row/column
   each output row/column copies); linear: ``y_i0``, ``y_i1``, ``y_frac`` and ``x_*`` int32, TFLite's
