@@ -78,7 +78,8 @@ def _cortex_m7(qg, x: np.ndarray, out: Path) -> dict:
     x_c = nchw_to_nhwc(x_q)
     write_project(qg, "cortex-m7", board, out, force=True, inputs_int8=x_c)
     report, image = build_project(out)
-    device, instructions = run_project(out, image, x_c)
+    ran = run_project(out, image, x_c)
+    device, instructions = ran.outputs, ran.instructions
     return {"bit_exact": bool(np.array_equal(device.reshape(sim.shape), sim)), "instructions": instructions,
             "arena": report["arena_bytes"], "ram": report["ram_bytes"], "flash": report["flash_bytes"]}
 
