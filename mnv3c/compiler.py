@@ -201,7 +201,8 @@ def run_project(outdir: str | Path, image: Path, x_int8_nhwc: np.ndarray) -> Pro
         if board.arch == "host":
             return ProjectRun(host.run(image, x_int8_nhwc, out_bytes), None, None)
         stream = np.ascontiguousarray(x_int8_nhwc, np.int8).tobytes()
-        result = run_elf(board, image, timeout_s=RUN_TIMEOUT_S, input_bytes=stream)
+        result = run_elf(board, image, timeout_s=RUN_TIMEOUT_S, input_bytes=stream,
+                         model_run=f"{report['name']}_model_run")
     y = parse_outputs(result.stdout_lines, len(x_int8_nhwc), out_bytes)
     profile = layer_profile(report["layers"], result.marks_per_sample[0], result.instructions)
     return ProjectRun(y, result.instructions, profile)

@@ -51,8 +51,9 @@ def outdir(qgraph: Graph, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _cmake(source: Path, build: Path, *defines: str) -> None:
+    """A firmware's usual optimized build (MinSizeRel)."""
     subprocess.run(["cmake", "-S", str(source), "-B", str(build), f"-DCMAKE_TOOLCHAIN_FILE={TOOLCHAIN_FILE}",
-                    *defines], check=True, capture_output=True)  # fmt: skip
+                    "-DCMAKE_BUILD_TYPE=MinSizeRel", *defines], check=True, capture_output=True)  # fmt: skip
     proc = subprocess.run(["cmake", "--build", str(build)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -75,7 +76,7 @@ def test_library_cross_builds_alone_through_cmake(outdir: Path, tmp_path: Path) 
     nm = subprocess.run(["arm-none-eabi-nm", "-g", "--defined-only", str(archive)], capture_output=True, text=True,
                         check=True).stdout  # fmt: skip
     defined = {line.split()[-1] for line in nm.splitlines() if line.count(" ") == 2}
-    assert {"mnv3c_model_run", "mnv3c_model_invoke", "mnv3c_conv2d_s8"} <= defined
+    assert {"mnv3c_model_run", "mnv3c_model_invoke"} <= defined and any(s.startswith("mnv3c_conv") for s in defined)
     assert "main" not in defined
 
 
@@ -166,7 +167,7 @@ def test_two_named_models_link_into_one_program_and_both_run(qgraph: Graph, tmp_
     generate(qgraph, tmp_path / "a", "host", name="kws")
     generate(other, tmp_path / "b", "host", name="vww")
     for lib in (tmp_path / "a" / "kws", tmp_path / "b" / "vww"):
-        text = "".join(p.read_text() for p in lib.iterdir())
+        text = "".join(p.read_text() for p in lib.rglob("*") if p.is_file())
         assert not re.search(r"(?<![.\w])(mnv3c_|MNV3C_)", text.replace("mnv3c_weights", "").replace("mnv3c_arena", ""))
     (tmp_path / "main.c").write_text(TWO_MODELS_MAIN)
     sources = [tmp_path / "main.c", *sorted((tmp_path / "a" / "kws").glob("*.c")),

@@ -78,8 +78,10 @@ def plugin_path() -> Path:
     return target
 
 
-def qemu_command(board: Board, elf: Path, insn_log: Path, icount: bool = False) -> list[str]:
-    """Full QEMU command line for `elf` on `board`, counting marked instructions into `insn_log`."""
+def qemu_command(board: Board, elf: Path, insn_log: Path, icount: bool = False,
+                 model_run: str = "mnv3c_model_run") -> list[str]:
+    """Full QEMU command line for `elf` on `board`, counting marked instructions into `insn_log`
+    (per layer too: ``model_run`` is the model's run function, `--name`_model_run)."""
     cmd = [find_tool(board.qemu_binary), *board.qemu_machine, "-display", "none", "-monitor", "none"]
     cmd += _SEMIHOSTING if board.arch == "cortex-m" else (*_UART_STDIO, *_SEMIHOSTING_FILES)
     if icount:
@@ -89,7 +91,7 @@ def qemu_command(board: Board, elf: Path, insn_log: Path, icount: bool = False) 
         # Thumb function symbols have bit 0 set; the instruction address does not.
         begin, end = functions["mnv3c_marker_begin"] & ~1, functions["mnv3c_marker_end"] & ~1
         plugin = f"{plugin_path()},begin={begin:#x},end={end:#x},out={insn_log}"
-        glue = function_range(functions, "mnv3c_model_run")
+        glue = function_range(functions, model_run)
         if glue is not None:
             plugin += f",glue={glue[0]:#x}-{glue[1]:#x}"
         cmd += ["-plugin", plugin]
@@ -107,7 +109,7 @@ def function_range(functions: dict[str, int], name: str) -> tuple[int, int] | No
 
 
 def run_elf(board: Board, elf: Path, timeout_s: float = 60.0, check: bool = True, icount: bool = False,
-            input_bytes: bytes = b"") -> RunResult:
+            input_bytes: bytes = b"", model_run: str = "mnv3c_model_run") -> RunResult:
     """Run an image built for `board` and collect its output, exit code and instruction counts.
 
     check: raise CheckFailed when the program exits non-zero. Faults, lockups and timeouts raise
@@ -124,7 +126,7 @@ def run_elf(board: Board, elf: Path, timeout_s: float = 60.0, check: bool = True
         insn_log = Path(tmp) / "insn.txt"
         (Path(tmp) / INPUT_FILE).write_bytes(input_bytes)
         if board.emulated:
-            cmd = qemu_command(board, elf, insn_log, icount)
+            cmd = qemu_command(board, elf, insn_log, icount, model_run)
         else:
             cmd = [str(elf)]
         try:

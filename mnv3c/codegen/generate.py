@@ -3,7 +3,9 @@
 `generate` writes OUTDIR as a drop-in library plus an example beside it:
 
     OUTDIR/NAME/       the model only: NAME_model.h/.c, NAME_weights.h/.c, NAME_arena.c, the kernels
-                       it calls, CMakeLists.txt (static library NAME_model), NAME.mk, NAME_sections.ld
+                       it calls, CMakeLists.txt (static library NAME_model; an ESP-IDF component under
+                       ESP-IDF), NAME.mk, NAME_sections.ld, zephyr/ (a Zephyr module),
+                       library.properties (Arduino)
     OUTDIR/example/    host main.c, the board harness adapter, Makefile and CMakeLists.txt (test
                        vectors join it in compiler.write_project)
     OUTDIR/README.md   the integration in three lines;  OUTDIR/report.json
@@ -127,9 +129,10 @@ def generate(qgraph: Graph, outdir: str | Path, target: str = "host", board: str
         lstrip_blocks=True,
         autoescape=False,
     )
-    for template in sorted((TEMPLATES / "library").glob("*.j2")):
-        text = env.get_template(f"library/{template.name}").render(context)
-        _write(lib / prefixed(template.stem, name), prefixed(text, name))
+    for template in sorted((TEMPLATES / "library").rglob("*.j2")):
+        relative = template.relative_to(TEMPLATES / "library").with_suffix("").as_posix()  # zephyr/Kconfig, ...
+        text = env.get_template(f"library/{relative}.j2").render(context)
+        _write(lib / prefixed(relative, name), prefixed(text, name))
     # the variants' files from runtime_c/<variant>/ are flattened into the library folder
     copies = [(RUNTIME_C / f, Path(f).name) for f in (*RUNTIME_HEADERS, *runtime_files)]
     copies.append((SECTIONS_LD, SECTIONS_LD.name))
