@@ -182,7 +182,7 @@ def _m7_cost(qg, x: np.ndarray, tmp: Path) -> tuple[int, int]:
     x_c = nchw_to_nhwc(quantize_input(qg, x[:1]))
     report = write_project(qg, SUITE_TARGET, board, tmp, force=True, inputs_int8=x_c)
     _, image = build_project(tmp)
-    _, instructions = run_project(tmp, image, x_c)
+    instructions = run_project(tmp, image, x_c).instructions
     return report["arena_bytes"], int(instructions)
 
 
