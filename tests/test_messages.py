@@ -47,7 +47,7 @@ def test_a_hostile_node_name_gives_one_short_clean_line(command, tmp_path, capsy
     model = _model_with_node_name(tmp_path / "m.onnx", NASTY)
     argv = {"inspect": ["inspect", model], "compile": ["compile", model, "--target", "host", "-o", tmp_path / "out"]}
     code, _, err = mnv3c(capsys, *argv[command])
-    assert_one_line_error(code, err, "unsupported op Celu", "\\x1b[31mred", "\\nsecond", "xEND'")
+    assert_one_line_error(code, err, "unsupported op: Celu", "\\x1b[31mred", "\\nsecond", "xEND'")
     assert "\x1b" not in err and "\r" not in err and "\u202e" not in err
     assert len(err) < 600  # the name is shortened, the list of supported ops kept
 

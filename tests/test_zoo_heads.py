@@ -79,7 +79,8 @@ def quantized_heads(zoo_model) -> dict:
 def _device_output(q, outdir: Path, target: str, x: np.ndarray) -> tuple[np.ndarray, int | None]:
     write_project(q.qgraph, target, resolve_board(target, None), outdir, force=False, inputs_int8=nchw_to_nhwc(x))
     report, image = build_project(outdir)
-    y, instructions = run_project(outdir, image, nchw_to_nhwc(x))
+    ran = run_project(outdir, image, nchw_to_nhwc(x))
+    y, instructions = ran.outputs, ran.instructions
     return c_to_graph_layout(y, report["output"]["c_shape"]), instructions
 
 
