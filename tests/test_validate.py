@@ -268,3 +268,13 @@ def test_names_that_are_not_utf8_are_refused(tmp_path: Path, capsys) -> None:
     path.write_bytes(data.replace(b"Relu", b"R\xfflu"))
     code, err = _main(capsys, "inspect", str(path))
     assert code == 2 and err.count("\n") == 1 and "op type" in err and "UTF-8" in err, err
+
+
+def test_string_attributes_that_are_not_utf8_are_refused(tmp_path: Path, capsys) -> None:
+    """Fuzzer find (an `auto_pad` of b'\\xff'): string attribute values are bytes in the proto and were
+    decoded on import, so invalid UTF-8 escaped as an internal error."""
+    model = _add_attr(net(), "conv", helper.make_attribute("auto_pad", b"\xff"))
+    path = tmp_path / "bad.onnx"
+    path.write_bytes(model.SerializeToString())
+    code, err = _main(capsys, "inspect", str(path))
+    assert code == 2 and err.count("\n") == 1 and "'conv'" in err and "'auto_pad'" in err and "UTF-8" in err, err

@@ -18,7 +18,7 @@ import numpy as np
 import onnx
 from onnx import defs, external_data_helper
 
-from mnv3c.errors import MnvError, UnsupportedModelError, shown_path
+from mnv3c.errors import MnvError, UnsupportedModelError, shown, shown_path
 from mnv3c.ir.graph import Graph
 
 MIN_OPSET = 6  # the oldest default-domain opset the importers handle (Reshape-5, BatchNormalization-6)
@@ -128,6 +128,14 @@ def _check_text(graph: onnx.GraphProto) -> None:
     for what, value in fields:
         if not isinstance(value, str):
             raise ModelReadError(f"{what} {bytes(value)[:40]!r} is not valid UTF-8 text")
+    for n in graph.node:  # string attribute values (auto_pad, mode) are bytes in the proto, decoded on import
+        for a in n.attribute:
+            for value in (a.s, *a.strings):
+                try:
+                    value.decode()
+                except UnicodeDecodeError:
+                    raise ModelReadError(f"node {shown(n.name or n.op_type)} attribute {shown(a.name)}: value "
+                                         f"{value[:40]!r} is not valid UTF-8 text") from None
 
 
 def _default_opset(proto: onnx.ModelProto) -> int:
