@@ -102,7 +102,13 @@ class Graph:
         return f"{base}_{i}"
 
     def copy(self) -> "Graph":
-        return _copy.deepcopy(self)
+        """A deep copy, built field by field: every pass copies its input graph, and a generic
+        deepcopy of thousands of small objects dominated the compile and inspect times."""
+        new = object.__new__(type(self))
+        new.__dict__ = {k: _copy.deepcopy(v) for k, v in self.__dict__.items() if k not in ("tensors", "nodes")}
+        new.tensors = {name: _copy_tensor(t) for name, t in self.tensors.items()}
+        new.nodes = [_copy_node(n) for n in self.nodes]
+        return new
 
     # --- queries ----------------------------------------------------------------------------
     def tensor(self, name: str) -> Tensor:
@@ -236,3 +242,27 @@ def _short(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.6g}"
     return repr(v)
+
+
+def _copy_tensor(t: Tensor) -> Tensor:
+    new = object.__new__(type(t))
+    new.__dict__.update(t.__dict__)
+    if isinstance(t.data, np.ndarray):
+        new.data = t.data.copy(order="K")
+    elif t.data is not None:
+        new.data = _copy.deepcopy(t.data)
+    if t.quant is not None:
+        new.quant = _copy.deepcopy(t.quant)
+    return new
+
+
+def _copy_node(n: Node) -> Node:
+    new = object.__new__(type(n))
+    new.__dict__.update(n.__dict__)
+    new.inputs, new.outputs, new.fused = list(n.inputs), list(n.outputs), list(n.fused)
+    new.attrs = {k: v if _immutable(v) else _copy.deepcopy(v) for k, v in n.attrs.items()}
+    return new
+
+
+def _immutable(v: Any) -> bool:
+    return isinstance(v, (int, float, str, type(None))) or (type(v) is tuple and all(_immutable(x) for x in v))
