@@ -7,8 +7,8 @@ NaN/Inf weights, negative BatchNormalization variance, mismatched weights, exter
 adversarial names); the same (seed model, case number) always gives the same file. `run_case`
 runs one `mnv3c` command on it in a forked child with a time limit and checks the contract:
 exit 0 or 2, no traceback, exit 2 with exactly one error line (the last; any other stderr line is
-one of mnv3c's own warnings), nothing left in the work folder but the inputs (and OUTDIR after a
-successful compile). Commands run with MNV3C_QUIET=1, so no progress lines.
+one of mnv3c's own warnings), no stderr line that is not mnv3c's (NumPy warnings), nothing left in
+the work folder but the inputs (and OUTDIR after a successful compile). Commands run with MNV3C_QUIET=1, so no progress lines.
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ class Outcome:
 
     @property
     def stray_stderr(self) -> bool:
-        """Lines that are not mnv3c's own (e.g. NumPy overflow warnings): noise, tallied apart."""
+        """Lines that are not mnv3c's own (e.g. NumPy overflow warnings): they break the one-line
+        contract as much as a second error line does."""
         return any(not ln.startswith("mnv3c: ") for ln in self.stderr.strip().splitlines())
 
     def problems(self) -> list[str]:
@@ -65,6 +66,8 @@ class Outcome:
         errors = [ln for ln in lines if ln.startswith("mnv3c: error:")]
         if self.exit_code == 2 and (len(errors) != 1 or lines[-1] != errors[0]):
             found.append("stderr not one line")
+        if self.stray_stderr and not self.traceback:  # a traceback is counted as such
+            found.append("stray stderr")
         if self.leftovers:
             found.append("leftovers")
         return found
@@ -347,6 +350,22 @@ def mutate(seed: bytes, case: int, work: Path) -> tuple[str, bytes]:
     return "; ".join(done) or "unchanged", model.SerializeToString()
 
 
+# --- the long run's cases (benchmarks/fuzz.py) ------------------------------------------------------
+LONG_RUN_SEEDS = {  # name -> (family, variant, width) of the zoo seeds beside the bundled model
+    "v3_small": ("mobilenet_v3_small", "legacy17", 0.5),
+    "v2_bn": ("mobilenet_v2", "legacy_nofold", 0.25),
+    "v1_dynamo": ("mobilenet_v1", "dynamo", 0.25),
+}
+SEED_EXPORT = {"resolution": 32, "num_classes": 10}
+COMPILE_EVERY = 10
+
+
+def long_run_case(case: int, seeds: list[str]) -> tuple[str, str]:
+    """The seed (round robin) and command (every COMPILE_EVERY-th round compiles) of case ``case``."""
+    command = "compile" if (case // len(seeds)) % COMPILE_EVERY == 0 else "inspect"
+    return seeds[case % len(seeds)], command
+
+
 # --- running ---------------------------------------------------------------------------------------
 def command_args(command: str, model: Path, work: Path) -> list[str]:
     if command == "inspect":
@@ -365,8 +384,8 @@ def run_case(command: str, model: Path, work: Path, timeout_s: float) -> Outcome
     """Run `mnv3c COMMAND MODEL` in a forked child of this (already importing) process; stdout
     and stderr go to files at the descriptor level, so warnings printed by C code count too."""
     from mnv3c import cli
-    importlib.import_module("mnv3c.commands.compile_cmd")  # imported once, before forking
-    importlib.import_module("mnv3c.commands.inspect_cmd")
+    for module in ("mnv3c.commands.compile_cmd", "mnv3c.commands.inspect_cmd", "matplotlib.pyplot"):
+        importlib.import_module(module)  # once, before forking (pyplot: the report's plots, 2 s per compile)
 
     inputs = {p.name for p in work.iterdir()}
     err_path = work.parent / f"{work.name}.stderr"

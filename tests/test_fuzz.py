@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from onnx_fuzz import prepare_case, run_case, run_cli_subprocess
+from onnx_fuzz import LONG_RUN_SEEDS, SEED_EXPORT, long_run_case, prepare_case, run_case, run_cli_subprocess
 from zoo_matrix import RESOLUTION, WIDTH
 
 BUNDLED = Path(__file__).resolve().parent.parent / "mnv3c" / "data" / "mnv3_small_mnist.onnx"
@@ -53,6 +53,22 @@ def test_mutated_models_keep_the_contract(seed, tmp_path: Path) -> None:
         failures.append(_check(name, case, command, description, outcome))
     assert [f for f in failures if f] == []
     assert exits == {0, 2}  # the mutations reach both outcomes: neither all-refused nor all-accepted
+
+
+# cases of the long run (benchmarks/fuzz.py, default seeds) that broke the contract before their fix:
+# hangs on Inf activations (2801, 4880, 6641), a bias wrapping in the int64 cast (4200), a zero weight
+# scale (6682); the dynamo seed's finds are test_validate's UTF-8 and external-data-key cases
+LONG_RUN_FINDS = [("v3_small", 2801), ("bundled", 4880), ("v3_small", 6641), ("bundled", 4200), ("v2_bn", 6682)]
+
+
+@pytest.mark.parametrize("name, case", LONG_RUN_FINDS)
+def test_cases_the_long_run_found_keep_the_contract(name: str, case: int, zoo_model, tmp_path: Path) -> None:
+    seed, command = long_run_case(case, ["bundled", *LONG_RUN_SEEDS])
+    assert seed == name
+    path = BUNDLED if name == "bundled" else zoo_model(*LONG_RUN_SEEDS[name][:2], width=LONG_RUN_SEEDS[name][2],
+                                                       **SEED_EXPORT)
+    description, model = prepare_case(path, case, tmp_path / "case")
+    assert _check(name, case, command, description, run_case(command, model, tmp_path / "case", TIMEOUT_S)) is None
 
 
 def test_mutated_models_through_the_real_command_line(seed, tmp_path: Path) -> None:

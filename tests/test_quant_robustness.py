@@ -121,3 +121,15 @@ def test_a_channel_multiplier_model_runs_bit_exact_on_the_host(first_depthwise, 
     r = mnv3c_json(capsys, "run", model, "--target", "host", "--calib", d / "calib.npy", "--input", d / "calib.npy")
     assert r["bit_exact"] is True and r["samples"] == 16
     assert np.argmax(r["output"], axis=1).tolist() == np.argmax(r["float_output"], axis=1).tolist()
+
+
+def test_a_weight_channel_too_small_for_a_float32_scale_quantizes_to_zeros() -> None:
+    """Fuzzer find (v2_bn case 6682, a depthwise channel of 1e-45 weights): absmax/127 underflowed to
+    a zero scale, the codes came from NaN (int8 garbage) and the bias scale divided by zero."""
+    from mnv3c.quant.bias_correction import quantize_weights_per_channel
+
+    w = np.random.default_rng(0).standard_normal((3, 1, 3, 3)).astype(np.float32)
+    w[1] = 1e-45
+    q, scale = quantize_weights_per_channel(w)
+    assert np.all(q[1] == 0) and np.all(np.isfinite(scale)) and np.all(scale > 0)
+    assert np.abs(q[[0, 2]]).max() == 127

@@ -236,6 +236,15 @@ def test_external_data_range_outside_the_file_is_refused(offset: int, length: in
     assert code == 2 and "outside the" in err, err
 
 
+def test_an_unknown_external_data_key_is_refused(tmp_path: Path, capsys) -> None:
+    """Fuzzer find (v1_dynamo case 4131, a bit flip turning 'length' into 'lengTh'): onnx printed a
+    UserWarning on stderr and ignored the key; a second stderr line broke the one-line contract."""
+    path = _external(tmp_path, "w.bin")
+    path.write_bytes(path.read_bytes().replace(b"length", b"lengTh"))
+    code, err = _main(capsys, "inspect", str(path))
+    assert code == 2 and err.count("\n") == 1 and "initializer 'w'" in err and "'lengTh'" in err, err
+
+
 def test_oversized_model_file_is_refused_before_parsing(tmp_path: Path, capsys, monkeypatch) -> None:
     path = tmp_path / "model.onnx"
     onnx.save(net(), path)
@@ -278,3 +287,15 @@ def test_string_attributes_that_are_not_utf8_are_refused(tmp_path: Path, capsys)
     path.write_bytes(model.SerializeToString())
     code, err = _main(capsys, "inspect", str(path))
     assert code == 2 and err.count("\n") == 1 and "'conv'" in err and "'auto_pad'" in err and "UTF-8" in err, err
+
+
+def test_a_bias_too_large_for_the_accumulator_fails_the_compile_cleanly(tmp_path: Path, capsys) -> None:
+    """Fuzzer find (bundled case 4200, a bias of -3e38 before a Relu): every activation stays finite,
+    but the bias in steps of its scale wrapped in the int64 cast and compiled silently to garbage."""
+    path = tmp_path / "big.onnx"
+    path.write_bytes(net(inits={"b": np.array([0, -3e38, 0, 0], np.float32)}).SerializeToString())
+    code, err = _main(capsys, "compile", str(path), "--target", "host", "-o", str(tmp_path / "out"))
+    assert code == 2 and err.splitlines()[-1].startswith("mnv3c: error:") and "'conv'" in err and "'b'" in err, err
+    assert "accumulator" in err and all(ln.startswith("mnv3c: ") for ln in err.splitlines())
+    assert not (tmp_path / "out").exists()
+

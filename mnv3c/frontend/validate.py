@@ -28,6 +28,7 @@ MAX_EXTERNAL_BYTES = 4 * 2**30  # weights beyond this cannot fit any microcontro
 MAX_TENSOR_ELEMENTS = 2**31 - 1  # the C kernels index tensors with 32-bit ints
 
 _WINDOW_OPS = ("Conv", "MaxPool", "AveragePool")
+_EXTERNAL_KEYS = frozenset({"location", "offset", "length", "checksum", "basepath"})  # onnx's ExternalDataInfo
 
 
 class ModelReadError(MnvError):
@@ -65,6 +66,10 @@ def _load_external_data(proto: onnx.ModelProto, folder: Path) -> None:
         if "\0" in location:
             raise ModelReadError(f"initializer '{t.name}': external data location contains a NUL byte")
         where = f"initializer '{t.name}': external data location '{location}'"
+        unknown = sorted(set(info) - _EXTERNAL_KEYS)
+        if unknown:  # onnx would warn on stderr and ignore them (a bit flip in 'length')
+            raise ModelReadError(f"initializer {shown(t.name)}: unknown external data key {shown(unknown[0])} "
+                                 f"(allowed: {', '.join(sorted(_EXTERNAL_KEYS))})")
         if not location or os.path.isabs(location) or Path(location).is_absolute():
             raise ModelReadError(f"{where} must be a relative path inside the model's folder")
         target = (root / location).resolve()

@@ -17,7 +17,8 @@ def quantize_weights_per_channel(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     """int8 symmetric per output channel (axis 0), codes in [-127, 127]: (codes, scales)."""
     w64 = np.asarray(w, np.float64)
     absmax = np.abs(w64.reshape(w64.shape[0], -1)).max(axis=1)
-    scale = np.where(absmax > 0, absmax / 127.0, 1.0).astype(np.float32)
+    # a channel whose scale would underflow float32 (subnormal weights) is all zeros in int8
+    scale = np.where(absmax / 127.0 >= np.finfo(np.float32).tiny, absmax / 127.0, 1.0).astype(np.float32)
     q = np.clip(round_half_away(w64 / scale.reshape((-1,) + (1,) * (w64.ndim - 1))), -127, 127)
     return q.astype(np.int8), scale
 

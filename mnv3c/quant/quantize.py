@@ -483,7 +483,13 @@ def _quantize_layer_weights(g: Graph, qg: Graph, w_name: str, b_name: str, s_in:
     w, b = g.tensors[w_name].data, g.tensors[b_name].data
     qw, sw = quantize_weights_per_channel(w)
     bias_scale = (np.float64(s_in) * sw.astype(np.float64))
-    qb = intops.round_half_away(b.astype(np.float64) / bias_scale)
+    qb_real = b.astype(np.float64) / bias_scale
+    limit = intops16.ACC_LIMIT_64 if int16 else ACC_LIMIT
+    if not np.all(np.abs(qb_real) < limit):  # checked before the int64 cast, which would wrap it
+        raise UnsupportedModelError(f"layer {shown(layer)}: bias {shown(b_name)} is too large for the "
+                                    f"{'int64' if int16 else 'int32'} accumulator (up to "
+                                    f"{float(np.max(np.abs(qb_real))):.3g} steps of its scale); the weights are extreme")
+    qb = intops.round_half_away(qb_real)
     span = 1 << 16 if int16 else 255  # the largest |x - zx|
     bound = np.abs(qw.reshape(qw.shape[0], -1).astype(np.int64)).sum(axis=1) * span + np.abs(qb)
     real = bias_scale / s_out
