@@ -6,6 +6,7 @@ Skips only when a cross compiler or emulator is really not installed.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import shutil
@@ -228,3 +229,24 @@ def test_guest_nonzero_exit_is_check_failed(tmp_path):
     with pytest.raises(CheckFailed, match="exited with status 5"):
         run_elf(board, image.elf)
     assert run_elf(board, image.elf, check=False).exit_code == 5
+
+
+@pytest.mark.qemu
+def test_strict_esp32c3_core_traps_on_zbb(tmp_path):
+    """The riscv32 core is the ESP32-C3's RV32IMC: QEMU 7.2 enables Zba/Zbb/Zbc/Zbs by default, the
+    board turns them off, so a Zbb `clz` is an illegal instruction (a reported fault, exit 1) where
+    QEMU's default core would have computed clz(1) = 31."""
+    board = get_board("virt")
+    _require_tools(board)
+    image = build(board, [SELFTEST / "fault.c"], tmp_path / "zbb.elf", defines={"MNV3C_FAULT_ZBB": "1"})
+    with pytest.raises(GuestFault) as fault:
+        run_elf(board, image.elf, timeout_s=10)
+    assert fault.value.exit_code == 1
+    assert "mcause=0x00000002" in str(fault.value)  # illegal instruction
+    mtval = int(re.search(r"mtval=0x([0-9a-f]+)", str(fault.value)).group(1), 16)
+    assert mtval & 0xFFF0707F == 0x60001013  # the trapping instruction is clz rd, rs1
+    assert re.search(r"\(PC in main\+0x[0-9a-f]+ at fault\.c:\d+\)", str(fault.value))
+
+    default_cpu = tuple("rv32" if arg.startswith("rv32,") else arg for arg in board.qemu_machine)
+    lenient = run_elf(dataclasses.replace(board, qemu_machine=default_cpu), image.elf, timeout_s=10)
+    assert "clz(1) = 31" in lenient.stdout_lines

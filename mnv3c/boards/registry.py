@@ -32,6 +32,10 @@ class MemoryRegion:
         return self.origin <= addr < self.origin + self.length
 
 
+# QEMU 7.2 riscv32 CPU with exactly the ESP32-C3's RV32IMC (+ Zicsr, Zifencei): no A/F/D and none of the
+# Zba/Zbb/Zbc/Zbs extensions QEMU enables by default (property names from QEMU 7.2 target/riscv/cpu.c).
+STRICT_RV32IMC_CPU = "rv32,a=false,f=false,d=false,zba=false,zbb=false,zbc=false,zbs=false"
+
 # Board support C files (in c/) linked into every image, per kind of board.
 QEMU_CORTEXM_SOURCES = ("cortexm.c", "cortexm_fault.c", "rt_start.c", "io_common.c", "markers.c")
 QEMU_RISCV_SOURCES = ("riscv_start.S", "riscv.c", "rt_start.c", "io_common.c", "markers.c")
@@ -159,7 +163,9 @@ _BOARDS: dict[str, Board] = {
         ),
         # ESP32-C3 ISA class (RV32IMC, no FPU, no atomics). virt has plain DRAM at 0x80000000, where
         # QEMU -bios none starts execution: its first 8 MiB play flash, except the last 4 KiB, which
-        # is the PMP stack guard under the stack at the bottom of the RAM that follows.
+        # is the PMP stack guard under the stack at the bottom of the RAM that follows. QEMU 7.2's
+        # rv32 CPU enables Zba/Zbb/Zbc/Zbs by default; the ESP32-C3 has none of them, so they are
+        # off (STRICT_RV32IMC_CPU): a bit-manipulation instruction traps as on the chip.
         Board(
             name="virt",
             target="riscv32",
@@ -169,7 +175,7 @@ _BOARDS: dict[str, Board] = {
             cpu_flags=("-march=rv32imc", "-mabi=ilp32"),
             sources=QEMU_RISCV_SOURCES,
             qemu_binary="qemu-system-riscv32",
-            qemu_machine=("-M", "virt", "-cpu", "rv32,a=false,f=false,d=false", "-bios", "none"),
+            qemu_machine=("-M", "virt", "-cpu", STRICT_RV32IMC_CPU, "-bios", "none"),
             regions=(
                 MemoryRegion("FLASH", 0x80000000, 8 * MiB - 4 * KiB, "flash"),
                 MemoryRegion("RAM", 0x80800000, 8 * MiB, "ram"),

@@ -5,7 +5,8 @@
  * recursion, or -DMNV3C_FAULT_READ_ADDR=0x... for a load from an unmapped
  * address, or -DMNV3C_FAULT_IN_HANDLER=1 for a fault that the fault handler itself cannot
  * take normally (Cortex-M: the stack pointer points at unmapped memory, so the exception entry
- * cannot stack a frame; RISC-V: mtvec points at unmapped memory, so every trap traps again).
+ * cannot stack a frame; RISC-V: mtvec points at unmapped memory, so every trap traps again),
+ * or -DMNV3C_FAULT_ZBB=1 (RISC-V) for a Zbb instruction (clz), which the strict ESP32-C3 core lacks.
  */
 #include <stdint.h>
 
@@ -31,6 +32,12 @@ int main(void)
 #endif
 #elif defined(MNV3C_FAULT_STACK_OVERFLOW)
     io_write_u32(recurse(0));
+#elif defined(MNV3C_FAULT_ZBB) && defined(__riscv)
+    uint32_t bits = 1u;
+    __asm__ volatile(".insn i OP_IMM, 1, %0, %0, 0x600" : "+r"(bits)); /* clz: 0x60001013 | rd | rs1 */
+    io_write("clz(1) = ");
+    io_write_u32(bits);
+    io_write("\n");
 #elif defined(MNV3C_FAULT_IN_HANDLER)
 #if defined(__riscv)
     __asm__ volatile(".insn i SYSTEM, 1, x0, %0, 0x305\n\tunimp" : : "r"(0xF0000000u)); /* csrw mtvec */
