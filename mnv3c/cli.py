@@ -22,7 +22,7 @@ import numpy as np
 from mnv3c import __version__, progress, strict_json
 from mnv3c.errors import CheckFailed, MnvError, one_line
 
-TARGETS = ("host", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55", "riscv32", "esp32", "esp32s3")
+TARGETS = ("host", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55", "riscv32", "esp8266", "esp32", "esp32s3")
 EXIT_INTERNAL = 3  # an mnv3c bug, not the user's input
 INTERRUPTS = (signal.SIGTERM, signal.SIGHUP)  # handled like SIGINT
 ARRAYS = ".npy (float32, NCHW, preprocessed, batch first) or .npz (first array); see `mnv3c calib`"

@@ -39,6 +39,7 @@ STRICT_RV32IMC_CPU = "rv32,a=false,f=false,d=false,zba=false,zbb=false,zbc=false
 # Board support C files (in c/) linked into every image, per kind of board.
 QEMU_CORTEXM_SOURCES = ("cortexm.c", "cortexm_fault.c", "rt_start.c", "io_common.c", "markers.c")
 QEMU_RISCV_SOURCES = ("riscv_start.S", "riscv.c", "rt_start.c", "io_common.c", "markers.c")
+QEMU_XTENSA_SOURCES = ("xtensa_start.S", "xtensa.c", "rt_start.c", "io_common.c", "markers.c")
 HOST_SOURCES = ("host_io.c", "io_common.c", "markers.c")
 # Real Cortex-M7 boards: no semihosting (cortexm.c) and no QEMU markers; add the board's console file.
 CORTEXM7_HW_SOURCES = ("cortexm7_hw.c", "cortexm_fault.c", "rt_start.c", "io_common.c")
@@ -48,7 +49,7 @@ CORTEXM7_HW_SOURCES = ("cortexm7_hw.c", "cortexm_fault.c", "rt_start.c", "io_com
 class Board:
     """A build/run target.
 
-    arch selects the compiler and entry point: "cortex-m", "riscv32", "host", or "esp-idf" (built by
+    arch selects the compiler and entry point: "cortex-m", "riscv32", "xtensa", "host", or "esp-idf" (built by
     the user's ESP-IDF from the project mnv3c.boards.esp_idf writes, never by build()).
     Real boards (not emulated, not the host) are build-only here: there is no hardware to run on.
     """
@@ -59,6 +60,9 @@ class Board:
     description: str
     cpu_flags: tuple[str, ...]
     sources: tuple[str, ...] = ()  # board support C files in c/, linked into every image
+    # C files in c/ with the libgcc routines the toolchain lacks: linked into every image too, and
+    # compiled with the model when its stack is measured (the model's arithmetic calls them)
+    libgcc_helpers: tuple[str, ...] = ()
     qemu_binary: str | None = None
     qemu_machine: tuple[str, ...] = ()
     regions: tuple[MemoryRegion, ...] = ()
@@ -182,6 +186,32 @@ _BOARDS: dict[str, Board] = {
             ),
             placement={"CODE": "FLASH", "RODATA": "FLASH", "WEIGHTS": "FLASH", "DATA": "RAM", "ARENA": "RAM"},
         ),
+        # ESP8266 ISA (Xtensa LX106, call0 ABI, no MUL32_HIGH/DIV32) on QEMU's `sim` machine, whose
+        # memory map is the lx106 core's local memories plus system ROM/RAM (QEMU 7.2
+        # target/xtensa/core-lx106/core-isa.h), not the ESP8266's: QEMU starts at the reset vector
+        # 0x50000000 in the 64 MiB system ROM, which holds code, rodata and weights; data ROM 0 and
+        # data RAM 1 and 0 (0x3FF40000, 256 KiB each, contiguous, all writable in QEMU) hold the stack,
+        # .data and .bss, with nothing mapped below 0x3FF40000, so a stack overflow faults; the arena
+        # is in the system RAM at 0x60000000 (-m 16M). The chip itself has 80 KiB of user DRAM and maps
+        # at most 1 MiB of flash.
+        Board(
+            name="sim-lx106",
+            target="esp8266",
+            arch="xtensa",
+            description="QEMU xtensa sim, lx106 core (ESP8266 ISA, call0 ABI); code+rodata+weights in sysrom "
+            "64 MiB @ 0x50000000, data/stack in local data memory 768 KiB @ 0x3FF40000, arena in sysram 16 MiB @ 0x60000000",
+            cpu_flags=(),
+            sources=QEMU_XTENSA_SOURCES,
+            libgcc_helpers=("xtensa_libgcc.c",),
+            qemu_binary="qemu-system-xtensa",
+            qemu_machine=("-M", "sim", "-cpu", "lx106", "-m", "16M", "-semihosting"),
+            regions=(
+                MemoryRegion("SYSROM", 0x50000000, 64 * MiB, "flash"),
+                MemoryRegion("DRAM", 0x3FF40000, 768 * KiB, "ram"),
+                MemoryRegion("SYSRAM", 0x60000000, 16 * MiB, "ram"),
+            ),
+            placement={"CODE": "SYSROM", "RODATA": "SYSROM", "WEIGHTS": "SYSROM", "DATA": "DRAM", "ARENA": "SYSRAM"},
+        ),
         # --- Real boards: built and linked here, never run here (no hardware). -----------------
         # STM32H743: .data/.bss/stack in the 128 KiB DTCM (zero wait states, not cached); the arena
         # in the 512 KiB AXI SRAM (DTCM is too small for MobileNet activations).
@@ -233,6 +263,7 @@ _DEFAULT_BOARD = {
     "cortex-m7": "mps2-an500",
     "cortex-m33": "mps2-an505",
     "cortex-m55": "mps3-an547",
+    "esp8266": "sim-lx106",
     "riscv32": "virt",  # stays the QEMU machine; the ESP32-C3 is --board esp32c3
     "esp32": "esp32",
     "esp32s3": "esp32s3",

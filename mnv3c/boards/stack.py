@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from mnv3c.boards.registry import Board
-from mnv3c.boards.toolchain import compile_flags, compiler_name, run_tool, which_tool
+from mnv3c.boards.toolchain import C_DIR, compile_flags, compiler_name, run_tool, which_tool
 
 ROOT_FUNCTION = "mnv3c_model_run"
 HARNESS_BYTES = 512  # main(), the harness's I/O and an exception frame, on top of the model's calls
@@ -31,6 +31,7 @@ def model_stack_bytes(board: Board, outdir: Path, sources: list[str]) -> int | N
     if board.arch == "esp-idf" or which_tool(compiler_name(board)) is None:
         return None
     code = [str(Path(outdir, s).resolve()) for s in sources if s != "mnv3c_weights.c"]  # weights: data only
+    code += [str(C_DIR / f) for f in board.libgcc_helpers]
     with tempfile.TemporaryDirectory(prefix="mnv3c-stack-") as tmp:
         cmd = [which_tool(compiler_name(board)), *compile_flags(board), f"-I{Path(outdir).resolve()}", "-c",
                "-fcallgraph-info=su", *code]

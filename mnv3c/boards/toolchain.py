@@ -27,12 +27,15 @@ TOOL_PACKAGES = {
     "riscv64-unknown-elf-gcc": "gcc-riscv64-unknown-elf",
     "qemu-system-arm": "qemu-system-arm",
     "qemu-system-riscv32": "qemu-system-misc",
+    "xtensa-lx106-elf-gcc": "gcc-xtensa-lx106",
+    "qemu-system-xtensa": "qemu-system-misc",
     "gcc": "gcc",
 }
 
-_COMPILER = {"cortex-m": "arm-none-eabi-gcc", "riscv32": "riscv64-unknown-elf-gcc", "host": "gcc"}
+_COMPILER = {"cortex-m": "arm-none-eabi-gcc", "riscv32": "riscv64-unknown-elf-gcc", "xtensa": "xtensa-lx106-elf-gcc",
+             "host": "gcc"}
 
-_ENTRY = {"cortex-m": "Reset_Handler", "riscv32": "_start"}
+_ENTRY = {"cortex-m": "Reset_Handler", "riscv32": "_start", "xtensa": "_start"}
 
 BUILD_TIMEOUT_S = 600.0  # one compiler call; a whole MobileNet at 224x224 builds in seconds
 
@@ -107,7 +110,7 @@ def required_tools(board: Board) -> list[str]:
 
 def board_sources(board: Board) -> list[Path]:
     """Startup, I/O and run-time C files the board contributes to every image (from the registry)."""
-    return [C_DIR / f for f in board.sources]
+    return [C_DIR / f for f in (*board.sources, *board.libgcc_helpers)]
 
 
 def compile_flags(board: Board, opt: str = "-O2") -> list[str]:

@@ -5,7 +5,8 @@
  * recursion, or -DMNV3C_FAULT_READ_ADDR=0x... for a load from an unmapped
  * address, or -DMNV3C_FAULT_IN_HANDLER=1 for a fault that the fault handler itself cannot
  * take normally (Cortex-M: the stack pointer points at unmapped memory, so the exception entry
- * cannot stack a frame; RISC-V: mtvec points at unmapped memory, so every trap traps again),
+ * cannot stack a frame; RISC-V: mtvec, Xtensa: VECBASE points at unmapped memory, so every
+ * trap traps again),
  * or -DMNV3C_FAULT_ZBB=1 (RISC-V) for a Zbb instruction (clz), which the strict ESP32-C3 core lacks.
  */
 #include <stdint.h>
@@ -27,6 +28,8 @@ int main(void)
 #if defined(MNV3C_FAULT_UNDEF)
 #if defined(__riscv)
     __asm__ volatile("unimp");
+#elif defined(__XTENSA__)
+    __asm__ volatile("ill");
 #else
     __asm__ volatile("udf #0");
 #endif
@@ -41,6 +44,8 @@ int main(void)
 #elif defined(MNV3C_FAULT_IN_HANDLER)
 #if defined(__riscv)
     __asm__ volatile(".insn i SYSTEM, 1, x0, %0, 0x305\n\tunimp" : : "r"(0xF0000000u)); /* csrw mtvec */
+#elif defined(__XTENSA__)
+    __asm__ volatile("wsr %0, vecbase\n\trsync\n\till" : : "r"(0xF0000000u));
 #else
     __asm__ volatile("msr msp, %0\n\tisb\n\tudf #0" : : "r"(0xF0000000u));
 #endif

@@ -12,7 +12,7 @@
 
 static inline __attribute__((always_inline)) void spin(uint32_t n)
 {
-#if defined(__riscv)
+#if defined(__riscv) || defined(__XTENSA__)
     __asm__ volatile("1: addi %0, %0, -1\n\tbnez %0, 1b" : "+r"(n));
 #else
     __asm__ volatile("1: subs %0, %0, #1\n\tbne 1b" : "+r"(n) : : "cc");

@@ -1,0 +1,107 @@
+/*
+ * xtensa.c - I/O, exit and exception report for the QEMU Xtensa `sim`
+ * machine (lx106 core).  Output and exit go through the simulator's
+ * semihosting call, SIMCALL (QEMU target/xtensa/xtensa-semi.c: a2 = call
+ * number, a3.. = arguments, result in a2, errno in a3); QEMU must run with
+ * -semihosting, otherwise SIMCALL is an illegal instruction.
+ */
+#include <stdint.h>
+
+#include "mnv3c_io.h"
+
+#define SYS_EXIT  1u /* a3 = status: QEMU exits with it */
+#define SYS_WRITE 4u /* a3 = fd, a4 = buffer, a5 = length; returns bytes written */
+#define STDOUT_FD 1u
+
+/* EXCCAUSE values (Xtensa ISA reference, table 4-64) the report names. */
+#define EXCCAUSE_ILLEGAL          0u
+#define EXCCAUSE_INSTR_FETCH      2u
+#define EXCCAUSE_LOAD_STORE_ERROR 3u
+#define EXCCAUSE_DIVIDE_BY_ZERO   6u
+#define EXCCAUSE_ALIGNMENT        9u
+#define EXCCAUSE_INSTR_ADDR       14u /* instruction fetch from an address nothing answers */
+#define EXCCAUSE_DATA_ADDR        15u /* load or store to an address nothing answers (QEMU: unmapped) */
+#define EXCCAUSE_LOAD_PROHIBITED  28u
+#define EXCCAUSE_STORE_PROHIBITED 29u
+
+void mnv3c_fault_report(uint32_t vector) __attribute__((noreturn));
+extern uint8_t __stack_bottom[]; /* sections.ld */
+
+/* The exception report runs on its own stack (xtensa_start.S), so it works after a stack overflow. */
+uint8_t mnv3c_fault_stack[1024] __attribute__((aligned(16)));
+
+static uint32_t simcall(uint32_t call, uint32_t a, uint32_t b, uint32_t c)
+{
+    register uint32_t a2 __asm__("a2") = call;
+    register uint32_t a3 __asm__("a3") = a;
+    register uint32_t a4 __asm__("a4") = b;
+    register uint32_t a5 __asm__("a5") = c;
+    __asm__ volatile("simcall" : "+r"(a2), "+r"(a3) : "r"(a4), "r"(a5) : "memory");
+    return a2;
+}
+
+void io_write(const char *s)
+{
+    uint32_t n = 0;
+    while (s[n] != '\0') n++;
+    while (n > 0) {
+        const uint32_t done = simcall(SYS_WRITE, STDOUT_FD, (uint32_t)s, n);
+        if (done == 0u || done > n) return; /* the host closed stdout: nothing more to do */
+        s += done;
+        n -= done;
+    }
+}
+
+void io_exit(int code)
+{
+    (void)simcall(SYS_EXIT, (uint32_t)code, 0u, 0u);
+    for (;;) {
+    }
+}
+
+#define READ_SR(name)                                        \
+    ({                                                       \
+        uint32_t v_;                                         \
+        __asm__ volatile("rsr %0, " #name : "=r"(v_));       \
+        v_;                                                  \
+    })
+
+static const char *cause_name(uint32_t cause)
+{
+    switch (cause) {
+    case EXCCAUSE_ILLEGAL: return " illegal-instruction";
+    case EXCCAUSE_INSTR_FETCH: return " instruction-fetch-error";
+    case EXCCAUSE_LOAD_STORE_ERROR: return " load-store-error";
+    case EXCCAUSE_DIVIDE_BY_ZERO: return " integer-divide-by-zero";
+    case EXCCAUSE_ALIGNMENT: return " unaligned-load-store";
+    case EXCCAUSE_INSTR_ADDR: return " instruction-fetch-from-unmapped-address";
+    case EXCCAUSE_DATA_ADDR: return " load-store-to-unmapped-address";
+    case EXCCAUSE_LOAD_PROHIBITED: return " load-prohibited";
+    case EXCCAUSE_STORE_PROHIBITED: return " store-prohibited";
+    default: return "";
+    }
+}
+
+/* Entered from mnv3c_exception_entry (xtensa_start.S) with the vector that
+ * was taken: 0 a general exception (PC = EPC1), 1 a double exception
+ * (PC = DEPC), 2 a level-2 interrupt / debug exception (EPC2), 3 the NMI
+ * (EPC3).  No interrupt is enabled, so every one of them is fatal. */
+void mnv3c_fault_report(uint32_t vector)
+{
+    static const char *const kinds[] = {"exception", "double-exception", "debug", "nmi"};
+    const uint32_t cause = READ_SR(exccause);
+    const uint32_t vaddr = READ_SR(excvaddr);
+    const uint32_t pc = vector == 0u ? READ_SR(epc1) : vector == 1u ? READ_SR(depc)
+                      : vector == 2u ? READ_SR(epc2) : READ_SR(epc3);
+    io_write("\nFAULT ");
+    io_write(kinds[vector & 3u]);
+    io_write_reg(" EXCCAUSE", cause);
+    io_write_reg(" PC", pc);
+    io_write_reg(" EXCVADDR", vaddr);
+    io_write(cause_name(cause));
+    if (vaddr < (uint32_t)__stack_bottom && vaddr >= (uint32_t)__stack_bottom - 4096u) {
+        io_write(" stack-overflow"); /* ran off the bottom of the stack into unmapped memory */
+    }
+    io_write("\n");
+    io_exit(MNV3C_EXIT_FAULT);
+}
