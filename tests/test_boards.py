@@ -68,7 +68,7 @@ def host_outputs(harness_inputs, tmp_path_factory) -> np.ndarray:
 
 def test_default_boards_follow_the_spec():
     expected = {"cortex-m4": "mps2-an386", "cortex-m7": "mps2-an500", "cortex-m33": "mps2-an505",
-                "cortex-m55": "mps3-an547", "riscv32": "virt", "host": "host"}  # fmt: skip
+                "cortex-m55": "mps3-an547", "riscv32": "virt", "esp8266": "sim-lx106", "host": "host"}  # fmt: skip
     assert {t: default_board(t).name for t in expected} == expected
     with pytest.raises(MnvError, match="unknown board"):
         get_board("nucleo-f401re")
@@ -132,6 +132,8 @@ def test_faults_are_reported_with_registers(name, tmp_path):
     message = str(fault.value)
     if board.arch == "riscv32":
         assert "mcause=0x00000002" in message and "mepc=0x" in message  # illegal instruction
+    elif board.arch == "xtensa":
+        assert "EXCCAUSE=0x00000000" in message and "illegal-instruction" in message and "EXCVADDR=0x" in message
     else:
         assert "CFSR=0x00010000" in message and "HFSR=0x40000000" in message  # UNDEFINSTR, forced
     assert re.search(r"\(PC in main\+0x[0-9a-f]+ at fault\.c:\d+\)", message), message  # addr2line's line
@@ -146,8 +148,8 @@ def test_faults_are_reported_with_registers(name, tmp_path):
 @pytest.mark.parametrize("name", BOARD_NAMES)
 def test_a_fault_the_handler_cannot_take_never_hangs(name, tmp_path):
     """Cortex-M: the handler, on its own stack, still reports the registers (no frame: PC unknown),
-    exit 1; a RISC-V trap loop is killed at the time limit (GuestTimeout, exit 3). Either way one
-    line, in seconds, and no emulator left behind."""
+    exit 1; a RISC-V or Xtensa trap loop (the trap vector itself unmapped) is killed at the time
+    limit (GuestTimeout, exit 3). Either way one line, in seconds, and no emulator left behind."""
     board = get_board(name)
     _require_tools(board)
     image = build(board, [SELFTEST / "fault.c"], tmp_path / "lockup.elf", defines={"MNV3C_FAULT_IN_HANDLER": "1"})
@@ -155,7 +157,7 @@ def test_a_fault_the_handler_cannot_take_never_hangs(name, tmp_path):
         run_elf(board, image.elf, timeout_s=3)
     message = str(info.value)
     assert "\n" not in message and board.name in message
-    if board.arch == "riscv32":
+    if board.arch in ("riscv32", "xtensa"):
         assert isinstance(info.value, GuestTimeout) and info.value.exit_code == 3
     else:
         assert isinstance(info.value, GuestFault) and info.value.exit_code == 1
@@ -164,11 +166,15 @@ def test_a_fault_the_handler_cannot_take_never_hangs(name, tmp_path):
 
 
 @pytest.mark.qemu
-def test_unmapped_read_reports_the_address(tmp_path):
-    board = get_board("mps2-an500")
+@pytest.mark.parametrize("name, expected", [
+    ("mps2-an500", r"CFSR=0x00008200 .*BFAR=0xf0000000"),  # PRECISERR | BFARVALID
+    ("sim-lx106", r"EXCCAUSE=0x0000000f .*EXCVADDR=0xf0000000 load-store-to-unmapped-address"),
+])  # fmt: skip
+def test_unmapped_read_reports_the_address(name, expected, tmp_path):
+    board = get_board(name)
     _require_tools(board)
     image = build(board, [SELFTEST / "fault.c"], tmp_path / "bus.elf", defines={"MNV3C_FAULT_READ_ADDR": "0xF0000000u"})
-    with pytest.raises(GuestFault, match=r"CFSR=0x00008200 .*BFAR=0xf0000000"):  # PRECISERR | BFARVALID
+    with pytest.raises(GuestFault, match=expected):
         run_elf(board, image.elf, timeout_s=10)
 
 
