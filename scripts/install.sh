@@ -9,7 +9,10 @@ need_apt=()
 command -v arm-none-eabi-gcc >/dev/null || need_apt+=(gcc-arm-none-eabi)
 command -v qemu-system-arm >/dev/null || need_apt+=(qemu-system-arm)
 command -v riscv64-unknown-elf-gcc >/dev/null || need_apt+=(gcc-riscv64-unknown-elf)
-command -v qemu-system-riscv32 >/dev/null || need_apt+=(qemu-system-misc)
+command -v qemu-system-riscv32 >/dev/null || need_apt+=(qemu-system-misc)  # also qemu-system-xtensa
+command -v xtensa-lx106-elf-gcc >/dev/null || need_apt+=(gcc-xtensa-lx106 binutils-xtensa-lx106)
+# C library headers for compiling the ESP-IDF project's main.c with the Xtensa compiler (test)
+[ -e /usr/lib/xtensa-lx106-elf/picolibc.specs ] || need_apt+=(picolibc-xtensa-lx106-elf)
 command -v cc >/dev/null || need_apt+=(gcc)
 command -v make >/dev/null || need_apt+=(make)
 command -v cppcheck >/dev/null || need_apt+=(cppcheck)  # static analysis test

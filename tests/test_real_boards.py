@@ -36,7 +36,7 @@ from mnv3c.errors import MnvError
 SELFTEST = Path(__file__).resolve().parents[1] / "mnv3c" / "boards" / "selftest"
 SAMPLES, INPUT_BYTES, OUTPUT_BYTES = 3, 300, 130
 ST_BOARDS = ["nucleo-h743zi", "stm32f746g-disco"]
-ESP_BOARDS = ["esp32", "esp32s3", "esp32c3"]
+ESP_BOARDS = ["esp32", "esp32-psram", "esp32s3", "esp32s3-psram", "esp32c3"]
 FLASH_TOOLS = ("openocd", "pyocd", "idf.py", "esptool.py")
 
 
@@ -177,8 +177,14 @@ def test_esp_idf_project_layout(name, inputs_dir, tmp_path):
     top = (project / "CMakeLists.txt").read_text()
     assert "include($ENV{IDF_PATH}/tools/cmake/project.cmake)" in top and "project(mnv3c_app)" in top
     defaults = (project / "sdkconfig.defaults").read_text()
-    assert f'CONFIG_IDF_TARGET="{name}"' in defaults and "CONFIG_ESP_MAIN_TASK_STACK_SIZE=32768" in defaults
-    assert f"idf.py set-target {name} && idf.py build flash monitor" in (project / "README.md").read_text()
+    chip = get_board(name).idf_target
+    assert f'CONFIG_IDF_TARGET="{chip}"' in defaults and "CONFIG_ESP_MAIN_TASK_STACK_SIZE=32768" in defaults
+    psram = name.endswith("-psram")  # the arena goes to the module's PSRAM, as static .bss
+    assert ("mnv3c_arena -> extern_ram" if psram else "mnv3c_arena -> dram0_bss") in (comp / "linker.lf").read_text()
+    assert ("CONFIG_SPIRAM_ALLOW_BSS_SEG_EXTERNAL_MEMORY=y" in defaults) == psram
+    assert ("CONFIG_SPIRAM_MODE_OCT=y" in defaults) == (name == "esp32s3-psram")  # the N8R8's octal PSRAM
+    assert defaults.endswith("=y\n")
+    assert f"idf.py set-target {chip} && idf.py build flash monitor" in (project / "README.md").read_text()
     assert "esp_cpu_get_cycle_count()" in (project / "main" / "main.c").read_text()
 
 
@@ -207,6 +213,50 @@ def test_esp_idf_project_host_compiles_and_prints_the_harness_protocol(inputs_di
     image = build(host, [HARNESS_MAIN, *_fake_model_sources(inputs_dir)], tmp_path / "host_app",
                   include_dirs=(inputs_dir,))  # fmt: skip
     np.testing.assert_array_equal(esp_out, parse_outputs(run_elf(host, image.elf).stdout_lines, SAMPLES, OUTPUT_BYTES))
+
+
+# ESP-IDF 5.x compiles C with -std=gnu17, -mlongcalls on Xtensa, -ffunction-sections -fdata-sections
+# -Wall -Wextra (tools/cmake/build.cmake); here every warning is an error, and the warnings ESP-IDF
+# turns off (-Wno-unused-parameter, -Wno-sign-compare) stay on.
+XTENSA_IDF_FLAGS = ["-std=gnu17", "-O2", "-mlongcalls", "-ffunction-sections", "-fdata-sections", "-Wall", "-Wextra",
+                    "-Werror"]  # fmt: skip
+PICOLIBC_SPECS = Path("/usr/lib/xtensa-lx106-elf/picolibc.specs")  # Debian's picolibc-xtensa-lx106-elf
+
+
+@pytest.fixture(scope="module")
+def bundled_esp32_project(tmp_path_factory) -> Path:
+    """The bundled model's ESP-IDF project for the ESP32 (OUTDIR/esp-idf), as `compile` + `build` write it."""
+    from mnv3c.compiler import build_project, quantize_model, resolve_board, write_project
+    from mnv3c.zoo.mnist import load_split
+
+    model = Path(__file__).resolve().parents[1] / "mnv3c" / "data" / "mnv3_small_mnist.onnx"
+    q = quantize_model(str(model), None, load_split("calib")[0][:8], progress=False)
+    outdir = tmp_path_factory.mktemp("esp32") / "out"
+    write_project(q.qgraph, "esp32", resolve_board("esp32", None), outdir, force=False, html=False)
+    return build_project(outdir)[1]
+
+
+def test_esp_idf_project_compiles_for_xtensa_with_werror(bundled_esp32_project, tmp_path):
+    """Every C file of the generated ESP-IDF project (the model component and main.c, with the
+    esp_cpu.h shim) compiles with Debian's Xtensa GCC 12 (the ESP8266's lx106 configuration: the
+    ESP32's own windowed-ABI compiler is not packaged, and ESP-IDF cannot be installed here) under
+    ESP-IDF's flags with -Werror; picolibc stands in for ESP-IDF's newlib headers."""
+    _require("xtensa-lx106-elf-gcc")
+    if not PICOLIBC_SPECS.exists():
+        pytest.skip("picolibc-xtensa-lx106-elf is not installed")
+    comp = bundled_esp32_project / "components" / "mnv3c_model"
+    sources = [bundled_esp32_project / "main" / "main.c", *sorted((comp / "src").glob("*.c"))]
+    assert len(sources) > 5 and (comp / "src" / "mnv3c_weights.c").exists()
+    (tmp_path / "esp_cpu.h").write_text(ESP_SHIM)
+    for source in sources:
+        obj = tmp_path / f"{source.stem}.o"
+        proc = subprocess.run(["xtensa-lx106-elf-gcc", *XTENSA_IDF_FLAGS, f"--specs={PICOLIBC_SPECS}", f"-I{tmp_path}",
+                               f"-I{comp / 'include'}", "-c", str(source), "-o", str(obj)],
+                              capture_output=True, text=True)  # fmt: skip
+        assert proc.returncode == 0 and proc.stderr == "", f"{source.name}: {proc.stderr}"
+        assert read_elf(obj).sections  # an Xtensa object, not an empty file
+    weights = read_elf(tmp_path / "mnv3c_weights.o")
+    assert any(s.name.startswith(".mnv3c_weights") and s.size > 0 for s in weights.sections)
 
 
 def test_esp_idf_project_rejects_other_boards_and_missing_input_header(inputs_dir, tmp_path):
@@ -331,6 +381,14 @@ def test_fit_check_names_the_numbers_and_what_to_change():
         "but FLASH has 1,048,576 B; use a smaller width multiplier (fewer weights), or a board with more flash"
     )
     check_fit(get_board("host"), 10**9, 10**9, 10**9, 10**9, 10**9)  # the host has no limits
+    # ESP32: 160 KiB of static DRAM (ESP-IDF's limit) for arena and stack; on the WROVER the arena is in PSRAM
+    with pytest.raises(MnvError, match=r"needs 230,304 B RAM \(arena 200,000 \+ stack 30,304\) but DRAM has 163,840 B"):
+        check_fit(get_board("esp32"), 200_000, 0, 30_304, 1000, 1000)
+    check_fit(get_board("esp32-psram"), 4 * 1024 * 1024, 0, 30_304, 1000, 1000)
+    with pytest.raises(MnvError, match=r"but PSRAM has 4,194,304 B"):
+        check_fit(get_board("esp32-psram"), 4 * 1024 * 1024 + 1, 0, 30_304, 1000, 1000)
+    with pytest.raises(MnvError, match=r"but DRAM has 341,760 B"):  # ESP-IDF's dram0_0_seg on the S3
+        check_fit(get_board("esp32s3"), 400_000, 0, 32_768, 1000, 1000)
 
 
 def test_registry_real_boards_and_defaults():

@@ -34,14 +34,15 @@ _CHIPS = {"esp32": ("ESP32 (Xtensa LX6)", 240), "esp32s3": ("ESP32-S3 (Xtensa LX
 
 
 def write_esp_idf_project(outdir: Path, c_files: list[Path], headers: list[Path], board_name: str) -> list[Path]:
-    """Write an ESP-IDF project for `board_name` (esp32, esp32s3, esp32c3) into `outdir`.
+    """Write an ESP-IDF project for `board_name` (esp32, esp32-psram, esp32s3, esp32s3-psram, esp32c3) into `outdir`.
 
     c_files / headers: the model's sources and headers (plus input_data.c / input_data.h), copied
     into the mnv3c_model component. Returns the paths written.
     """
     board = get_board(board_name)
     if board.idf_target is None:
-        raise MnvError(f"board {board.name} is not an ESP-IDF board; ESP-IDF boards: esp32, esp32s3, esp32c3")
+        raise MnvError(f"board {board.name} is not an ESP-IDF board; ESP-IDF boards: esp32, esp32-psram, esp32s3, "
+                       "esp32s3-psram, esp32c3")
     names = [Path(f).name for f in [*c_files, *headers]]
     clash = sorted({n for n in names if names.count(n) > 1})
     if clash:
@@ -68,7 +69,8 @@ def write_esp_idf_project(outdir: Path, c_files: list[Path], headers: list[Path]
         copy(h, comp / "include")
     chip, mhz = _CHIPS[board.idf_target]
     context = {"chip": chip, "mhz": mhz, "idf_target": board.idf_target, "component": COMPONENT,
-               "sources": [Path(f).name for f in c_files], "app_partition_bytes": APP_PARTITION_BYTES}
+               "sources": [Path(f).name for f in c_files], "app_partition_bytes": APP_PARTITION_BYTES,
+               "psram": board.placement["ARENA"] == "PSRAM"}
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True, autoescape=False)
     for template in sorted(TEMPLATES.rglob("*.j2")):

@@ -108,22 +108,51 @@ def _mps(name: str, target: str, cpu_flags: str, flash: int, ram: int, machine: 
     )
 
 
-def _esp(name: str, target: str, chip: str, drom: int, dram: int, dram_budget: int) -> Board:
-    """An ESP-IDF board. The regions are budgets for the fit check, not a linker script: flash is
-    the factory app partition of the generated project (partitions.csv: 4 MiB flash less 64 KiB), RAM an
-    approximate share of internal DRAM left for static model data after ESP-IDF's own; the ESP-IDF
-    link is the authoritative check."""
+def _esp(name: str, target: str, chip: str, drom: int, dram: int, dram_bytes: int,
+         psram: tuple[int, int] | None = None, idf_target: str | None = None) -> Board:
+    """An ESP-IDF board. The regions are the chip's, for the fit check, not a linker script: flash is
+    the factory app partition of the generated project (partitions.csv: 4 MiB flash less 64 KiB),
+    DRAM the internal RAM ESP-IDF can link static data (.data/.bss) into, and, on modules with
+    PSRAM, the external RAM ESP-IDF maps for static .bss (psram: origin, bytes), which then holds
+    the activation arena. ESP-IDF's own static data shares DRAM, so the ESP-IDF link stays the
+    authoritative check."""
+    regions = [MemoryRegion("APP", drom, APP_PARTITION_BYTES, "flash"), MemoryRegion("DRAM", dram, dram_bytes, "ram")]
+    if psram is not None:
+        regions.append(MemoryRegion("PSRAM", psram[0], psram[1], "ram"))
+    memory = f"{dram_bytes // KiB} KiB static DRAM" + (f", {psram[1] // MiB} MiB PSRAM (arena)" if psram else "")
     return Board(
         name=name,
         target=target,
         arch="esp-idf",
-        description=f"{chip} dev board (real hardware, build-only with the user's ESP-IDF): app partition "
-        f"{APP_PARTITION_BYTES // KiB} KiB, about {dram_budget // KiB} KiB DRAM for the model",
+        description=f"{chip} (real hardware, build-only with the user's ESP-IDF): app partition "
+        f"{APP_PARTITION_BYTES // KiB} KiB, {memory}",
         cpu_flags=(),
-        regions=(MemoryRegion("APP", drom, APP_PARTITION_BYTES, "flash"), MemoryRegion("DRAM", dram, dram_budget, "ram")),
-        placement={"CODE": "APP", "RODATA": "APP", "WEIGHTS": "APP", "DATA": "DRAM", "ARENA": "DRAM"},
-        idf_target=name,
+        regions=tuple(regions),
+        placement={"CODE": "APP", "RODATA": "APP", "WEIGHTS": "APP", "DATA": "DRAM",
+                   "ARENA": "PSRAM" if psram else "DRAM"},
+        idf_target=idf_target or name,
     )
+
+
+# ESP32 figures. ESP32 Series Datasheet (v4.x, section 4.1 "CPU and Memory"): 520 KB internal SRAM,
+# 448 KB ROM; external SRAM (PSRAM) is mapped into the data space, 4 MB of it at 0x3F800000 (ESP32
+# Technical Reference Manual, "System and Memory", external memory 0x3F80_0000-0x3FBF_FFFF). Of the
+# 320 KB of DRAM, ESP-IDF can allocate at most 160 KB statically (ESP-IDF Programming Guide,
+# "Memory Types", DRAM note); the rest is heap only. ESP32-WROVER-E modules carry 8 MB of PSRAM.
+ESP32_STATIC_DRAM = 160 * KiB
+ESP32_PSRAM = (0x3F800000, 4 * MiB)
+# ESP32-S3 Series Datasheet (v1.x, section 4.1): 512 KB internal SRAM, 384 KB ROM, external flash and
+# PSRAM through the cache, which maps 32 MB of external memory into the data bus at 0x3C000000.
+# ESP-IDF's dram0_0_seg (components/esp_system/ld/esp32s3/memory.ld.in) runs from 0x3FC88000 to
+# 0x3FCDB700 = 341,760 B, shared with the IRAM code of the same SRAM. ESP32-S3-WROOM-1-N8R8 modules
+# carry 8 MB of octal PSRAM, which ESP-IDF maps into that window after the flash pages (the origin
+# here is where it lands behind the 4 MiB app partition).
+ESP32S3_STATIC_DRAM = 0x3FCDB700 - 0x3FC88000
+ESP32S3_PSRAM = (0x3C000000 + 4 * MiB, 8 * MiB)
+# ESP32-C3 Series Datasheet (v1.x, section 4.1): 400 KB internal SRAM, 16 KB of which is flash cache;
+# no PSRAM. ESP-IDF's dram0_0_seg (components/esp_system/ld/esp32c3/memory.ld.in) runs from 0x3FC80000
+# (after the 16 KB cache) to 0x3FCD0000 (the 2nd-stage bootloader above it), shared with IRAM code.
+ESP32C3_STATIC_DRAM = 0x3FCD0000 - 0x3FC80000
 
 
 _BOARDS: dict[str, Board] = {
@@ -249,11 +278,17 @@ _BOARDS: dict[str, Board] = {
             openocd_config="board/stm32f746g-disco.cfg",
             pyocd_target="stm32f746nghx",
         ),
-        _esp("esp32", "esp32", "ESP32 (Xtensa LX6, 240 MHz)", drom=0x3F400000, dram=0x3FFB0000, dram_budget=160 * KiB),
-        _esp("esp32s3", "esp32s3", "ESP32-S3 (Xtensa LX7, 240 MHz)", drom=0x3C000000, dram=0x3FC88000,
-             dram_budget=320 * KiB),
-        _esp("esp32c3", "riscv32", "ESP32-C3 (RISC-V rv32imc, 160 MHz)", drom=0x3C000000, dram=0x3FC80000,
-             dram_budget=256 * KiB),
+        _esp("esp32", "esp32", "ESP32 (Xtensa LX6, 240 MHz) dev board", drom=0x3F400000, dram=0x3FFB0000,
+             dram_bytes=ESP32_STATIC_DRAM),
+        _esp("esp32-psram", "esp32", "ESP32-WROVER-E (Xtensa LX6, 240 MHz, 8 MB PSRAM) dev board", drom=0x3F400000,
+             dram=0x3FFB0000, dram_bytes=ESP32_STATIC_DRAM, psram=ESP32_PSRAM, idf_target="esp32"),
+        _esp("esp32s3", "esp32s3", "ESP32-S3 (Xtensa LX7, 240 MHz) dev board", drom=0x3C000000, dram=0x3FC88000,
+             dram_bytes=ESP32S3_STATIC_DRAM),
+        _esp("esp32s3-psram", "esp32s3", "ESP32-S3-WROOM-1-N8R8 (Xtensa LX7, 240 MHz, 8 MB octal PSRAM) dev board",
+             drom=0x3C000000, dram=0x3FC88000, dram_bytes=ESP32S3_STATIC_DRAM, psram=ESP32S3_PSRAM,
+             idf_target="esp32s3"),
+        _esp("esp32c3", "riscv32", "ESP32-C3 (RISC-V rv32imc, 160 MHz) dev board", drom=0x3C000000, dram=0x3FC80000,
+             dram_bytes=ESP32C3_STATIC_DRAM),
     )
 }
 
