@@ -136,6 +136,11 @@ def _build_parser() -> argparse.ArgumentParser:
     c.add_argument("-o", "--output", required=True, metavar="OUTDIR", type=_nonempty, help="the folder to create")
     c.add_argument("--force", action="store_true", help="replace an existing OUTDIR")
     _quant_flags(c)
+    c.add_argument("--name", default="mnv3c", metavar="NAME",
+                   help="prefix of every exported symbol, macro and file of the library, and its folder in OUTDIR "
+                        "(a C identifier; default mnv3c), so several models link into one firmware")
+    c.add_argument("--no-softmax", action="store_true",
+                   help="leave a trailing Softmax out: the C model outputs logits (default: the int8 softmax kernel)")
 
     c = command("build", "build the firmware/executable in OUTDIR with the target toolchain")
     c.add_argument("outdir", metavar="OUTDIR", help="a folder written by `mnv3c compile`")
@@ -146,6 +151,8 @@ def _build_parser() -> argparse.ArgumentParser:
     c.add_argument("--profile", action="store_true",
                    help="print the per-layer instruction profile, most expensive first, on stderr")
     _quant_flags(c)
+    c.add_argument("--name", default="mnv3c", metavar="NAME", help="the generated library's prefix (see compile)")
+    c.add_argument("--no-softmax", action="store_true", help="the device outputs logits (see compile)")
 
     c = model_cmd("eval", "float vs int8 accuracy on a labelled data set")
     c.add_argument("--calib", required=True, metavar="CALIB", help=f"calibration samples, {ARRAYS}")
@@ -155,6 +162,7 @@ def _build_parser() -> argparse.ArgumentParser:
     c.add_argument("--sensitivity", action="store_true",
                    help="add each layer's isolated sensitivity: output SQNR when only it is quantized")
     _quant_flags(c)
+    c.add_argument("--no-softmax", action="store_true", help="compare logits: no int8 softmax (see compile)")
 
     c = command("flash", "flash OUTDIR's image to a board", json_=False)
     c.add_argument("outdir", metavar="OUTDIR", help="a folder written by `mnv3c compile` and `mnv3c build`")

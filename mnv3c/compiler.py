@@ -26,7 +26,8 @@ from mnv3c.boards.stack import model_stack_bytes
 from mnv3c.boards.toolchain import build as board_build
 from mnv3c.boards.toolchain import find_tool, required_tools, size_report
 from mnv3c.codegen import host
-from mnv3c.codegen.generate import generate, memory_needs
+from mnv3c.codegen.generate import EXAMPLE_DIR, HARNESS_ADAPTER, generate, memory_needs
+from mnv3c.codegen.names import DEFAULT_PREFIX
 from mnv3c.errors import MnvError
 from mnv3c.ir import Graph
 from mnv3c.outdir import read_report, staged, write_report
@@ -131,15 +132,16 @@ def quantize_model(model: str, input_shape: tuple[int, ...] | None, calib: str |
 def write_project(qgraph: Graph, target: str, board: Board, outdir: str | Path, force: bool,
                   inputs_int8: np.ndarray | None = None,
                   sqnr: dict[str, float | None] | None = None, html: bool = True,
-                  input_files: Sequence[str | Path | None] = ()) -> dict[str, Any]:
+                  input_files: Sequence[str | Path | None] = (), name: str = DEFAULT_PREFIX) -> dict[str, Any]:
     """Generate the C project into ``outdir`` all at once (`mnv3c.outdir.staged`): a failure or
     an interrupt leaves nothing half-written, and --force never deletes ``input_files``.
     ``sqnr``: each layer's SQNR (`Quantized.layer_sqnr`) for report.json and report.html;
-    ``html``: write report.html (`run`, whose OUTDIR is temporary, does not)."""
+    ``html``: write report.html (`run`, whose OUTDIR is temporary, does not). ``inputs_int8`` (C
+    layout) become the example's test vectors; ``name`` is the library's prefix (--name)."""
     with staged(outdir, force, input_files) as staging:
         with stage("codegen", f"{len(qgraph.nodes)} layers for {board.name}"):
-            report = generate(qgraph, staging, target, board.name)
-        report["stack_bytes"] = model_stack_bytes(board, staging, report["sources"]) if board.regions else None
+            report = generate(qgraph, staging, target, board.name, name)
+        report["stack_bytes"] = model_stack_bytes(board, staging, report["sources"], name) if board.regions else None
         write_report(staging, report)
         check_stack(board, report["stack_bytes"], STACK_BYTES)
         _check_fit(board, report["arena_bytes"], report["weights_bytes"])
@@ -153,7 +155,7 @@ def write_project(qgraph: Graph, target: str, board: Board, outdir: str | Path, 
         if inputs_int8 is None:  # one sample of real-valued zeros, so `build` has an image to link
             shape = report["input"]["c_shape"]
             inputs_int8 = np.full((1, *shape[1:]), report["input"]["zero_point"], np.int8)
-        write_input_data(staging, inputs_int8, int(np.prod(report["output"]["c_shape"][1:])))
+        write_input_data(staging / EXAMPLE_DIR, inputs_int8, int(np.prod(report["output"]["c_shape"][1:])))
     return report
 
 
@@ -163,10 +165,12 @@ def build_project(outdir: str | Path) -> tuple[dict[str, Any], Path]:
     outdir = Path(outdir)
     report = read_report(outdir)
     board = get_board(report["board"])
+    library, example = outdir / report["name"], outdir / EXAMPLE_DIR
+    sources = [outdir / s for s in report["sources"]] + [example / HARNESS_ADAPTER]
+    embedded = [example / "input_data.c"]  # real boards' test vectors; emulators stream theirs
     if board.arch == "esp-idf":  # built by the user's ESP-IDF; no image here, so no sizes
-        headers = sorted(outdir.glob("*.h"))
-        sources = [outdir / s for s in report["sources"]] + [outdir / "input_data.c"]
-        write_esp_idf_project(outdir / "esp-idf", sources, headers, board.name)
+        headers = sorted(library.glob("*.h")) + [example / "input_data.h"]
+        write_esp_idf_project(outdir / "esp-idf", sources + embedded, headers, board.name)
         report["flash_bytes"] = report["ram_bytes"] = None
         write_report(outdir, report)
         _refresh_html(outdir, report)
@@ -175,8 +179,8 @@ def build_project(outdir: str | Path) -> tuple[dict[str, Any], Path]:
         if board.arch == "host":
             image = host.build(outdir)
         else:
-            sources = [outdir / s for s in report["sources"]] + [HARNESS_MAIN, outdir / "input_data.c"]
-            image = board_build(board, sources, outdir / ELF_NAME, include_dirs=(outdir,)).elf
+            sources += [HARNESS_MAIN, *([] if board.emulated else embedded)]
+            image = board_build(board, sources, outdir / ELF_NAME, include_dirs=(library, example)).elf
     report["flash_bytes"], report["ram_bytes"] = size_report(board, image)
     write_report(outdir, report)
     _refresh_html(outdir, report)
@@ -191,7 +195,8 @@ class ProjectRun:
 
 
 def run_project(outdir: str | Path, image: Path, x_int8_nhwc: np.ndarray) -> ProjectRun:
-    """Run a built project on int8 samples (C layout): outputs, instruction count and profile."""
+    """Run a built project on int8 samples (C layout), streamed to the program so their number is
+    not bounded by the board's flash: outputs, instruction count and profile."""
     report = read_report(outdir)
     board = get_board(report["board"])
     out_bytes = int(np.prod(report["output"]["c_shape"][1:]))
@@ -199,7 +204,9 @@ def run_project(outdir: str | Path, image: Path, x_int8_nhwc: np.ndarray) -> Pro
     with stage("run", f"{len(x_int8_nhwc)} sample(s) on {board.name} {where}"):
         if board.arch == "host":
             return ProjectRun(host.run(image, x_int8_nhwc, out_bytes), None, None)
-        result = run_elf(board, image, timeout_s=RUN_TIMEOUT_S)
+        stream = np.ascontiguousarray(x_int8_nhwc, np.int8).tobytes()
+        result = run_elf(board, image, timeout_s=RUN_TIMEOUT_S, input_bytes=stream,
+                         model_run=f"{report['name']}_model_run")
     y = parse_outputs(result.stdout_lines, len(x_int8_nhwc), out_bytes)
     profile = layer_profile(report["layers"], result.marks_per_sample[0], result.instructions)
     return ProjectRun(y, result.instructions, profile)

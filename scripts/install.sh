@@ -18,6 +18,7 @@ command -v make >/dev/null || need_apt+=(make)
 command -v cppcheck >/dev/null || need_apt+=(cppcheck)  # static analysis test
 # a real headless browser for the test that renders OUTDIR/report.html
 command -v chromium >/dev/null || need_apt+=(chromium)
+command -v cmake >/dev/null || need_apt+=(cmake)
 PY=${PYTHON:-python3}
 command -v "$PY" >/dev/null || need_apt+=(python3)
 # Debian's python3 ships without venv/ensurepip until python3-venv is installed

@@ -51,8 +51,8 @@ def harness_inputs(tmp_path_factory) -> tuple[Path, np.ndarray]:
 
 
 def _build_fake_model(board, inputs_dir: Path, out: Path):
-    return build(board, [HARNESS_MAIN, SELFTEST / "fake_model.c", inputs_dir / "input_data.c"], out,
-                 include_dirs=(inputs_dir,))  # fmt: skip
+    """The harness and the fake model; the samples are streamed (run_elf's input_bytes)."""
+    return build(board, [HARNESS_MAIN, SELFTEST / "fake_model.c"], out, include_dirs=(inputs_dir,))
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ def host_outputs(harness_inputs, tmp_path_factory) -> np.ndarray:
     _require_tools(host)
     inputs_dir, _ = harness_inputs
     image = _build_fake_model(host, inputs_dir, tmp_path_factory.mktemp("host") / "app")
-    result = run_elf(host, image.elf, timeout_s=10)
+    result = run_elf(host, image.elf, timeout_s=10, input_bytes=harness_inputs[1].tobytes())
     assert result.instructions is None
     return parse_outputs(result.stdout_lines, SAMPLES, OUTPUT_BYTES)
 
@@ -93,7 +93,8 @@ def test_fake_model_matches_host_and_counts_are_stable(name, harness_inputs, hos
     assert 0 < image.flash_bytes <= board.flash_size
     assert 32 * 1024 <= image.ram_bytes <= board.ram_size  # includes the 32 KiB stack
 
-    first, second = run_elf(board, image.elf, timeout_s=20), run_elf(board, image.elf, timeout_s=20)
+    stream = harness_inputs[1].tobytes()
+    first, second = (run_elf(board, image.elf, timeout_s=20, input_bytes=stream) for _ in range(2))
     np.testing.assert_array_equal(parse_outputs(first.stdout_lines, SAMPLES, OUTPUT_BYTES), host_outputs)
     assert first.stdout_lines == second.stdout_lines
     assert len(first.instructions_per_sample) == SAMPLES
@@ -204,7 +205,7 @@ def test_weights_that_do_not_fit_fail_the_link(tmp_path):
     source = tmp_path / "big.c"
     source.write_text(
         "#include <stdint.h>\n"
-        'const int8_t big[5u << 20] __attribute__((section(".mnv3c_weights"))) = {1};\n'
+        'const int8_t big[5u << 20] __attribute__((section(".rodata.mnv3c_weights"))) = {1};\n'
         "int main(void) { volatile uint32_t i = 12345u; return big[i]; }\n"
     )
     with pytest.raises(BuildError, match=r"does not fit board mps2-an386: FLASH \(4194304 bytes\) overflowed"):

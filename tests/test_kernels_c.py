@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 import mnv3c
 from mnv3c.quant import intops as q
 from mnv3c.quant import intops16 as q16
+from mnv3c.quant.softmax import softmax_params, softmax_s8
 
 RUNTIME = Path(mnv3c.__file__).parent / "runtime_c"
 SOURCES = sorted(RUNTIME.glob("*.c"))
@@ -80,6 +81,7 @@ STRUCTS: dict[str, list[tuple[str, str]]] = {
     + [("fc1", "dense_s16"), ("fc2", "dense_s16")] + [(f, I32) for f in "mul_mult mul_shift act_min act_max".split()],
     "lut_s16": [("size", I32), ("table", P16)],
     "requantize": [(f, I32) for f in "size input_zp output_zp mult shift".split()],
+    "softmax": [(f, I32) for f in "rows size multiplier left_shift diff_min".split()],
 }
 CTYPE = {I32: ctypes.c_int32, P8: ctypes.POINTER(ctypes.c_int8), P16: ctypes.POINTER(ctypes.c_int16),
          P32: ctypes.POINTER(ctypes.c_int32), P64: ctypes.POINTER(ctypes.c_int64)}
@@ -574,6 +576,17 @@ def requantize_s16_s8_case(pick: Pick, rng: np.random.Generator) -> Case:
                 [x], y)
 
 
+def softmax_case(pick: Pick, rng: np.random.Generator) -> Case:
+    """Noise, a narrow band or ties, up to the 4095-element row limit (512+ equal maxima: past
+    TFLite's exponent check, see mnv3c/quant/softmax.py)."""
+    rows, size = pick([1, 3]), pick([1, 2, 10, 100, 1000, 4095])
+    lo, hi = pick([(-128, 128), (40, 48), (7, 8)])
+    x = rng.integers(lo, hi, (rows, size)).astype(np.int8)
+    m, s, d = softmax_params(float(2.0 ** rng.uniform(-9, 3)))
+    params = dict(rows=rows, size=size, multiplier=m, left_shift=s, diff_min=d)
+    return Case("softmax_s8", "softmax", params, [x], softmax_s8(x, m, s, d))
+
+
 BUILDERS: dict[str, Callable[[Pick, np.random.Generator], Case]] = {
     "conv2d_s8": conv_case,
     "conv1x1_s8": lambda pick, rng: conv_case(pick, rng, pointwise=True),
@@ -602,6 +615,7 @@ BUILDERS: dict[str, Callable[[Pick, np.random.Generator], Case]] = {
     "squeeze_excite_s16": squeeze_excite16_case,
     "requantize_s8_s16": requantize_s8_s16_case,
     "requantize_s16_s8": requantize_s16_s8_case,
+    "softmax_s8": softmax_case,
 }
 
 

@@ -37,7 +37,8 @@ def _sqnr(f: np.ndarray, q: np.ndarray) -> float:
 
 @pytest.mark.parametrize("method", ["minmax", "percentile", "mse", "auto"])
 def test_int8_logits_track_float(graph, calib, data, method):
-    ref, qg = quantize_with_float(graph, calib, method, progress=False)
+    """--no-softmax: the int8 graph ends at the logits, the host applies the model's softmax."""
+    ref, qg = quantize_with_float(graph, calib, method, progress=False, softmax=False)
     y = simulate(qg, quantize_input(qg, data))
     assert y.dtype == np.int8 and y.shape == (len(data), 10)
     logits = run_float(ref, {"input": data})[qg.outputs[0]]
@@ -67,9 +68,14 @@ def test_fast_accumulators_match_the_intops_kernels_byte_for_byte(graph, calib, 
 
 
 def test_quantized_graph_contract(graph, calib):
+    logits_only = quantize(graph, calib, progress=False, softmax=False)
+    assert logits_only.meta["quant"]["host_softmax_axis"] == -1 and "softmax" not in [n.op for n in logits_only.nodes]
     qg = quantize(graph, calib, progress=False)
     qg.validate()
-    assert qg.meta["quant"]["host_softmax_axis"] == -1 and "softmax" not in [n.op for n in qg.nodes]
+    assert qg.meta["quant"]["host_softmax_axis"] is None and qg.meta["quant"]["softmax"] == "int8"
+    assert [n.op for n in qg.nodes] == [n.op for n in logits_only.nodes] + ["softmax"]
+    out = qg.tensors[qg.outputs[0]].quant
+    assert float(out.scale) == 1 / 256 and int(out.zero_point) == -128
     for name, t in qg.tensors.items():
         assert t.quant is not None, name
         if not t.is_const:

@@ -102,7 +102,7 @@ def _check_target(case: Case, target: str, outdir: Path, classes: int) -> None:
     np.testing.assert_array_equal(ran.outputs.reshape(case.sim.shape), case.sim)  # bit-exact, every sample
     assert isinstance(instructions, int) and instructions > 0
 
-    again = run_elf(board, image, timeout_s=120)  # same image, second emulator run
+    again = run_elf(board, image, timeout_s=120, input_bytes=x_c.tobytes())  # same image, second emulator run
     assert again.instructions == instructions
     # the per-layer profile: one row per layer (+ the call overhead), exact sum, identical on a second run
     assert [row["layer"] for row in ran.profile[:-1]] == [layer["name"] for layer in report["layers"]]

@@ -1,6 +1,8 @@
 """Host side of the guest harness protocol (see c/harness_main.c).
 
-The host embeds the int8 input samples in the image as `input_data.c` / `input_data.h`; the guest
+`input_data.h` gives the harness its sample sizes. Under QEMU and on the host the samples are
+streamed from a file (run_elf's input_bytes, read by io_read_input), so their number is not
+bounded by flash; real boards, which nothing here runs, embed them as `input_data.c`. The guest
 prints one `OUT <hex>` line per sample and `DONE <n>`. The instruction counts travel separately,
 through the QEMU plugin (mnv3c.boards.qemu.RunResult.instructions_per_sample).
 """

@@ -31,6 +31,9 @@ _SEMIHOSTING = (
     "-serial", "none",
 )  # fmt: skip
 _UART_STDIO = ("-serial", "stdio")
+# RISC-V prints on the UART; semihosting only reads the input file.
+_SEMIHOSTING_FILES = ("-semihosting-config", "enable=on,target=native")
+INPUT_FILE = "input.bin"  # the guest's input stream, in the emulator's working directory (c/semihost_input.c)
 
 
 class GuestFault(CheckFailed):
@@ -78,10 +81,12 @@ def plugin_path() -> Path:
     return target
 
 
-def qemu_command(board: Board, elf: Path, insn_log: Path, icount: bool = False) -> list[str]:
-    """Full QEMU command line for `elf` on `board`, counting marked instructions into `insn_log`."""
+def qemu_command(board: Board, elf: Path, insn_log: Path, icount: bool = False,
+                 model_run: str = "mnv3c_model_run") -> list[str]:
+    """Full QEMU command line for `elf` on `board`, counting marked instructions into `insn_log`
+    (per layer too: ``model_run`` is the model's run function, `--name`_model_run)."""
     cmd = [find_tool(board.qemu_binary), *board.qemu_machine, "-display", "none", "-monitor", "none"]
-    cmd += _SEMIHOSTING if board.arch == "cortex-m" else _UART_STDIO
+    cmd += _SEMIHOSTING if board.arch == "cortex-m" else (*_UART_STDIO, *_SEMIHOSTING_FILES)
     if icount:
         cmd += ["-icount", "shift=0"]
     functions = read_elf(elf).functions
@@ -89,7 +94,7 @@ def qemu_command(board: Board, elf: Path, insn_log: Path, icount: bool = False) 
         # Thumb function symbols have bit 0 set; the instruction address does not.
         begin, end = functions["mnv3c_marker_begin"] & ~1, functions["mnv3c_marker_end"] & ~1
         plugin = f"{plugin_path()},begin={begin:#x},end={end:#x},out={insn_log}"
-        glue = function_range(functions, "mnv3c_model_run")
+        glue = function_range(functions, model_run)
         if glue is not None:
             plugin += f",glue={glue[0]:#x}-{glue[1]:#x}"
         cmd += ["-plugin", plugin]
@@ -106,25 +111,29 @@ def function_range(functions: dict[str, int], name: str) -> tuple[int, int] | No
     return (start, min(later)) if later else None
 
 
-def run_elf(board: Board, elf: Path, timeout_s: float = 60.0, check: bool = True, icount: bool = False) -> RunResult:
+def run_elf(board: Board, elf: Path, timeout_s: float = 60.0, check: bool = True, icount: bool = False,
+            input_bytes: bytes = b"", model_run: str = "mnv3c_model_run") -> RunResult:
     """Run an image built for `board` and collect its output, exit code and instruction counts.
 
     check: raise CheckFailed when the program exits non-zero. Faults, lockups and timeouts raise
     regardless. icount: also run QEMU with -icount shift=0 (virtual time = instruction count, which
     makes guest timers and RISC-V minstret deterministic; the plugin count does not need it).
+    input_bytes: the guest's input stream (io_read_input), the file input.bin in the directory it
+    runs in, so no sample needs to be linked into the image.
     """
     if board.hardware:
         raise MnvError(f"{board.name} is real hardware: images for it are built here but not run; "
                        f"flash it with `mnv3c flash OUTDIR --board {board.name}`")
-    elf = Path(elf)
+    elf = Path(elf).resolve()
     with tempfile.TemporaryDirectory(prefix="mnv3c-run-") as tmp:
         insn_log = Path(tmp) / "insn.txt"
+        (Path(tmp) / INPUT_FILE).write_bytes(input_bytes)
         if board.emulated:
-            cmd = qemu_command(board, elf, insn_log, icount)
+            cmd = qemu_command(board, elf, insn_log, icount, model_run)
         else:
             cmd = [str(elf)]
         try:
-            proc = run_group(cmd, timeout=timeout_s)  # an interrupt kills the emulator's whole group too
+            proc = run_group(cmd, timeout=timeout_s, cwd=tmp)  # an interrupt kills the emulator's whole group too
         except subprocess.TimeoutExpired:
             raise GuestTimeout(f"{board.name}: {elf.name} did not finish within {timeout_s:g} s (killed)") from None
         out, err = proc.stdout, proc.stderr

@@ -37,12 +37,15 @@ class MemoryRegion:
 STRICT_RV32IMC_CPU = "rv32,a=false,f=false,d=false,zba=false,zbb=false,zbc=false,zbs=false"
 
 # Board support C files (in c/) linked into every image, per kind of board.
-QEMU_CORTEXM_SOURCES = ("cortexm.c", "cortexm_fault.c", "rt_start.c", "io_common.c", "markers.c")
-QEMU_RISCV_SOURCES = ("riscv_start.S", "riscv.c", "rt_start.c", "io_common.c", "markers.c")
+QEMU_CORTEXM_SOURCES = ("cortexm.c", "cortexm_fault.c", "rt_start.c", "io_common.c", "markers.c",
+                        "semihost_input.c")
+QEMU_RISCV_SOURCES = ("riscv_start.S", "riscv.c", "rt_start.c", "io_common.c", "markers.c", "semihost_input.c")
+# Xtensa reads input.bin through its own simcall ABI (xtensa.c), not the Arm/RISC-V semihosting calls.
 QEMU_XTENSA_SOURCES = ("xtensa_start.S", "xtensa.c", "rt_start.c", "io_common.c", "markers.c")
 HOST_SOURCES = ("host_io.c", "io_common.c", "markers.c")
-# Real Cortex-M7 boards: no semihosting (cortexm.c) and no QEMU markers; add the board's console file.
-CORTEXM7_HW_SOURCES = ("cortexm7_hw.c", "cortexm_fault.c", "rt_start.c", "io_common.c")
+# Real Cortex-M7 boards: no semihosting (cortexm.c) and no QEMU markers; add the board's console
+# file. Their inputs are embedded (input_embedded.c reads input_data.c).
+CORTEXM7_HW_SOURCES = ("cortexm7_hw.c", "cortexm_fault.c", "rt_start.c", "io_common.c", "input_embedded.c")
 
 
 @dataclass(frozen=True)

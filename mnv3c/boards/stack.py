@@ -15,7 +15,6 @@ from pathlib import Path
 from mnv3c.boards.registry import Board
 from mnv3c.boards.toolchain import C_DIR, compile_flags, compiler_name, run_tool, which_tool
 
-ROOT_FUNCTION = "mnv3c_model_run"
 HARNESS_BYTES = 512  # main(), the harness's I/O and an exception frame, on top of the model's calls
 class StackMeasureError(RuntimeError):
     """The stack of mnv3c's own generated code cannot be bounded: an mnv3c bug (exit 3)."""
@@ -25,22 +24,23 @@ _NODE = re.compile(r'node: \{ title: "([^"]+)" label: "[^"]*?\\n[^"]*?\\n(\d+) b
 _EDGE = re.compile(r'edge: \{ sourcename: "([^"]+)" targetname: "([^"]+)"')
 
 
-def model_stack_bytes(board: Board, outdir: Path, sources: list[str]) -> int | None:
-    """Deepest stack of ``mnv3c_model_run`` plus HARNESS_BYTES, compiled as for ``board``; None
-    when the board's compiler is not installed (ESP-IDF boards, build-only machines)."""
+def model_stack_bytes(board: Board, outdir: Path, sources: list[str], name: str = "mnv3c") -> int | None:
+    """Deepest stack of ``NAME_model_run`` plus HARNESS_BYTES, compiled as for ``board``; None
+    when the board's compiler is not installed (ESP-IDF boards, build-only machines). ``sources``
+    are relative to ``outdir``, the library's headers in ``outdir/NAME``."""
     if board.arch == "esp-idf" or which_tool(compiler_name(board)) is None:
         return None
-    code = [str(Path(outdir, s).resolve()) for s in sources if s != "mnv3c_weights.c"]  # weights: data only
+    code = [str(Path(outdir, s).resolve()) for s in sources if Path(s).name != f"{name}_weights.c"]  # data only
     code += [str(C_DIR / f) for f in board.libgcc_helpers]
     with tempfile.TemporaryDirectory(prefix="mnv3c-stack-") as tmp:
-        cmd = [which_tool(compiler_name(board)), *compile_flags(board), f"-I{Path(outdir).resolve()}", "-c",
+        cmd = [which_tool(compiler_name(board)), *compile_flags(board), f"-I{Path(outdir, name).resolve()}", "-c",
                "-fcallgraph-info=su", *code]
         proc = run_tool(cmd, cwd=Path(tmp))
         if proc.returncode != 0:
             raise StackMeasureError(f"cannot measure the model's stack: {compiler_name(board)} failed: "
                            f"{(proc.stderr.strip().splitlines() or ['no output'])[-1]}")
         graph = "\n".join(p.read_text() for p in sorted(Path(tmp).glob("*.ci")))
-    return deepest_stack(graph, ROOT_FUNCTION) + HARNESS_BYTES
+    return deepest_stack(graph, f"{name}_model_run") + HARNESS_BYTES
 
 
 def deepest_stack(callgraph: str, root: str) -> int:

@@ -1,7 +1,17 @@
 """C code generation: a quantized graph and its plan rendered through the Jinja templates.
 
-`generate` writes a self-contained directory (model, weights, the kernels it calls, build files,
-a host harness and report.json). Everything written is a function of the graph alone: names are
+`generate` writes OUTDIR as a drop-in library plus an example beside it:
+
+    OUTDIR/NAME/       the model only: NAME_model.h/.c, NAME_weights.h/.c, NAME_arena.c, the kernels
+                       it calls, CMakeLists.txt (static library NAME_model; an ESP-IDF component under
+                       ESP-IDF), NAME.mk, NAME_sections.ld, zephyr/ (a Zephyr module),
+                       library.properties (Arduino)
+    OUTDIR/example/    host main.c, the board harness adapter, Makefile and CMakeLists.txt (test
+                       vectors join it in compiler.write_project)
+    OUTDIR/README.md   the integration in three lines;  OUTDIR/report.json
+
+The library is written in the mnv3c namespace and renamed as a whole to the --name prefix
+(names.prefixed). Everything written is a function of the graph and the name alone: names are
 handed out in schedule order, floats are printed in shortest round-trip form and nothing records
 time or paths, so compiling the same model twice gives byte-identical files.
 """
@@ -9,7 +19,6 @@ time or paths, so compiling the same model twice gives byte-identical files.
 from __future__ import annotations
 
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,8 +31,8 @@ from mnv3c.analysis import layer_stats, totals
 from mnv3c.boards.registry import default_board
 from mnv3c.codegen.cformat import comment_text, float_literal, float_text, signed_macro
 from mnv3c.codegen.layers import Fields, LayerCode, layer_code
-from mnv3c.codegen.names import CNames
-from mnv3c.errors import UnsupportedModelError
+from mnv3c.codegen.names import DEFAULT_PREFIX, CNames, check_prefix, prefixed
+from mnv3c.errors import MnvError, UnsupportedModelError
 from mnv3c.ir.graph import Graph
 from mnv3c.plan.kernels import Kernel
 from mnv3c.plan.model_plan import ModelPlan, plan_model, sample_bytes
@@ -32,9 +41,12 @@ from mnv3c.plan.schedule import Step
 
 RUNTIME_C = Path(__file__).resolve().parent.parent / "runtime_c"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+SECTIONS_LD = Path(__file__).resolve().parent.parent / "boards" / "c" / "mnv3c_sections.ld"
 RUNTIME_HEADERS = ("mnv3c_kernels.h", "mnv3c_requant.h", "mnv3c_kernels_s16.h", "mnv3c_requant_s16.h")
-MODEL_SOURCES = ("mnv3c_model.c", "mnv3c_weights.c", "mnv3c_harness.c")
-HOST_MAIN = "main.c"
+MODEL_SOURCES = ("mnv3c_model.c", "mnv3c_weights.c", "mnv3c_arena.c")
+EXAMPLE_DIR = "example"
+HOST_MAIN = "main.c"  # in EXAMPLE_DIR
+HARNESS_ADAPTER = "mnv3c_harness.c"  # in EXAMPLE_DIR: mnv3c_harness_run() for the boards' harness
 _WRAP = 100
 
 
@@ -73,12 +85,15 @@ class _Buffer:
     comment: str
 
 
-def generate(qgraph: Graph, outdir: str | Path, target: str = "host", board: str | None = None) -> dict[str, Any]:
-    """Write the C project for ``qgraph`` into ``outdir``; return the report (also outdir/report.json)."""
+def generate(qgraph: Graph, outdir: str | Path, target: str = "host", board: str | None = None,
+             name: str = DEFAULT_PREFIX) -> dict[str, Any]:
+    """Write the library and example for ``qgraph`` into ``outdir``; return the report (also
+    outdir/report.json). ``name`` prefixes every exported symbol, macro and file of the library."""
+    check_name(name)
     outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
+    lib = outdir / name
     plan = plan_model(qgraph, target)
-    names = CNames()
+    names = CNames(final=lambda ident: prefixed(ident, name))
     names.reserve(*_runtime_identifiers())
     buffers = _buffers(qgraph, plan, names)
     layers = [_layer(qgraph, plan, s, names, buffers) for s in plan.schedule.steps]
@@ -86,7 +101,6 @@ def generate(qgraph: Graph, outdir: str | Path, target: str = "host", board: str
     kernel_sources = sorted({Path(src).name for k in plan.kernels for src in k.sources})
     kernel_headers = sorted({Path(h).name for k in plan.kernels for h in k.headers})
     arrays = [a for layer in layers for a in layer.code.arrays]
-    io = _io(qgraph)
     context = {
         "version": __version__,
         "model": comment_text(qgraph.name),
@@ -94,14 +108,18 @@ def generate(qgraph: Graph, outdir: str | Path, target: str = "host", board: str
         "layers": layers,
         "buffers": list(buffers.values()),
         "arrays": arrays,
-        "io": io,
+        "io": _io(qgraph),
         "uses_arena": bool(buffers) or bool(plan.scratch),
         "int16": any(t.dtype == "int16" for t in qgraph.tensors.values()),
         "weights_bytes": sum(a.nbytes for a in arrays),
-        "model_sources": list(MODEL_SOURCES),
-        "kernel_sources": kernel_sources,
         "kernel_headers": kernel_headers,
+        "library_sources": [*MODEL_SOURCES, *kernel_sources],
+        "name": name,
+        "NAME": name.upper(),
+        "library_dir": name,
         "host_main": HOST_MAIN,
+        "example_exe": f"{name}_example",
+        "softmax": qgraph.meta.get("quant", {}).get("softmax"),
     }
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
@@ -111,12 +129,23 @@ def generate(qgraph: Graph, outdir: str | Path, target: str = "host", board: str
         lstrip_blocks=True,
         autoescape=False,
     )
-    for template in sorted(TEMPLATES.glob("*.j2")):
-        _write(outdir / template.stem, env.get_template(template.name).render(context))
-    for name in (*RUNTIME_HEADERS, *runtime_files):  # variants' files from runtime_c/<variant>/, flattened
-        shutil.copyfile(RUNTIME_C / name, outdir / Path(name).name)
+    for template in sorted((TEMPLATES / "library").rglob("*.j2")):
+        relative = template.relative_to(TEMPLATES / "library").with_suffix("").as_posix()  # zephyr/Kconfig, ...
+        text = env.get_template(f"library/{relative}.j2").render(context)
+        _write(lib / prefixed(relative, name), prefixed(text, name))
+    # the variants' files from runtime_c/<variant>/ are flattened into the library folder
+    copies = [(RUNTIME_C / f, Path(f).name) for f in (*RUNTIME_HEADERS, *runtime_files)]
+    copies.append((SECTIONS_LD, SECTIONS_LD.name))
+    for source, relative in copies:
+        _write(lib / prefixed(relative, name), prefixed(source.read_text(), name))
+    for template in sorted((TEMPLATES / "example").glob("*.j2")):
+        _write(outdir / EXAMPLE_DIR / template.stem, env.get_template(f"example/{template.name}").render(context))
+    _write(outdir / "README.md", env.get_template("README.md.j2").render(context))
     report = _report(qgraph, plan, target, board or default_board(target).name,
-                     [sum(a.nbytes for a in layer.code.arrays) for layer in layers], kernel_sources)
+                     [sum(a.nbytes for a in layer.code.arrays) for layer in layers],
+                     [f"{name}/{prefixed(s, name)}" for s in context["library_sources"]])
+    report["name"] = name
+    report["softmax"] = context["softmax"]
     _write(outdir / "report.json", strict_json.dumps(report, indent=2) + "\n")
     return report
 
@@ -133,14 +162,23 @@ def memory_needs(qgraph: Graph, target: str = "host") -> tuple[int, int]:
     return plan.memory.arena_bytes, sum(a.nbytes for a in arrays)
 
 
+def check_name(name: str) -> str:
+    """``name`` if it can be the library's prefix and folder (--name); MnvError otherwise."""
+    check_prefix(name)
+    if name.lower() == EXAMPLE_DIR:
+        raise MnvError(f"--name {name!r} would put the library in the example folder; pick another name")
+    return name
+
+
 def _runtime_identifiers() -> set[str]:
     """Every mnv3c_* name the runtime and the fixed templates define, so layers cannot shadow them."""
-    texts = [p.read_text() for p in sorted(RUNTIME_C.rglob("*")) if p.suffix in (".c", ".h")]  # variants too
-    texts += [p.read_text() for p in sorted(TEMPLATES.glob("*.j2"))]
+    texts = [p.read_text() for p in sorted(RUNTIME_C.rglob("*")) if p.suffix in (".c", ".h")]
+    texts += [p.read_text() for p in sorted(TEMPLATES.rglob("*.j2"))]
     return {m for t in texts for m in re.findall(r"\bmnv3c_\w+", t)}
 
 
 def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="ascii", newline="\n")
 
 
@@ -290,7 +328,7 @@ def _io(g: Graph) -> dict[str, Any]:
 
 
 def _report(g: Graph, plan: ModelPlan, target: str, board: str, layer_weights: list[int],
-            kernel_sources: list[str]) -> dict[str, Any]:
+            sources: list[str]) -> dict[str, Any]:
     """report.json: SPEC's fields, and what report.html draws (shapes, weight bytes, buffer lifetimes)."""
     stats = {r["name"]: r for r in layer_stats(g)}
     layers = []
@@ -325,7 +363,7 @@ def _report(g: Graph, plan: ModelPlan, target: str, board: str, layer_weights: l
         "quantization": quant_report(g),
         "memory_plan_order": plan.memory.order,
         "memory_timeline": _timeline(g, plan),
-        "sources": [*MODEL_SOURCES, *kernel_sources],
+        "sources": sources,  # the library's C files, relative to OUTDIR
     }
 
 

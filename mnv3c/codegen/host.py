@@ -1,6 +1,6 @@
 """Build the generated C with the host compiler and run it: the bit-exactness check without a board.
 
-The executable is the generated `main.c` harness: it reads raw int8 NHWC samples from a file and
+The executable is the generated example/main.c: it reads raw int8 NHWC samples from a file and
 writes raw int8 outputs to stdout, so the only conversions here are NCHW -> NHWC and bytes.
 """
 
@@ -17,16 +17,15 @@ import numpy as np
 
 from mnv3c.boards.qemu import GuestTimeout
 from mnv3c.boards.toolchain import BuildError, run_tool
-from mnv3c.codegen.generate import HOST_MAIN
+from mnv3c.codegen.generate import EXAMPLE_DIR, HOST_MAIN
 from mnv3c.errors import MnvError
 from mnv3c.outdir import read_report
 from mnv3c.subprocesses import run_group
 
 STRICT_FLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic")
 # Without the section attributes, so AddressSanitizer puts redzones around the arena and the weights.
-SANITIZE_FLAGS = ("-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined", "-fno-sanitize-recover",
-                  "-DMNV3C_ARENA_ATTR=", "-DMNV3C_WEIGHTS_ATTR=")
-EXECUTABLE = "mnv3c_model"
+SANITIZE_FLAGS = ("-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined", "-fno-sanitize-recover")
+SANITIZE_EMPTY_MACROS = ("ARENA_ATTR", "WEIGHTS_ATTR")
 
 
 class HostBuildError(BuildError):
@@ -41,16 +40,20 @@ def host_cc() -> str:
 
 
 def build(outdir: str | Path, sanitize: bool = False, extra_flags: Sequence[str] = ()) -> Path:
-    """Compile the generated sources and main.c into ``outdir/mnv3c_model`` (``mnv3c_model_asan``).
+    """Compile the library and example/main.c into ``outdir/example/NAME_example`` (``..._asan``).
 
     The kernels' scratch queries are checked against the memory plan at run time
-    (MNV3C_CHECK_SCRATCH), so a kernel needing more scratch than planned fails loudly.
+    (NAME_CHECK_SCRATCH), so a kernel needing more scratch than planned fails loudly.
     """
     outdir = Path(outdir)
-    exe = outdir / (EXECUTABLE + ("_asan" if sanitize else ""))
-    sources = [HOST_MAIN, *read_report(outdir)["sources"]]
-    flags = [*STRICT_FLAGS, *(SANITIZE_FLAGS if sanitize else ()), "-DMNV3C_CHECK_SCRATCH", *extra_flags]
-    cmd = [host_cc(), *flags, "-o", exe.name, *sources]
+    report = read_report(outdir)
+    name = report["name"]
+    exe = outdir / EXAMPLE_DIR / f"{name}_example{'_asan' if sanitize else ''}"
+    sources = [f"{EXAMPLE_DIR}/{HOST_MAIN}", *report["sources"]]
+    macros = [f"-D{name.upper()}_{m}=" for m in SANITIZE_EMPTY_MACROS] if sanitize else []
+    flags = [*STRICT_FLAGS, *(SANITIZE_FLAGS if sanitize else ()), *macros, f"-D{name.upper()}_CHECK_SCRATCH",
+             f"-I{name}", *extra_flags]
+    cmd = [host_cc(), *flags, "-o", str(exe.relative_to(outdir)), *sources]
     proc = run_tool(cmd, cwd=outdir, remove_on_timeout=(exe,))
     if proc.returncode != 0:
         first = next((ln for ln in proc.stderr.splitlines() if "error" in ln), proc.stderr.strip()[-300:])

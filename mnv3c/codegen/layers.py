@@ -457,6 +457,17 @@ def _requantize(e: _Emitter) -> LayerCode:
     return e.code
 
 
+def _softmax(e: _Emitter) -> LayerCode:
+    """Rows along the channel axis: the last one in the C layout (NHWC)."""
+    shape = e.shape(-1)
+    size = shape[0]
+    e.code.fields = [("rows", str(int(np.prod(shape)) // size)), ("size", str(size)),
+                     ("multiplier", str(int(e.a["multiplier"]))), ("left_shift", str(int(e.a["left_shift"]))),
+                     ("diff_min", str(int(e.a["diff_min"])))]
+    e.code.notes.append("int8 softmax (TFLite semantics): output scale 1/256, zero point -128")
+    return e.code
+
+
 _EMITTERS: dict[str, Callable[[_Emitter], LayerCode]] = {
     "mnv3c_conv2d_s16_params": _conv2d_s16,
     "mnv3c_depthwise_conv2d_s16_params": _depthwise_conv2d_s16,
@@ -480,6 +491,7 @@ _EMITTERS: dict[str, Callable[[_Emitter], LayerCode]] = {
     "mnv3c_resize_bilinear_params": _resize_bilinear,
     "mnv3c_concat_params": _concat,
     "mnv3c_slice_params": _slice,
+    "mnv3c_softmax_params": _softmax,
 }
 
 

@@ -21,7 +21,7 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     data = load_images(args.data, "--data", shape)
     classes = int(np.prod(graph.tensors[graph.outputs[0]].shape[1:]))  # eval takes the argmax of each output row
     labels = load_labels(args.labels, len(data), classes)
-    options = quant_options(args)
+    options = quant_options(args) | {"softmax": not args.no_softmax}
     if recorded:
         options["activation_params"] = recorded  # a QDQ model's own ranges
     result = evaluate(graph, calib, data, labels, per_layer=args.per_layer, sensitivity=args.sensitivity,

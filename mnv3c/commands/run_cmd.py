@@ -13,9 +13,11 @@ import numpy as np
 
 from mnv3c.arrays import load_images, parse_input_shape
 from mnv3c.commands.common import input_shape_of, precision_options, quant_options
+from mnv3c.codegen.generate import check_name
 from mnv3c.compiler import (build_project, check_memory_fit, check_tools, load_model, quantize_model, resolve_board,
                             run_project, write_project)
 from mnv3c.codegen.host import c_to_graph_layout, nchw_to_nhwc
+from mnv3c.codegen.names import DEFAULT_PREFIX
 from mnv3c.errors import CheckFailed, MnvError
 from mnv3c.profile import profile_table
 from mnv3c.quant.simulate import host_output, quantize_input, simulate
@@ -24,7 +26,7 @@ from mnv3c.reference.float_exec import run_float
 
 def run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     result = run_model(args.model, args.target, args.board, args.calib, args.input, args.input_shape,
-                       quant_options(args) | precision_options(args))
+                       quant_options(args) | precision_options(args) | {"softmax": not args.no_softmax}, args.name)
     human = _human(result)
     if args.profile:  # for people, beside whatever goes to stdout (the JSON always has it)
         print(profile_table(result["profile"]) if result["profile"] else "no instruction profile on the host",
@@ -36,10 +38,12 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
 
 def run_model(model: str, target: str, board_name: str | None, calib: str | np.ndarray | None,
               inputs: str | np.ndarray | None, input_shape: str | None,
-              options: dict[str, Any] | None = None) -> dict[str, Any]:
+              options: dict[str, Any] | None = None, name: str = DEFAULT_PREFIX) -> dict[str, Any]:
     """Everything `mnv3c run` reports (SPEC's run JSON); ``calib``/``inputs`` are paths or samples,
-    ``options`` the `quantize` options."""
+    ``options`` the `quantize` options (``softmax=False``: the device model ends at the logits),
+    ``name`` the generated library's prefix."""
     board = resolve_board(target, board_name)
+    check_name(name)
     if board.hardware:  # said before the slow part: nothing here can run a real board
         raise MnvError(f"{board.name} is real hardware and cannot be run here; use `mnv3c compile` + `mnv3c build`, "
                        f"then `mnv3c flash`, or run on an emulated board")
@@ -61,7 +65,8 @@ def run_model(model: str, target: str, board_name: str | None, calib: str | np.n
     with tempfile.TemporaryDirectory(prefix="mnv3c-run-") as tmp:
         outdir = Path(tmp) / "out"
         x_c = nchw_to_nhwc(x_q)
-        write_project(q.qgraph, target, board, outdir, force=False, inputs_int8=x_c, html=False)
+        # the samples are streamed at run time; the example keeps the first as its test vector
+        write_project(q.qgraph, target, board, outdir, force=False, inputs_int8=x_c[:1], html=False, name=name)
         report, image = build_project(outdir)
         ran = run_project(outdir, image, x_c)
     device = c_to_graph_layout(ran.outputs, report["output"]["c_shape"]).reshape(len(ran.outputs), -1)
@@ -82,6 +87,7 @@ def run_model(model: str, target: str, board_name: str | None, calib: str | np.n
         "ram_bytes": report["ram_bytes"],
         "macs": report["macs"],
         "calibration": q.calib_note,
+        "softmax": report["softmax"],
     }
 
 

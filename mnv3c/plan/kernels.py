@@ -105,6 +105,7 @@ KERNELS: dict[str, Kernel] = {
             inplace_operands=(0,),
             scratch=lambda node, graph: 2 * _se_scratch(node, graph),
         ),
+        Kernel("softmax_s8", "mnv3c_softmax_params", ("softmax_s8.c",)),
         Kernel(
             "squeeze_excite_s8",
             "mnv3c_squeeze_excite_params",
@@ -232,6 +233,7 @@ PORTABLE_RULES: dict[str, list[Rule]] = {
     "concat": [(_not_on_batch, "concat_s8")],
     "slice": [(_unit_steps, "slice_s8")],
     **{op: [(_always, "lut_s8")] for op in LUT_OPS},
+    "softmax": [(_always, "softmax_s8")],
 }
 
 _NO_KERNEL_HINTS = {

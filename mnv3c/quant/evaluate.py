@@ -3,7 +3,7 @@
 The float reference is the project's own float execution of the canonical graph (for a QDQ
 model: the float model with the dequantized weights). Output comparisons (mean_abs_err, cosine)
 are made on what each model outputs to the user: with a trailing softmax, probabilities (the
-int8 model's softmax runs on the host on its dequantized logits).
+int8 model's own int8 softmax; under softmax=False the host's softmax of its dequantized logits).
 """
 
 from __future__ import annotations

@@ -52,9 +52,13 @@ per-channel table a numpy array). Kernels follow docs/ARITHMETIC.md and `mnv3c.q
 - standalone activations (``relu``, ``clip``, ``hard_swish``, ``hard_sigmoid``, ``sigmoid``, ``gelu``):
   ``lut`` int8[256]: y = lut[x + 128].
 
-A trailing ``softmax`` is not quantized: the int8 graph ends at the logits and
-``meta["quant"]["host_softmax_axis"]`` tells the host to apply softmax to the dequantized logits
-(argmax is unchanged). An ``affine`` node becomes a 1x1 ``depthwise_conv2d``.
+A trailing ``softmax`` is calibrated away (the ranges end at the logits) and, by default, comes
+back as an int8 ``softmax`` node with TFLite semantics (``mnv3c.quant.softmax``: attrs ``axis``,
+``multiplier``, ``left_shift``, ``diff_min``; output scale 1/256, zero point -128;
+``meta["quant"]["softmax"] = "int8"``). With ``softmax=False`` (--no-softmax) the int8 graph ends at
+the logits, ``meta["quant"]["softmax"] = "host"`` and ``meta["quant"]["host_softmax_axis"]`` tells
+the host to apply softmax to the dequantized logits (argmax is unchanged). An ``affine`` node
+becomes a 1x1 ``depthwise_conv2d``.
 """
 
 from __future__ import annotations
@@ -76,6 +80,7 @@ from mnv3c.quant import intops16
 from mnv3c.quant.intops16 import INT16_MAX, INT16_MIN
 from mnv3c.quant.ranges import MIN_SCALE, estimate_range, minmax_range, scale_zero_point
 from mnv3c.reference.activations import apply_activation, varying_interval
+from mnv3c.quant.softmax import append_softmax
 from mnv3c.reference.resize import nearest_indices, source_coords
 
 QUANTIZABLE = ("conv2d", "depthwise_conv2d", "dense", "conv_transpose", "add", "mul", "squeeze_excite",
@@ -93,7 +98,7 @@ QP = tuple[float, int]  # (scale, zero point) of a per-tensor int8 activation
 def quantize(graph: Graph, calib: np.ndarray | None, method: str = "auto", *, percentile: float = 99.99,
              bias_correction: bool | None = None, equalize: bool | None = None,
              activation_params: Mapping[str, QP] | None = None, batch_size: int = 32,
-             progress: bool = True, precision: Mapping[str, str] | None = None) -> Graph:
+             progress: bool = True, precision: Mapping[str, str] | None = None, softmax: bool = True) -> Graph:
     """The int8 graph of canonical float ``graph`` calibrated on ``calib`` (float32, batch first).
 
     ``method``: "minmax", "percentile", "mse" or "auto" (per tensor, the estimator of least MSE).
@@ -103,17 +108,18 @@ def quantize(graph: Graph, calib: np.ndarray | None, method: str = "auto", *, pe
     """
     return quantize_with_float(graph, calib, method, percentile=percentile, bias_correction=bias_correction,
                                equalize=equalize, activation_params=activation_params, batch_size=batch_size,
-                               progress=progress, precision=precision)[1]
+                               progress=progress, precision=precision, softmax=softmax)[1]
 
 
 def quantize_with_float(graph: Graph, calib: np.ndarray | None, method: str = "auto", *,
                         percentile: float = 99.99, bias_correction: bool | None = None,
                         equalize: bool | None = None, activation_params: Mapping[str, QP] | None = None,
                         batch_size: int = 32, progress: bool = True,
-                        precision: Mapping[str, str] | None = None) -> tuple[Graph, Graph]:
+                        precision: Mapping[str, str] | None = None, softmax: bool = True) -> tuple[Graph, Graph]:
     """`quantize`, also returning the float graph the int8 one approximates tensor by tensor
-    (equalized and bias-corrected, softmax removed): the reference for per-layer errors.
-    ``precision``: node name -> "int8" or "int16" (16x8, see `build`); unnamed nodes are int8."""
+    (equalized and bias-corrected; its softmax where the int8 graph has one): the reference for
+    per-layer errors. ``precision``: node name -> "int8" or "int16" (16x8, see `build`); unnamed
+    nodes are int8. ``softmax``: end in the int8 softmax kernel (else at the logits)."""
     fixed = dict(activation_params or {})
     equalize = not fixed if equalize is None else equalize
     bias_correction = not fixed if bias_correction is None else bias_correction
@@ -139,6 +145,11 @@ def quantize_with_float(graph: Graph, calib: np.ndarray | None, method: str = "a
         info["params"] = params  # every activation's (scale, zero point), fused internals included: `build` input
         qg = build(g, params, precision, info["ranges"])
     qg.meta["quant"] = {**g.meta.get("quant", {}), **info}
+    if qg.meta["quant"]["host_softmax_axis"] is not None:
+        if softmax and qg.tensors[qg.outputs[0]].dtype == "int8":  # int16 logits keep the host's softmax
+            append_softmax(qg, g, graph)
+        else:
+            qg.meta["quant"]["softmax"] = "host"
     return g, qg
 
 
@@ -147,12 +158,16 @@ def placeholder_int8(graph: Graph) -> Graph:
 
     It has the calibrated graph's layers, shapes, weights and tables, only other numbers in them,
     so the memory plan and the weight bytes, which do not depend on ranges, can be checked against
-    a board before calibration runs."""
-    return build(prepare(graph), defaultdict(lambda: (1.0, 0)))
+    a board before calibration runs (with the int8 softmax, which keeps the logits in the arena)."""
+    g = prepare(graph)
+    qg = build(g, defaultdict(lambda: (1.0, 0)))
+    if g.meta["quant"]["host_softmax_axis"] is not None:
+        append_softmax(qg, g, graph)
+    return qg
 
 
 QUANT_REPORT_KEYS = ("method", "percentile", "equalize", "bias_correction_enabled", "samples", "calibration",
-                     "equalized_pairs", "host_softmax_axis", "mixed_steps")
+                     "equalized_pairs", "host_softmax_axis", "softmax", "mixed_steps")
 
 
 def quant_report(qg: Graph) -> dict[str, Any]:
@@ -172,7 +187,7 @@ def prepare(graph: Graph) -> Graph:
     ops the int8 kernels do not have."""
     g = graph.copy()
     meta = g.meta.setdefault("quant", {})
-    meta["host_softmax_axis"] = None
+    meta["host_softmax_axis"] = meta["softmax"] = None
     producers = g.producers()
     if len(g.outputs) == 1 and g.outputs[0] in producers and producers[g.outputs[0]].op == "softmax":
         sm = producers[g.outputs[0]]

@@ -17,6 +17,7 @@ from mnv3c.ir.graph import Graph, Node
 from mnv3c.quant import intops, intops16
 from mnv3c.quant.accumulate import conv2d_acc, depthwise_acc
 from mnv3c.quant.quantize import STANDALONE_ACTS, requant_zero_point
+from mnv3c.quant.softmax import softmax_s8
 
 
 def quantize_tensor(qg: Graph, name: str, x: np.ndarray) -> np.ndarray:
@@ -39,13 +40,14 @@ def quantize_input(qg: Graph, x: np.ndarray) -> np.ndarray:
 
 
 def dequantize_output(qg: Graph, y: np.ndarray) -> np.ndarray:
-    """int8 output codes -> float32 real values (the logits; see `host_output` for softmax)."""
+    """int8 output codes -> float32 real values (probabilities after the int8 softmax, else the
+    logits; see `host_output` for --no-softmax)."""
     return dequantize_tensor(qg, qg.outputs[0], y)
 
 
 def host_output(qg: Graph, y: np.ndarray) -> np.ndarray:
-    """What the float model would output: dequantized logits, with the trailing softmax the
-    quantizer left to the host (argmax is unchanged by it)."""
+    """What the float model would output: the dequantized output, with the trailing softmax the
+    quantizer left to the host under --no-softmax (argmax is unchanged by it)."""
     v = dequantize_output(qg, y)
     axis = qg.meta.get("quant", {}).get("host_softmax_axis")
     if axis is None:
@@ -195,6 +197,11 @@ def _lut(n: Node, ins: list, batch: int) -> np.ndarray:
     return intops.apply_lut(ins[0], n.attrs["lut"])
 
 
+def _softmax(n: Node, ins: list, batch: int) -> np.ndarray:
+    a = n.attrs
+    return softmax_s8(ins[0], int(a["multiplier"]), int(a["left_shift"]), int(a["diff_min"]), int(a["axis"]))
+
+
 def _requantize(n: Node, ins: list, batch: int) -> np.ndarray:
     a = n.attrs
     if ins[0].dtype == np.int8:
@@ -285,6 +292,7 @@ _KERNELS: dict[str, Callable[[Node, list, int], np.ndarray]] = {
     "channels_last_reshape": _channels_last_reshape,
     "requantize": _requantize,
     **{op: _lut for op in STANDALONE_ACTS},
+    "softmax": _softmax,
 }
 _REFERENCE_CONVS = {"conv2d": _conv(intops.conv2d), "depthwise_conv2d": _conv(intops.depthwise_conv2d)}
 

@@ -267,6 +267,21 @@ void mnv3c_slice_s8(const mnv3c_slice_params *p,
 size_t mnv3c_slice_s8_scratch_bytes(const mnv3c_slice_params *p);
 
 /*
+ * softmax_s8: y = softmax(x) along each row of `size` contiguous elements (the channel axis in
+ * NHWC), with TFLite's int8 semantics (docs/ARITHMETIC.md "softmax"): y has scale 1/256 and zero
+ * point -128; multiplier/left_shift encode beta * input_scale in Q5.26 (left_shift >= 0).
+ */
+typedef struct {
+    int32_t rows, size;  /* size <= 4095 */
+    int32_t multiplier, left_shift;
+    int32_t diff_min;    /* x - max(x) below this gives probability 0 (y = -128) */
+} mnv3c_softmax_params;
+
+void mnv3c_softmax_s8(const mnv3c_softmax_params *p, const int8_t *MNV3C_RESTRICT x,
+    int8_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_softmax_s8_scratch_bytes(const mnv3c_softmax_params *p);
+
+/*
  * squeeze_excite_s8 on x[in_h][in_w][channels]:
  *   pooled = global_avg_pool(x)  (output zero point fc1.input_zp, multiplier pool_mult/pool_shift)
  *   r      = dense(fc1, pooled)  (fc1.out_features = R, fused relu via act_min/act_max)

@@ -21,20 +21,20 @@
 void mnv3c_c_start(void) __attribute__((noreturn));
 void Reset_Handler(void) __attribute__((noreturn));
 
-static int semihost(uint32_t op, const void *arg)
+int32_t mnv3c_semihost(uint32_t op, const void *arg)
 {
     register uint32_t r0 __asm__("r0") = op;
     register const void *r1 __asm__("r1") = arg;
     __asm__ volatile("bkpt 0xab" : "+r"(r0) : "r"(r1) : "memory");
-    return (int)r0;
+    return (int32_t)r0;
 }
 
-void io_write(const char *s) { (void)semihost(SYS_WRITE0, s); }
+void io_write(const char *s) { (void)mnv3c_semihost(SYS_WRITE0, s); }
 
 void io_exit(int code)
 {
     const uint32_t block[2] = {ADP_STOPPED_APP_EXIT, (uint32_t)code};
-    (void)semihost(SYS_EXIT_EXTENDED, block);
+    (void)mnv3c_semihost(SYS_EXIT_EXTENDED, block);
     for (;;) {
     }
 }

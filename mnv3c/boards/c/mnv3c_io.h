@@ -3,7 +3,7 @@
  *
  * Bare-metal boards (QEMU Cortex-M, QEMU riscv32 virt) implement it without a
  * C library: semihosting on Arm, the 16550 UART and the SiFive test device on
- * RISC-V.  The host build implements it on top of stdio.  Real boards write
+ * RISC-V, semihosting file reads for the input on both.  The host build implements it on top of stdio.  Real boards write
  * to their UART console and "exit" by printing `EXIT <code>` and spinning.
  *
  * The marker pair brackets exactly one inference.  Under QEMU an instruction
@@ -35,6 +35,16 @@ void io_write_u32(uint32_t v);
 
 /* Write `<name>=0x<8 hex digits>` (the fault reports' register dump). */
 void io_write_reg(const char *name, uint32_t v);
+
+/* Read the next n bytes of the input stream into buf: 1 when all n were read, 0 at the end of
+ * the stream (a shorter tail also ends it). QEMU boards read the file input.bin in the emulator's
+ * working directory through semihosting (semihost_input.c), the host reads it with stdio, so the
+ * number of samples is not bounded by flash; real boards read the samples embedded in
+ * input_data.c (input_embedded.c). */
+int io_read_input(void *buf, uint32_t n);
+
+/* One semihosting call (QEMU boards only: BKPT 0xAB on Arm, the ebreak sequence on RISC-V). */
+int32_t mnv3c_semihost(uint32_t op, const void *arg);
 
 /* Terminate the program (QEMU exits with this status; real boards print it). Never returns. */
 void io_exit(int code) __attribute__((noreturn));

@@ -30,6 +30,19 @@ void io_write(const char *s)
     }
 }
 
+/* The RISC-V semihosting trap: an ebreak between two marker instructions, uncompressed (QEMU
+ * with -semihosting-config enable=on; without it the ebreak is a reported trap). */
+int32_t mnv3c_semihost(uint32_t op, const void *arg)
+{
+    register uint32_t a0 __asm__("a0") = op;
+    register const void *a1 __asm__("a1") = arg;
+    __asm__ volatile(".option push\n\t.option norvc\n\t"
+                     "slli zero, zero, 0x1f\n\tebreak\n\tsrai zero, zero, 7\n\t"
+                     ".option pop"
+                     : "+r"(a0) : "r"(a1) : "memory");
+    return (int32_t)a0;
+}
+
 void io_exit(int code)
 {
     SIFIVE_TEST = code == 0 ? SIFIVE_TEST_PASS : (((uint32_t)code << 16) | SIFIVE_TEST_FAIL);

@@ -10,7 +10,10 @@
 #include "mnv3c_io.h"
 
 #define SYS_EXIT  1u /* a3 = status: QEMU exits with it */
+#define SYS_READ  3u /* a3 = fd, a4 = buffer, a5 = length; returns bytes read */
 #define SYS_WRITE 4u /* a3 = fd, a4 = buffer, a5 = length; returns bytes written */
+#define SYS_OPEN  5u /* a3 = path, a4 = flags, a5 = mode; returns fd or -1 */
+#define O_RDONLY_ 0u
 #define STDOUT_FD 1u
 
 /* EXCCAUSE values (Xtensa ISA reference, table 4-64) the report names. */
@@ -50,6 +53,24 @@ void io_write(const char *s)
         s += done;
         n -= done;
     }
+}
+
+/* The input stream: input.bin in QEMU's working directory (mnv3c.boards.qemu.INPUT_FILE), like
+ * semihost_input.c on the Arm and RISC-V boards, so `mnv3c run` streams any number of samples. */
+int io_read_input(void *buf, uint32_t n)
+{
+    static int32_t fd = -2; /* -2: not opened yet, -1: no input file */
+    if (fd == -2) {
+        fd = (int32_t)simcall(SYS_OPEN, (uint32_t)"input.bin", O_RDONLY_, 0u);
+    }
+    uint8_t *p = buf;
+    while (fd >= 0 && n > 0u) {
+        const uint32_t got = simcall(SYS_READ, (uint32_t)fd, (uint32_t)p, n);
+        if (got == 0u || got > n) return 0; /* end of file or an error */
+        p += got;
+        n -= got;
+    }
+    return fd >= 0;
 }
 
 void io_exit(int code)

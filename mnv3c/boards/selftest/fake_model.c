@@ -8,7 +8,7 @@
 #include "input_data.h"
 
 /* Weights go where a real model's would: the board's weight region. */
-static const int8_t fake_weights[64] __attribute__((section(".mnv3c_weights"), aligned(16))) = {
+static const int8_t fake_weights[64] __attribute__((section(".rodata.mnv3c_weights"), aligned(16))) = {
     3,   -7,  12,  -1,  5,   -128, 127, 0,   -9,  44,  -23, 8,   19,  -64, 2,   -3,
     100, -99, 1,   7,   -45, 33,   -6,  21,  -17, 90,  -2,  4,   -11, 66,  -70, 13,
     -5,  29,  -31, 57,  -8,  16,   -77, 101, 6,   -14, 38,  -40, 9,   -50, 25,  -26,
@@ -19,7 +19,7 @@ static const int8_t fake_weights[64] __attribute__((section(".mnv3c_weights"), a
 int32_t fake_model_bias = 345;
 
 /* Activations go where a real model's would: the arena (not zeroed at reset). */
-static int8_t fake_arena[MNV3C_INPUT_BYTES] __attribute__((section(".mnv3c_arena"), aligned(16)));
+static int8_t fake_arena[MNV3C_INPUT_BYTES] __attribute__((section(".bss.mnv3c_arena"), aligned(16)));
 
 int mnv3c_harness_run(const int8_t *in, int8_t *out)
 {
