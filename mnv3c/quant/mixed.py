@@ -18,6 +18,7 @@ from mnv3c.analysis import layer_stats
 from mnv3c.errors import MnvError
 from mnv3c.ir.graph import Graph
 from mnv3c.quant.quantize import ALIASING, build
+from mnv3c.quant.softmax import append_softmax
 from mnv3c.quant.sensitivity import isolated_sensitivity, sqnr_db
 from mnv3c.quant.simulate import dequantize_output, quantize_input, simulate
 from mnv3c.reference.float_exec import run_float
@@ -33,10 +34,20 @@ def all_int16(ref: Graph) -> dict[str, str]:
 
 
 def rebuild(ref: Graph, qg: Graph, precision: Mapping[str, str]) -> Graph:
-    """``qg`` (an int8 graph of float graph ``ref``) with the given per-layer precision."""
+    """``qg`` (an int8 graph of float graph ``ref``) with the given per-layer precision. An int8
+    softmax at the end (quantize.append_softmax) is built again after the rest: its ranges are
+    derived, not calibrated."""
     meta = qg.meta["quant"]
-    q = build(ref, meta["params"], precision, meta["ranges"])
+    body = ref
+    if qg.nodes[-1].op == "softmax":
+        body = ref.copy()
+        body.nodes.remove(body.producers()[body.outputs[0]])
+        body.outputs = [qg.nodes[-1].inputs[0]]
+        body.remove_unused_tensors()
+    q = build(body, meta["params"], precision, meta["ranges"])
     q.meta["quant"] = {**meta, "precision": {n.name: q.tensors[n.outputs[0]].dtype for n in q.nodes}}
+    if body is not ref:  # the graph output stays int8 whatever the precision, so the kernel applies
+        append_softmax(q, body, ref)
     return q
 
 
