@@ -37,23 +37,41 @@ def rebuild(ref: Graph, qg: Graph, precision: Mapping[str, str]) -> Graph:
     """``qg`` (an int8 graph of float graph ``ref``) with the given per-layer precision. An int8
     softmax at the end (quantize.append_softmax) is built again after the rest: its ranges are
     derived, not calibrated."""
-    meta = qg.meta["quant"]
-    body = ref
-    if qg.nodes[-1].op == "softmax":
-        body = ref.copy()
-        body.nodes.remove(body.producers()[body.outputs[0]])
-        body.outputs = [qg.nodes[-1].inputs[0]]
-        body.remove_unused_tensors()
-    q = build(body, meta["params"], precision, meta["ranges"])
+    ref_body, qg_body = without_softmax(ref), without_softmax(qg)
+    q = _build_body(ref_body, qg_body, precision)
+    return q if qg_body is qg else _with_softmax(q, ref_body, ref)
+
+
+def without_softmax(g: Graph) -> Graph:
+    """``g`` without its trailing int8 (or float) softmax node, ending at the logits; ``g`` itself
+    when it ends in another op. The precision search compares logits: probabilities near 0 and 1
+    hide the errors it ranks."""
+    if not g.nodes or g.nodes[-1].op != "softmax":
+        return g
+    body = g.copy()
+    body.nodes.remove(body.nodes[-1])
+    body.outputs = [g.nodes[-1].inputs[0]]
+    body.remove_unused_tensors()
+    return body
+
+
+def _build_body(ref_body: Graph, qg_body: Graph, precision: Mapping[str, str]) -> Graph:
+    meta = qg_body.meta["quant"]
+    q = build(ref_body, meta["params"], precision, meta["ranges"])
     q.meta["quant"] = {**meta, "precision": {n.name: q.tensors[n.outputs[0]].dtype for n in q.nodes}}
-    if body is not ref:  # the graph output stays int8 whatever the precision, so the kernel applies
-        append_softmax(q, body, ref)
+    return q
+
+
+def _with_softmax(q: Graph, ref_body: Graph, ref: Graph) -> Graph:
+    """The graph output stays int8 whatever the precision, so the int8 softmax kernel applies."""
+    append_softmax(q, ref_body.copy(), ref)
     return q
 
 
 def fidelity(ref: Graph, qg: Graph, x: np.ndarray, reference: np.ndarray | None = None) -> dict[str, float | None]:
     """Logit SQNR (dB), argmax agreement and mean cosine of ``qg`` against ``ref`` (the float graph it
-    mirrors: no softmax) on float ``x``."""
+    mirrors) on float ``x``; a trailing softmax is left out of both (``reference``: ref's logits)."""
+    ref, qg = without_softmax(ref), without_softmax(qg)
     f = reference if reference is not None else _float_outputs(ref, x)
     q = np.concatenate([dequantize_output(qg, simulate(qg, quantize_input(qg, x[i:i + BATCH])))
                         for i in range(0, len(x), BATCH)]).reshape(len(x), -1).astype(np.float64)
@@ -85,11 +103,14 @@ def choose_mixed(ref: Graph, qg: Graph, calib: np.ndarray, target_sqnr: float | 
                  target_agreement: float | None = None) -> tuple[Graph, list[dict[str, Any]]]:
     """The mixed graph of the greedy promotion and its steps: [{"promoted", "op", "sqnr_db",
     "agreement", "cosine", "tensor_bytes", "extra_tensor_bytes", "int16_macs", "converters"}],
-    step 0 being all-int8, each measured on the first SEARCH_SAMPLES of ``calib``. Stops at the
+    step 0 being all-int8, each measured on the logits (before a trailing softmax) of the first
+    SEARCH_SAMPLES of ``calib``. Stops at the
     first step meeting every given target (or when all layers are int16, target unmet: the last
     step says so)."""
     if target_sqnr is None and target_agreement is None:
         raise ValueError("choose_mixed needs --target-sqnr and/or --target-agreement")
+    full_ref, with_softmax = ref, qg.nodes[-1].op == "softmax"
+    ref, qg = without_softmax(ref), without_softmax(qg)
     calib = np.asarray(calib, np.float32)[:SEARCH_SAMPLES]
     reference = _float_outputs(ref, calib)
     order = sorted(isolated_sensitivity(ref, qg, calib[:SENSITIVITY_SAMPLES]),
@@ -102,7 +123,7 @@ def choose_mixed(ref: Graph, qg: Graph, calib: np.ndarray, target_sqnr: float | 
     for row in [None] + order:
         if row is not None:
             precision[row["name"]] = "int16"
-            current = rebuild(ref, qg, precision)
+            current = _build_body(ref, qg, precision)
         score = fidelity(ref, current, calib, reference)
         steps.append({"promoted": None if row is None else row["name"], "op": None if row is None else row["op"],
                       **score, "tensor_bytes": tensor_bytes(current),
@@ -112,7 +133,7 @@ def choose_mixed(ref: Graph, qg: Graph, calib: np.ndarray, target_sqnr: float | 
         if _met(score, target_sqnr, target_agreement):
             break
     steps[-1]["target_met"] = _met(steps[-1], target_sqnr, target_agreement)
-    return current, steps
+    return (_with_softmax(current, ref, full_ref) if with_softmax else current), steps
 
 
 def apply_precision(ref: Graph, qg: Graph, calib: np.ndarray | None, precision: str = "int8",
