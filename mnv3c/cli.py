@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -53,34 +53,23 @@ def _nonempty(text: str) -> str:
 CALIB_METHODS = ("minmax", "percentile", "mse", "auto")
 
 
-def _percentile(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--percentile must be a number, got {text!r}") from None
-    if not 50.0 < v <= 100.0:
-        raise argparse.ArgumentTypeError(f"--percentile must be in (50, 100], got {text}")
-    return v
+def _bounded(flag: str, low: float, high: float, interval: str, unit: str = "number") -> Callable[[str], float]:
+    """An argparse type for ``flag``: a float strictly above ``low`` and at most (or, for the open
+    interval "(low, high)", below) ``high``; ``interval`` is how the message writes the range."""
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} must be a {unit}, got {text!r}") from None
+        if not (low < v < high or (v == high and interval.endswith("]"))):
+            raise argparse.ArgumentTypeError(f"{flag} must be in {interval}, got {text}")
+        return v
+    return parse
 
 
-def _fraction(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--target-agreement must be a number, got {text!r}") from None
-    if not 0.0 < v <= 1.0:
-        raise argparse.ArgumentTypeError(f"--target-agreement must be in (0, 1], got {text}")
-    return v
-
-
-def _decibels(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--target-sqnr must be a number of dB, got {text!r}") from None
-    if not -1000.0 < v < 1000.0:
-        raise argparse.ArgumentTypeError(f"--target-sqnr must be a finite number of dB, got {text}")
-    return v
+_percentile = _bounded("--percentile", 50.0, 100.0, "(50, 100]")
+_fraction = _bounded("--target-agreement", 0.0, 1.0, "(0, 1]")
+_decibels = _bounded("--target-sqnr", -1000.0, 1000.0, "(-1000, 1000) dB", "number of dB")
 
 
 def _quant_flags(c: argparse.ArgumentParser) -> None:
