@@ -259,7 +259,7 @@ def test_esp_idf_project_compiles_for_xtensa_with_werror(bundled_esp32_project, 
         assert proc.returncode == 0 and proc.stderr == "", f"{source.name}: {proc.stderr}"
         assert read_elf(obj).sections  # an Xtensa object, not an empty file
     weights = read_elf(tmp_path / "mnv3c_weights.o")
-    assert any(s.name.startswith(".mnv3c_weights") and s.size > 0 for s in weights.sections)
+    assert any(s.name == ".rodata.mnv3c_weights" and s.size > 0 for s in weights.sections)
 
 
 def test_esp_idf_project_rejects_other_boards_and_missing_input_header(inputs_dir, tmp_path):
