@@ -95,6 +95,13 @@ def test_overflowing_activations_are_exit_2_naming_the_tensor(command, d, tmp_pa
     assert out == "" and list(tmp_path.iterdir()) == []
 
 
+def test_inspect_refuses_an_input_whose_float_output_overflows(d, capsys) -> None:
+    """`inspect --input` printed a float output of NaNs (and argmax 0) for the same model."""
+    code, out, err = mnv3c(capsys, "inspect", d / "overflow.onnx", "--input", d / "calib.npy")
+    assert_one_line_error(code, err, "--input: tensor 'r1' (output of node 'stem') has NaN or infinite values")
+    assert out == ""
+
+
 # --- 16.2: depthwise channel multiplier in cross-layer equalization ----------------------------
 @pytest.mark.parametrize("first_depthwise", [False, True], ids=["conv_then_dw_x2", "dw_then_dw_x2"])
 def test_equalization_with_a_channel_multiplier_keeps_the_float_function(first_depthwise, tmp_path) -> None:

@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     }
     if args.input:
         x = load_images(args.input, "--input", input_shape_of(graph))[:1]
-        out = run_float(graph, {graph.inputs[0]: x})[graph.outputs[0]]
+        out = run_float(graph, {graph.inputs[0]: x}, finite="--input")[graph.outputs[0]]
         result["float_output"] = out.reshape(-1).astype(float).tolist()
     if args.passes:
         result["passes"] = [d.split("\n", 1)[0][2:] for d in dumps]

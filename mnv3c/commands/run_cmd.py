@@ -61,7 +61,7 @@ def run_model(model: str, target: str, board_name: str | None, calib: str | np.n
     q = quantize_model(model, None, calib, loaded=loaded, options=options)
     x_q = quantize_input(q.qgraph, x)
     sim = simulate(q.qgraph, x_q).reshape(len(x), -1)
-    float_out = run_float(q.float_graph, {q.float_graph.inputs[0]: x})[q.float_graph.outputs[0]]
+    float_out = run_float(q.float_graph, {q.float_graph.inputs[0]: x}, finite="input")[q.float_graph.outputs[0]]
     with tempfile.TemporaryDirectory(prefix="mnv3c-run-") as tmp:
         outdir = Path(tmp) / "out"
         x_c = nchw_to_nhwc(x_q)

@@ -82,7 +82,7 @@ def evaluate(model: str | Path | onnx.ModelProto | Graph, calib: np.ndarray | No
     with stage("evaluate", f"{len(data)} samples, float and int8", total=len(data), enabled=progress) as bar:
         for i in range(0, len(data), batch_size):
             x = data[i:i + batch_size]
-            f_out.append(run_float(g, {g.inputs[0]: x})[g.outputs[0]])
+            f_out.append(run_float(g, {g.inputs[0]: x}, finite="--data")[g.outputs[0]])
             q_env = simulate(qg, quantize_input(qg, x), keep_all=per_layer)
             q_out.append(host_output(qg, q_env[qg.outputs[0]] if per_layer else q_env))
             if per_layer:

@@ -36,10 +36,13 @@ def run_node(node: Node, graph: Graph, inputs: list[np.ndarray | None]) -> list[
     return [apply_activation(y, node.attrs.get("act"), node.attrs.get("act_params"))]
 
 
-def run_float(graph: Graph, feeds: Mapping[str, np.ndarray], keep_all: bool = False) -> dict[str, np.ndarray]:
+def run_float(graph: Graph, feeds: Mapping[str, np.ndarray], keep_all: bool = False,
+              finite: str | None = None) -> dict[str, np.ndarray]:
     """Run the graph on ``feeds``; return its outputs, or every tensor (constants too) if ``keep_all``.
 
-    Feeds may have any batch size; the other dimensions must match the graph input.
+    Feeds may have any batch size; the other dimensions must match the graph input. ``finite``
+    (the data's name, e.g. '--input'): refuse the first activation that is NaN or infinite (extreme
+    weights overflow float32), naming it, instead of returning a meaningless output.
     """
     unknown = sorted(set(feeds) - set(graph.inputs))
     if unknown:
@@ -54,6 +57,9 @@ def run_float(graph: Graph, feeds: Mapping[str, np.ndarray], keep_all: bool = Fa
         if missing:
             raise MnvError(f"node {shown(node.name)} reads {missing} before they are produced")
         outs = run_node(node, graph, [env[i] if i else None for i in node.inputs])
+        if finite is not None and not all(np.isfinite(y).all() for y in outs):
+            raise MnvError(f"{finite}: tensor {shown(node.outputs[0])} (output of node {shown(node.name)}) has NaN "
+                           "or infinite values: the model's float arithmetic overflows float32 or the data is not finite")
         env.update(zip(node.outputs, outs))
     return dict(env) if keep_all else {o: env[o] for o in graph.outputs}
 
