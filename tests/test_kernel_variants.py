@@ -160,8 +160,9 @@ COVERAGE = {
     **{t: {"conv2d": "_arm_dsp", "depthwise_conv2d": "_arm_dsp"} for t in ("cortex-m4", "cortex-m7", "cortex-m33")},
     "cortex-m55": {"conv2d": "_arm_", "depthwise_conv2d": "_arm_mve"},  # pointwise: _arm_mve (below)
     "riscv32": {},
+    "esp8266": {},
 }
-POINTWISE_COVERAGE = {"cortex-m55": "_arm_mve", "riscv32": "_riscv"}  # every 1x1 conv2d layer
+POINTWISE_COVERAGE = {"cortex-m55": "_arm_mve", "riscv32": "_riscv", "esp8266": "_riscv"}  # every 1x1 conv2d layer
 
 
 def assert_variants_cover(report: dict, target: str) -> None:

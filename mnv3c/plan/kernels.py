@@ -279,6 +279,9 @@ TARGET_RULES: dict[str, dict[str, list[Rule]]] = {
     "cortex-m33": _ARM_DSP_RULES,
     "cortex-m55": _ARM_MVE_RULES,
     "riscv32": _RISCV_RULES,
+    # The LX106 has MULL but no 32x32->64 multiply either (the portable packing costs a __muldi3
+    # call per weight there): the RV32IMC variant's plain 32-bit products fit it as they are.
+    "esp8266": _RISCV_RULES,
 }
 
 
