@@ -10,6 +10,7 @@ bit-exact against the integer simulator. Instruction counts are exact (QEMU TCG 
 markers) and deterministic, so the table is the same on every machine with the same toolchains.
 
     python benchmarks/targets.py [--quick]      # --quick: cortex-m7 only (the peers' target)
+    python benchmarks/targets.py --targets esp8266,riscv32   # a subset of the targets
 
 Prints markdown on stdout (progress on stderr): the per-target table, Cortex-M7 beside PEERS.md, and
 per kernel class (from each run's per-layer instruction profile) the share of instructions and MAC/insn
@@ -34,7 +35,7 @@ from mnv3c.errors import MnvError
 from mnv3c.quant.simulate import quantize_input, simulate
 from mnv3c.zoo.mnist import load_split
 
-TARGETS = ("cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55", "riscv32")
+TARGETS = ("cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55", "riscv32", "esp8266")
 BUNDLED = Path(__file__).resolve().parent.parent / "mnv3c" / "data" / "mnv3_small_mnist.onnx"
 CALIB_SAMPLES = 8
 
@@ -216,15 +217,19 @@ def peers_table(rows: list[Row]) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="cortex-m7 only")
+    ap.add_argument("--targets", help=f"comma-separated subset of {','.join(TARGETS)}")
     args = ap.parse_args()
-    targets = ("cortex-m7",) if args.quick else TARGETS
+    targets = ("cortex-m7",) if args.quick else tuple(args.targets.split(",")) if args.targets else TARGETS
+    if not set(targets) <= set(TARGETS):
+        ap.error(f"--targets: unknown target(s) {', '.join(sorted(set(targets) - set(TARGETS)))}")
     started = time.time()
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="mnv3c-bench-") as tmp:
         work = Path(tmp)
         for label, path, calib, x in models(work):
             rows += bench(label, path, calib, x, targets, work)
-    command = "python benchmarks/targets.py" + (" --quick" if args.quick else "")
+    command = "python benchmarks/targets.py" + (" --quick" if args.quick else "") + (
+        f" --targets {args.targets}" if args.targets else "")
     print(f"<!-- {command}, {datetime.date.today().isoformat()}, {time.time() - started:.0f} s -->")
     print("### mnv3c per target\n")
     print(table(rows))

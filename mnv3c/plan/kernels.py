@@ -3,7 +3,7 @@
 A table, not code paths: each op lists candidate kernels with the condition under which each
 applies; the first match wins. Target-specific variants live beside the portable kernels in
 `runtime_c/arm_dsp/` (Cortex-M4/M7/M33: SMLAD on SXTB16-widened pairs), `runtime_c/arm_mve/`
-(Cortex-M55: Helium) and `runtime_c/riscv/` (RV32IMC), and are `TARGET_RULES[target][op]` entries
+(Cortex-M55: Helium) and `runtime_c/riscv/` (RV32IMC, and the LX106 of esp8266), and are `TARGET_RULES[target][op]` entries
 in front of the portable ones, without touching the schedule or the memory plan, which only see a
 kernel's in-place permission and scratch size. A variant takes its portable twin's params struct;
 its weights may be re-laid out at compile time (`Kernel.layout`, codegen/layouts.py). Each has a

@@ -1,5 +1,6 @@
 /*
- * mnv3c_riscv.h - kernel variants for RV32IMC cores (ESP32-C3-like: no DSP or vector extension).
+ * mnv3c_riscv.h - kernel variants for RV32IMC cores (ESP32-C3-like: no DSP or vector extension),
+ * also chosen for the ESP8266's LX106 (no 32x32->64 multiply either; plan/kernels.py).
  * Each takes the params struct and weights of its portable counterpart (mnv3c_kernels.h) and gives
  * the same bytes.
  */
