@@ -8,7 +8,9 @@ import pytest
 
 from mnv3c.quant import intops16 as q16
 from mnv3c.quant.intops import AddParams, quantize_multiplier
-from mnv3c.quant.mixed import all_int16, choose_mixed, fidelity, rebuild, without_softmax
+from mnv3c.analysis import layer_stats
+from mnv3c.quant.mixed import (_next_layer, all_int16, choose_mixed, fidelity, precision_cost, rebuild, tensor_bytes,
+                               without_softmax)
 from mnv3c.quant.quantize import quantize_with_float
 from mnv3c.quant.simulate import dequantize_tensor, quantize_input, simulate
 from mnv3c.reference.float_exec import run_float
@@ -142,3 +144,35 @@ def test_greedy_promotion_stops_at_the_target_and_reports_costs(tiny) -> None:
     assert [s["int16_macs"] for s in steps] == sorted(s["int16_macs"] for s in steps)
     promoted = {s["promoted"] for s in steps[1:]}
     assert {n.name for n in mixed.nodes if mixed.tensors[n.outputs[0]].dtype == "int16" and n.op != "requantize"} >= promoted
+
+
+def test_precision_cost_predicts_the_built_graph(tiny) -> None:
+    """The search prices candidates without building them: its tensor bytes must be the built
+    graph's, its work the int16 MACs plus the elements every converter of the built graph moves."""
+    ref, qg, _ = tiny
+    macs = {r["name"]: r["macs"] for r in layer_stats(ref)}
+    names = sorted(all_int16(ref))
+    rng = np.random.default_rng(0)
+    for subset in ([], names, *(rng.choice(names, k, replace=False) for k in (1, 2, 3, len(names) // 2))):
+        precision = {k: "int16" for k in subset}
+        built = rebuild(ref, qg, precision)
+        moved = sum(int(np.prod(built.tensors[n.outputs[0]].shape[1:])) for n in built.nodes if n.op == "requantize")
+        assert precision_cost(ref, precision, macs) == (sum(macs[k] for k in subset) + moved, tensor_bytes(built))
+
+
+def test_greedy_promotion_prices_marginal_cost(tiny) -> None:
+    """Of layers with the same gain, the one whose promotion is cheapest goes first; closing a gap
+    between int16 layers costs less than its MACs (converters go away); a layer without gain waits."""
+    ref, qg, _ = tiny
+    macs = {r["name"]: r["macs"] for r in layer_stats(ref)}
+    names = [n.name for n in ref.nodes if n.name in all_int16(ref)]
+    base = precision_cost(ref, {}, macs)
+    gain = {k: 1.0 for k in names}
+    cheapest = min(names, key=lambda k: sum(precision_cost(ref, {k: "int16"}, macs)[i] / max(base[i], 1)
+                                             for i in range(2)))
+    assert _next_layer(ref, {}, names, gain, macs, base) == cheapest
+    rest = {k: "int16" for k in names if k != names[1]}  # a gap between int16 layers: closing it saves converters
+    closing = precision_cost(ref, {**rest, names[1]: "int16"}, macs)[0] - precision_cost(ref, rest, macs)[0]
+    assert closing < macs[names[1]] < precision_cost(ref, {names[1]: "int16"}, macs)[0] - base[0]
+    no_gain = {**gain, names[0]: 0.0}
+    assert _next_layer(ref, {}, names[:2], no_gain, macs, base) == names[1]

@@ -1,11 +1,20 @@
 """Mixed int8/int16 precision: which layers to run in 16x8 (`quantize.build`'s ``precision``).
 
-The automatic choice promotes layers greedily, most sensitive first (`isolated_sensitivity`: the
-lowest output SQNR when only that layer is int8), until the int8-input/int8-output network meets
-a fidelity target against the float network on the calibration set: a logit SQNR in dB and/or an
-argmax agreement. Every promotion is a rebuild from the same calibration (no new statistics), and
-is reported with its cost: the extra tensor bytes (int16 tensors are twice as large; converters at
-int8/int16 boundaries add a tensor) and the MACs that move to the int16 kernels.
+The automatic choice promotes layers greedily until the int8-input/int8-output network meets a
+fidelity target against the float network on the calibration set (a logit SQNR in dB and/or an
+argmax agreement), taking at each step the layer with the best estimated gain per cost:
+
+- gain: the output noise energy the layer adds in int8 minus what it adds in 16x8, each measured
+  in isolation (`isolated_sensitivity`: only that layer quantized); int8 weights stay, so a layer
+  whose error is its weights gains little;
+- cost: the share of the network's MACs that moves to the (slower) int16 kernels plus the elements
+  the int8/int16 converters move, over the network's MACs, plus the extra tensor bytes over the
+  int8 tensor bytes (int16 tensors are twice as large, a converter adds a tensor), both marginal:
+  a neighbour of an int16 layer shares its converters.
+
+Sorting by sensitivity alone promoted the high-resolution stem first: the largest tensors and the
+slowest int16 kernel, for little gain. Every promotion is a rebuild from the same calibration (no new
+statistics), reported with its cost (extra tensor bytes, int16 MACs, converters).
 """
 
 from __future__ import annotations
@@ -17,7 +26,7 @@ import numpy as np
 from mnv3c.analysis import layer_stats
 from mnv3c.errors import MnvError
 from mnv3c.ir.graph import Graph
-from mnv3c.quant.quantize import ALIASING, build
+from mnv3c.quant.quantize import ALIASING, build, tensor_precisions
 from mnv3c.quant.softmax import append_softmax
 from mnv3c.quant.sensitivity import isolated_sensitivity, sqnr_db
 from mnv3c.quant.simulate import dequantize_output, quantize_input, simulate
@@ -99,6 +108,44 @@ def _met(score: Mapping[str, float | None], target_sqnr: float | None, target_ag
     return ok_sqnr and ok_agree
 
 
+def precision_cost(ref: Graph, precision: Mapping[str, str], macs: Mapping[str, int]) -> tuple[int, int]:
+    """(int16 work, tensor bytes) of float graph ``ref`` built at ``precision``, without building it:
+    work = the MACs of its int16 layers + the elements its converters move; bytes = `tensor_bytes`."""
+    tprec = tensor_precisions(ref, precision)
+
+    def size(name: str, dtype: str) -> int:
+        return int(np.prod(ref.tensors[name].shape[1:])) * (2 if dtype == "int16" else 1)
+
+    converters = {(i, tprec[n.outputs[0]]) for n in ref.nodes for i in n.inputs
+                  if i in tprec and tprec[i] != tprec[n.outputs[0]]}
+    if tprec[ref.outputs[0]] != "int8":
+        converters.add((ref.outputs[0], "int8"))
+    work = sum(macs.get(n.name, 0) for n in ref.nodes if n.op not in ALIASING and tprec[n.outputs[0]] == "int16")
+    work += sum(size(t, "int8") for t, _ in converters)
+    return work, sum(size(t, p) for t, p in tprec.items()) + sum(size(t, p) for t, p in converters)
+
+
+def _noise(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """Layer -> isolated output noise energy relative to the signal (10^(-SQNR/10))."""
+    return {r["name"]: 0.0 if r["output_sqnr_db"] is None else 10 ** (-r["output_sqnr_db"] / 10) for r in rows}
+
+
+def _next_layer(ref: Graph, precision: Mapping[str, str], left: list[str], gain: Mapping[str, float],
+                macs: Mapping[str, int], base: tuple[int, int]) -> str:
+    """The layer of ``left`` with the best gain per marginal cost (a promotion that costs nothing
+    comes first); layers without a gain come last, cheapest first."""
+    now = precision_cost(ref, precision, macs)
+
+    def key(name: str) -> tuple[int, float]:
+        work, nbytes = precision_cost(ref, {**precision, name: "int16"}, macs)
+        cost = (work - now[0]) / max(base[0], 1) + (nbytes - now[1]) / max(base[1], 1)
+        if gain[name] <= 0:
+            return 1, cost
+        return 0, -gain[name] / cost if cost > 0 else -float("inf")
+
+    return min(left, key=key)
+
+
 def choose_mixed(ref: Graph, qg: Graph, calib: np.ndarray, target_sqnr: float | None = None,
                  target_agreement: float | None = None) -> tuple[Graph, list[dict[str, Any]]]:
     """The mixed graph of the greedy promotion and its steps: [{"promoted", "op", "sqnr_db",
@@ -113,24 +160,30 @@ def choose_mixed(ref: Graph, qg: Graph, calib: np.ndarray, target_sqnr: float | 
     ref, qg = without_softmax(ref), without_softmax(qg)
     calib = np.asarray(calib, np.float32)[:SEARCH_SAMPLES]
     reference = _float_outputs(ref, calib)
-    order = sorted(isolated_sensitivity(ref, qg, calib[:SENSITIVITY_SAMPLES]),
-                   key=lambda r: float("inf") if r["output_sqnr_db"] is None else r["output_sqnr_db"])
+    noise8 = _noise(isolated_sensitivity(ref, qg, calib[:SENSITIVITY_SAMPLES]))
+    noise16 = _noise(isolated_sensitivity(ref, _build_body(ref, qg, all_int16(ref)), calib[:SENSITIVITY_SAMPLES]))
+    gain = {k: noise8[k] - noise16.get(k, 0.0) for k in noise8}
+    ops = {n.name: n.op for n in ref.nodes}
     macs = {r["name"]: r["macs"] for r in layer_stats(ref)}
     base_bytes = tensor_bytes(qg)
+    base = (max(sum(macs.values()), 1), base_bytes)
+    left = [n.name for n in ref.nodes if n.name in gain]
     precision: dict[str, str] = {}
     current = qg
     steps: list[dict[str, Any]] = []
-    for row in [None] + order:
-        if row is not None:
-            precision[row["name"]] = "int16"
+    while True:
+        promoted = None
+        if steps:
+            promoted = _next_layer(ref, precision, left, gain, macs, base)
+            left.remove(promoted)
+            precision[promoted] = "int16"
             current = _build_body(ref, qg, precision)
         score = fidelity(ref, current, calib, reference)
-        steps.append({"promoted": None if row is None else row["name"], "op": None if row is None else row["op"],
-                      **score, "tensor_bytes": tensor_bytes(current),
+        steps.append({"promoted": promoted, "op": ops.get(promoted), **score, "tensor_bytes": tensor_bytes(current),
                       "extra_tensor_bytes": tensor_bytes(current) - base_bytes,
                       "int16_macs": int(sum(macs.get(k, 0) for k in precision)),
                       "converters": sum(n.op == "requantize" for n in current.nodes)})
-        if _met(score, target_sqnr, target_agreement):
+        if _met(score, target_sqnr, target_agreement) or not left:
             break
     steps[-1]["target_met"] = _met(steps[-1], target_sqnr, target_agreement)
     return (_with_softmax(current, ref, full_ref) if with_softmax else current), steps
