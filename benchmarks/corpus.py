@@ -18,7 +18,10 @@ The Cortex-M7 columns: the C compiled for mps2-an500, run under QEMU on one EVAL
 byte for byte with the simulator, at the package's resolution (`CorpusModel.shape`) unless it does
 not fit the board's 4 MiB, then at the reduced one (`CorpusModel.small`).
 
-    python benchmarks/corpus.py [--quick] [--calib N] [--eval N] [--model NAME ...]
+    python benchmarks/corpus.py [--quick] [--calib N] [--eval N] [--model NAME ...] [--shape NAME=H,W ...]
+
+`--shape` measures a model at another input size than its package's (e.g. the detector, which
+rapidocr runs at 736x736, at 320x320: numpy simulation of 64 pages at 736 takes hours).
 
 Prints markdown on stdout (progress on stderr). Needs the corpus wheels (scripts/install.sh).
 """
@@ -26,6 +29,7 @@ Prints markdown on stdout (progress on stderr). Needs the corpus wheels (scripts
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import tempfile
 import time
@@ -146,7 +150,13 @@ def main() -> None:
     ap.add_argument("--calib", type=int, default=32, help="calibration inputs per model")
     ap.add_argument("--eval", type=int, default=64, help="fidelity inputs per model")
     ap.add_argument("--model", nargs="*", choices=sorted(corpus.BY_NAME), help="only these models")
+    ap.add_argument("--shape", nargs="*", default=[], metavar="NAME=H,W", help="measure NAME at H x W")
     args = ap.parse_args()
+    shapes = {}
+    for item in args.shape:
+        name, _, hw = item.partition("=")
+        h, w = (int(v) for v in hw.split(","))
+        shapes[name] = (1, corpus.BY_NAME[name].shape[1], h, w)
     methods = ["MinMax"] if args.quick else ["MinMax", "Entropy", "Percentile"]
     print(f"onnxruntime {ort.__version__}; {args.calib} calibration and {args.eval} fidelity inputs per model; "
           "fidelity = agreement with float / mean cosine\n")
@@ -159,6 +169,8 @@ def main() -> None:
         for m in corpus.CORPUS:
             if args.model and m.name not in args.model:
                 continue
+            if m.name in shapes:
+                m = dataclasses.replace(m, shape=shapes[m.name])
             r = measure(m, args.calib, args.eval, args.quick, Path(tmp))
             if "error" in r:
                 failed.append(r)

