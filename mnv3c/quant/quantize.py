@@ -361,7 +361,9 @@ def build(g: Graph, params: Mapping[str, QP], precision: Mapping[str, str] | Non
     p16 = {name: int16_params(qp, (ranges or {}).get(name)) for name, qp in params.items()}
     eff: ChainMap[str, QP] = ChainMap({}, params)  # params may be a defaultdict (placeholder_int8)
     for n in g.nodes:  # an int16 node's output and fused internals take symmetric int16 parameters
-        if tprec[n.outputs[0]] == "int16":
+        if tprec[n.outputs[0]] == "int16" and n.op in ALIASING:  # codes are copied: the input's parameters
+            eff[n.outputs[0]] = eff[n.inputs[0]]
+        elif tprec[n.outputs[0]] == "int16":
             for name in _owned_tensors(n):
                 if name in params:
                     eff[name] = p16[name]
