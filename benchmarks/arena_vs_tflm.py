@@ -4,8 +4,8 @@ Networks: MobileNetV3-Small 1.0, 1000 classes (the zoo's legacy17 export, seed 0
 the bundled mnv3c/data/mnv3_small_mnist.onnx (96x96, 1 channel, 10 classes) when it exists.
 
 mnv3c side: `quantize_model` + `write_project` (target host), the report's arena_bytes and
-arena_lower_bound_bytes. mnv3c keeps the graph input and output in the caller's buffers, so the table
-also shows arena + input + output, the figure comparable with TFLM's tensor memory, which holds them.
+arena_lower_bound_bytes. The graph input and output are buffers of mnv3c's arena (report.json
+tensor_ram_bytes = arena_bytes), as they are of TFLM's tensor memory.
 
 TFLM side, built offline from PyPI packages in a separate venv (they pull in jax and a second converter
 stack; torch stays 2.13.0): the ONNX file's weights are loaded into the zoo's torch module (BatchNorm
@@ -87,8 +87,8 @@ def _mnv3c_side(onnx_path: Path, calib: np.ndarray, outdir: Path) -> dict:
 
     q = quantize_model(str(onnx_path), None, calib, progress=False)
     report = write_project(q.qgraph, "host", resolve_board("host", None), outdir, force=True)
-    io = int(np.prod(report["input"]["c_shape"])) + int(np.prod(report["output"]["c_shape"]))
-    return {"arena": report["arena_bytes"], "lower_bound": report["arena_lower_bound_bytes"], "io": io,
+    return {"arena": report["arena_bytes"], "lower_bound": report["arena_lower_bound_bytes"],
+            "tensor_ram": report["tensor_ram_bytes"],
             "macs": report["macs"]}
 
 
@@ -156,14 +156,14 @@ def _pct(a: int, b: int | None) -> str:
 
 
 def _print_tables(rows: list[dict], tflm_note: str | None) -> None:
-    print("| network | mnv3c arena | mnv3c lower bound | arena / bound | mnv3c arena + input + output "
+    print("| network | mnv3c arena | mnv3c lower bound | arena / bound | mnv3c tensor RAM (input + output + activations + scratch) "
           "| TFLM tensor memory (arena head) | TFLM graph lower bound | TFLM arena total (host, 64-bit) "
           "| PEERS.md TFLM + CMSIS-NN arena (quoted, Cortex-M7) |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         m, t = r["mnv3c"], r.get("tflm")
         peers = PEERS_TFLM.get(r["resolution"]) if r["kind"] == "zoo" else None
-        with_io = m["arena"] + m["io"]
+        with_io = m["tensor_ram"]
         cells = [r["label"], _fmt(m["arena"]), _fmt(m["lower_bound"]), f"{m['arena'] / m['lower_bound']:.3f}",
                  _fmt(with_io)]
         if t:
@@ -177,12 +177,12 @@ def _print_tables(rows: list[dict], tflm_note: str | None) -> None:
     measured = [r for r in rows if r.get("tflm")]
     if not measured:
         return
-    print("\nRatios: mnv3c arena + input + output as a share of TFLM's figures")
+    print("\nRatios: mnv3c tensor RAM as a share of TFLM's figures")
     print("\n| network | vs TFLM tensor memory | vs TFLM arena total (host) | vs PEERS.md TFLM arena |")
     print("|---|---:|---:|---:|")
     for r in measured:
         m, t = r["mnv3c"], r["tflm"]
-        with_io = m["arena"] + m["io"]
+        with_io = m["tensor_ram"]
         peers = PEERS_TFLM.get(r["resolution"]) if r["kind"] == "zoo" else None
         print(f"| {r['label']} | {with_io / t['head']:.2f} | {with_io / t['total']:.2f} | "
               f"{'' if not peers else f'{with_io / peers:.2f}'} |")

@@ -92,7 +92,7 @@ def check_memory_fit(graph: Graph, target: str, board: Board) -> None:
 
 
 def _check_fit(board: Board, arena_bytes: int, weights_bytes: int) -> None:
-    # every kernel's scratch is planned inside the arena (plan/memory.py), so it adds nothing here
+    # the input, the output and every kernel's scratch are planned inside the arena (plan/), so they add nothing
     check_fit(board, arena_bytes, 0, STACK_BYTES, weights_bytes, CODE_BYTES_ESTIMATE)
 
 

@@ -108,8 +108,7 @@ def generate(qgraph: Graph, outdir: str | Path, target: str = "host", board: str
         "layers": layers,
         "buffers": list(buffers.values()),
         "arrays": arrays,
-        "io": _io(qgraph),
-        "uses_arena": bool(buffers) or bool(plan.scratch),
+        "io": _io(qgraph, plan),
         "int16": any(t.dtype == "int16" for t in qgraph.tensors.values()),
         "weights_bytes": sum(a.nbytes for a in arrays),
         "kernel_headers": kernel_headers,
@@ -197,19 +196,10 @@ def _buffers(g: Graph, plan: ModelPlan, names: CNames) -> dict[str, _Buffer]:
     return out
 
 
-def _caller_buffer(plan: ModelPlan, tensor: str) -> str | None:
-    """"input" or "output" for tensors stored in the caller's buffers, None for arena tensors."""
-    sched = plan.schedule
-    root = sched.root[tensor]
-    if root == sched.root[sched.graph_input]:
-        return "input"
-    return "output" if root == sched.root[sched.graph_output] else None
-
-
 def _pointer(g: Graph, plan: ModelPlan, tensor: str, buffers: dict[str, _Buffer]) -> str:
     """The C expression of a tensor's storage: an int16 tensor (mixed precision) is cast from the
     arena, whose buffers are 16-byte aligned."""
-    where = _caller_buffer(plan, tensor) or f"arena8 + {buffers[plan.schedule.root[tensor]].macro}"
+    where = f"arena8 + {buffers[plan.schedule.root[tensor]].macro}"
     return f"(int16_t *)(void *)({where})" if g.tensors[tensor].dtype == "int16" else where
 
 
@@ -296,8 +286,9 @@ def _tensor_text(g: Graph, name: str) -> str:
 
 
 def _where(plan: ModelPlan, tensor: str) -> str:
-    caller = _caller_buffer(plan, tensor)
-    return f" (model {caller})" if caller else f" (arena +{plan.offset(tensor)})"
+    sched = plan.schedule
+    role = {sched.root[sched.graph_input]: ", model input", sched.root[sched.graph_output]: ", model output"}
+    return f" (arena +{plan.offset(tensor)}{role.get(sched.root[tensor], '')})"
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:
@@ -310,13 +301,15 @@ def _shape_text(shape: tuple[int, ...]) -> str:
 
 
 # --- interface and report ------------------------------------------------------------------------
-def _io(g: Graph) -> dict[str, Any]:
+def _io(g: Graph, plan: ModelPlan) -> dict[str, Any]:
     x, y = g.tensors[g.inputs[0]], g.tensors[g.outputs[0]]
     if len(x.shape) != 4:
         raise UnsupportedModelError(f"the model input must be an NCHW image, got shape {list(x.shape)}")
     _, c, h, w = (int(d) for d in x.shape)
     return {
         "input_size": sample_bytes(g, x.name),
+        "input_offset": plan.offset(x.name),
+        "output_offset": plan.offset(y.name),
         "input_h": h, "input_w": w, "input_c": c,
         "input_scale": float_literal(float(x.quant.scale)),
         "input_zero_point": signed_macro(int(x.quant.zero_point)),
@@ -355,10 +348,12 @@ def _report(g: Graph, plan: ModelPlan, target: str, board: str, layer_weights: l
         "board": board,
         "arena_bytes": plan.memory.arena_bytes,
         "arena_lower_bound_bytes": plan.memory.lower_bound_bytes,
+        # the input, output, activations and kernel scratch all live in the arena (plan/schedule.py)
+        "tensor_ram_bytes": plan.memory.arena_bytes,
         "weights_bytes": sum(layer_weights),
         **totals(g),
-        "input": _io_report(g, g.inputs[0]),
-        "output": _io_report(g, g.outputs[0]),
+        "input": _io_report(g, plan, g.inputs[0]),
+        "output": _io_report(g, plan, g.outputs[0]),
         "layers": layers,
         "quantization": quant_report(g),
         "memory_plan_order": plan.memory.order,
@@ -378,10 +373,11 @@ def _timeline(g: Graph, plan: ModelPlan) -> list[dict[str, Any]]:
     return blocks
 
 
-def _io_report(g: Graph, name: str) -> dict[str, Any]:
+def _io_report(g: Graph, plan: ModelPlan, name: str) -> dict[str, Any]:
     t = g.tensors[name]
     return {
         "name": name,
+        "arena_offset": plan.offset(name),
         "shape": [int(d) for d in t.shape],
         "c_shape": [int(t.shape[i]) for i in ((0, 2, 3, 1) if len(t.shape) == 4 else range(len(t.shape)))],
         "scale": float(np.float32(t.quant.scale)),

@@ -2,8 +2,9 @@
 
 One step per graph node, in graph order, except views: a reshape that does not move bytes (in the
 C layout, NHWC for 4-D tensors) runs no code, its output simply names its input's storage. Storage
-is identified by a *root* tensor; the graph input and output roots live in the caller's buffers,
-every other root gets an arena buffer from the memory planner.
+is identified by a *root* tensor, and every root gets an arena buffer from the memory planner,
+the graph input and output included: the input is live from before the first step until its last
+reader (then its bytes are reused), the output from its producer until after the last step.
 
 The schedule knows nothing about kernels or offsets; `buffers` takes the kernel choice's in-place
 permissions as an argument so either side can change alone.
@@ -37,19 +38,17 @@ class Schedule:
     graph_input: str
     graph_output: str
 
-    def is_external(self, tensor: str) -> bool:
-        """True for tensors living in the caller's input or output buffer rather than the arena."""
-        return self.root[tensor] in (self.root[self.graph_input], self.root[self.graph_output])
-
     def lifetimes(self) -> dict[str, tuple[int, int]]:
-        """Arena root -> (step that writes it, last step that reads any of its views)."""
-        span: dict[str, tuple[int, int]] = {}
+        """Arena root -> (step that writes it, last step that reads any of its views); the graph
+        input is written before step 0, the graph output must survive the last step."""
+        span: dict[str, tuple[int, int]] = {self.root[self.graph_input]: (0, 0)}
         for s in self.steps:
             for t in (s.output, *s.inputs):
                 r = self.root[t]
-                if not self.is_external(r):
-                    first, _ = span.get(r, (s.index, s.index))
-                    span[r] = (first, s.index)
+                first, _ = span.get(r, (s.index, s.index))
+                span[r] = (first, s.index)
+        out = self.root[self.graph_output]
+        span[out] = (span[out][0], len(self.steps) - 1)
         return span
 
 
@@ -83,16 +82,15 @@ def buffers(sched: Schedule, nbytes: Mapping[str, int], inplace_operands: Sequen
 
     ``nbytes`` gives each tensor's size; ``inplace_operands[step]`` lists the positions in
     ``Step.inputs`` the step's kernel may overwrite with its output. The hint names the first of
-    them whose storage is last read at this step (the planner re-checks that).
+    them whose storage is last read at this step (the planner re-checks that); the graph output is
+    never overwritten.
     """
     spans = sched.lifetimes()
     hints: dict[str, str] = {}
     for s in sched.steps:
-        if sched.is_external(s.output):
-            continue
         for pos in inplace_operands[s.index]:
             r = sched.root[s.inputs[pos]]
-            if not sched.is_external(r) and spans[r][1] == s.index:
+            if r != sched.root[sched.graph_output] and spans[r][1] == s.index:
                 hints[s.output] = r
                 break
     return [

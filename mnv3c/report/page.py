@@ -73,7 +73,7 @@ def _fit(report: dict[str, Any], board: Board | None) -> list[dict[str, Any]]:
     from mnv3c.compiler import CODE_BYTES_ESTIMATE, STACK_BYTES
 
     rows = [
-        {"kind": "RAM", "size": board.ram_size, "parts": [("arena", report["arena_bytes"]), ("stack", STACK_BYTES)],
+        {"kind": "RAM", "size": board.ram_size, "parts": [("tensor RAM", _tensor_ram(report)), ("stack", STACK_BYTES)],
          "measured": report.get("ram_bytes")},
         {"kind": "flash", "size": board.flash_size,
          "parts": [("weights", report["weights_bytes"]), ("code (estimate)", CODE_BYTES_ESTIMATE)],
@@ -84,6 +84,12 @@ def _fit(report: dict[str, Any], board: Board | None) -> list[dict[str, Any]]:
         row["used"] = row["measured"] if row["measured"] is not None else row["planned"]
         row["percent"] = 100.0 * row["used"] / row["size"]
     return rows
+
+
+def _tensor_ram(report: dict[str, Any]) -> int:
+    """The model's whole tensor RAM; reports older than the input-in-the-arena plan lack the field
+    and kept the input and output outside the arena."""
+    return report.get("tensor_ram_bytes", report["arena_bytes"])
 
 
 # --- plots ---------------------------------------------------------------------------------------
