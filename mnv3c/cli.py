@@ -72,6 +72,24 @@ _fraction = _bounded("--target-agreement", 0.0, 1.0, "(0, 1]")
 _decibels = _bounded("--target-sqnr", -1000.0, 1000.0, "(-1000, 1000) dB", "number of dB")
 
 
+def _bytes(text: str) -> int:
+    """--ram-budget: a positive whole number of bytes."""
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of bytes, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+def _schedule_flags(c: argparse.ArgumentParser) -> None:
+    c.add_argument("--ram-budget", type=_bytes, metavar="BYTES",
+                   help="tensor RAM (input + output + activations + scratch) the schedule must fit: early layers "
+                        "run in row bands where needed (exit 2 with the smallest reachable figure if none fits); "
+                        "default: the smallest RAM for at most 5 %% extra MACs")
+
+
 def _quant_flags(c: argparse.ArgumentParser) -> None:
     """The calibration choices shared by compile, run and eval (recorded in report.json / eval JSON)."""
     q = c.add_argument_group("quantization")
@@ -124,6 +142,7 @@ def _build_parser() -> argparse.ArgumentParser:
     target_flags(c)
     c.add_argument("-o", "--output", required=True, metavar="OUTDIR", type=_nonempty, help="the folder to create")
     c.add_argument("--force", action="store_true", help="replace an existing OUTDIR")
+    _schedule_flags(c)
     _quant_flags(c)
     c.add_argument("--name", default="mnv3c", metavar="NAME",
                    help="prefix of every exported symbol, macro and file of the library, and its folder in OUTDIR "
@@ -139,6 +158,7 @@ def _build_parser() -> argparse.ArgumentParser:
     c.add_argument("--input", metavar="INPUT", help=f"input samples, {ARRAYS} (default: one seeded sample)")
     c.add_argument("--profile", action="store_true",
                    help="print the per-layer instruction profile, most expensive first, on stderr")
+    _schedule_flags(c)
     _quant_flags(c)
     c.add_argument("--name", default="mnv3c", metavar="NAME", help="the generated library's prefix (see compile)")
     c.add_argument("--no-softmax", action="store_true", help="the device outputs logits (see compile)")

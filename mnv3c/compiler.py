@@ -81,13 +81,14 @@ def load_model(model: str, input_shape: tuple[int, ...] | None) -> tuple[Graph, 
         return load_float_graph(model, input_shape)
 
 
-def check_memory_fit(graph: Graph, target: str, board: Board) -> None:
+def check_memory_fit(graph: Graph, target: str, board: Board, ram_budget: int | None = None) -> None:
     """The board fit of canonical float ``graph``, before calibration: the memory plan and the
-    weight bytes do not depend on the quantization ranges (see `placeholder_int8`)."""
-    if not board.regions:
+    weight bytes do not depend on the quantization ranges (see `placeholder_int8`). A
+    ``ram_budget`` no schedule meets fails here too (plan/patch_search.RamBudgetError)."""
+    if not board.regions and ram_budget is None:
         return
     with stage("plan", f"memory plan for {board.name}"):
-        arena_bytes, weights_bytes = memory_needs(placeholder_int8(graph), target)
+        arena_bytes, weights_bytes = memory_needs(placeholder_int8(graph), target, ram_budget)
         _check_fit(board, arena_bytes, weights_bytes)
 
 
@@ -132,15 +133,17 @@ def quantize_model(model: str, input_shape: tuple[int, ...] | None, calib: str |
 def write_project(qgraph: Graph, target: str, board: Board, outdir: str | Path, force: bool,
                   inputs_int8: np.ndarray | None = None,
                   sqnr: dict[str, float | None] | None = None, html: bool = True,
-                  input_files: Sequence[str | Path | None] = (), name: str = DEFAULT_PREFIX) -> dict[str, Any]:
+                  input_files: Sequence[str | Path | None] = (), name: str = DEFAULT_PREFIX,
+                  ram_budget: int | None = None, patches: bool = True) -> dict[str, Any]:
     """Generate the C project into ``outdir`` all at once (`mnv3c.outdir.staged`): a failure or
     an interrupt leaves nothing half-written, and --force never deletes ``input_files``.
     ``sqnr``: each layer's SQNR (`Quantized.layer_sqnr`) for report.json and report.html;
     ``html``: write report.html (`run`, whose OUTDIR is temporary, does not). ``inputs_int8`` (C
-    layout) become the example's test vectors; ``name`` is the library's prefix (--name)."""
+    layout) become the example's test vectors; ``name`` is the library's prefix (--name);
+    ``ram_budget``/``patches``: the schedule (--ram-budget; patches=False: layer by layer)."""
     with staged(outdir, force, input_files) as staging:
         with stage("codegen", f"{len(qgraph.nodes)} layers for {board.name}"):
-            report = generate(qgraph, staging, target, board.name, name)
+            report = generate(qgraph, staging, target, board.name, name, ram_budget, patches)
         report["stack_bytes"] = model_stack_bytes(board, staging, report["sources"], name) if board.regions else None
         write_report(staging, report)
         check_stack(board, report["stack_bytes"], STACK_BYTES)
@@ -208,7 +211,8 @@ def run_project(outdir: str | Path, image: Path, x_int8_nhwc: np.ndarray) -> Pro
         result = run_elf(board, image, timeout_s=RUN_TIMEOUT_S, input_bytes=stream,
                          model_run=f"{report['name']}_model_run")
     y = parse_outputs(result.stdout_lines, len(x_int8_nhwc), out_bytes)
-    profile = layer_profile(report["layers"], result.marks_per_sample[0], result.instructions)
+    profile = layer_profile(report["layers"], result.marks_per_sample[0], result.instructions,
+                            report.get("schedule", {}).get("calls"))
     return ProjectRun(y, result.instructions, profile)
 
 

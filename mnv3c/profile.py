@@ -15,19 +15,25 @@ from typing import Any, Sequence
 OUTSIDE = "(outside layers)"  # the row for harness, markers and mnv3c_model_run's own return
 
 
-def layer_profile(layers: Sequence[dict[str, Any]], marks: Sequence[int], total: int) -> list[dict[str, Any]]:
+def layer_profile(layers: Sequence[dict[str, Any]], marks: Sequence[int], total: int,
+                  calls: Sequence[int] | None = None) -> list[dict[str, Any]]:
     """[{"layer", "kernel", "instructions", "macs"}] in schedule order plus the OUTSIDE row.
 
-    ``layers`` are report.json's layers (name, kernel, macs); ``marks`` has one entry more than
-    there are layers. A different count means mnv3c_model_run called something that is not a
-    layer (or the plugin saw no layer at all): that is an mnv3c defect, not a user error.
+    ``layers`` are report.json's layers (name, kernel, macs); ``calls`` (report.json
+    schedule.calls) the layer of each kernel call in order, one per layer when omitted: a patched
+    stage calls its layers once per band, and each layer's row sums its calls. ``marks`` has one
+    entry more than there are calls. A different count means mnv3c_model_run called something that
+    is not a layer (or the plugin saw no layer at all): that is an mnv3c defect, not a user error.
     """
-    if len(marks) != len(layers) + 1:
-        raise RuntimeError(f"instruction profile: {len(marks)} layer marks for {len(layers)} layers "
-                           f"(mnv3c_model_run must make exactly one call per layer)")
+    calls = list(range(len(layers))) if calls is None else list(calls)
+    if len(marks) != len(calls) + 1:
+        raise RuntimeError(f"instruction profile: {len(marks)} layer marks for {len(calls)} kernel calls "
+                           f"(mnv3c_model_run must make exactly the calls report.json lists)")
+    spent = [0] * len(layers)
+    for k, layer in enumerate(calls):
+        spent[layer] += int(marks[k + 1] - marks[k])
     rows = [
-        {"layer": layer["name"], "kernel": layer["kernel"], "instructions": int(marks[i + 1] - marks[i]),
-         "macs": int(layer["macs"])}
+        {"layer": layer["name"], "kernel": layer["kernel"], "instructions": spent[i], "macs": int(layer["macs"])}
         for i, layer in enumerate(layers)
     ]
     outside = total - (marks[-1] - marks[0])

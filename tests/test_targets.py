@@ -108,7 +108,8 @@ def _check_target(case: Case, target: str, outdir: Path, classes: int) -> None:
     assert [row["layer"] for row in ran.profile[:-1]] == [layer["name"] for layer in report["layers"]]
     assert all(row["instructions"] > 0 for row in ran.profile[:-1])
     assert sum(row["instructions"] for row in ran.profile) == instructions
-    assert layer_profile(report["layers"], again.marks_per_sample[0], again.instructions) == ran.profile
+    assert layer_profile(report["layers"], again.marks_per_sample[0], again.instructions,
+                         report["schedule"]["calls"]) == ran.profile
     assert len(again.instructions_per_sample) == len(case.x_int8)
 
     on_disk = json.loads((outdir / "report.json").read_text())

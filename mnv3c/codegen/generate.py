@@ -19,7 +19,7 @@ time or paths, so compiling the same model twice gives byte-identical files.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +32,12 @@ from mnv3c.boards.registry import default_board
 from mnv3c.codegen.cformat import comment_text, float_literal, float_text, signed_macro
 from mnv3c.codegen.layers import Fields, LayerCode, layer_code
 from mnv3c.codegen.names import DEFAULT_PREFIX, CNames, check_prefix, prefixed
+from mnv3c.codegen.stages import BandParams, band_fields, geometry_key, render, stage_calls
 from mnv3c.errors import MnvError, UnsupportedModelError
 from mnv3c.ir.graph import Graph
 from mnv3c.plan.kernels import Kernel
 from mnv3c.plan.model_plan import ModelPlan, plan_model, sample_bytes
+from mnv3c.plan.patches import BandLayer, Stage, extra_macs, row_bytes
 from mnv3c.quant.quantize import quant_report
 from mnv3c.plan.schedule import Step
 
@@ -66,6 +68,11 @@ class _Layer:
     scratch_offset: int
     scratch_bytes: int
     code: LayerCode
+    band_params: list[BandParams] = field(default_factory=list)  # in a patched stage: one per band geometry
+
+    @property
+    def params_names(self) -> list[str]:
+        return [b.name for b in self.band_params] or [self.params]
 
     @property
     def call(self) -> str:
@@ -86,17 +93,19 @@ class _Buffer:
 
 
 def generate(qgraph: Graph, outdir: str | Path, target: str = "host", board: str | None = None,
-             name: str = DEFAULT_PREFIX) -> dict[str, Any]:
+             name: str = DEFAULT_PREFIX, ram_budget: int | None = None, patches: bool = True) -> dict[str, Any]:
     """Write the library and example for ``qgraph`` into ``outdir``; return the report (also
-    outdir/report.json). ``name`` prefixes every exported symbol, macro and file of the library."""
+    outdir/report.json). ``name`` prefixes every exported symbol, macro and file of the library;
+    ``ram_budget``/``patches``: the schedule's search (plan_model)."""
     check_name(name)
     outdir = Path(outdir)
     lib = outdir / name
-    plan = plan_model(qgraph, target)
+    plan = plan_model(qgraph, target, ram_budget, patches)
     names = CNames(final=lambda ident: prefixed(ident, name))
     names.reserve(*_runtime_identifiers())
     buffers = _buffers(qgraph, plan, names)
     layers = [_layer(qgraph, plan, s, names, buffers) for s in plan.schedule.steps]
+    body, calls = _body(qgraph, plan, layers, buffers)
     runtime_files = sorted({src for k in plan.kernels for src in (*k.sources, *k.headers)})
     kernel_sources = sorted({Path(src).name for k in plan.kernels for src in k.sources})
     kernel_headers = sorted({Path(h).name for k in plan.kernels for h in k.headers})
@@ -106,6 +115,8 @@ def generate(qgraph: Graph, outdir: str | Path, target: str = "host", board: str
         "model": comment_text(qgraph.name),
         "plan": plan.memory,
         "layers": layers,
+        "body": body,
+        "band_loops": any(item["kind"] == "stage" and "for (band" in item["code"] for item in body),
         "buffers": list(buffers.values()),
         "arrays": arrays,
         "io": _io(qgraph, plan),
@@ -145,14 +156,16 @@ def generate(qgraph: Graph, outdir: str | Path, target: str = "host", board: str
                      [f"{name}/{prefixed(s, name)}" for s in context["library_sources"]])
     report["name"] = name
     report["softmax"] = context["softmax"]
+    report["schedule"] = _schedule_report(qgraph, plan, calls)
     _write(outdir / "report.json", strict_json.dumps(report, indent=2) + "\n")
     return report
 
 
-def memory_needs(qgraph: Graph, target: str = "host") -> tuple[int, int]:
+def memory_needs(qgraph: Graph, target: str = "host", ram_budget: int | None = None,
+                 patches: bool = True) -> tuple[int, int]:
     """(arena bytes, weight bytes) the C code for ``qgraph`` will have, as `generate` reports them,
     without writing anything: the plan and the arrays, not the text."""
-    plan = plan_model(qgraph, target)
+    plan = plan_model(qgraph, target, ram_budget, patches)
     names = CNames()
     names.reserve(*_runtime_identifiers())
     arrays = [a for s in plan.schedule.steps
@@ -183,15 +196,18 @@ def _write(path: Path, text: str) -> None:
 
 # --- storage -------------------------------------------------------------------------------------
 def _buffers(g: Graph, plan: ModelPlan, names: CNames) -> dict[str, _Buffer]:
-    """One offset macro per arena root, in schedule order."""
+    """One offset macro per arena root, in schedule order; a patched stage's intermediate holds one band."""
     spans = plan.schedule.lifetimes()
+    planned = {b.name: b for b in plan.buffers}
     out: dict[str, _Buffer] = {}
-    for root, (first, last) in sorted(spans.items(), key=lambda kv: (kv[1], kv[0])):
-        t = g.tensors[root]
+    for root, _ in sorted(spans.items(), key=lambda kv: (kv[1], kv[0])):
+        t, b = g.tensors[root], planned[root]
+        whole = sample_bytes(g, root)
+        size = f"{whole} bytes" if b.size == whole else f"one band: {b.size} of {whole} bytes"
         out[root] = _Buffer(
             names(f"OFFSET_{root}"),
             plan.memory.offsets[root],
-            comment_text(f"{root}: {_shape_text(t.shape)}, {sample_bytes(g, root)} bytes, steps {first}..{last}"),
+            comment_text(f"{root}: {_shape_text(t.shape)}, {size}, steps {b.first_step}..{b.last_step}"),
         )
     return out
 
@@ -210,6 +226,19 @@ def _layer(g: Graph, plan: ModelPlan, step: Step, names: CNames, buffers: dict[s
     code = layer_code(kernel.params_type, node, g, names, kernel.layout)
     scratch_macro = names(f"SCRATCH_{node.name}") if step.index in plan.scratch else ""
     scratch = f"arena8 + {scratch_macro}" if scratch_macro else "NULL"
+    stage = plan.stage_of(step.index)
+    band_params: list[BandParams] = []
+    if stage is not None:
+        position = stage.steps.index(step.index)
+        _, c, _, w = (int(d) for d in g.tensors[step.output].shape)
+        seen: dict[tuple, BandLayer] = {}
+        for band in stage.bands:
+            seen.setdefault(geometry_key(band[position]), band[position])
+        for k, (key, layer) in enumerate(seen.items()):
+            band_params.append(BandParams(
+                key, names(f"{node.name}_band{k}_params"), _initializer(band_fields(code.fields, layer, c * w), "    "),
+                comment_text(f"bands of {key[1]} output rows from {key[0]} input rows, "
+                             f"padding {key[2]} top, {key[3]} bottom")))
     return _Layer(
         index=step.index,
         title=comment_text(f"{node.name}: {node.op}"),
@@ -223,7 +252,38 @@ def _layer(g: Graph, plan: ModelPlan, step: Step, names: CNames, buffers: dict[s
         scratch_offset=plan.memory.scratch_offsets.get(step.index, 0),
         scratch_bytes=plan.scratch.get(step.index, 0),
         code=code,
+        band_params=band_params,
     )
+
+
+def _body(g: Graph, plan: ModelPlan, layers: list[_Layer], buffers: dict[str, _Buffer]
+          ) -> tuple[list[dict[str, Any]], list[int]]:
+    """mnv3c_model_run's statements: a layer's call, or a patched stage's band calls; and the
+    layer index of every kernel call in execution order (the profile's marks follow it)."""
+    body: list[dict[str, Any]] = []
+    calls: list[int] = []
+    for layer in layers:
+        stage = plan.stage_of(layer.index)
+        if stage is None:
+            body.append({"kind": "layer", "layer": layer})
+            calls.append(layer.index)
+        elif layer.index == stage.first:
+            body.append({"kind": "stage", "code": _stage_code(g, plan, stage, layers, buffers)})
+            calls += [bl.step for band in stage.bands for bl in band]
+    return body, calls
+
+
+def _stage_code(g: Graph, plan: ModelPlan, stage: Stage, layers: list[_Layer], buffers: dict[str, _Buffer]) -> str:
+    sched = plan.schedule
+    steps = [sched.steps[i] for i in stage.steps]
+    mine = [layers[i] for i in stage.steps]
+    params = [{b.key: b.name for b in lay.band_params} for lay in mine]
+    x, y = steps[0].inputs[0], steps[-1].output
+    per_band = stage_calls(
+        stage, [lay.kernel for lay in mine], params, _pointer(g, plan, x, buffers), _pointer(g, plan, y, buffers),
+        [_pointer(g, plan, s.output, buffers) for s in steps[:-1]], row_bytes(g, x), row_bytes(g, y),
+        [lay.args[-1] for lay in mine])
+    return render(stage, plan.stages.index(stage), per_band, [f"[{s.index}] {s.op}" for s in steps])
 
 
 def _input_args(g: Graph, plan: ModelPlan, step: Step, kernel: Kernel, buffers: dict[str, _Buffer]) -> list[str]:
@@ -362,11 +422,35 @@ def _report(g: Graph, plan: ModelPlan, target: str, board: str, layer_weights: l
     }
 
 
+def _schedule_report(g: Graph, plan: ModelPlan, calls: list[int]) -> dict[str, Any]:
+    """report.json "schedule": the patched stages, the RAM they save and the MACs they add."""
+    macs = {r["name"]: int(r["macs"]) for r in layer_stats(g)}
+    total = max(sum(macs.values()), 1)
+    stages = []
+    for st in plan.stages:
+        extra = extra_macs(g, plan.schedule, st, macs)
+        stages.append({"layers": [plan.schedule.steps[i].node for i in st.steps], "first_step": st.first,
+                       "last_step": st.last, "band_rows": st.band_rows, "bands": len(st.bands),
+                       "output_over_input": st.shares_input, "extra_macs": extra})
+    extra = sum(s["extra_macs"] for s in stages)
+    return {
+        "kind": "patched" if stages else "layer_by_layer",
+        "stages": stages,
+        "tensor_ram_bytes": plan.memory.arena_bytes,
+        "layer_by_layer_tensor_ram_bytes": plan.layer_by_layer_bytes,
+        "extra_macs": extra,
+        "extra_macs_percent": round(100.0 * extra / total, 3),
+        "calls": calls,  # the layer index of each kernel call of one inference, in order
+    }
+
+
 def _timeline(g: Graph, plan: ModelPlan) -> list[dict[str, Any]]:
     """Every arena block: a buffer (the steps it lives across) or a step's kernel scratch."""
-    blocks = [{"name": root, "kind": "buffer", "offset": plan.memory.offsets[root], "bytes": sample_bytes(g, root),
-               "first_step": first, "last_step": last}
-              for root, (first, last) in sorted(plan.schedule.lifetimes().items(), key=lambda kv: (kv[1], kv[0]))]
+    spans = plan.schedule.lifetimes()
+    planned = {b.name: b for b in plan.buffers}
+    blocks = [{"name": root, "kind": "buffer", "offset": plan.memory.offsets[root], "bytes": planned[root].size,
+               "first_step": planned[root].first_step, "last_step": planned[root].last_step}
+              for root, _ in sorted(spans.items(), key=lambda kv: (kv[1], kv[0]))]
     blocks += [{"name": f"{plan.schedule.steps[step].node} scratch", "kind": "scratch",
                 "offset": plan.memory.scratch_offsets[step], "bytes": size, "first_step": step, "last_step": step}
                for step, size in sorted(plan.scratch.items())]

@@ -37,3 +37,15 @@ def precision_options(args: argparse.Namespace) -> dict[str, Any]:
     if args.precision != "mixed" and (args.target_sqnr is not None or args.target_agreement is not None):
         raise MnvError(f"{args.command}: --target-sqnr/--target-agreement need --precision mixed")
     return {"precision": args.precision, "target_sqnr": args.target_sqnr, "target_agreement": args.target_agreement}
+
+
+def schedule_text(schedule: dict[str, Any]) -> str:
+    """The chosen schedule for people: each patched stage, the tensor RAM, the extra MACs."""
+    ram = (f"tensor RAM {schedule['tensor_ram_bytes']:,} B (input, output, activations, scratch; "
+           f"layer by layer {schedule['layer_by_layer_tensor_ram_bytes']:,} B)")
+    if not schedule["stages"]:
+        return f"schedule: layer by layer, {ram}"
+    stages = "; ".join(f"steps {st['first_step']}..{st['last_step']} in {st['bands']} bands of {st['band_rows']} rows"
+                       f"{' (output over its input)' if st['output_over_input'] else ''}" for st in schedule["stages"])
+    return (f"schedule: patched ({stages}), {ram}, extra {schedule['extra_macs']:,} MACs "
+            f"({schedule['extra_macs_percent']:.2f} %) for the recomputed band edges")

@@ -46,16 +46,24 @@ class MemoryPlan:
 
 @dataclass
 class _Block:
-    """A contiguous arena region: one buffer, a chain of buffers sharing in place, or a scratch."""
+    """A contiguous arena region: one buffer, a chain of buffers sharing in place, or a scratch.
+
+    A chain's members may differ in size (a patched stage's small output written over its large
+    input): each member is one segment (its steps, its bytes from the block's start), so the
+    bytes a dead large member leaves above a small one are free for other buffers."""
 
     key: str
     members: list[str]
-    size: int
+    size: int  # the largest segment
     first_step: int
     last_step: int
+    segments: list[tuple[int, int, int]] = field(default_factory=list)  # (first step, last step, bytes)
 
     def overlaps_in_time(self, other: "_Block") -> bool:
         return self.first_step <= other.last_step and other.first_step <= self.last_step
+
+    def bytes_at(self, step: int) -> int:
+        return max((size for first, last, size in self.segments if first <= step <= last), default=0)
 
 
 def plan_memory(
@@ -65,7 +73,7 @@ def plan_memory(
     blocks = _merge_inplace(_checked(list(buffers)))
     for step, size in sorted((scratch or {}).items()):
         if size > 0:
-            blocks.append(_Block(_scratch_key(step), [], size, step, step))
+            blocks.append(_Block(_scratch_key(step), [], size, step, step, [(step, step, size)]))
 
     placements = [(name, _place(order(blocks), alignment)) for name, order in _ORDERS]
     order_name, block_offsets = min(placements, key=lambda p: _arena_bytes(blocks, p[1], alignment))
@@ -108,9 +116,10 @@ def _merge_inplace(buffers: list[Buffer]) -> list[_Block]:
             host.members.append(b.name)
             host.size = max(host.size, b.size)
             host.last_step = b.last_step
+            host.segments.append((b.first_step, b.last_step, b.size))
             block_of[b.name] = host
             continue
-        block = _Block(b.name, [b.name], b.size, b.first_step, b.last_step)
+        block = _Block(b.name, [b.name], b.size, b.first_step, b.last_step, [(b.first_step, b.last_step, b.size)])
         blocks.append(block)
         block_of[b.name] = block
     return blocks
@@ -121,16 +130,22 @@ def _last_read_by(source: Buffer, b: Buffer) -> bool:
 
 
 def _place(blocks: list[_Block], alignment: int) -> dict[str, int]:
-    """Put each block, in the given order, at the lowest aligned offset free during its lifetime."""
+    """Put each block, in the given order, at the lowest aligned offset where none of its segments
+    meets a time-overlapping segment of a block placed before."""
     placed: list[tuple[_Block, int]] = []
     offsets: dict[str, int] = {}
     for block in blocks:
-        busy = sorted((off, off + other.size) for other, off in placed if other.overlaps_in_time(block))
+        # offsets x with off - size < x < off + other_size collide; sorted by their lower end
+        forbidden = sorted((off - size, off + other_size)
+                           for other, off in placed if other.overlaps_in_time(block)
+                           for f1, l1, size in block.segments
+                           for f2, l2, other_size in other.segments
+                           if f1 <= l2 and f2 <= l1 and size > 0 and other_size > 0)
         offset = 0
-        for start, end in busy:
-            if offset + block.size <= start:
+        for lo, hi in forbidden:
+            if offset <= lo:
                 break
-            offset = max(offset, _round_up(end, alignment))
+            offset = max(offset, _round_up(hi, alignment))
         offsets[block.key] = offset
         placed.append((block, offset))
     return offsets
@@ -144,7 +159,7 @@ def _lower_bound(blocks: list[_Block]) -> int:
     if not blocks:
         return 0
     steps = range(min(b.first_step for b in blocks), max(b.last_step for b in blocks) + 1)
-    return max(sum(b.size for b in blocks if b.first_step <= s <= b.last_step) for s in steps)
+    return max(sum(b.bytes_at(s) for b in blocks) for s in steps)
 
 
 def _by_breadth(blocks: list[_Block]) -> list[_Block]:
@@ -154,7 +169,7 @@ def _by_breadth(blocks: list[_Block]) -> list[_Block]:
         return []
     steps = range(min(b.first_step for b in blocks), max(b.last_step for b in blocks) + 1)
     live = {s: [b for b in blocks if b.first_step <= s <= b.last_step] for s in steps}
-    crowded = sorted(steps, key=lambda s: (-sum(b.size for b in live[s]), s))
+    crowded = sorted(steps, key=lambda s: (-sum(b.bytes_at(s) for b in live[s]), s))
     order: list[_Block] = []
     seen: set[str] = set()
     for s in crowded:

@@ -1,15 +1,17 @@
-"""The three planning decisions for one quantized graph, made in order and kept side by side:
-schedule, then kernels, then memory (the planner needs the kernels' in-place and scratch needs)."""
+"""The planning decisions for one quantized graph, made in order and kept side by side: schedule,
+kernels, the patched stages (plan/patches.py, searched by plan/patch_search.py), then memory
+(the planner needs the kernels' in-place and scratch needs and the stages' band buffers)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from mnv3c.ir.graph import Graph
 from mnv3c.plan.kernels import Kernel, choose_kernels
-from mnv3c.plan.memory import MemoryPlan, plan_memory
+from mnv3c.plan.memory import Buffer, MemoryPlan, plan_memory
+from mnv3c.plan.patches import Stage, patched_buffers
 from mnv3c.plan.schedule import Schedule, buffers, schedule
 
 
@@ -19,10 +21,16 @@ class ModelPlan:
     kernels: list[Kernel]  # indexed like schedule.steps
     scratch: dict[int, int]  # step -> scratch bytes (steps needing none are absent)
     memory: MemoryPlan
+    buffers: list[Buffer] = field(default_factory=list)  # what the planner placed (sizes, lifetimes)
+    stages: list[Stage] = field(default_factory=list)  # patched stages, in schedule order
+    layer_by_layer_bytes: int = 0  # the arena without patched stages, for reports
 
     def offset(self, tensor: str) -> int:
         """Arena offset of a tensor stored in the arena (views share their root's offset)."""
         return self.memory.offsets[self.schedule.root[tensor]]
+
+    def stage_of(self, step: int) -> Stage | None:
+        return next((st for st in self.stages if st.first <= step <= st.last), None)
 
 
 def sample_bytes(graph: Graph, tensor: str) -> int:
@@ -31,11 +39,48 @@ def sample_bytes(graph: Graph, tensor: str) -> int:
     return int(np.prod(shape[1:], dtype=np.int64)) * np.dtype(graph.tensors[tensor].dtype).itemsize
 
 
-def plan_model(graph: Graph, target: str = "host") -> ModelPlan:
+@dataclass
+class Planner:
+    """Everything fixed before the stages are chosen, so a search can try many stage sets cheaply."""
+
+    graph: Graph
+    schedule: Schedule
+    kernels: list[Kernel]
+    scratch: dict[int, int]
+    buffers: list[Buffer]
+
+    def memory(self, stages: list[Stage]) -> tuple[list[Buffer], MemoryPlan]:
+        """The band buffers and their placement; a stage whose output the planner did not put over
+        its input (the in-place hint was not legal after all) is planned again without sharing."""
+        bufs = patched_buffers(self.graph, self.schedule, self.buffers, stages)
+        memory = plan_memory(bufs, self.scratch)
+        sched = self.schedule
+        unshared = [st for st in stages if st.shares_input and memory.offsets[sched.root[sched.steps[st.last].output]]
+                    != memory.offsets[sched.root[sched.steps[st.first].inputs[0]]]]
+        if unshared:
+            return self.memory([replace(st, shares_input=False) if st in unshared else st for st in stages])
+        return bufs, memory
+
+    def plan(self, stages: list[Stage]) -> ModelPlan:
+        bufs, memory = self.memory(stages)
+        base = memory if not stages else self.memory([])[1]
+        return ModelPlan(self.schedule, self.kernels, self.scratch, memory, bufs, list(stages), base.arena_bytes)
+
+
+def planner(graph: Graph, target: str = "host") -> Planner:
     sched = schedule(graph)
     kernels = choose_kernels(graph, sched, target)
     scratch = {s.index: k.scratch(graph.node(s.node), graph) for s, k in zip(sched.steps, kernels)}
     scratch = {i: n for i, n in scratch.items() if n > 0}
     nbytes = {t: sample_bytes(graph, t) for t in sched.root}
-    bufs = buffers(sched, nbytes, [k.inplace_operands for k in kernels])
-    return ModelPlan(sched, kernels, scratch, plan_memory(bufs, scratch))
+    return Planner(graph, sched, kernels, scratch, buffers(sched, nbytes, [k.inplace_operands for k in kernels]))
+
+
+def plan_model(graph: Graph, target: str = "host", ram_budget: int | None = None,
+               patches: bool = True) -> ModelPlan:
+    """The plan of ``graph``: layer by layer when ``patches`` is False, else with the stages
+    `patch_search.choose_stages` picks (for ``ram_budget`` bytes, or its default)."""
+    from mnv3c.plan.patch_search import choose_stages
+
+    p = planner(graph, target)
+    return p.plan(choose_stages(p, ram_budget) if patches else [])

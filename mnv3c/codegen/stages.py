@@ -1,0 +1,125 @@
+"""C code of a patched stage (plan/patches.py): the stage's kernels called band by band.
+
+Each layer of a stage gets one params struct per distinct band geometry (the first and last bands
+see the image border, the ones between are alike): the layer's own fields with in_h, out_h and
+pad_top (a LUT: size) of the band. Consecutive bands of one geometry whose row offsets advance
+evenly become one `for` loop; the others are written out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mnv3c.codegen.cformat import comment_text
+from mnv3c.codegen.layers import Fields
+from mnv3c.plan.patches import BandLayer, Stage
+
+
+WRAP = 100
+
+
+@dataclass
+class BandParams:
+    """One params struct of a stage layer, for the bands of one geometry."""
+
+    key: tuple[int, int, int, int]  # geometry_key of those bands
+    name: str
+    initializer: str  # the designated initializer lines
+    comment: str
+
+
+@dataclass
+class _Call:
+    kernel: str
+    params: str
+    x_base: str  # C expression of the input buffer's start
+    x_offset: int  # bytes into it
+    y_base: str
+    y_offset: int
+    scratch: str
+
+
+def band_fields(fields: Fields, layer: BandLayer, row_elems: int) -> Fields:
+    """``fields`` of the whole layer with the band's rows: conv and depthwise take in_h, out_h and
+    pad_top (the bottom padding follows from in_h); a LUT takes its element count."""
+    rows_in = layer.in_rows[1] - layer.in_rows[0]
+    rows_out = layer.out_rows[1] - layer.out_rows[0]
+    changed = {"in_h": str(rows_in), "out_h": str(rows_out), "pad_top": str(layer.pad_top),
+               "size": str(rows_out * row_elems)}
+    return [(k, changed.get(k, v) if isinstance(v, str) else v) for k, v in fields]
+
+
+def geometry_key(layer: BandLayer) -> tuple[int, int, int, int]:
+    return (layer.in_rows[1] - layer.in_rows[0], layer.out_rows[1] - layer.out_rows[0], layer.pad_top,
+            layer.pad_bottom)
+
+
+def stage_calls(st: Stage, kernels: list[str], params: list[dict[tuple, str]], x_base: str, y_base: str,
+                band_bases: list[str], in_row: int, out_row: int, scratch: list[str]) -> list[list[_Call]]:
+    """Per band, the kernel calls of its layers in order. ``params[i]`` maps a geometry key of
+    layer i to its struct; ``band_bases[i]`` is layer i's band buffer (its output, i < last)."""
+    out = []
+    for band in st.bands:
+        calls = []
+        for i, layer in enumerate(band):
+            first, last = i == 0, i == len(band) - 1
+            calls.append(_Call(kernels[i], params[i][geometry_key(layer)],
+                               x_base if first else band_bases[i - 1], layer.in_rows[0] * in_row if first else 0,
+                               y_base if last else band_bases[i], layer.out_rows[0] * out_row if last else 0,
+                               scratch[i]))
+        out.append(calls)
+    return out
+
+
+def render(st: Stage, index: int, per_band: list[list[_Call]], titles: list[str]) -> str:
+    """The C statements of the stage: a comment, then runs of bands (a loop where they repeat)."""
+    n = len(per_band)
+    lines = [f"    /* patched stage {index}: {comment_text(' -> '.join(titles))}, in {n} bands of "
+             f"{st.band_rows} output rows */"]
+    b = 0
+    while b < n:
+        run = 1
+        while b + run < n and _continues(per_band, b, run):
+            run += 1
+        rows = [(band[-1].out_rows[0], band[-1].out_rows[1]) for band in st.bands[b:b + run]]
+        if run == 1:
+            lines.append(f"    /* band {b}: output rows {rows[0][0]}..{rows[0][1] - 1} */")
+            lines += [_statement(c, "") for c in per_band[b]]
+        else:
+            lines.append(f"    /* bands {b}..{b + run - 1}: output rows {rows[0][0]}..{rows[-1][1] - 1} */")
+            lines.append(f"    for (band = 0; band < {run}u; ++band) {{")
+            nxt = per_band[b + 1]
+            lines += ["    " + _statement(c, "band", d) for c, d in zip(per_band[b], _deltas(per_band[b], nxt))]
+            lines.append("    }")
+        b += run
+    return "\n".join(lines)
+
+
+def _deltas(a: list[_Call], b: list[_Call]) -> list[tuple[int, int]]:
+    return [(cb.x_offset - ca.x_offset, cb.y_offset - ca.y_offset) for ca, cb in zip(a, b)]
+
+
+def _continues(per_band: list[list[_Call]], start: int, run: int) -> bool:
+    """Band start+run repeats band start's structs with the same offset steps as the run so far."""
+    first, cand = per_band[start], per_band[start + run]
+    if any(a.params != c.params for a, c in zip(first, cand)):
+        return False
+    step = _deltas(first, per_band[start + 1])
+    return _deltas(per_band[start + run - 1], cand) == step
+
+
+def _statement(c: _Call, var: str, delta: tuple[int, int] = (0, 0)) -> str:
+    """The call, one argument per line when it does not fit in WRAP columns (inside a loop: 4 more)."""
+    args = [f"&{c.params}", _at(c.x_base, c.x_offset, var, delta[0]), _at(c.y_base, c.y_offset, var, delta[1]),
+            c.scratch]
+    indent = 8 if var else 4
+    one_line = f"    {c.kernel}({', '.join(args)});"
+    if len(one_line) + indent - 4 <= WRAP:
+        return one_line
+    pad = " " * (5 + len(c.kernel))
+    return f"    {c.kernel}(" + f",\n{' ' * (indent - 4)}{pad}".join(args) + ");"
+
+
+def _at(base: str, offset: int, var: str, step: int) -> str:
+    terms = [base] + ([f"{offset}u"] if offset else []) + ([f"{step}u * {var}"] if var and step else [])
+    return " + ".join(terms)
