@@ -1,0 +1,123 @@
+"""Patched early stages (plan/patches.py, plan/patch_search.py): the band geometry, the simulator's
+patched run against its layer-by-layer run, the memory plan with band buffers, the --ram-budget
+search, and the generated C at several budgets on the host (tests/test_targets.py runs the default
+schedule under QEMU on every target)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mnv3c import cli
+from mnv3c.codegen.host import nchw_to_nhwc
+from mnv3c.compiler import build_project, quantize_model, resolve_board, run_project, write_project
+from mnv3c.plan.model_plan import planner
+from mnv3c.plan.patch_search import RamBudgetError, choose_stages
+from mnv3c.plan.patches import chains, make_stage, row_bytes
+from mnv3c.quant.quantize import quantize
+from mnv3c.quant.simulate import quantize_input, simulate
+from mnv3c.quant.simulate_patched import simulate_patched
+from quant_graphs import calib_inputs, tiny_mobilenet
+from test_memory_plan import _assert_valid
+
+RESOLUTION = 96  # the zoo export tests/test_targets.py uses too
+
+
+@pytest.fixture(scope="module")
+def v3(zoo_model):
+    """MobileNetV3-Small 1.0, 1000 classes, 96x96: (int8 graph, two quantized input samples)."""
+    path = zoo_model("mobilenet_v3_small", "legacy17", resolution=RESOLUTION)
+    rng = np.random.default_rng(0)
+    q = quantize_model(str(path), None, rng.standard_normal((4, 3, RESOLUTION, RESOLUTION)).astype(np.float32),
+                       progress=False)
+    x = quantize_input(q.qgraph, rng.standard_normal((2, 3, RESOLUTION, RESOLUTION)).astype(np.float32))
+    return q.qgraph, x
+
+
+def test_bands_cover_every_row_with_the_halo_each_needs() -> None:
+    qg = quantize(tiny_mobilenet(seed=1), calib_inputs(4), method="minmax", progress=False)
+    p = planner(qg)
+    (chain,) = chains(qg, p.schedule)  # conv1x1 -> depthwise 3x3: the SE ends the run
+    st = make_stage(qg, p.schedule, chain, 3)
+    out_h = int(qg.tensors[p.schedule.steps[chain[-1]].output].shape[2])
+    assert [b[-1].out_rows for b in st.bands] == [(r, min(r + 3, out_h)) for r in range(0, out_h, 3)]
+    for band in st.bands:
+        for inner, outer in zip(band, band[1:]):
+            assert inner.out_rows == outer.in_rows  # each layer makes exactly the rows the next one reads
+        dw = band[-1]  # 3x3, stride 1, pad 1: one halo row each side, the image border as padding
+        assert dw.in_rows == (max(dw.out_rows[0] - 1, 0), min(dw.out_rows[1] + 1, out_h))
+        assert (dw.pad_top, dw.pad_bottom) == (int(dw.out_rows[0] == 0), int(dw.out_rows[1] == out_h))
+
+
+@pytest.mark.slow
+def test_patched_simulation_equals_layer_by_layer_for_every_chain_and_band_height(v3) -> None:
+    qg, x = v3
+    p = planner(qg)
+    ref = simulate(qg, x)
+    runs = chains(qg, p.schedule)
+    assert runs[0] == (0, 1) and runs[1] == (3, 4, 5, 6)  # stem + depthwise before the first SE; block 2
+    for chain in runs[:3]:
+        for rows in (1, 2, 5):
+            st = make_stage(qg, p.schedule, chain, rows)
+            assert np.array_equal(simulate_patched(qg, x, p.schedule, [st]), ref), (chain, rows)
+    both = [make_stage(qg, p.schedule, runs[0], 4), make_stage(qg, p.schedule, runs[1][1:], 3)]
+    assert np.array_equal(simulate_patched(qg, x, p.schedule, both), ref)
+
+
+@pytest.mark.slow
+def test_ram_budget_search_meets_the_goal_and_every_budget(v3) -> None:
+    qg, _ = v3
+    p = planner(qg)
+    layer_by_layer = p.memory([])[1].arena_bytes
+    default = p.plan(choose_stages(p))
+    assert default.memory.arena_bytes <= 48 * 1024 < layer_by_layer  # issue 14's goal at 96x96, input included
+    _assert_valid(default.buffers, default.memory, default.scratch)
+    shared = [st for st in default.stages if st.shares_input]
+    for st in shared:  # the output over the input: written rows never reach rows a later band reads
+        first, last = p.schedule.steps[st.first], p.schedule.steps[st.last]
+        assert default.offset(first.inputs[0]) == default.offset(last.output)
+        for band, nxt in zip(st.bands, st.bands[1:]):
+            assert band[-1].out_rows[1] * row_bytes(qg, last.output) <= nxt[0].in_rows[0] * row_bytes(qg, first.inputs[0])
+    smallest = default.memory.arena_bytes
+    with pytest.raises(RamBudgetError, match=f"--ram-budget {smallest - 16:,} B.*{smallest:,} B"):
+        choose_stages(p, smallest - 16)
+    budgets = [smallest, (smallest + layer_by_layer) // 2, layer_by_layer]
+    plans = [p.plan(choose_stages(p, b)) for b in budgets]
+    for budget, plan in zip(budgets, plans):
+        assert plan.memory.arena_bytes <= budget
+        _assert_valid(plan.buffers, plan.memory, plan.scratch)
+    assert plans[-1].stages == []  # the layer-by-layer plan fits: nothing is recomputed
+
+
+@pytest.mark.slow
+def test_generated_c_is_bit_exact_on_the_host_at_several_budgets(v3, tmp_path) -> None:
+    qg, x = v3
+    board = resolve_board("host", None)
+    ref = simulate(qg, x).reshape(len(x), -1)
+    p = planner(qg)
+    layer_by_layer = p.memory([])[1].arena_bytes
+    smallest = p.plan(choose_stages(p)).memory.arena_bytes
+    seen = set()
+    for i, budget in enumerate((smallest, smallest + 4096, (smallest + layer_by_layer) // 2, None)):
+        out = tmp_path / f"b{i}"
+        report = write_project(qg, "host", board, out, force=False, inputs_int8=nchw_to_nhwc(x)[:1], html=False,
+                               ram_budget=budget, patches=budget is not None)
+        schedule = report["schedule"]
+        assert report["tensor_ram_bytes"] == schedule["tensor_ram_bytes"] <= (budget or layer_by_layer)
+        assert len(schedule["calls"]) == len(report["layers"]) + sum(
+            (st["bands"] - 1) * (st["last_step"] - st["first_step"] + 1) for st in schedule["stages"])
+        seen.add(tuple((st["first_step"], st["last_step"], st["band_rows"]) for st in schedule["stages"]))
+        _, image = build_project(out)
+        got = run_project(out, image, nchw_to_nhwc(x)).outputs
+        assert np.array_equal(got.reshape(len(x), -1), ref), budget
+    assert len(seen) >= 3  # the budgets did pick different schedules
+
+
+def test_ram_budget_below_the_minimum_is_exit_2_with_both_numbers(tmp_path, capsys) -> None:
+    from test_cli import _tiny_model
+
+    model = _tiny_model(tmp_path / "tiny.onnx")
+    code = cli.main(["compile", str(model), "--target", "cortex-m7", "-o", str(tmp_path / "out"), "--ram-budget", "64"])
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 2 and "no schedule fits --ram-budget 64 B: the smallest tensor RAM found is" in err
+    assert not (tmp_path / "out").exists()
