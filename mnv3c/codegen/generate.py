@@ -335,6 +335,10 @@ def _describe(g: Graph, plan: ModelPlan, step: Step, kernel: str, code: LayerCod
     lines += code.notes
     if plan.scratch.get(step.index):
         lines.append(f"scratch {plan.scratch[step.index]} bytes at arena +{plan.memory.scratch_offsets[step.index]}")
+    stage = plan.stage_of(step.index)
+    if stage is not None:
+        lines.append(f"patched stage {plan.stages.index(stage)}: called once per band of {len(stage.bands)}, "
+                     f"with the params of the band's rows below")
     return [comment_text(line) for line in lines]
 
 
