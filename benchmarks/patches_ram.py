@@ -62,7 +62,7 @@ def _measure(qg, x_q: np.ndarray, tmp: Path, label: str, budget: int | None, pat
 
 def _schedule_cell(schedule: dict) -> str:
     if not schedule["stages"]:
-        return "layer by layer"
+        return "every layer whole"
     return "; ".join(f"steps {s['first_step']}-{s['last_step']} x{s['bands']} bands of {s['band_rows']} rows"
                      for s in schedule["stages"])
 
@@ -73,9 +73,9 @@ def main() -> int:
     ap.add_argument("--budgets", default="", help="extra --ram-budget values in bytes, comma-separated")
     args = ap.parse_args()
     budgets = [int(b) for b in args.budgets.split(",") if b]
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                            cwd=Path(__file__).parent).stdout.strip()
-    print(f"Measured {datetime.date.today()} at commit {commit}: `python benchmarks/patches_ram.py"
+    commit = subprocess.run(["git", "log", "-1", "--format=%s"], capture_output=True, text=True,
+                            cwd=Path(__file__).parent).stdout.strip()  # the subject: hashes change on rebase
+    print(f"Measured {datetime.date.today()} at the commit \"{commit}\": `python benchmarks/patches_ram.py"
           f"{' --models ' + args.models if args.models != DEFAULT_MODELS else ''}"
           f"{' --budgets ' + args.budgets if budgets else ''}`, {TARGET} (QEMU mps2-an500), one seeded image.\n")
     print("| network | schedule | tensor RAM | vs layer by layer | TFLM arena (PEERS.md) | vs TFLM | instructions "
