@@ -62,8 +62,6 @@ class _Block:
     def overlaps_in_time(self, other: "_Block") -> bool:
         return self.first_step <= other.last_step and other.first_step <= self.last_step
 
-    def bytes_at(self, step: int) -> int:
-        return max((size for first, last, size in self.segments if first <= step <= last), default=0)
 
 
 def plan_memory(
@@ -155,11 +153,21 @@ def _arena_bytes(blocks: list[_Block], offsets: dict[str, int], alignment: int) 
     return _round_up(max((offsets[b.key] + b.size for b in blocks), default=0), alignment)
 
 
+def _live_bytes(blocks: list[_Block]) -> dict[int, int]:
+    """Step -> bytes of every block live then (a chain's segments meet at hand-over steps: the larger counts)."""
+    live: dict[int, int] = {}
+    for b in blocks:
+        mine: dict[int, int] = {}
+        for first, last, size in b.segments:
+            for s in range(first, last + 1):
+                mine[s] = max(mine.get(s, 0), size)
+        for s, n in mine.items():
+            live[s] = live.get(s, 0) + n
+    return live
+
+
 def _lower_bound(blocks: list[_Block]) -> int:
-    if not blocks:
-        return 0
-    steps = range(min(b.first_step for b in blocks), max(b.last_step for b in blocks) + 1)
-    return max(sum(b.bytes_at(s) for b in blocks) for s in steps)
+    return max(_live_bytes(blocks).values(), default=0)
 
 
 def _by_breadth(blocks: list[_Block]) -> list[_Block]:
@@ -169,7 +177,8 @@ def _by_breadth(blocks: list[_Block]) -> list[_Block]:
         return []
     steps = range(min(b.first_step for b in blocks), max(b.last_step for b in blocks) + 1)
     live = {s: [b for b in blocks if b.first_step <= s <= b.last_step] for s in steps}
-    crowded = sorted(steps, key=lambda s: (-sum(b.bytes_at(s) for b in live[s]), s))
+    live_bytes = _live_bytes(blocks)
+    crowded = sorted(steps, key=lambda s: (-live_bytes.get(s, 0), s))
     order: list[_Block] = []
     seen: set[str] = set()
     for s in crowded:

@@ -42,19 +42,20 @@ def choose_stages(planner, ram_budget: int | None = None) -> list[Stage]:
     cap = None if ram_budget is not None else DEFAULT_EXTRA * total
     options: dict[tuple[int, ...], list[tuple[Stage, int]]] = {}
 
-    def options_of(chain: tuple[int, ...]) -> list[tuple[Stage, int]]:
-        if chain not in options:
-            out_rows = {i: int(g.tensors[sched.steps[i].output].shape[2]) for i in chain}
-            found = []
-            for a in range(len(chain)):
-                for b in range(a + 1, len(chain)):
-                    steps = chain[a:b + 1]
-                    for h in BAND_ROWS:
-                        if h < out_rows[steps[-1]]:
-                            st = make_stage(g, sched, steps, h)
-                            found.append((st, extra_macs(g, sched, st, macs)))
-            options[chain] = found
-        return options[chain]
+    def options_of(chain: tuple[int, ...], peak: int) -> list[tuple[Stage, int]]:
+        """Every sub-run of ``chain`` holding the peak step, in every band height."""
+        found = []
+        for a in range(len(chain)):
+            for b in range(max(a + 1, chain.index(peak)), len(chain)):
+                steps = chain[a:b + 1]
+                if steps[0] > peak:
+                    continue
+                if steps not in options:
+                    out_rows = int(g.tensors[sched.steps[steps[-1]].output].shape[2])
+                    options[steps] = [(st, extra_macs(g, sched, st, macs))
+                                      for st in (make_stage(g, sched, steps, h) for h in BAND_ROWS if h < out_rows)]
+                found += options[steps]
+        return found
 
     def evaluate(stages: dict[tuple[int, ...], tuple[Stage, int]]) -> Choice:
         picked = sorted((st for st, _ in stages.values()), key=lambda st: st.first)
@@ -66,12 +67,12 @@ def choose_stages(planner, ram_budget: int | None = None) -> list[Stage]:
     tried: set[tuple[int, ...]] = set()
     while ram_budget is None or current.arena_bytes > ram_budget:
         bufs, memory = planner.memory(list(current.stages))
-        chain = _chain_at_peak(bufs, memory.offsets, runs)
+        chain, peak = _chain_at_peak(bufs, memory.offsets, runs)
         if chain is None or chain in tried:
             break
         tried.add(chain)
         trials = []
-        for option in options_of(chain):
+        for option in options_of(chain, peak):
             trial = {**chosen, chain: option}
             if cap is not None and sum(e for _, e in trial.values()) > cap:
                 continue
@@ -91,9 +92,10 @@ def choose_stages(planner, ram_budget: int | None = None) -> list[Stage]:
     return list(current.stages)
 
 
-def _chain_at_peak(bufs: list[Buffer], offsets: dict[str, int], runs: list[tuple[int, ...]]) -> tuple[int, ...] | None:
-    """The chain holding the step with the most occupied arena bytes (buffers sharing bytes in
-    place counted once), None if that step is in none."""
+def _chain_at_peak(bufs: list[Buffer], offsets: dict[str, int], runs: list[tuple[int, ...]]
+                   ) -> tuple[tuple[int, ...] | None, int]:
+    """The step with the most occupied arena bytes (buffers sharing bytes in place counted once)
+    and the chain holding it (None if it is in none)."""
     last = max((b.last_step for b in bufs), default=0)
 
     def occupied(step: int) -> int:
@@ -105,4 +107,4 @@ def _chain_at_peak(bufs: list[Buffer], offsets: dict[str, int], runs: list[tuple
         return total
 
     peak = max(range(last + 1), key=lambda s: (occupied(s), -s))
-    return next((c for c in runs if c[0] <= peak <= c[-1]), None)
+    return next((c for c in runs if c[0] <= peak <= c[-1]), None), peak

@@ -59,21 +59,20 @@ class Stage:
         return self.steps[-1]
 
 
-def _geometry(node: Node, graph: Graph) -> tuple[int, int, int, int, int]:
-    """(effective kernel rows, stride, pad top, pad bottom, input rows) of a row-local layer."""
+def _geometry(node: Node, graph: Graph) -> tuple[int, int, int, int]:
+    """(effective kernel rows, stride, pad top, input rows) of a row-local layer."""
     h = int(graph.tensors[node.inputs[0]].shape[2])
     if node.op not in ("conv2d", "depthwise_conv2d"):
-        return 1, 1, 0, 0, h
+        return 1, 1, 0, h
     a = node.attrs
     kh = int(graph.tensors[node.inputs[1]].shape[2])
     dh = int((a.get("dilations") or (1, 1))[0])
-    pads = tuple(a.get("pads") or (0, 0, 0, 0))
-    return (kh - 1) * dh + 1, int((a.get("strides") or (1, 1))[0]), int(pads[0]), int(pads[2]), h
+    return (kh - 1) * dh + 1, int((a.get("strides") or (1, 1))[0]), int((a.get("pads") or (0,))[0]), h
 
 
 def _rows_needed(node: Node, graph: Graph, out_rows: tuple[int, int]) -> tuple[tuple[int, int], int, int]:
     """Input rows (clipped to the tensor) and the band's top/bottom padding for ``out_rows``."""
-    k, s, pt, _, h = _geometry(node, graph)
+    k, s, pt, h = _geometry(node, graph)
     lo = out_rows[0] * s - pt
     hi = (out_rows[1] - 1) * s - pt + k
     return (max(lo, 0), min(hi, h)), max(0, -lo), max(0, hi - h)
@@ -97,6 +96,7 @@ def chains(graph: Graph, sched: Schedule) -> list[tuple[int, ...]]:
     runs: list[tuple[int, ...]] = []
     run: list[int] = []
     for s in sched.steps:
+        # a view as input would give other rows than the tensor's own
         if not (_patchable(graph, graph.node(s.node)) and len(s.inputs) == 1 and sched.root[s.inputs[0]] == s.inputs[0]):
             runs.append(tuple(run))
             run = []
