@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 
 from mnv3c import cli
+from mnv3c.report.page import occupied_bytes
 from test_cli import _tiny_model
 
 PLOTS = ("memory-timeline", "layer-cost", "layer-sqnr", "board-fit")
@@ -71,8 +72,7 @@ def test_memory_timeline_holds_every_arena_block_without_overlap(compiled) -> No
             live_together = a["first_step"] <= b["last_step"] and b["first_step"] <= a["last_step"]
             apart = a["offset"] + a["bytes"] <= b["offset"] or b["offset"] + b["bytes"] <= a["offset"]
             assert not live_together or apart, (a, b)
-    peak = max(sum(b["bytes"] for b in blocks if b["first_step"] <= s <= b["last_step"])
-               for s in range(len(report["layers"])))
+    peak = max(occupied_bytes(blocks, s) for s in range(len(report["layers"])))
     assert peak == report["arena_lower_bound_bytes"]
     assert f"peak: {peak:,} B live" in (compiled["calibrated"] / "report.html").read_text()
 

@@ -214,6 +214,16 @@ _ORDERS: list[tuple[str, Callable[[list[_Block]], list[_Block]]]] = [
 ]
 
 
+def union_bytes(spans: Iterable[tuple[int, int]]) -> int:
+    """Bytes covered by [start, end) ranges, overlaps counted once (a buffer written in place over
+    another occupies the same bytes)."""
+    total = reach = 0
+    for lo, hi in sorted(spans):
+        total += max(0, hi - max(lo, reach))
+        reach = max(reach, hi)
+    return total
+
+
 def _scratch_key(step: int) -> str:
     return f"\0scratch{step}"  # cannot clash with a tensor name
 

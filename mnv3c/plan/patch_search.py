@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from mnv3c.analysis import layer_stats
 from mnv3c.errors import MnvError
-from mnv3c.plan.memory import Buffer
+from mnv3c.plan.memory import Buffer, union_bytes
 from mnv3c.plan.patches import Stage, chains, extra_macs, make_stage
 
 DEFAULT_EXTRA = 0.05  # extra MACs (halo recomputation) the default schedule may spend, share of the model's
@@ -99,12 +99,7 @@ def _chain_at_peak(bufs: list[Buffer], offsets: dict[str, int], runs: list[tuple
     last = max((b.last_step for b in bufs), default=0)
 
     def occupied(step: int) -> int:
-        spans = sorted((offsets[b.name], offsets[b.name] + b.size) for b in bufs if b.first_step <= step <= b.last_step)
-        total, reach = 0, 0
-        for lo, hi in spans:
-            total += max(0, hi - max(lo, reach))
-            reach = max(reach, hi)
-        return total
+        return union_bytes((offsets[b.name], offsets[b.name] + b.size) for b in bufs if b.first_step <= step <= b.last_step)
 
     peak = max(range(last + 1), key=lambda s: (occupied(s), -s))
     return next((c for c in runs if c[0] <= peak <= c[-1]), None), peak

@@ -19,6 +19,7 @@ import jinja2
 from mnv3c import __version__
 from mnv3c.boards.registry import Board, get_board
 from mnv3c.errors import MnvError
+from mnv3c.plan.memory import union_bytes
 
 TEMPLATE = Path(__file__).resolve().parent / "templates" / "report.html.j2"
 HTML_NAME = "report.html"
@@ -125,13 +126,11 @@ def _memory_timeline(report: dict[str, Any]) -> str:
     buffers = report.get("memory_timeline", [])
     steps = len(report["layers"])
     fig, ax = plt.subplots(figsize=(_WIDTH_IN, 4.2))
-    live = [0] * max(steps, 1)
     for b in buffers:
         scratch = b["kind"] == "scratch"
         ax.broken_barh([(b["first_step"] - 0.45, b["last_step"] - b["first_step"] + 0.9)], (b["offset"], b["bytes"]),
                        facecolors="#f4a259" if scratch else "#5b8e7d", edgecolors="white", linewidth=0.6)
-        for s in range(b["first_step"], b["last_step"] + 1):
-            live[s] += b["bytes"]
+    live = [occupied_bytes(buffers, s) for s in range(max(steps, 1))]
     peak_step = max(range(len(live)), key=live.__getitem__)
     arena = report["arena_bytes"]
     ax.axhline(arena, color="#bc4b51", linestyle="--", linewidth=1)
@@ -145,6 +144,11 @@ def _memory_timeline(report: dict[str, Any]) -> str:
     ax.set_ylabel("arena offset (bytes)")
     ax.set_title("Memory timeline: activation buffers (green) and kernel scratch (orange)", loc="left")
     return _svg(fig, "memory-timeline")
+
+
+def occupied_bytes(blocks: list[dict[str, Any]], step: int) -> int:
+    """Arena bytes in use at ``step`` (report.json memory_timeline blocks)."""
+    return union_bytes((b["offset"], b["offset"] + b["bytes"]) for b in blocks if b["first_step"] <= step <= b["last_step"])
 
 
 def _layer_cost(layers: list[dict[str, Any]], insns: dict[str, int]) -> str:
