@@ -77,9 +77,9 @@ def _bytes(text: str) -> int:
     try:
         value = int(text.replace("_", ""))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of bytes, got {text!r}") from None
+        value = 0
     if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+        raise argparse.ArgumentTypeError(f"--ram-budget must be a positive whole number of bytes, got {text!r}")
     return value
 
 

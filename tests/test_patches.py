@@ -121,3 +121,5 @@ def test_ram_budget_below_the_minimum_is_exit_2_with_both_numbers(tmp_path, caps
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert code == 2 and "no schedule fits --ram-budget 64 B: the smallest tensor RAM found is" in err
     assert not (tmp_path / "out").exists()
+    code = cli.main(["compile", str(model), "--target", "host", "-o", str(tmp_path / "out"), "--ram-budget", "-5"])
+    assert code == 2 and "--ram-budget must be a positive whole number of bytes" in capsys.readouterr().err
