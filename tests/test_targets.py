@@ -89,10 +89,11 @@ def v3_small_variant(request, zoo_model) -> Case:
     return _case(path, calib, x)
 
 
-def _check_target(case: Case, target: str, outdir: Path, classes: int) -> None:
+def _check_target(case: Case, target: str, outdir: Path, classes: int, ram_budget: int | None = None) -> None:
     board = resolve_board(target, None)
     x_c = nchw_to_nhwc(case.x_int8)
-    write_project(case.q.qgraph, target, board, outdir, force=False, inputs_int8=x_c)
+    written = write_project(case.q.qgraph, target, board, outdir, force=False, inputs_int8=x_c, ram_budget=ram_budget)
+    assert written["tensor_ram_bytes"] <= (ram_budget or written["schedule"]["layer_by_layer_tensor_ram_bytes"])
     report, image = build_project(outdir)
     assert report["output"]["c_shape"] == [1, classes]  # a flat logits vector: C and graph order agree
     assert_variants_cover(report, target)  # the target's kernel variants, no silent portable fallback
@@ -122,6 +123,12 @@ def _check_target(case: Case, target: str, outdir: Path, classes: int) -> None:
 @pytest.mark.parametrize("target", ALL_TARGETS)
 def test_v3_small_1000_classes_bit_exact_on(target: str, v3_small: Case, tmp_path: Path) -> None:
     _check_target(v3_small, target, tmp_path / "out", classes=1000)
+
+
+@pytest.mark.parametrize("target", ("cortex-m7", "cortex-m55", "riscv32"))  # arm_dsp, arm_mve, riscv variants
+def test_v3_small_at_a_tight_ram_budget_bit_exact_on(target: str, v3_small: Case, tmp_path: Path) -> None:
+    """A budget the default schedule does not pick (issue 14): other stages and band heights, same bytes."""
+    _check_target(v3_small, target, tmp_path / "out", classes=1000, ram_budget=40_000)
 
 
 @pytest.mark.parametrize("target", TARGETS)
