@@ -21,10 +21,10 @@ from mnv3c.boards.fit import check_fit, check_stack
 from mnv3c.boards.flash import ELF_NAME
 from mnv3c.boards.harness import HARNESS_MAIN, parse_outputs, write_input_data
 from mnv3c.boards.qemu import run_elf
-from mnv3c.boards.registry import Board, default_board, get_board
+from mnv3c.boards.registry import Board, get_board, resolve_board
 from mnv3c.boards.stack import model_stack_bytes
 from mnv3c.boards.toolchain import build as board_build
-from mnv3c.boards.toolchain import find_tool, required_tools, size_report
+from mnv3c.boards.toolchain import check_tools, required_tools, size_report
 from mnv3c.codegen import host
 from mnv3c.codegen.generate import EXAMPLE_DIR, HARNESS_ADAPTER, generate, memory_needs
 from mnv3c.codegen.names import DEFAULT_PREFIX
@@ -59,20 +59,6 @@ class Quantized:
             return None
         with stage("sqnr", f"per-layer SQNR on {min(len(self.calib), SQNR_SAMPLES)} calibration samples"):
             return layer_sqnr(self.reference, self.qgraph, self.calib[:SQNR_SAMPLES])
-
-
-def resolve_board(target: str, board: str | None) -> Board:
-    """--board, or the target's default; the board must be built for ``target``."""
-    b = get_board(board) if board is not None else default_board(target)
-    if b.target != target:
-        raise MnvError(f"board {b.name} is a {b.target} board, not {target}; pick a {target} board or omit --board")
-    return b
-
-
-def check_tools(board: Board) -> None:
-    """Every executable building and running on ``board`` needs, found before any slow work."""
-    for tool in required_tools(board):
-        find_tool(tool)
 
 
 def load_model(model: str, input_shape: tuple[int, ...] | None) -> tuple[Graph, dict]:

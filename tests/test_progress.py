@@ -111,6 +111,24 @@ def test_existing_outdir_and_missing_emulator_fail_before_the_model_is_read(mode
     assert _stages(proc.stderr) == []
 
 
+@pytest.mark.parametrize("case", ["outdir", "board", "name", "tool"])
+def test_flag_errors_come_before_onnx_and_the_compiler_are_imported(models, tmp_path, case) -> None:
+    """The checks that need no model (commands.prechecks) run before the command's imports (onnx alone
+    takes ~1 s to import), so these errors are immediate: onnx is not even loaded when they are said."""
+    (tmp_path / "out").mkdir()
+    argv = {"outdir": ["compile", models["tiny"], "--target", "cortex-m7", "-o", tmp_path / "out"],
+            "board": ["compile", models["tiny"], "--target", "cortex-m7", "--board", "virt", "-o", tmp_path / "o2"],
+            "name": ["run", models["tiny"], "--target", "host", "--name", "9lives"],
+            "tool": ["run", models["tiny"], "--target", "cortex-m4"]}[case]
+    code = ("import sys; from mnv3c.cli import main; rc = main(sys.argv[1:]); "
+            "print(rc, 'onnx' in sys.modules, 'mnv3c.compiler' in sys.modules)")
+    env = {**os.environ, "MNV3C_QEMU_SYSTEM_ARM": "/nonexistent/qemu"}
+    proc = subprocess.run([sys.executable, "-c", code, *map(str, argv)], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert proc.stdout.split() == ["2", "False", "False"], proc.stdout + proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "o2").exists()
+
+
 def test_a_terminal_gets_a_live_display(models, tmp_path) -> None:
     """On a TTY, rich draws the stages (with a tick when done) instead of plain lines."""
     master, slave = os.openpty()

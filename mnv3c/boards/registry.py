@@ -326,6 +326,14 @@ def default_board(target: str) -> Board:
         ) from None
 
 
+def resolve_board(target: str, board: str | None) -> Board:
+    """--board, or the target's default; the board must be built for ``target``."""
+    b = get_board(board) if board is not None else default_board(target)
+    if b.target != target:
+        raise MnvError(f"board {b.name} is a {b.target} board, not {target}; pick a {target} board or omit --board")
+    return b
+
+
 def all_boards() -> list[Board]:
     return list(_BOARDS.values())
 

@@ -108,6 +108,12 @@ def required_tools(board: Board) -> list[str]:
     return tools
 
 
+def check_tools(board: Board) -> None:
+    """Every executable building and running on ``board`` needs, found before any slow work."""
+    for tool in required_tools(board):
+        find_tool(tool)
+
+
 def board_sources(board: Board) -> list[Path]:
     """Startup, I/O and run-time C files the board contributes to every image (from the registry)."""
     return [C_DIR / f for f in (*board.sources, *board.libgcc_helpers)]

@@ -9,6 +9,8 @@ import argparse
 import importlib
 from typing import Any
 
+from mnv3c.commands.prechecks import precheck
+
 _MODULES = {
     "inspect": "inspect_cmd",
     "compile": "compile_cmd",
@@ -24,5 +26,6 @@ _MODULES = {
 
 
 def dispatch(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    precheck(args)
     module = importlib.import_module(f"mnv3c.commands.{_MODULES[args.command]}")
     return module.run(args)
