@@ -17,14 +17,14 @@ from typing import Any, Callable
 
 import numpy as np
 
-from mnv3c.errors import MnvError
+from mnv3c.errors import MnvError, shown
 from mnv3c.ir.graph import Graph, Node
 
 
 def _shape(g: Graph, name: str, rank: int, node: Node) -> tuple[int, ...]:
     shape = g.tensor(name).shape
     if len(shape) != rank:
-        raise MnvError(f"node '{node.name}' ({node.op}): tensor '{name}' has shape {list(shape)}, "
+        raise MnvError(f"node {shown(node.name)} ({node.op}): tensor {shown(name)} has shape {list(shape)}, "
                        f"expected rank {rank} to count MACs")
     return shape
 

@@ -374,7 +374,7 @@ def _conv2d_s16(e: _Emitter) -> LayerCode:
 def _depthwise_conv2d_s16(e: _Emitter) -> LayerCode:
     (c, h, w), (o, oh, ow), a = e.shape(0), e.shape(-1), e.a
     if o % c:
-        raise UnsupportedModelError(f"node '{e.node.name}': depthwise output channels {o} not a multiple of {c}")
+        raise UnsupportedModelError(f"node {shown(e.node.name)}: depthwise output channels {o} not a multiple of {c}")
     hwc = e.const(1)[:, 0].transpose(1, 2, 0)
     e.code.fields = [
         ("in_h", str(h)), ("in_w", str(w)), ("in_c", str(c)),
@@ -430,7 +430,7 @@ def _squeeze_excite_s16(e: _Emitter) -> LayerCode:
 def _add_s16(e: _Emitter) -> LayerCode:
     a = e.a
     if int(a.get("left_shift", 15)) != 15:
-        raise UnsupportedModelError(f"node '{e.node.name}': add_s16 implements left_shift 15 only")
+        raise UnsupportedModelError(f"node {shown(e.node.name)}: add_s16 implements left_shift 15 only")
     e.code.fields = [
         ("size", str(int(np.prod(e.shape(-1))))),
         ("a_mult", str(int(a["a_multiplier"]))), ("a_shift", str(int(a["a_shift"]))),

@@ -154,7 +154,7 @@ def import_shape(b: GraphBuilder, n: OnnxNode) -> None:
 
 @importer("Cast")
 def import_cast(b: GraphBuilder, n: OnnxNode) -> None:
-    to = numpy_dtype(n.attrs["to"], f"node '{n.name}' (Cast) target")
+    to = numpy_dtype(n.attrs["to"], f"node {shown(n.name)} (Cast) target")
     b.emit("cast", [n.inputs[0]], {"to": to}, n.outputs[0], n.name)
 
 

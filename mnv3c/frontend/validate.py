@@ -230,7 +230,7 @@ def check_graph(graph: Graph, allow_empty: bool = False) -> None:
             var = graph.const(n.inputs[4])
             eps = float(n.attrs.get("epsilon", 0.0))
             if not np.isfinite(eps) or eps < 0:
-                raise UnsupportedModelError(f"node '{n.name}' (BatchNormalization): epsilon {eps} must be >= 0")
+                raise UnsupportedModelError(f"node {shown(n.name)} (BatchNormalization): epsilon {eps} must be >= 0")
             if var is not None and np.any(var + eps <= 0):
-                raise UnsupportedModelError(f"node '{n.name}' (BatchNormalization): variance + epsilon must be "
+                raise UnsupportedModelError(f"node {shown(n.name)} (BatchNormalization): variance + epsilon must be "
                                             f"positive, got minimum {float(np.min(var + eps)):g}")

@@ -237,7 +237,7 @@ def _order_mul_operands(g: Graph, n: Node) -> None:
     second operand, and only as a per-channel [N, C, 1, 1] (an attention gate) or not at all."""
     a, b = (g.tensors[i] for i in n.inputs)
     if a.is_const or b.is_const:
-        raise UnsupportedModelError(f"node '{n.name}': mul by a constant has no int8 kernel (it should fold "
+        raise UnsupportedModelError(f"node {shown(n.name)}: mul by a constant has no int8 kernel (it should fold "
                                     "into a neighbouring layer)")
     out = g.tensors[n.outputs[0]].shape
     if a.shape != out:
@@ -245,8 +245,8 @@ def _order_mul_operands(g: Graph, n: Node) -> None:
         a, b = b, a
     channel_gate = len(out) == 4 and b.shape == out[:2] + (1, 1)
     if a.shape != out or not (b.shape == out or channel_gate):
-        raise UnsupportedModelError(f"node '{n.name}': mul of {list(a.shape)} by {list(b.shape)} has no int8 kernel "
-                                    "(equal shapes or a per-channel [N, C, 1, 1] gate)")
+        raise UnsupportedModelError(f"node {shown(n.name)}: mul of {list(a.shape)} by {list(b.shape)} has no int8 "
+                                    "kernel (equal shapes or a per-channel [N, C, 1, 1] gate)")
 
 
 def _add_zero_bias(g: Graph, n: Node) -> None:
@@ -552,7 +552,7 @@ def _build_mul(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, QP])
     """TFLite's int8 Mul: y = clamp(MBQM((a - za)(b - zb), Q(sa·sb/sy)) + zy, lo, hi)."""
     (sa, za), (sb, zb), (sy, zy) = params[n.inputs[0]], params[n.inputs[1]], params[n.outputs[0]]
     if n.attrs.get("act", "none") in LUT_ACTS:
-        raise UnsupportedModelError(f"node '{n.name}': mul with a fused {n.attrs['act']} has no int8 kernel")
+        raise UnsupportedModelError(f"node {shown(n.name)}: mul with a fused {n.attrs['act']} has no int8 kernel")
     lo, hi = _act_clamp(n.attrs.get("act", "none"), n.attrs.get("act_params"), sy, zy)
     m, s = intops.quantize_multiplier(sa * sb / sy)
     qn.attrs.update(a_zero_point=za, b_zero_point=zb, y_zero_point=zy, multiplier=m, shift=s, lo=lo, hi=hi)
@@ -567,7 +567,8 @@ def _build_squeeze_excite(g: Graph, qg: Graph, n: Node, qn: Node, params: Mappin
     hw = int(np.prod(g.tensors[x].shape[2:]))
     pool_m, pool_s = intops.quantize_multiplier(sx / (sp * hw))
     if n.attrs.get("act1", "none") in LUT_ACTS:
-        raise UnsupportedModelError(f"node {shown(n.name)}: squeeze-excite act1 '{n.attrs['act1']}' must be relu or none")
+        raise UnsupportedModelError(f"node {shown(n.name)}: squeeze-excite act1 '{n.attrs['act1']}' "
+                                    "must be relu or none")
     fc1_lo, fc1_hi = _act_clamp(n.attrs.get("act1", "none"), n.attrs.get("act1_params"), sh, zh)
     fc1_m, fc1_s = _quantize_layer_weights(g, qg, w1, b1, sp, sh, f"{n.name}/fc1")
     act2 = n.attrs.get("act2", "none")
@@ -712,7 +713,8 @@ def _build_squeeze_excite16(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapp
     hw = int(np.prod(g.tensors[x].shape[2:]))
     pool_m, pool_s = intops.quantize_multiplier(sx / (sp * hw))
     if n.attrs.get("act1", "none") in LUT_ACTS:
-        raise UnsupportedModelError(f"node '{n.name}': squeeze-excite act1 '{n.attrs['act1']}' must be relu or none")
+        raise UnsupportedModelError(f"node {shown(n.name)}: squeeze-excite act1 '{n.attrs['act1']}' "
+                                    "must be relu or none")
     fc1_lo, fc1_hi = _act_clamp(n.attrs.get("act1", "none"), n.attrs.get("act1_params"), sh, 0, INT16_MIN, INT16_MAX)
     fc1_m, fc1_s = _quantize_layer_weights(g, qg, w1, b1, sp, sh, f"{n.name}/fc1", int16=True)
     act2 = n.attrs.get("act2", "none")

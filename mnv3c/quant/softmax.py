@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from mnv3c.errors import UnsupportedModelError
+from mnv3c.errors import UnsupportedModelError, shown
 from mnv3c.ir.graph import Graph, Node, QuantParams, Tensor
 from mnv3c.quant.intops import INT32_MAX, INT32_MIN, _i32, quantize_multiplier, rdbp, srdhm
 
@@ -144,10 +144,10 @@ def append_softmax(qg: Graph, ref: Graph, float_graph: Graph) -> None:
     rank = len(logits.shape)
     axis = int(sm.attrs.get("axis", -1)) % rank
     if axis != 1 or rank not in (2, 4):
-        raise UnsupportedModelError(f"node '{sm.name}': the int8 softmax runs over the channel axis of an [N, C] or "
-                                    f"[N, C, H, W] tensor, not axis {axis} of {list(logits.shape)} (use --no-softmax)")
+        raise UnsupportedModelError(f"node {shown(sm.name)}: the int8 softmax runs over the channel axis of an "
+                                    f"[N, C] or [N, C, H, W] tensor, not axis {axis} of {list(logits.shape)} (use --no-softmax)")
     if int(logits.shape[1]) > MAX_ROW:
-        raise UnsupportedModelError(f"node '{sm.name}': softmax over {logits.shape[1]} classes, the int8 kernel "
+        raise UnsupportedModelError(f"node {shown(sm.name)}: softmax over {logits.shape[1]} classes, the int8 kernel "
                                     f"sums at most {MAX_ROW} (use --no-softmax)")
     multiplier, left_shift, diff_min = softmax_params(float(logits.quant.scale))
     y = qg.add_tensor(Tensor(sm.outputs[0], logits.shape, "int8",
