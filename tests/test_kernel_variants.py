@@ -24,9 +24,10 @@ from mnv3c.boards.qemu import run_elf
 from mnv3c.boards.registry import default_board
 from mnv3c.boards.toolchain import build
 from mnv3c.codegen.host import nchw_to_nhwc
-from mnv3c.codegen.layouts import LAYOUTS
+from mnv3c.codegen.layouts import LAYOUTS, OUT_STAGES, dsp_out_table
 from mnv3c.compiler import build_project, resolve_board, run_project, write_project
 from mnv3c.plan.kernels import KERNELS, TARGET_RULES, Kernel, short_requant_exact
+from mnv3c.quant import intops as q
 from mnv3c.quant.simulate import simulate
 
 pytestmark = pytest.mark.qemu
@@ -56,7 +57,8 @@ def _short(c: Case) -> bool:
     w = np.asarray(c.params["weights"], np.int64)
     per_out = w.reshape(-1, w.shape[-1]).T if c.struct == "depthwise_conv2d" else w.reshape(w.shape[0], -1)
     bias = np.asarray(c.params["bias_folded"], np.int64) + c.params["input_zp"] * per_out.sum(1)
-    return short_requant_exact(per_out, bias, np.asarray(c.params["out_shift"]))
+    return short_requant_exact(per_out, bias, np.asarray(c.params["out_mult"]), np.asarray(c.params["out_shift"]),
+                               c.params["output_zp"])
 
 
 def _conv_fits(c: Case) -> bool:
@@ -114,6 +116,9 @@ def _driver(cases: list[tuple[Kernel, Case]]) -> str:
         params = dict(case.params)
         if kernel.layout:
             params["weights"] = LAYOUTS[kernel.layout](np.asarray(params["weights"]))
+        if kernel.out_stage:
+            params["out_mult"] = OUT_STAGES[kernel.out_stage](params["bias_folded"], params["out_mult"],
+                                                              params["out_shift"], params["output_zp"])
         decls: list[str] = []
         init = _c_init(f"c{i}", case.struct, params, decls)
         src += decls
@@ -218,3 +223,65 @@ def test_zoo_model_bit_exact_with_variants(zoo_int8, key: str, target: str, tmp_
     assert_variants_cover(report, target)
     ran = run_project(tmp_path / "out", image, x_c)
     np.testing.assert_array_equal(ran.outputs.reshape(len(x), -1), simulate(qg, x).reshape(len(x), -1))
+
+
+# --- the short output stage on its own: edge values, exact ties, random values ------------------------
+
+def _short_stage_values(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(acc, M, shift, zp) per value, each within short_requant_exact's proof (|acc| + |k| + 1 < 2^31)."""
+    rows = []
+    for m in (1 << 30, (1 << 30) + 1, int(rng.integers(1 << 30, 1 << 31)), (1 << 31) - 1):
+        for r in (1, 2, 3, 7, 12, 22, 30, 31):
+            for zp in (-128, -1, 0, 5, 127):
+                k = (1 << (r - 1)) + zp * (1 << r)
+                bound = (1 << 31) - 2 - abs(k)
+                if bound < 0:
+                    continue
+                t = np.array([(1 << (r - 1)) + j * (1 << r) for j in range(-3, 3)], np.int64)  # RDBP ties
+                ties = np.concatenate([t, -t])
+                near = (ties << 31) // m  # acc with SRDHM(acc, M) at or next to a tie
+                acc = np.concatenate([near - 1, near, near + 1, [0, 1, -1, bound, -bound, bound - 1, -bound + 1],
+                                      rng.integers(-bound, bound + 1, 24), rng.integers(-999, 1000, 8)])
+                acc = acc[np.abs(acc) <= bound]
+                rows += [(int(a), m, -r, zp) for a in acc]
+    acc, mult, shift, zp = (np.array(c, np.int64) for c in zip(*rows))
+    return acc, mult, shift, zp
+
+
+@pytest.mark.parametrize("target", ["cortex-m7", "cortex-m55"])
+def test_short_output_stage_matches_general(target: str, tmp_path: Path) -> None:
+    """mnv3c_dsp_short (arm_dsp/mnv3c_dsp_requant.h) gives SSAT8(MBQM(acc) + zp) of mnv3c.quant.intops
+    on every value: both ends of the shift and multiplier ranges, ties of RDBP, the accumulator bound."""
+    acc, mult, shift, zp = _short_stage_values(np.random.default_rng(13))
+    expected = np.clip(q.mbqm(acc, mult, shift) + zp, -128, 127)
+    # one table row per value: the bias words of the block unused, {mx, k, r} of channel 0
+    ch = np.stack([dsp_out_table(np.zeros(1), mult[i:i + 1], shift[i:i + 1], int(zp[i]))[4:7]
+                   for i in range(len(acc))])
+    src = "\n".join([
+        "#include <stdint.h>", '#include "mnv3c_io.h"', '#include "mnv3c_dsp_requant.h"',
+        _c_array("acc", "int32_t", acc), _c_array("ch", "int32_t", ch), _c_array("expected", "int8_t", expected),
+        "int main(void)", "{", "    uint32_t i, failed = 0;",
+        f"    for (i = 0; i < {len(acc)}u; ++i) {{",
+        "        if (mnv3c_dsp_short(acc[i], ch + 3 * i) != expected[i]) { if (failed < 5) { io_write_u32(i);"
+        ' io_write(" differs\\n"); } ++failed; }', "    }",
+        f"    io_write_u32({len(acc)}u - failed);", '    io_write(" passed, ");', "    io_write_u32(failed);",
+        '    io_write(" failed\\n");', "    return 0;", "}", ""])
+    driver = tmp_path / "short_stage.c"
+    driver.write_text(src)
+    board = default_board(target)
+    elf = build(board, [driver], tmp_path / "short_stage.elf", include_dirs=(RUNTIME, RUNTIME / "arm_dsp")).elf
+    lines = run_elf(board, elf, timeout_s=120).stdout_lines
+    assert f"{len(acc)} passed, 0 failed" in lines, "\n".join(lines[-8:])
+
+
+def test_short_output_stage_selection() -> None:
+    """short_requant_exact takes the typical layer and refuses what the proof does not cover."""
+    w, bias = np.full((2, 9), 100, np.int64), np.array([1000, -1000])
+    mult, shift = np.array([1 << 30, (1 << 31) - 1]), np.array([-8, -1])
+    assert short_requant_exact(w, bias, mult, shift, -128)
+    assert short_requant_exact(w, np.array([(1 << 31) - 255 * 900 - 200, 0]), mult, shift, 0)  # just inside
+    assert not short_requant_exact(w, bias, np.array([0, 1 << 30]), shift, 0)  # M = 0
+    assert not short_requant_exact(w, bias, mult, np.array([0, -8]), 0)  # r = 0
+    assert not short_requant_exact(w, bias, mult, np.array([2, -8]), 0)  # a left shift
+    assert not short_requant_exact(w, np.array([(1 << 31) - 255 * 900 - 100, 0]), mult, shift, 0)  # |acc| bound
+    assert not short_requant_exact(w, bias, mult, np.array([-31, -8]), 5)  # |k| = 2^30 + 5 * 2^31

@@ -170,7 +170,7 @@ def memory_needs(qgraph: Graph, target: str = "host", ram_budget: int | None = N
     names.reserve(*_runtime_identifiers())
     arrays = [a for s in plan.schedule.steps
               for a in layer_code(plan.kernels[s.index].params_type, qgraph.node(s.node), qgraph, names,
-                                  plan.kernels[s.index].layout).arrays]
+                                  plan.kernels[s.index].layout, plan.kernels[s.index].out_stage).arrays]
     return plan.memory.arena_bytes, sum(a.nbytes for a in arrays)
 
 
@@ -223,7 +223,7 @@ def _pointer(g: Graph, plan: ModelPlan, tensor: str, buffers: dict[str, _Buffer]
 def _layer(g: Graph, plan: ModelPlan, step: Step, names: CNames, buffers: dict[str, _Buffer]) -> _Layer:
     node = g.node(step.node)
     kernel = plan.kernels[step.index]
-    code = layer_code(kernel.params_type, node, g, names, kernel.layout)
+    code = layer_code(kernel.params_type, node, g, names, kernel.layout, kernel.out_stage)
     scratch_macro = names(f"SCRATCH_{node.name}") if step.index in plan.scratch else ""
     scratch = f"arena8 + {scratch_macro}" if scratch_macro else "NULL"
     stage = plan.stage_of(step.index)

@@ -14,7 +14,7 @@ from typing import Any, Callable, Union
 import numpy as np
 
 from mnv3c.codegen.cformat import CArray, comment_text, float_text
-from mnv3c.codegen.layouts import LAYOUTS
+from mnv3c.codegen.layouts import LAYOUTS, OUT_STAGES
 from mnv3c.codegen.names import CNames
 from mnv3c.errors import UnsupportedModelError, shown
 from mnv3c.ir.graph import Graph, Node
@@ -33,9 +33,10 @@ class LayerCode:
 class _Emitter:
     """Collects the arrays of one layer under unique C names derived from the node name."""
 
-    def __init__(self, node: Node, graph: Graph, names: CNames, layout: str = "") -> None:
+    def __init__(self, node: Node, graph: Graph, names: CNames, layout: str = "", out_stage: str = "") -> None:
         self.node, self.graph, self.names, self.a = node, graph, names, node.attrs
         self.layout = layout  # the kernel variant's weight re-layout (codegen/layouts.py), "" = none
+        self.out_stage = out_stage  # its output-stage table in place of out_mult (layouts.OUT_STAGES), "" = none
         self.code = LayerCode([])
 
     def array(self, suffix: str, ctype: str, values: np.ndarray, comment: str) -> str:
@@ -61,10 +62,19 @@ class _Emitter:
         t = self.node.outputs[0] if i == -1 else self.node.inputs[i]
         return tuple(int(d) for d in self.graph.tensors[t].shape[1:])
 
-    def requant(self, prefix: str = "", mult_key: str = "multiplier", shift_key: str = "shift") -> Fields:
-        """The out_mult/out_shift fields, pointing at new per-channel arrays."""
+    def requant(self, prefix: str = "", mult_key: str = "multiplier", shift_key: str = "shift",
+                bias: np.ndarray | None = None) -> Fields:
+        """The out_mult/out_shift fields, pointing at new per-channel arrays; for a kernel with an
+        output-stage table (``bias``: the folded bias), out_mult points at that table instead."""
         m = np.asarray(self.a[mult_key], dtype=np.int64).reshape(-1)
         s = np.asarray(self.a[shift_key], dtype=np.int64).reshape(-1)
+        if self.out_stage:
+            assert bias is not None
+            table = OUT_STAGES[self.out_stage](bias, m, s, requant_zero_point(self.a))
+            mult = self.array(f"{prefix}out_table", "int32_t", table,
+                              f"'{self.out_stage}' output-stage table in place of the multipliers ({table.size} words)")
+            return [("out_mult", mult), ("out_shift", self.array(f"{prefix}out_shift", "int8_t", s,
+                                                                 "requantization shifts, per channel"))]
         return [
             ("out_mult", self.array(f"{prefix}out_mult", "int32_t", m, "requantization multipliers, per channel")),
             ("out_shift", self.array(f"{prefix}out_shift", "int8_t", s, "requantization shifts, per channel")),
@@ -115,8 +125,8 @@ def _conv2d(e: _Emitter) -> LayerCode:
         ("input_zp", str(int(a["x_zero_point"]))), ("output_zp", str(requant_zero_point(a))),
         ("act_min", str(int(a["lo"]))), ("act_max", str(int(a["hi"]))),
         ("weights", e.weights(ohwi, f"OHWI {list(ohwi.shape)}")),
-        ("bias_folded", e.array("bias", "int32_t", _folded_bias(weights, bias, a["x_zero_point"]), _FOLDED)),
-        *e.requant(),
+        ("bias_folded", e.array("bias", "int32_t", folded := _folded_bias(weights, bias, a["x_zero_point"]), _FOLDED)),
+        *e.requant(bias=folded),
         ("lut", e.lut()),
     ]
     return e.code
@@ -136,8 +146,8 @@ def _depthwise_conv2d(e: _Emitter) -> LayerCode:
         ("input_zp", str(int(a["x_zero_point"]))), ("output_zp", str(requant_zero_point(a))),
         ("act_min", str(int(a["lo"]))), ("act_max", str(int(a["hi"]))),
         ("weights", e.weights(hwc, f"HWC {list(hwc.shape)}")),
-        ("bias_folded", e.array("bias", "int32_t", _folded_bias(weights, bias, a["x_zero_point"]), _FOLDED)),
-        *e.requant(),
+        ("bias_folded", e.array("bias", "int32_t", folded := _folded_bias(weights, bias, a["x_zero_point"]), _FOLDED)),
+        *e.requant(bias=folded),
         ("lut", e.lut()),
     ]
     return e.code
@@ -150,8 +160,8 @@ def _dense_fields(e: _Emitter, w: np.ndarray, b: np.ndarray, zx: int, zy: int, l
         ("input_zp", str(zx)), ("output_zp", str(zy)),
         ("act_min", str(lo)), ("act_max", str(hi)),
         ("weights", e.weights(w, f"[out][in] {list(w.shape)}", prefix)),
-        ("bias_folded", e.array(f"{prefix}bias", "int32_t", _folded_bias(w, b, zx), _FOLDED)),
-        *e.requant(prefix, mult_key, shift_key),
+        ("bias_folded", e.array(f"{prefix}bias", "int32_t", folded := _folded_bias(w, b, zx), _FOLDED)),
+        *e.requant(prefix, mult_key, shift_key, bias=folded),
         ("lut", e.lut(lut_key, prefix)),
     ]
 
@@ -495,5 +505,6 @@ _EMITTERS: dict[str, Callable[[_Emitter], LayerCode]] = {
 }
 
 
-def layer_code(params_type: str, node: Node, graph: Graph, names: CNames, layout: str = "") -> LayerCode:
-    return _EMITTERS[params_type](_Emitter(node, graph, names, layout))
+def layer_code(params_type: str, node: Node, graph: Graph, names: CNames, layout: str = "",
+               out_stage: str = "") -> LayerCode:
+    return _EMITTERS[params_type](_Emitter(node, graph, names, layout, out_stage))

@@ -1,4 +1,5 @@
-"""Offline weight re-layouts for the target kernel variants (runtime_c/<variant>/).
+"""Offline weight re-layouts for the target kernel variants (runtime_c/<variant>/), and their
+per-channel output-stage tables (OUT_STAGES).
 
 Each layout takes the weights in the portable kernel's layout (mnv3c_kernels.h: conv OHWI, dense
 [out][in]) and returns the int8 array the variant reads, done once at compile time so the
@@ -55,6 +56,26 @@ def pointwise_rv(w: np.ndarray) -> np.ndarray:
     m = _pad_to(w.reshape(w.shape[0], -1), 0, 4)
     return np.ascontiguousarray(m.reshape(-1, 4, m.shape[1]).transpose(0, 2, 1)).reshape(-1)
 
+
+def dsp_out_table(bias: np.ndarray, mult: np.ndarray, shift: np.ndarray, zp: int) -> np.ndarray:
+    """The short output stage's table (arm_dsp/mnv3c_dsp_requant.h), the _short kernels' out_mult:
+    out_c padded to a multiple of 4, then per block of four channels their folded biases and, per
+    channel, mx = 2M - 2^32, k = 2^(r-1) + zp * 2^r and r = -shift (plan/kernels.py
+    short_requant_exact proves the layer fits it). Padding channels: bias 0, M = 2^30, r = 1."""
+    n = len(bias)
+    pad = -n % 4
+    b = np.concatenate([np.asarray(bias, np.int64), np.zeros(pad, np.int64)])
+    m = np.concatenate([np.broadcast_to(np.asarray(mult, np.int64).reshape(-1), (n,)), np.full(pad, 1 << 30, np.int64)])
+    r = np.concatenate([np.broadcast_to(-np.asarray(shift, np.int64).reshape(-1), (n,)), np.ones(pad, np.int64)])
+    per_channel = np.stack([2 * m - (1 << 32), (1 << (r - 1)) + int(zp) * (1 << r), r], axis=1)  # [C4][3]
+    blocks = np.concatenate([b.reshape(-1, 4), per_channel.reshape(-1, 12)], axis=1)  # [C4 / 4][16]
+    assert blocks.min() >= -(1 << 31) and blocks.max() < 1 << 31
+    return blocks.reshape(-1).astype(np.int32)
+
+
+OUT_STAGES: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray, int], np.ndarray]] = {
+    "dsp_out_table": dsp_out_table,
+}
 
 LAYOUTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "pointwise_dsp": pointwise_dsp,

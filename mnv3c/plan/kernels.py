@@ -8,7 +8,7 @@ in front of the portable ones, without touching the schedule or the memory plan,
 kernel's in-place permission and scratch size. A variant takes its portable twin's params struct;
 its weights may be re-laid out at compile time (`Kernel.layout`, codegen/layouts.py). Each has a
 `_short` twin (same C file) chosen where the short output stage is proven exact for the layer
-(`short_requant_exact`). tests/test_kernel_variants.py runs every variant under QEMU on the targets
+(`short_requant_exact`); its out_mult is then the per-channel table of `Kernel.out_stage`. tests/test_kernel_variants.py runs every variant under QEMU on the targets
 whose rules name it, and checks that MobileNet layers never fall back to the portable kernels.
 """
 
@@ -22,6 +22,7 @@ import numpy as np
 from mnv3c.errors import UnsupportedModelError, shown
 from mnv3c.ir.graph import Graph, Node
 from mnv3c.plan.schedule import Schedule
+from mnv3c.quant.quantize import requant_zero_point
 
 LUT_OPS = ("relu", "clip", "hard_swish", "hard_sigmoid", "sigmoid", "gelu")
 
@@ -36,6 +37,7 @@ class Kernel:
     input_array: bool = False  # inputs passed as one array of pointers (concat), not one argument each
     headers: tuple[str, ...] = ()  # runtime_c headers declaring it, beside mnv3c_kernels.h (variants)
     layout: str = ""  # offline weight re-layout (codegen/layouts.py) its weights array gets; "" = as documented
+    out_stage: str = ""  # output-stage table (codegen/layouts.py OUT_STAGES) its out_mult gets; "" = multipliers
 
     @property
     def function(self) -> str:
@@ -50,7 +52,7 @@ def _variant_pair(name: str, params_type: str, folder: str, headers: tuple[str, 
     """A variant and its _short twin (same C file: the proven short output stage, arm_dsp/mnv3c_dsp_requant.h)."""
     sources = (f"{folder}/{name}.c",)
     return (Kernel(name, params_type, sources, headers=headers, layout=layout),
-            Kernel(f"{name}_short", params_type, sources, headers=headers, layout=layout))
+            Kernel(f"{name}_short", params_type, sources, headers=headers, layout=layout, out_stage="dsp_out_table"))
 
 
 PW_MAX_C = 1024  # MNV3C_PW_MAX_C: the widest reduction the arm_dsp convolutions buffer on the stack
@@ -153,21 +155,27 @@ def _is_pointwise_buffered(node: Node, graph: Graph) -> bool:
     return _is_pointwise(node, graph) and graph.tensors[node.inputs[1]].shape[1] <= PW_MAX_C
 
 
-def short_requant_exact(w: np.ndarray, bias: np.ndarray, shift: np.ndarray) -> bool:
-    """The short output stage (runtime_c/arm_dsp/mnv3c_dsp_requant.h) gives the general one's bytes:
-    every shift in [-31, -1] and |acc| = |bias + sum (x - zx) w| <= |bias| + 255 * sum|w| < 2^30 for
-    every input. ``w``: weights with the output channel first; ``bias``: the unfolded int32 bias."""
-    shift = np.asarray(shift).reshape(-1)
-    if shift.size == 0 or shift.min() < -31 or shift.max() > -1:
+def short_requant_exact(w: np.ndarray, bias: np.ndarray, mult: np.ndarray, shift: np.ndarray, zp: int) -> bool:
+    """The short output stage (runtime_c/arm_dsp/mnv3c_dsp_requant.h, where the proof is) gives the
+    general one's bytes for every input: every multiplier in [2^30, 2^31), every shift -r in [-31, -1],
+    and per channel |acc| + |k| + 1 < 2^31 with |acc| = |bias + sum (x - zx) w| <= |bias| + 255 * sum|w|
+    and k = 2^(r-1) + zp * 2^r. ``w``: weights with the output channel first; ``bias``: the unfolded
+    int32 bias; ``zp``: the zero point the layer requantizes into."""
+    shift = np.asarray(shift, np.int64).reshape(-1)
+    mult = np.asarray(mult, np.int64).reshape(-1)
+    if shift.size == 0 or shift.min() < -31 or shift.max() > -1 or mult.min() < 1 << 30 or mult.max() >= 1 << 31:
         return False
     w = np.abs(np.asarray(w, np.int64))
     bound = np.abs(np.asarray(bias, np.int64)).reshape(-1) + 255 * w.reshape(w.shape[0], -1).sum(axis=1)
-    return bool(bound.max() < 1 << 30)
+    r = -shift
+    k = np.abs((1 << (r - 1)) + int(zp) * (1 << r))
+    return bool((bound + k + 1).max() < 1 << 31)
 
 
 def _short(node: Node, graph: Graph) -> bool:
+    a = node.attrs
     return short_requant_exact(graph.tensors[node.inputs[1]].data, graph.tensors[node.inputs[2]].data,
-                               node.attrs.get("shift", ()))
+                               a.get("multiplier", ()), a.get("shift", ()), requant_zero_point(a))
 
 
 def _conv_dsp_fits(node: Node, graph: Graph) -> bool:

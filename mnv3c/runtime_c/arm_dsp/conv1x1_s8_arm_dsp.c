@@ -12,14 +12,20 @@
 #include "mnv3c_arm_dsp.h"
 #include "mnv3c_dsp_gemm.h"
 
+static mnv3c_dsp_out out_of(const mnv3c_conv2d_params *p)
+{
+    const mnv3c_dsp_out s = {p->bias_folded, p->out_mult, p->out_shift, p->output_zp,
+                             p->act_min,     p->act_max,  p->lut,       p->out_c};
+    return s;
+}
+
 MNV3C_DSP_INLINE void conv1x1(const mnv3c_conv2d_params *p, const int8_t *MNV3C_RESTRICT x,
-                             int8_t *MNV3C_RESTRICT y, int short_rq)
+                             int8_t *MNV3C_RESTRICT y, int mode)
 {
     const int32_t in_c = p->in_c;
     const int32_t out_c = p->out_c;
     const int32_t pixels = p->in_h * p->in_w;
-    const mnv3c_dsp_out s = {p->bias_folded, p->out_mult, p->out_shift, p->output_zp,
-                             p->act_min,     p->act_max,  p->lut,       out_c};
+    const mnv3c_dsp_out s = out_of(p);
     const int8_t *const w = p->weights;
     int32_t xbuf[MNV3C_PW_MAX_C];
     int32_t px;
@@ -28,32 +34,8 @@ MNV3C_DSP_INLINE void conv1x1(const mnv3c_conv2d_params *p, const int8_t *MNV3C_
         int8_t *yp = y + px * out_c;
         int8_t *yq = px + 1 < pixels ? yp + out_c : NULL;
         mnv3c_dsp_widen_pair(xp, yq != NULL ? xp + in_c : NULL, in_c, xbuf);
-        mnv3c_dsp_gemm_pair(xbuf, (in_c + 3) >> 2, w, &s, yp, yq, short_rq);
+        mnv3c_dsp_gemm_pair(xbuf, (in_c + 3) >> 2, w, &s, yp, yq, mode);
     }
 }
 
-void mnv3c_conv1x1_s8_arm_dsp(const mnv3c_conv2d_params *p, const int8_t *MNV3C_RESTRICT x,
-                              int8_t *MNV3C_RESTRICT y, void *scratch)
-{
-    (void)scratch;
-    conv1x1(p, x, y, 0);
-}
-
-void mnv3c_conv1x1_s8_arm_dsp_short(const mnv3c_conv2d_params *p, const int8_t *MNV3C_RESTRICT x,
-                                    int8_t *MNV3C_RESTRICT y, void *scratch)
-{
-    (void)scratch;
-    conv1x1(p, x, y, 1);
-}
-
-size_t mnv3c_conv1x1_s8_arm_dsp_scratch_bytes(const mnv3c_conv2d_params *p)
-{
-    (void)p;
-    return 0;
-}
-
-size_t mnv3c_conv1x1_s8_arm_dsp_short_scratch_bytes(const mnv3c_conv2d_params *p)
-{
-    (void)p;
-    return 0;
-}
+MNV3C_DSP_ENTRY_POINTS(mnv3c_conv1x1_s8_arm_dsp, conv1x1, mnv3c_conv2d_params, out_of)

@@ -36,15 +36,21 @@ static const int8_t *patch_row(const mnv3c_conv2d_params *p, const int8_t *x, in
     return tmp;
 }
 
+static mnv3c_dsp_out out_of(const mnv3c_conv2d_params *p)
+{
+    const mnv3c_dsp_out s = {p->bias_folded, p->out_mult, p->out_shift, p->output_zp,
+                             p->act_min,     p->act_max,  p->lut,       p->out_c};
+    return s;
+}
+
 MNV3C_DSP_INLINE void conv2d(const mnv3c_conv2d_params *p, const int8_t *MNV3C_RESTRICT x,
-                            int8_t *MNV3C_RESTRICT y, int short_rq)
+                            int8_t *MNV3C_RESTRICT y, int mode)
 {
     const int32_t out_c = p->out_c;
     const int32_t n = p->kernel_w * p->in_c;    /* values per receptive-field row */
     const int32_t row_groups = (n + 3) >> 2;    /* R4 / 4 */
     const int32_t pixels = p->out_h * p->out_w;
-    const mnv3c_dsp_out s = {p->bias_folded, p->out_mult, p->out_shift, p->output_zp,
-                             p->act_min,     p->act_max,  p->lut,       out_c};
+    const mnv3c_dsp_out s = out_of(p);
     int32_t xbuf[MNV3C_PW_MAX_C];
     int8_t tmp_p[MNV3C_PW_MAX_C], tmp_q[MNV3C_PW_MAX_C];
     int32_t i, ky;
@@ -61,32 +67,8 @@ MNV3C_DSP_INLINE void conv2d(const mnv3c_conv2d_params *p, const int8_t *MNV3C_R
                                      : NULL;
             mnv3c_dsp_widen_pair(rp, rq, n, xbuf + 4 * row_groups * ky);
         }
-        mnv3c_dsp_gemm_pair(xbuf, row_groups * p->kernel_h, p->weights, &s, yp, yq, short_rq);
+        mnv3c_dsp_gemm_pair(xbuf, row_groups * p->kernel_h, p->weights, &s, yp, yq, mode);
     }
 }
 
-void mnv3c_conv2d_s8_arm_dsp(const mnv3c_conv2d_params *p, const int8_t *MNV3C_RESTRICT x,
-                             int8_t *MNV3C_RESTRICT y, void *scratch)
-{
-    (void)scratch;
-    conv2d(p, x, y, 0);
-}
-
-void mnv3c_conv2d_s8_arm_dsp_short(const mnv3c_conv2d_params *p, const int8_t *MNV3C_RESTRICT x,
-                                   int8_t *MNV3C_RESTRICT y, void *scratch)
-{
-    (void)scratch;
-    conv2d(p, x, y, 1);
-}
-
-size_t mnv3c_conv2d_s8_arm_dsp_scratch_bytes(const mnv3c_conv2d_params *p)
-{
-    (void)p;
-    return 0;
-}
-
-size_t mnv3c_conv2d_s8_arm_dsp_short_scratch_bytes(const mnv3c_conv2d_params *p)
-{
-    (void)p;
-    return 0;
-}
+MNV3C_DSP_ENTRY_POINTS(mnv3c_conv2d_s8_arm_dsp, conv2d, mnv3c_conv2d_params, out_of)

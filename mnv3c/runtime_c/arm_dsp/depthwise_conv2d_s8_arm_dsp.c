@@ -22,10 +22,12 @@
 
 /* Channels c .. c + valid - 1 (valid <= 4) of one output pixel: every tap, then the output stage. */
 MNV3C_DSP_INLINE void group(const mnv3c_dsp_out *s, const int8_t *const *tap, int32_t taps, int32_t c,
-                            int32_t valid, const mnv3c_dsp_word *wt, int8_t *y, int short_rq)
+                            int32_t valid, const mnv3c_dsp_word *wt, int8_t *y, int mode)
 {
-    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    int32_t a[4], a0, a1, a2, a3;
     int32_t t;
+    mnv3c_dsp_start(s, c, mode, a);
+    a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
     for (t = 0; t < taps; ++t, wt += 2) {
         const int32_t v = mnv3c_dsp_load4(tap[t] + c, valid);
         const int32_t even = __sxtb16(v), odd = mnv3c_dsp_sxtb16_ror8(v);
@@ -34,25 +36,31 @@ MNV3C_DSP_INLINE void group(const mnv3c_dsp_out *s, const int8_t *const *tap, in
         a1 = __smlabb(odd, wt[1], a1);
         a3 = __smlatt(odd, wt[1], a3);
     }
-    y[c] = mnv3c_dsp_requant(s, c, a0, short_rq);
+    y[c] = mnv3c_dsp_requant(s, c, a0, mode);
     if (valid > 1) {
-        y[c + 1] = mnv3c_dsp_requant(s, c + 1, a1, short_rq);
+        y[c + 1] = mnv3c_dsp_requant(s, c + 1, a1, mode);
     }
     if (valid > 2) {
-        y[c + 2] = mnv3c_dsp_requant(s, c + 2, a2, short_rq);
+        y[c + 2] = mnv3c_dsp_requant(s, c + 2, a2, mode);
     }
     if (valid > 3) {
-        y[c + 3] = mnv3c_dsp_requant(s, c + 3, a3, short_rq);
+        y[c + 3] = mnv3c_dsp_requant(s, c + 3, a3, mode);
     }
 }
 
+static mnv3c_dsp_out out_of(const mnv3c_depthwise_conv2d_params *p)
+{
+    const mnv3c_dsp_out s = {p->bias_folded, p->out_mult, p->out_shift, p->output_zp,
+                             p->act_min,     p->act_max,  p->lut,       p->in_c};
+    return s;
+}
+
 MNV3C_DSP_INLINE void depthwise(const mnv3c_depthwise_conv2d_params *p, const int8_t *MNV3C_RESTRICT x,
-                               int8_t *MNV3C_RESTRICT y, int short_rq)
+                               int8_t *MNV3C_RESTRICT y, int mode)
 {
     const int32_t C = p->in_c, kh = p->kernel_h, kw = p->kernel_w, taps = kh * kw;
     const int32_t in_h = p->in_h, in_w = p->in_w;
-    const mnv3c_dsp_out s = {p->bias_folded, p->out_mult, p->out_shift, p->output_zp,
-                             p->act_min,     p->act_max,  p->lut,       C};
+    const mnv3c_dsp_out s = out_of(p);
     const mnv3c_dsp_word *const w16 = (const mnv3c_dsp_word *)(const void *)p->weights;
     const int8_t *tap[MNV3C_DW_DSP_MAX_TAPS];
     int32_t offset[MNV3C_DW_DSP_MAX_TAPS];
@@ -87,38 +95,13 @@ MNV3C_DSP_INLINE void depthwise(const mnv3c_depthwise_conv2d_params *p, const in
                 }
             }
             for (c = 0; c + 4 <= C; c += 4) {
-                group(&s, tap, taps, c, 4, w16 + (c >> 1) * taps, y, short_rq);
+                group(&s, tap, taps, c, 4, w16 + (c >> 1) * taps, y, mode);
             }
             if (c < C) {
-                group(&s, tap, taps, c, C - c, w16 + (c >> 1) * taps, y, short_rq);
+                group(&s, tap, taps, c, C - c, w16 + (c >> 1) * taps, y, mode);
             }
         }
     }
 }
 
-void mnv3c_depthwise_conv2d_s8_arm_dsp(const mnv3c_depthwise_conv2d_params *p, const int8_t *MNV3C_RESTRICT x,
-                                       int8_t *MNV3C_RESTRICT y, void *scratch)
-{
-    (void)scratch;
-    depthwise(p, x, y, 0);
-}
-
-void mnv3c_depthwise_conv2d_s8_arm_dsp_short(const mnv3c_depthwise_conv2d_params *p,
-                                             const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y,
-                                             void *scratch)
-{
-    (void)scratch;
-    depthwise(p, x, y, 1);
-}
-
-size_t mnv3c_depthwise_conv2d_s8_arm_dsp_scratch_bytes(const mnv3c_depthwise_conv2d_params *p)
-{
-    (void)p;
-    return 0;
-}
-
-size_t mnv3c_depthwise_conv2d_s8_arm_dsp_short_scratch_bytes(const mnv3c_depthwise_conv2d_params *p)
-{
-    (void)p;
-    return 0;
-}
+MNV3C_DSP_ENTRY_POINTS(mnv3c_depthwise_conv2d_s8_arm_dsp, depthwise, mnv3c_depthwise_conv2d_params, out_of)

@@ -5,7 +5,7 @@
  * bytes; the one difference a caller sees is the weights array, which the code generator re-lays
  * out for it (mnv3c/codegen/layouts.py, named in each kernel's file). The _short entry points use
  * the short output stage, which the code generator selects only for layers where it is proven
- * exact: every out_shift in [-31, -1] and |acc| < 2^30 (mnv3c_dsp_requant.h).
+ * exact (mnv3c_dsp_requant.h); their out_mult is then the stage's table ("dsp_out_table").
  */
 #ifndef MNV3C_ARM_DSP_H
 #define MNV3C_ARM_DSP_H

@@ -14,7 +14,8 @@
  *     so that SXTB16(A) = (w[o0][c0], w[o0][c2]) and SXTB16(ROR(A, 8)) = (w[o1][c0], w[o1][c2]).
  * Per group the inner loop is 2 LDRD + 4 LDR + 8 SXTB16 + 16 SMLAD = 32 MACs in 30 instructions,
  * plus 3 for the loop. Output channels past out_c and a missing pixel q (zero inputs) are computed
- * and dropped, never stored. Sums are exact int32: SMLAD wraps like the portable kernels' int32
+ * and dropped, never stored. In the short output modes the sums start at the table's biases
+ * (mnv3c_dsp_requant.h), in the general one at 0. Sums are exact int32: SMLAD wraps like the portable kernels' int32
  * sums, and the quantizer bounds them (128 * sum|w| + |bias| < 2^31).
  */
 #ifndef MNV3C_DSP_GEMM_H
@@ -81,15 +82,18 @@ static inline void mnv3c_dsp_widen_pair(const int8_t *xp, const int8_t *xq, int3
 
 /* All out_c output channels of pixels p, q (yq == NULL: p only) from `groups` (>= 1) widened groups. */
 MNV3C_DSP_INLINE void mnv3c_dsp_gemm_pair(const int32_t *xbuf, int32_t groups, const int8_t *weights,
-                                          const mnv3c_dsp_out *s, int8_t *yp, int8_t *yq, int short_rq)
+                                          const mnv3c_dsp_out *s, int8_t *yp, int8_t *yq, int mode)
 {
     const int8_t *w = weights;
     const int32_t *const end = xbuf + 4 * groups;
     int32_t o;
     for (o = 0; o < s->out_c; o += 4) {
         const int32_t *xb = xbuf;
-        int32_t p0 = 0, p1 = 0, p2 = 0, p3 = 0, q0 = 0, q1 = 0, q2 = 0, q3 = 0;
+        int32_t a[4];
+        int32_t p0, p1, p2, p3, q0, q1, q2, q3;
         int32_t xa, xc, w0, w1 = (int32_t)end;
+        mnv3c_dsp_start(s, o, mode, a);
+        p0 = q0 = a[0], p1 = q1 = a[1], p2 = q2 = a[2], p3 = q3 = a[3];
         /* 14 live registers (8 sums, 2 x pairs, 2 weight pairs, 2 pointers): written out so the
          * compiler cannot spill a sum. The loop bound comes in w1, is pushed, and is re-read from
          * the stack each iteration. */
@@ -115,7 +119,7 @@ MNV3C_DSP_INLINE void mnv3c_dsp_gemm_pair(const int32_t *xbuf, int32_t groups, c
             /* through memory: the output stage then runs as one compact loop with its parameters
              * in registers, instead of four unrolled copies reloading them from the stack */
             const int32_t sums[8] = {p0, p1, p2, p3, q0, q1, q2, q3};
-            mnv3c_dsp_store_block(s, o, sums, yp, yq, short_rq);
+            mnv3c_dsp_store_block(s, o, sums, yp, yq, mode);
         }
     }
 }

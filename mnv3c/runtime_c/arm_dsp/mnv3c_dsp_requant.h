@@ -1,19 +1,34 @@
 /*
- * mnv3c_dsp_requant.h - the short exact output stage of the arm_dsp kernels.
+ * mnv3c_dsp_requant.h - the output stage of the arm_dsp (and arm_mve) kernels: the general
+ * MultiplyByQuantizedMultiplier of ../mnv3c_requant.h, and a short exact one that the code generator
+ * selects per layer (the kernels' _short entry points).
  *
- * MBQM(acc, M, -r) of docs/ARITHMETIC.md is RDBP(SRDHM(acc, M), r). When the code generator has
- * proved, for a layer, that every shift is in [-31, -1] (r >= 1) and that |acc| < 2^30 for every
- * possible input (|bias| + 255 * sum|w| < 2^30, plan/kernels.py "_short_requant"), it is exactly
- *     t = SMMULR(2 * acc, M)                       (2 * acc cannot overflow)
+ * The short output stage. For one output channel with multiplier M in [2^30, 2^31), shift -r with
+ * r >= 1 and output zero point zp, the general stage computes
+ *     y = clamp8(RDBP(SRDHM(acc, M), r) + zp, lo, hi)                            (docs/ARITHMETIC.md)
+ * The code generator stores per channel (codegen/layouts.py "dsp_out_table")
+ *     mx = 2M - 2^32 (an int32, negative),  k = 2^(r-1) + zp * 2^r,  r
+ * and the kernel computes
+ *     t = SMMLAR(acc, mx, acc) = floor((acc * 2^32 + acc * mx + 2^31) / 2^32)     (64-bit inside)
  *       = floor((2 acc M + 2^31) / 2^32) = floor((acc M + 2^30) / 2^31) = SRDHM(acc, M)
- *     RDBP(t, r) = (t + (t < 0 ? -1 : 0) + 2^(r-1)) >> r
- * (the second line is the identity derived in ../mnv3c_requant.h for mnv3c_mbqm; |t| < 2^30, so
- * nothing overflows). Five instructions instead of about fourteen, same bytes.
- * Below: the whole output stage of the arm_dsp kernels (requantize, zero point, clamp, table).
+ *     v = SSAT8((t - [acc < 0] + k) >> r)          (arithmetic shift: a floor)
+ * four instructions and a saturation instead of about fourteen, for every int32 acc. Why it is exact:
+ *   - SRDHM(acc, M) = floor((acc M + 2^30) / 2^31) for M != INT32_MIN (../mnv3c_requant.h, mnv3c_srdhm).
+ *   - RDBP(t, r) = floor((t - [t < 0] + 2^(r-1)) / 2^r) for r >= 1 (../mnv3c_requant.h, mnv3c_mbqm), and
+ *     adding zp inside the floor is adding zp * 2^r to the numerator: RDBP(t, r) + zp = floor((t - [t < 0] + k) / 2^r).
+ *   - [acc < 0] may replace [t < 0]: M > 0, so acc >= 0 gives t >= 0, and acc < 0 gives
+ *     acc M <= -2^30, t <= 0; they differ only at t = 0 with acc < 0, where floor((k - 1) / 2^r) =
+ *     floor(k / 2^r) = zp because 0 <= 2^(r-1) - 1 < 2^(r-1) < 2^r.
+ *   - No overflow: |t| <= |acc| (M < 2^31), and the code generator proves |acc| + |k| + 1 < 2^31 for every
+ *     input from the weights and bias (plan/kernels.py short_requant_exact), every M in [2^30, 2^31)
+ *     (so mx fits an int32) and 1 <= r <= 31.
+ *   - SSAT8 then [lo, hi] (both in [-128, 127]) is clamp8 to [lo, hi].
+ * tests/test_kernel_variants.py checks it against the general stage under QEMU on edge and random values.
  */
 #ifndef MNV3C_DSP_REQUANT_H
 #define MNV3C_DSP_REQUANT_H
 
+#include <arm_acle.h>
 #include <stdint.h>
 
 #include "mnv3c_requant.h"
@@ -21,81 +36,135 @@
 /* For the helpers a kernel instantiates once per output stage: the specialization must happen. */
 #define MNV3C_DSP_INLINE static inline __attribute__((always_inline))
 
-/* SMMULR: (a * b + 2^31) >> 32, the rounded high word (GCC 12's arm_acle.h has no intrinsic). */
-static inline int32_t mnv3c_dsp_smmulr(int32_t a, int32_t b)
-{
-    int32_t r;
-    __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
-    return r;
-}
+/* Output stage modes, a compile-time argument of every kernel body. GENERAL: mnv3c_mbqm, bias added
+ * after the sums; the SHORT modes: the short stage, sums started at the bias of the table, and then
+ * nothing (act_min -128, act_max 127, no table), the fused table, or any clamp and optional table. */
+enum { MNV3C_DSP_GENERAL = 0, MNV3C_DSP_SHORT = 1, MNV3C_DSP_SHORT_LUT = 2, MNV3C_DSP_SHORT_CLAMP = 3 };
 
-/* MBQM(acc, mult, -r) for 1 <= r <= 31, |acc| < 2^30; round = 2^(r-1). */
-static inline int32_t mnv3c_dsp_mbqm_short(int32_t acc, int32_t mult, int32_t r, int32_t round)
-{
-    const int32_t t = mnv3c_dsp_smmulr(acc * 2, mult);
-    return mnv3c_asr(t - (int32_t)(t < 0) + round, r);
-}
+/* The short table: per block of four output channels (out_c padded to a multiple of 4) 16 words,
+ * the four folded biases, then {mx, k, r} of each channel (the short kernels' out_mult). */
+#define MNV3C_DSP_TABLE_BLOCK 16
 
 /* The output stage of a layer, copied into locals so the int8 stores cannot alias it. */
 typedef struct {
-    const int32_t *bias, *mult;
+    const int32_t *bias, *mult; /* general: per channel; short: mult is the table */
     const int8_t *shift;
     int32_t zp, lo, hi;
     const int8_t *lut;
     int32_t out_c;
 } mnv3c_dsp_out;
 
-/* clamp8(v + zp, lo, hi), then the optional fused table. */
+/* The mode of a _short entry point for its layer's clamp and table. */
+static inline int mnv3c_dsp_short_mode(const mnv3c_dsp_out *s)
+{
+    if (s->lo != -128 || s->hi != 127) {
+        return MNV3C_DSP_SHORT_CLAMP;
+    }
+    return s->lut != NULL ? MNV3C_DSP_SHORT_LUT : MNV3C_DSP_SHORT;
+}
+
+/* The short stage up to the saturation: ch = {mx, k, r} of the channel. */
+MNV3C_DSP_INLINE int32_t mnv3c_dsp_short(int32_t acc, const int32_t *ch)
+{
+    int32_t t;
+    __asm__("smmlar %0, %1, %2, %1" : "=r"(t) : "r"(acc), "r"(ch[0]));
+    t = t - (int32_t)((uint32_t)acc >> 31) + ch[1];
+    return __ssat(mnv3c_asr(t, ch[2]), 8);
+}
+
+/* What the short stage stores for v in [-128, 127]: the clamp and the table of the mode. */
+MNV3C_DSP_INLINE int8_t mnv3c_dsp_short_finish(int32_t v, const mnv3c_dsp_out *s, int mode)
+{
+    if (mode == MNV3C_DSP_SHORT_CLAMP) {
+        v = v < s->lo ? s->lo : (v > s->hi ? s->hi : v);
+        return s->lut != NULL ? s->lut[v + 128] : (int8_t)v;
+    }
+    return mode == MNV3C_DSP_SHORT_LUT ? s->lut[v + 128] : (int8_t)v;
+}
+
+/* General stage: clamp8(v + zp, lo, hi), then the optional fused table. */
 MNV3C_DSP_INLINE int8_t mnv3c_dsp_finish(int32_t v, const mnv3c_dsp_out *s)
 {
     const int8_t t = mnv3c_clamp8(v + s->zp, s->lo, s->hi);
     return s->lut != NULL ? s->lut[(int32_t)t + 128] : t;
 }
 
-/* Requantizes output channel o of one pixel (o < out_c). */
-MNV3C_DSP_INLINE int8_t mnv3c_dsp_requant(const mnv3c_dsp_out *s, int32_t o, int32_t acc, int short_rq)
+/* Output channel o (o < out_c) of a sum: the short stage (the sum started at the table's bias) or
+ * the general one (bias added here). */
+MNV3C_DSP_INLINE int8_t mnv3c_dsp_requant(const mnv3c_dsp_out *s, int32_t o, int32_t acc, int mode)
 {
-    const int32_t shift = s->shift[o];
-    if (short_rq) {
-        return mnv3c_dsp_finish(mnv3c_dsp_mbqm_short(acc + s->bias[o], s->mult[o], -shift,
-                                                     (int32_t)1 << (-shift - 1)), s);
+    if (mode != MNV3C_DSP_GENERAL) {
+        const int32_t *ch = s->mult + (o >> 2) * MNV3C_DSP_TABLE_BLOCK + 4 + 3 * (o & 3);
+        return mnv3c_dsp_short_finish(mnv3c_dsp_short(acc, ch), s, mode);
     }
-    return mnv3c_dsp_finish(mnv3c_mbqm(acc + s->bias[o], s->mult[o], shift), s);
+    return mnv3c_dsp_finish(mnv3c_mbqm(acc + s->bias[o], s->mult[o], s->shift[o]), s);
+}
+
+/* Where the sums of output channels o .. o + 3 start: their biases in the short modes, else 0. */
+MNV3C_DSP_INLINE void mnv3c_dsp_start(const mnv3c_dsp_out *s, int32_t o, int mode, int32_t a[4])
+{
+    int32_t i;
+    for (i = 0; i < 4; ++i) {
+        a[i] = mode != MNV3C_DSP_GENERAL ? s->mult[(o >> 2) * MNV3C_DSP_TABLE_BLOCK + i] : 0;
+    }
 }
 
 /*
- * Requantizes output channel o of both pixels (yq == NULL: no pixel q); o >= out_c is padding.
- * short_rq: the layer's proven short output stage (mnv3c_dsp_requant.h), else the general MBQM.
+ * Output channels o .. o + 3 of pixels p (sums[0..3]) and q (sums[4..7]; yq == NULL: none); channels
+ * at or past out_c are padding and are not stored.
  */
-MNV3C_DSP_INLINE void mnv3c_dsp_store_pair(const mnv3c_dsp_out *s, int32_t o, int32_t acc_p, int32_t acc_q,
-                                           int8_t *yp, int8_t *yq, int short_rq)
+MNV3C_DSP_INLINE void mnv3c_dsp_store_block(const mnv3c_dsp_out *s, int32_t o, const int32_t sums[8], int8_t *yp,
+                                            int8_t *yq, int mode)
 {
-    if (o < s->out_c) {
-        const int32_t bias = s->bias[o], mult = s->mult[o], shift = s->shift[o];
-        if (short_rq) {
-            const int32_t r = -shift, round = (int32_t)1 << (r - 1);
-            yp[o] = mnv3c_dsp_finish(mnv3c_dsp_mbqm_short(acc_p + bias, mult, r, round), s);
+    const int32_t n = s->out_c - o < 4 ? s->out_c - o : 4;
+    int32_t i;
+    if (mode != MNV3C_DSP_GENERAL) {
+        const int32_t *ch = s->mult + (o >> 2) * MNV3C_DSP_TABLE_BLOCK + 4;
+        for (i = 0; i < n; ++i, ch += 3) {
+            yp[o + i] = mnv3c_dsp_short_finish(mnv3c_dsp_short(sums[i], ch), s, mode);
             if (yq != NULL) {
-                yq[o] = mnv3c_dsp_finish(mnv3c_dsp_mbqm_short(acc_q + bias, mult, r, round), s);
+                yq[o + i] = mnv3c_dsp_short_finish(mnv3c_dsp_short(sums[4 + i], ch), s, mode);
             }
-        } else {
-            yp[o] = mnv3c_dsp_finish(mnv3c_mbqm(acc_p + bias, mult, shift), s);
-            if (yq != NULL) {
-                yq[o] = mnv3c_dsp_finish(mnv3c_mbqm(acc_q + bias, mult, shift), s);
-            }
+        }
+        return;
+    }
+    for (i = 0; i < n; ++i) {
+        const int32_t bias = s->bias[o + i], mult = s->mult[o + i], shift = s->shift[o + i];
+        yp[o + i] = mnv3c_dsp_finish(mnv3c_mbqm(sums[i] + bias, mult, shift), s);
+        if (yq != NULL) {
+            yq[o + i] = mnv3c_dsp_finish(mnv3c_mbqm(sums[4 + i] + bias, mult, shift), s);
         }
     }
 }
 
-/* Output channels o .. o + 3 of pixels p (sums[0..3]) and q (sums[4..7]; yq == NULL: none). */
-static inline void mnv3c_dsp_store_block(const mnv3c_dsp_out *s, int32_t o, const int32_t sums[8], int8_t *yp,
-                                         int8_t *yq, int short_rq)
-{
-    const int32_t n = s->out_c - o < 4 ? s->out_c - o : 4;
-    int32_t i;
-    for (i = 0; i < n; ++i) {
-        mnv3c_dsp_store_pair(s, o + i, sums[i], sums[4 + i], yp, yq, short_rq);
+/* A kernel body `name(p, x, y, mode)` behind its two entry points: the general one and the _short one,
+ * which picks its mode from the layer's clamp and table once per call. */
+#define MNV3C_DSP_ENTRY_POINTS(entry, body, params_type, out_of)                                            \
+    void entry(const params_type *p, const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch) \
+    {                                                                                                       \
+        (void)scratch;                                                                                      \
+        body(p, x, y, MNV3C_DSP_GENERAL);                                                                   \
+    }                                                                                                       \
+    void entry##_short(const params_type *p, const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y,       \
+                       void *scratch)                                                                       \
+    {                                                                                                       \
+        const mnv3c_dsp_out s = out_of(p);                                                                  \
+        (void)scratch;                                                                                      \
+        switch (mnv3c_dsp_short_mode(&s)) {                                                                 \
+        case MNV3C_DSP_SHORT: body(p, x, y, MNV3C_DSP_SHORT); break;                                        \
+        case MNV3C_DSP_SHORT_LUT: body(p, x, y, MNV3C_DSP_SHORT_LUT); break;                                \
+        default: body(p, x, y, MNV3C_DSP_SHORT_CLAMP); break;                                               \
+        }                                                                                                   \
+    }                                                                                                       \
+    size_t entry##_scratch_bytes(const params_type *p)                                                      \
+    {                                                                                                       \
+        (void)p;                                                                                            \
+        return 0;                                                                                           \
+    }                                                                                                       \
+    size_t entry##_short_scratch_bytes(const params_type *p)                                                \
+    {                                                                                                       \
+        (void)p;                                                                                            \
+        return 0;                                                                                           \
     }
-}
 
 #endif /* MNV3C_DSP_REQUANT_H */

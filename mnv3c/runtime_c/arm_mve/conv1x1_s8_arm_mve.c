@@ -16,11 +16,11 @@
 #include "mnv3c_arm_mve.h"
 #include "mnv3c_dsp_requant.h"
 
-/* Dot products of x[0 .. n) with the rows w0 .. w3 (n >= 1). */
+/* Dot products of x[0 .. n) with the rows w0 .. w3 (n >= 1), added to acc[0..3]. */
 MNV3C_DSP_INLINE void dot4(const int8_t *x, const int8_t *w0, int32_t k, int32_t n, int32_t acc[4])
 {
     const int8_t *w1 = w0 + k, *w2 = w1 + k, *w3 = w2 + k;
-    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     int32_t c;
     for (c = 0; c + 16 <= n; c += 16) {
         const int8x16_t v = vldrbq_s8(x + c);
@@ -40,9 +40,9 @@ MNV3C_DSP_INLINE void dot4(const int8_t *x, const int8_t *w0, int32_t k, int32_t
     acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
 }
 
-MNV3C_DSP_INLINE int32_t dot1(const int8_t *x, const int8_t *w, int32_t n)
+/* a + the dot product of x[0 .. n) with the row w. */
+MNV3C_DSP_INLINE int32_t dot1(const int8_t *x, const int8_t *w, int32_t n, int32_t a)
 {
-    int32_t a = 0;
     int32_t c;
     for (c = 0; c + 16 <= n; c += 16) {
         a = vmladavaq_s8(a, vldrbq_s8(x + c), vldrbq_s8(w + c));
@@ -54,52 +54,38 @@ MNV3C_DSP_INLINE int32_t dot1(const int8_t *x, const int8_t *w, int32_t n)
     return a;
 }
 
+static mnv3c_dsp_out out_of(const mnv3c_conv2d_params *p)
+{
+    const mnv3c_dsp_out s = {p->bias_folded, p->out_mult, p->out_shift, p->output_zp,
+                             p->act_min,     p->act_max,  p->lut,       p->out_c};
+    return s;
+}
+
 MNV3C_DSP_INLINE void conv1x1(const mnv3c_conv2d_params *p, const int8_t *MNV3C_RESTRICT x,
-                             int8_t *MNV3C_RESTRICT y, int short_rq)
+                             int8_t *MNV3C_RESTRICT y, int mode)
 {
     const int32_t in_c = p->in_c;
     const int32_t out_c = p->out_c;
     const int32_t pixels = p->in_h * p->in_w;
-    const mnv3c_dsp_out s = {p->bias_folded, p->out_mult, p->out_shift, p->output_zp,
-                             p->act_min,     p->act_max,  p->lut,       out_c};
+    const mnv3c_dsp_out s = out_of(p);
     int32_t px, o, acc[4];
     for (px = 0; px < pixels; ++px, x += in_c, y += out_c) {
         const int8_t *w = p->weights;
         for (o = 0; o + 4 <= out_c; o += 4, w += 4 * in_c) {
+            mnv3c_dsp_start(&s, o, mode, acc);
             dot4(x, w, in_c, in_c, acc);
-            y[o] = mnv3c_dsp_requant(&s, o, acc[0], short_rq);
-            y[o + 1] = mnv3c_dsp_requant(&s, o + 1, acc[1], short_rq);
-            y[o + 2] = mnv3c_dsp_requant(&s, o + 2, acc[2], short_rq);
-            y[o + 3] = mnv3c_dsp_requant(&s, o + 3, acc[3], short_rq);
+            y[o] = mnv3c_dsp_requant(&s, o, acc[0], mode);
+            y[o + 1] = mnv3c_dsp_requant(&s, o + 1, acc[1], mode);
+            y[o + 2] = mnv3c_dsp_requant(&s, o + 2, acc[2], mode);
+            y[o + 3] = mnv3c_dsp_requant(&s, o + 3, acc[3], mode);
         }
-        for (; o < out_c; ++o, w += in_c) {
-            y[o] = mnv3c_dsp_requant(&s, o, dot1(x, w, in_c), short_rq);
+        if (o < out_c) {
+            mnv3c_dsp_start(&s, o, mode, acc);
+            for (; o < out_c; ++o, w += in_c) {
+                y[o] = mnv3c_dsp_requant(&s, o, dot1(x, w, in_c, acc[o & 3]), mode);
+            }
         }
     }
 }
 
-void mnv3c_conv1x1_s8_arm_mve(const mnv3c_conv2d_params *p, const int8_t *MNV3C_RESTRICT x,
-                              int8_t *MNV3C_RESTRICT y, void *scratch)
-{
-    (void)scratch;
-    conv1x1(p, x, y, 0);
-}
-
-void mnv3c_conv1x1_s8_arm_mve_short(const mnv3c_conv2d_params *p, const int8_t *MNV3C_RESTRICT x,
-                                    int8_t *MNV3C_RESTRICT y, void *scratch)
-{
-    (void)scratch;
-    conv1x1(p, x, y, 1);
-}
-
-size_t mnv3c_conv1x1_s8_arm_mve_scratch_bytes(const mnv3c_conv2d_params *p)
-{
-    (void)p;
-    return 0;
-}
-
-size_t mnv3c_conv1x1_s8_arm_mve_short_scratch_bytes(const mnv3c_conv2d_params *p)
-{
-    (void)p;
-    return 0;
-}
+MNV3C_DSP_ENTRY_POINTS(mnv3c_conv1x1_s8_arm_mve, conv1x1, mnv3c_conv2d_params, out_of)

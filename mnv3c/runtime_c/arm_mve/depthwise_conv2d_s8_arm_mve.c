@@ -19,11 +19,11 @@
 
 /* Channels c .. c + n - 1 (n <= 16) of one output pixel: every tap, then the output stage. */
 MNV3C_DSP_INLINE void group(const mnv3c_dsp_out *s, const int8_t *const *tap, int32_t taps, int32_t c,
-                            int32_t n, const int8_t *w, int32_t C, int8_t *y, int short_rq)
+                            int32_t n, const int8_t *w, int32_t C, int8_t *y, int mode)
 {
     /* e0/o0: even/odd channels of c .. c+7, e1/o1: of c+8 .. c+15 */
     int32x4_t e0 = vdupq_n_s32(0), o0 = e0, e1 = e0, o1 = e0;
-    int32_t even[8], odd[8];
+    int32_t even[8], odd[8], start[4];
     int32_t t, i;
     if (n == 16) {
         for (t = 0; t < taps; ++t, w += C) {
@@ -52,17 +52,26 @@ MNV3C_DSP_INLINE void group(const mnv3c_dsp_out *s, const int8_t *const *tap, in
     vst1q_s32(odd, o0);
     vst1q_s32(odd + 4, o1);
     for (i = 0; i < n; ++i) {
-        y[c + i] = mnv3c_dsp_requant(s, c + i, (i & 1) ? odd[i >> 1] : even[i >> 1], short_rq);
+        if ((i & 3) == 0) {
+            mnv3c_dsp_start(s, c + i, mode, start);
+        }
+        y[c + i] = mnv3c_dsp_requant(s, c + i, start[i & 3] + ((i & 1) ? odd[i >> 1] : even[i >> 1]), mode);
     }
 }
 
+static mnv3c_dsp_out out_of(const mnv3c_depthwise_conv2d_params *p)
+{
+    const mnv3c_dsp_out s = {p->bias_folded, p->out_mult, p->out_shift, p->output_zp,
+                             p->act_min,     p->act_max,  p->lut,       p->in_c};
+    return s;
+}
+
 MNV3C_DSP_INLINE void depthwise(const mnv3c_depthwise_conv2d_params *p, const int8_t *MNV3C_RESTRICT x,
-                               int8_t *MNV3C_RESTRICT y, int short_rq)
+                               int8_t *MNV3C_RESTRICT y, int mode)
 {
     const int32_t C = p->in_c, kh = p->kernel_h, kw = p->kernel_w, taps = kh * kw;
     const int32_t in_h = p->in_h, in_w = p->in_w;
-    const mnv3c_dsp_out s = {p->bias_folded, p->out_mult, p->out_shift, p->output_zp,
-                             p->act_min,     p->act_max,  p->lut,       C};
+    const mnv3c_dsp_out s = out_of(p);
     const int8_t *tap[MNV3C_DW_MVE_MAX_TAPS];
     int32_t offset[MNV3C_DW_MVE_MAX_TAPS];
     int8_t zrow[MNV3C_DW_MVE_MAX_C];
@@ -96,38 +105,13 @@ MNV3C_DSP_INLINE void depthwise(const mnv3c_depthwise_conv2d_params *p, const in
                 }
             }
             for (c = 0; c + 16 <= C; c += 16) {
-                group(&s, tap, taps, c, 16, p->weights, C, y, short_rq);
+                group(&s, tap, taps, c, 16, p->weights, C, y, mode);
             }
             if (c < C) {
-                group(&s, tap, taps, c, C - c, p->weights, C, y, short_rq);
+                group(&s, tap, taps, c, C - c, p->weights, C, y, mode);
             }
         }
     }
 }
 
-void mnv3c_depthwise_conv2d_s8_arm_mve(const mnv3c_depthwise_conv2d_params *p, const int8_t *MNV3C_RESTRICT x,
-                                       int8_t *MNV3C_RESTRICT y, void *scratch)
-{
-    (void)scratch;
-    depthwise(p, x, y, 0);
-}
-
-void mnv3c_depthwise_conv2d_s8_arm_mve_short(const mnv3c_depthwise_conv2d_params *p,
-                                             const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y,
-                                             void *scratch)
-{
-    (void)scratch;
-    depthwise(p, x, y, 1);
-}
-
-size_t mnv3c_depthwise_conv2d_s8_arm_mve_scratch_bytes(const mnv3c_depthwise_conv2d_params *p)
-{
-    (void)p;
-    return 0;
-}
-
-size_t mnv3c_depthwise_conv2d_s8_arm_mve_short_scratch_bytes(const mnv3c_depthwise_conv2d_params *p)
-{
-    (void)p;
-    return 0;
-}
+MNV3C_DSP_ENTRY_POINTS(mnv3c_depthwise_conv2d_s8_arm_mve, depthwise, mnv3c_depthwise_conv2d_params, out_of)

@@ -3,7 +3,8 @@
  *
  * Each takes the params struct of its portable counterpart (mnv3c_kernels.h) and gives the same
  * bytes. The _short entry points use the short output stage of ../arm_dsp/mnv3c_dsp_requant.h (the
- * M55 has the DSP instructions too), selected by the code generator only where it is proven exact.
+ * M55 has the DSP instructions too), selected by the code generator only where it is proven exact;
+ * their out_mult is then the stage's table ("dsp_out_table").
  */
 #ifndef MNV3C_ARM_MVE_H
 #define MNV3C_ARM_MVE_H
