@@ -98,6 +98,9 @@ def _quant_flags(c: argparse.ArgumentParser) -> None:
     q.add_argument("--percentile", type=_percentile, default=99.99, help="for --calib-method percentile/auto")
     q.add_argument("--no-equalize", action="store_true", help="skip depthwise cross-layer equalization")
     q.add_argument("--no-bias-correction", action="store_true", help="skip bias correction")
+    q.add_argument("--adaptive-rounding", action="store_true",
+                   help="choose each int8 weight's rounding (floor or ceil) to minimise the layer's output error on "
+                        "--calib instead of rounding to nearest (the codes change, not the kernels)")
     q.add_argument("--precision", choices=("int8", "mixed", "int16"), default="int8",
                    help="int16: every layer 16x8 (int16 activations, int8 weights); mixed: promote the most "
                         "sensitive layers to 16x8 until the targets hold on --calib")

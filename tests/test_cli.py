@@ -277,6 +277,7 @@ def test_calibration_flags_are_used_and_recorded(files, tmp_path, capsys) -> Non
     argv = ["eval", files["model"], "--calib", files["calib"], "--data", files["data"], "--labels", files["labels"]]
     default = mnv3c_json(capsys, *argv)["quant"]
     assert default["method"] == "auto" and default["equalize"] and default["bias_correction_enabled"]
+    assert not default["adaptive_rounding"]
     r = mnv3c_json(capsys, *argv, "--calib-method", "percentile", "--percentile", "99.5", "--no-equalize",
                    "--no-bias-correction", "--per-layer", "--sensitivity")
     q = r["quant"]
@@ -285,9 +286,10 @@ def test_calibration_flags_are_used_and_recorded(files, tmp_path, capsys) -> Non
     assert {row["precision"] for row in r["per_layer"]} == {"int8"}
     assert all(set(row) >= {"sqnr_db", "only_sqnr_db"} for row in r["per_layer"])
     mnv3c_json(capsys, "compile", files["model"], "--target", "host", "--calib", files["calib"], "-o", tmp_path / "o",
-               "--calib-method", "minmax", "--no-bias-correction")
+               "--calib-method", "minmax", "--no-bias-correction", "--adaptive-rounding")
     report = json.loads((tmp_path / "o" / "report.json").read_text())
     assert report["quantization"]["method"] == "minmax" and not report["quantization"]["bias_correction_enabled"]
+    assert report["quantization"]["adaptive_rounding"]
     assert report["quantization"]["equalize"] and report["quantization"]["samples"] == 8
     assert all(layer["precision"] == "int8" for layer in report["layers"])
 

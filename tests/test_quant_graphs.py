@@ -8,7 +8,8 @@ from quant_graphs import calib_inputs, tiny_mobilenet
 
 from mnv3c.errors import UnsupportedModelError
 from mnv3c.ir.graph import Graph, Node, Tensor
-from mnv3c.quant.bias_correction import correct_biases, quantize_weights_per_channel
+from mnv3c.quant.bias_correction import correct_biases
+from mnv3c.quant.weight_rounding import quantize_weights_per_channel
 from mnv3c.quant.calibrate import collect
 from mnv3c.quant.equalize import equalize, find_pairs
 from mnv3c.quant.quantize import quantize, quantize_with_float

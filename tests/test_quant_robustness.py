@@ -133,7 +133,7 @@ def test_a_channel_multiplier_model_runs_bit_exact_on_the_host(first_depthwise, 
 def test_a_weight_channel_too_small_for_a_float32_scale_quantizes_to_zeros() -> None:
     """Fuzzer find (v2_bn case 6682, a depthwise channel of 1e-45 weights): absmax/127 underflowed to
     a zero scale, the codes came from NaN (int8 garbage) and the bias scale divided by zero."""
-    from mnv3c.quant.bias_correction import quantize_weights_per_channel
+    from mnv3c.quant.weight_rounding import quantize_weights_per_channel
 
     w = np.random.default_rng(0).standard_normal((3, 1, 3, 3)).astype(np.float32)
     w[1] = 1e-45

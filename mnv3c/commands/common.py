@@ -22,13 +22,14 @@ def input_shape_of(graph: Graph) -> tuple[int, ...]:
 
 
 def quant_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The --calib-method/--percentile/--no-equalize/--no-bias-correction flags as `quantize` options
-    (None keeps quantize's default: on unless the model records its own ranges)."""
+    """The --calib-method/--percentile/--no-equalize/--no-bias-correction/--adaptive-rounding flags as
+    `quantize` options (None keeps quantize's default: on unless the model records its own ranges)."""
     return {
         "method": args.calib_method,
         "percentile": args.percentile,
         "equalize": False if args.no_equalize else None,
         "bias_correction": False if args.no_bias_correction else None,
+        "adaptive_rounding": args.adaptive_rounding,
     }
 
 

@@ -9,24 +9,14 @@ from __future__ import annotations
 import numpy as np
 
 from mnv3c.ir.graph import Graph, Node
-from mnv3c.quant.intops import round_half_away
+from mnv3c.quant.weight_rounding import layer_weights
 from mnv3c.reference.float_exec import run_node
-
-
-def quantize_weights_per_channel(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """int8 symmetric per output channel (axis 0), codes in [-127, 127]: (codes, scales)."""
-    w64 = np.asarray(w, np.float64)
-    absmax = np.abs(w64.reshape(w64.shape[0], -1)).max(axis=1)
-    # a channel whose scale would underflow float32 (subnormal weights) is all zeros in int8
-    scale = np.where(absmax / 127.0 >= np.finfo(np.float32).tiny, absmax / 127.0, 1.0).astype(np.float32)
-    q = np.clip(round_half_away(w64 / scale.reshape((-1,) + (1,) * (w64.ndim - 1))), -127, 127)
-    return q.astype(np.int8), scale
 
 
 def weight_error_shift(node: Node, graph: Graph, mean_input: np.ndarray) -> np.ndarray:
     """Per output channel, the mean of (float layer - layer with rounded weights) over calibration."""
     w = graph.tensors[node.inputs[1]].data
-    q, scale = quantize_weights_per_channel(w)
+    q, scale = layer_weights(graph, node.inputs[1])
     err = (w.astype(np.float64) - q * scale.reshape((-1,) + (1,) * (w.ndim - 1))).astype(np.float32)
     probe = Node(node.name, node.op, node.inputs[:2], node.outputs, {**node.attrs, "act": "none"})
     y = run_node(probe, graph, [mean_input[None], err])[0]

@@ -18,6 +18,7 @@ import numpy as np
 from mnv3c.errors import MnvError, shown
 from mnv3c.ir.graph import Graph, Node, Tensor
 from mnv3c.quant.ranges import Histogram
+from mnv3c.quant.weight_rounding import ROUNDING_SAMPLES, MomentSums
 from mnv3c.reference.activations import apply_activation
 from mnv3c.reference.float_exec import run_float
 
@@ -76,12 +77,14 @@ class CalibrationStats:
     hists: dict[str, Histogram] = field(default_factory=dict)
     input_means: dict[str, np.ndarray] = field(default_factory=dict)
     samples: int = 0
+    moments: MomentSums = field(default_factory=MomentSums)
 
 
 def collect(graph: Graph, calib: np.ndarray, batch_size: int = 32, bins: int = 2048,
-            on_batch: Callable[[int], None] | None = None) -> CalibrationStats:
+            on_batch: Callable[[int], None] | None = None, moments: bool = False) -> CalibrationStats:
     """Run ``graph`` (float, canonical) over ``calib`` in batches and summarise its tensors;
-    ``on_batch`` is told each batch's size (a progress bar)."""
+    ``on_batch`` is told each batch's size (a progress bar). ``moments``: also the input moments of
+    each weighted layer over the first ROUNDING_SAMPLES inputs, for adaptive rounding."""
     cg = split_lut_activations(graph)
     activations = [n for n, t in cg.tensors.items() if not t.is_const]
     se_nodes = [n for n in cg.nodes if n.op == "squeeze_excite"]
@@ -101,6 +104,10 @@ def collect(graph: Graph, calib: np.ndarray, batch_size: int = 32, bins: int = 2
         for node in weighted:
             s = env[node.inputs[0]].astype(np.float64).sum(axis=0)
             sums[node.name] = s if node.name not in sums else sums[node.name] + s
+        if moments and stats.samples < ROUNDING_SAMPLES:
+            for node in weighted:
+                shape = cg.tensors[node.inputs[1]].shape
+                stats.moments.add(node, shape, env[node.inputs[0]][:ROUNDING_SAMPLES - stats.samples])
         stats.samples += len(batch)
         if on_batch is not None:
             on_batch(len(batch))

@@ -117,19 +117,26 @@ def _out_size(size: int, k: int, s: int, d: int, pb: int, pe: int, ceil: bool = 
     return pool_out_size(size, k, s, pb, pe, d, ceil)
 
 
-def _conv_geometry(x: np.ndarray, w: np.ndarray, attrs: Attrs) -> tuple[np.ndarray, tuple, tuple, tuple]:
-    """The zero-padded input, strides, dilations and output (Ho, Wo)."""
+def _conv_geometry(x: np.ndarray, kernel: tuple[int, ...], attrs: Attrs) -> tuple[np.ndarray, tuple, tuple, tuple]:
+    """The zero-padded input, strides, dilations and output (Ho, Wo) of a ``kernel`` (kh, kw) window."""
     s, d, p = _pair(attrs, "strides", 1), _pair(attrs, "dilations", 1), _pads(attrs)
-    kh, kw = w.shape[2], w.shape[3]
+    kh, kw = kernel
     ho = _out_size(x.shape[2], kh, s[0], d[0], p[0], p[2])
     wo = _out_size(x.shape[3], kw, s[1], d[1], p[1], p[3])
     xp = np.pad(x, ((0, 0), (0, 0), (p[0], p[2]), (p[1], p[3])))
     return xp, s, d, (ho, wo)
 
 
+def conv_windows(x: np.ndarray, w_shape: tuple[int, ...], attrs: Attrs) -> np.ndarray:
+    """Read-only view [N, C, Ho, Wo, kh, kw] of the windows a convolution with weights of
+    ``w_shape`` and ``attrs`` reads from ``x`` (zero padding applied)."""
+    xp, s, d, out_hw = _conv_geometry(x, tuple(w_shape[2:4]), attrs)
+    return _windows(xp, tuple(w_shape[2:4]), s, d, out_hw)
+
+
 def _conv_dense_group(x: np.ndarray, w: np.ndarray, attrs: Attrs) -> np.ndarray:
     """One group of a convolution: im2col as [N, C*kh*kw, Ho*Wo] and a single matmul."""
-    xp, s, d, (ho, wo) = _conv_geometry(x, w, attrs)
+    xp, s, d, (ho, wo) = _conv_geometry(x, w.shape[2:], attrs)
     cols = _windows(xp, w.shape[2:], s, d, (ho, wo)).transpose(0, 1, 4, 5, 2, 3)
     cols = cols.reshape(x.shape[0], -1, ho * wo)
     return (w.reshape(w.shape[0], -1) @ cols).reshape(x.shape[0], w.shape[0], ho, wo)
@@ -140,7 +147,7 @@ def _conv_depthwise(x: np.ndarray, w: np.ndarray, attrs: Attrs) -> np.ndarray:
     m = w.shape[0] // x.shape[1]
     if m * x.shape[1] != w.shape[0] or w.shape[1] != 1:
         raise MnvError(f"depthwise weight {list(w.shape)} does not fit {x.shape[1]} input channels")
-    xp, s, d, (ho, wo) = _conv_geometry(np.repeat(x, m, axis=1) if m > 1 else x, w, attrs)
+    xp, s, d, (ho, wo) = _conv_geometry(np.repeat(x, m, axis=1) if m > 1 else x, w.shape[2:], attrs)
     y = np.zeros((x.shape[0], w.shape[0], ho, wo), dtype=np.result_type(x, w))
     for i in range(w.shape[2]):
         for j in range(w.shape[3]):
