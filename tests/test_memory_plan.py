@@ -36,7 +36,8 @@ def _shared_pairs(buffers: list[Buffer], plan: MemoryPlan) -> set[tuple[str, str
     pairs = set()
     for b in buffers:
         src = by_name.get(b.inplace_with or "")
-        if src is not None and plan.offsets[src.name] == plan.offsets[b.name] and src.last_step == b.first_step:
+        if (src is not None and plan.offsets[src.name] - b.inplace_lead == plan.offsets[b.name]
+                and src.last_step == b.first_step):
             pairs.add((src.name, b.name))
     return pairs
 

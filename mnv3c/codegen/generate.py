@@ -281,8 +281,8 @@ def _stage_code(g: Graph, plan: ModelPlan, stage: Stage, layers: list[_Layer], b
     x, y = steps[0].inputs[0], steps[-1].output
     per_band = stage_calls(
         stage, [lay.kernel for lay in mine], params, _pointer(g, plan, x, buffers), _pointer(g, plan, y, buffers),
-        [_pointer(g, plan, s.output, buffers) for s in steps[:-1]], row_bytes(g, x), row_bytes(g, y),
-        [lay.args[-1] for lay in mine])
+        [_pointer(g, plan, s.output, buffers) for s in steps[:-1]], [row_bytes(g, s.output) for s in steps],
+        row_bytes(g, x), row_bytes(g, y), [lay.args[-1] for lay in mine])
     return render(stage, plan.stages.index(stage), per_band, [f"[{s.index}] {s.op}" for s in steps])
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from mnv3c.codegen.cformat import comment_text
 from mnv3c.codegen.layers import Fields
-from mnv3c.plan.patches import BandLayer, Stage
+from mnv3c.plan.patches import STAGE_INPUT, BandLayer, Stage
 
 
 WRAP = 100
@@ -32,10 +32,7 @@ class BandParams:
 class _Call:
     kernel: str
     params: str
-    x_base: str  # C expression of the input buffer's start
-    x_offset: int  # bytes into it
-    y_base: str
-    y_offset: int
+    pointers: list[tuple[str, int]]  # each input, then the output: C expression of a buffer's start, bytes into it
     scratch: str
 
 
@@ -55,18 +52,21 @@ def geometry_key(layer: BandLayer) -> tuple[int, int, int, int]:
 
 
 def stage_calls(st: Stage, kernels: list[str], params: list[dict[tuple, str]], x_base: str, y_base: str,
-                band_bases: list[str], in_row: int, out_row: int, scratch: list[str]) -> list[list[_Call]]:
+                band_bases: list[str], rows: list[int], in_row: int, out_row: int, scratch: list[str]
+                ) -> list[list[_Call]]:
     """Per band, the kernel calls of its layers in order. ``params[i]`` maps a geometry key of
-    layer i to its struct; ``band_bases[i]`` is layer i's band buffer (its output, i < last)."""
+    layer i to its struct; ``band_bases[i]`` is layer i's band buffer (its output, i < last) and
+    ``rows[i]`` its row bytes; an input read from a band starts at the reader's first row in it."""
     out = []
+    last = len(st.steps) - 1
     for band in st.bands:
         calls = []
         for i, layer in enumerate(band):
-            first, last = i == 0, i == len(band) - 1
-            calls.append(_Call(kernels[i], params[i][geometry_key(layer)],
-                               x_base if first else band_bases[i - 1], layer.in_rows[0] * in_row if first else 0,
-                               y_base if last else band_bases[i], layer.out_rows[0] * out_row if last else 0,
-                               scratch[i]))
+            pointers = [(x_base, layer.in_rows[0] * in_row) if src == STAGE_INPUT
+                        else (band_bases[src], (layer.in_rows[0] - band[src].out_rows[0]) * rows[src])
+                        for src in st.reads[i]]
+            pointers.append((y_base, layer.out_rows[0] * out_row) if i == last else (band_bases[i], 0))
+            calls.append(_Call(kernels[i], params[i][geometry_key(layer)], pointers, scratch[i]))
         out.append(calls)
     return out
 
@@ -95,8 +95,8 @@ def render(st: Stage, index: int, per_band: list[list[_Call]], titles: list[str]
     return "\n".join(lines)
 
 
-def _deltas(a: list[_Call], b: list[_Call]) -> list[tuple[int, int]]:
-    return [(cb.x_offset - ca.x_offset, cb.y_offset - ca.y_offset) for ca, cb in zip(a, b)]
+def _deltas(a: list[_Call], b: list[_Call]) -> list[tuple[int, ...]]:
+    return [tuple(pb[1] - pa[1] for pa, pb in zip(ca.pointers, cb.pointers)) for ca, cb in zip(a, b)]
 
 
 def _continues(per_band: list[list[_Call]], start: int, run: int) -> bool:
@@ -108,10 +108,10 @@ def _continues(per_band: list[list[_Call]], start: int, run: int) -> bool:
     return _deltas(per_band[start + run - 1], cand) == step
 
 
-def _statement(c: _Call, var: str, delta: tuple[int, int] = (0, 0)) -> str:
+def _statement(c: _Call, var: str, delta: tuple[int, ...] = ()) -> str:
     """The call, one argument per line when it does not fit in WRAP columns (inside a loop: 4 more)."""
-    args = [f"&{c.params}", _at(c.x_base, c.x_offset, var, delta[0]), _at(c.y_base, c.y_offset, var, delta[1]),
-            c.scratch]
+    steps = delta or (0,) * len(c.pointers)
+    args = [f"&{c.params}", *(_at(base, offset, var, d) for (base, offset), d in zip(c.pointers, steps)), c.scratch]
     indent = 8 if var else 4
     one_line = f"    {c.kernel}({', '.join(args)});"
     if len(one_line) + indent - 4 <= WRAP:

@@ -25,7 +25,9 @@ class Buffer:
 
     ``inplace_with`` names an input buffer this one may reuse: the kernel writing this buffer can
     overwrite that input as it reads it. The hint is taken only when the input dies at this
-    buffer's first step (otherwise someone still needs the input's bytes).
+    buffer's first step (otherwise someone still needs the input's bytes). ``inplace_lead``: this
+    buffer starts that many bytes before the input (a patched stage's output written a few rows
+    behind the input rows its bands still read): those bytes are taken for the input's lifetime too.
     """
 
     name: str
@@ -33,6 +35,7 @@ class Buffer:
     first_step: int
     last_step: int
     inplace_with: str | None = None
+    inplace_lead: int = 0
 
 
 @dataclass
@@ -48,16 +51,18 @@ class MemoryPlan:
 class _Block:
     """A contiguous arena region: one buffer, a chain of buffers sharing in place, or a scratch.
 
-    A chain's members may differ in size (a patched stage's small output written over its large
-    input): each member is one segment (its steps, its bytes from the block's start), so the
-    bytes a dead large member leaves above a small one are free for other buffers."""
+    A chain's members may differ in size and start (a patched stage's small output written over
+    its large input, maybe a few rows before it): each member is one segment (its steps, its bytes
+    from the block's start), so the bytes a dead large member leaves above a small one are free for
+    other buffers."""
 
     key: str
     members: list[str]
-    size: int  # the largest segment
+    size: int  # the end of the furthest segment
     first_step: int
     last_step: int
-    segments: list[tuple[int, int, int]] = field(default_factory=list)  # (first step, last step, bytes)
+    segments: list[tuple[int, int, int, int]] = field(default_factory=list)  # (first step, last step, start, stop)
+    starts: dict[str, int] = field(default_factory=dict)  # member -> its bytes from the block's start
 
     def overlaps_in_time(self, other: "_Block") -> bool:
         return self.first_step <= other.last_step and other.first_step <= self.last_step
@@ -71,7 +76,7 @@ def plan_memory(
     blocks = _merge_inplace(_checked(list(buffers)))
     for step, size in sorted((scratch or {}).items()):
         if size > 0:
-            blocks.append(_Block(_scratch_key(step), [], size, step, step, [(step, step, size)]))
+            blocks.append(_Block(_scratch_key(step), [], size, step, step, [(step, step, 0, size)]))
 
     placements = [(name, _place(order(blocks), alignment)) for name, order in _ORDERS]
     order_name, block_offsets = min(placements, key=lambda p: _arena_bytes(blocks, p[1], alignment))
@@ -80,7 +85,7 @@ def plan_memory(
     scratch_offsets: dict[int, int] = {}
     for b in blocks:
         if b.members:
-            offsets.update((m, block_offsets[b.key]) for m in b.members)
+            offsets.update((m, block_offsets[b.key] + b.starts[m]) for m in b.members)
         else:
             scratch_offsets[b.first_step] = block_offsets[b.key]
     arena = _arena_bytes(blocks, block_offsets, alignment)
@@ -111,13 +116,22 @@ def _merge_inplace(buffers: list[Buffer]) -> list[_Block]:
         host = block_of.get(b.inplace_with or "")
         # Legal only if the source is the block's newest member and is last read right here.
         if host is not None and _last_read_by(by_name[host.members[-1]], b):
+            start = host.starts[host.members[-1]] - b.inplace_lead
+            if start < 0:  # the block grows downwards: every member moves up
+                host.starts = {m: o - start for m, o in host.starts.items()}
+                host.segments = [(f, la, lo - start, hi - start) for f, la, lo, hi in host.segments]
+                start = 0
             host.members.append(b.name)
-            host.size = max(host.size, b.size)
+            host.starts[b.name] = start
             host.last_step = b.last_step
-            host.segments.append((b.first_step, b.last_step, b.size))
+            host.segments.append((b.first_step, b.last_step, start, start + b.size))
+            if b.inplace_lead:  # the bytes before the input are written while the input is still read
+                host.segments.append((by_name[host.members[-2]].first_step, b.first_step, start, start + b.inplace_lead))
+            host.size = max(hi for _, _, _, hi in host.segments)
             block_of[b.name] = host
             continue
-        block = _Block(b.name, [b.name], b.size, b.first_step, b.last_step, [(b.first_step, b.last_step, b.size)])
+        block = _Block(b.name, [b.name], b.size, b.first_step, b.last_step,
+                       [(b.first_step, b.last_step, 0, b.size)], {b.name: 0})
         blocks.append(block)
         block_of[b.name] = block
     return blocks
@@ -133,12 +147,12 @@ def _place(blocks: list[_Block], alignment: int) -> dict[str, int]:
     placed: list[tuple[_Block, int]] = []
     offsets: dict[str, int] = {}
     for block in blocks:
-        # offsets x with off - size < x < off + other_size collide; sorted by their lower end
-        forbidden = sorted((off - size, off + other_size)
+        # offsets x with off + lo2 - hi1 < x < off + hi2 - lo1 collide; sorted by their lower end
+        forbidden = sorted((off + lo2 - hi1, off + hi2 - lo1)
                            for other, off in placed if other.overlaps_in_time(block)
-                           for f1, l1, size in block.segments
-                           for f2, l2, other_size in other.segments
-                           if f1 <= l2 and f2 <= l1 and size > 0 and other_size > 0)
+                           for f1, l1, lo1, hi1 in block.segments
+                           for f2, l2, lo2, hi2 in other.segments
+                           if f1 <= l2 and f2 <= l1 and hi1 > lo1 and hi2 > lo2)
         offset = 0
         for lo, hi in forbidden:
             if offset <= lo:
@@ -154,15 +168,15 @@ def _arena_bytes(blocks: list[_Block], offsets: dict[str, int], alignment: int) 
 
 
 def _live_bytes(blocks: list[_Block]) -> dict[int, int]:
-    """Step -> bytes of every block live then (a chain's segments meet at hand-over steps: the larger counts)."""
+    """Step -> bytes of every block live then (a chain's segments meet at hand-over steps: their union counts)."""
     live: dict[int, int] = {}
     for b in blocks:
-        mine: dict[int, int] = {}
-        for first, last, size in b.segments:
+        mine: dict[int, list[tuple[int, int]]] = {}
+        for first, last, lo, hi in b.segments:
             for s in range(first, last + 1):
-                mine[s] = max(mine.get(s, 0), size)
-        for s, n in mine.items():
-            live[s] = live.get(s, 0) + n
+                mine.setdefault(s, []).append((lo, hi))
+        for s, spans in mine.items():
+            live[s] = live.get(s, 0) + union_bytes(spans)
     return live
 
 

@@ -56,9 +56,10 @@ class Planner:
         memory = plan_memory(bufs, self.scratch)
         sched = self.schedule
         unshared = [st for st in stages if st.shares_input and memory.offsets[sched.root[sched.steps[st.last].output]]
-                    != memory.offsets[sched.root[sched.steps[st.first].inputs[0]]]]
+                    != memory.offsets[sched.root[sched.steps[st.first].inputs[0]]] - st.output_lead]
         if unshared:
-            return self.memory([replace(st, shares_input=False) if st in unshared else st for st in stages])
+            return self.memory([replace(st, shares_input=False, output_lead=0) if st in unshared else st
+                                for st in stages])
         return bufs, memory
 
     def plan(self, stages: list[Stage]) -> ModelPlan:

@@ -1,24 +1,29 @@
 """Which early layers run patched (plan/patches.py), and in bands of how many rows.
 
-Greedy on the peak: while the step holding the most live bytes lies in a chain of patchable
-layers, try every sub-run of that chain containing it, for every band height, with the other
-stages kept; keep the one giving the smallest arena (fewest extra MACs on ties). With a RAM
-budget the search stops at the first schedule that fits, taking the fitting option with the fewest
-extra MACs; by default it keeps going while the recomputed halo rows stay within DEFAULT_EXTRA of
-the model's MACs.
+Stages never overlap and a step outside every stage keeps its layer-by-layer live bytes (a stage's
+band buffers live inside it), so the tensor RAM of a set of stages is, up to placement, the
+largest of each stage's own peak and the uncovered steps' layer-by-layer peaks. Every candidate
+(a sub-run of a chain that can form a stage, in every band height) is priced once: its peak from
+the memory planner run on the buffers live during it, its extra MACs (the recomputed halo rows).
+For a RAM target T, a dynamic program along each chain then picks the non-overlapping stages with
+the fewest extra MACs that keep every step within T. With a RAM budget, T is the budget (lowered
+to the next reachable figure when the whole plan's placement comes out above it); by default T
+is the smallest figure whose schedule stays within DEFAULT_EXTRA of the model's MACs (or a larger
+one whose whole plan places as small, for fewer MACs).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from mnv3c.analysis import layer_stats
 from mnv3c.errors import MnvError
-from mnv3c.plan.memory import Buffer, union_bytes
-from mnv3c.plan.patches import Stage, chains, extra_macs, make_stage
+from mnv3c.plan.memory import Buffer, plan_memory, union_bytes
+from mnv3c.plan.patches import Stage, chains, extra_macs, make_stage, patched_buffers, stage_reads
 
 DEFAULT_EXTRA = 0.05  # extra MACs (halo recomputation) the default schedule may spend, share of the model's
 BAND_ROWS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
+MAX_STAGE_STEPS = 20  # longer stages reach layers too small for bands to pay (and slow the search)
 
 
 class RamBudgetError(MnvError):
@@ -26,9 +31,9 @@ class RamBudgetError(MnvError):
 
 
 @dataclass(frozen=True)
-class Choice:
-    stages: tuple[Stage, ...]
-    arena_bytes: int
+class _Candidate:
+    stage: Stage
+    peak: int  # tensor RAM during the stage, planned alone
     extra_macs: int
 
 
@@ -38,68 +43,121 @@ def choose_stages(planner, ram_budget: int | None = None) -> list[Stage]:
     g, sched = planner.graph, planner.schedule
     macs = {r["name"]: int(r["macs"]) for r in layer_stats(g)}
     total = max(sum(macs.values()), 1)
+    bufs, memory = planner.memory([])
+    layer_by_layer = memory.arena_bytes
+    occupied = [_occupied(bufs, memory.offsets, s.index) for s in sched.steps]
     runs = chains(g, sched)
-    cap = None if ram_budget is not None else DEFAULT_EXTRA * total
-    options: dict[tuple[int, ...], list[tuple[Stage, int]]] = {}
+    candidates = [c for run in runs for c in _candidates(planner, run, macs)]
+    outside = max((occupied[s.index] for s in sched.steps if not any(r[0] <= s.index <= r[-1] for r in runs)),
+                  default=0)
+    targets = sorted({t for t in (*occupied, *(c.peak for c in candidates), layer_by_layer) if t >= outside})
 
-    def options_of(chain: tuple[int, ...], peak: int) -> list[tuple[Stage, int]]:
-        """Every sub-run of ``chain`` holding the peak step, in every band height."""
-        found = []
-        for a in range(len(chain)):
-            for b in range(max(a + 1, chain.index(peak)), len(chain)):
-                steps = chain[a:b + 1]
-                if steps[0] > peak:
-                    continue
-                if steps not in options:
-                    out_rows = int(g.tensors[sched.steps[steps[-1]].output].shape[2])
-                    options[steps] = [(st, extra_macs(g, sched, st, macs))
-                                      for st in (make_stage(g, sched, steps, h) for h in BAND_ROWS if h < out_rows)]
-                found += options[steps]
-        return found
+    def plan_for(target: int) -> tuple[list[Stage], int] | None:
+        """The cheapest stages keeping every step within ``target`` (None: impossible), and their MACs."""
+        stages, extra = [], 0
+        for run in runs:
+            found = _cheapest_cover(run, [c for c in candidates if c.stage.first in run], occupied, target)
+            if found is None:
+                return None
+            stages += found[0]
+            extra += found[1]
+        return sorted(stages, key=lambda st: st.first), extra
 
-    def evaluate(stages: dict[tuple[int, ...], tuple[Stage, int]]) -> Choice:
-        picked = sorted((st for st, _ in stages.values()), key=lambda st: st.first)
-        _, memory = planner.memory(picked)
-        return Choice(tuple(picked), memory.arena_bytes, sum(e for _, e in stages.values()))
+    def arena(stages: list[Stage]) -> int:
+        return planner.memory(stages)[1].arena_bytes
 
-    chosen: dict[tuple[int, ...], tuple[Stage, int]] = {}
-    current = evaluate(chosen)
-    tried: set[tuple[int, ...]] = set()
-    while ram_budget is None or current.arena_bytes > ram_budget:
-        bufs, memory = planner.memory(list(current.stages))
-        chain, peak = _chain_at_peak(bufs, memory.offsets, runs)
-        if chain is None or chain in tried:
-            break
-        tried.add(chain)
-        trials = []
-        for option in options_of(chain, peak):
-            trial = {**chosen, chain: option}
-            if cap is not None and sum(e for _, e in trial.values()) > cap:
+    def first_target(ok) -> int | None:
+        """The index of the smallest target passing ``ok`` (monotone: a larger target allows more), or None."""
+        lo, hi = 0, len(targets)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if ok(plan_for(targets[mid])):
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo if lo < len(targets) else None
+
+    smallest = first_target(lambda found: found is not None)
+    if ram_budget is None:
+        i = first_target(lambda found: found is not None and found[1] <= DEFAULT_EXTRA * total)
+        if i is None:
+            return []
+        # the whole plan's placement may come out above the target: every larger target up to the
+        # best arena placed so far is tried too (fewer extra MACs, maybe no more bytes)
+        best = None
+        for t in targets[i:]:
+            if best is not None and t > best[0]:
+                break
+            stages, extra = plan_for(t)
+            best = min(best or (arena(stages), extra, stages), (arena(stages), extra, stages), key=lambda b: b[:2])
+        return best[2] if best[2] and best[0] < layer_by_layer else []
+    if layer_by_layer <= ram_budget:
+        return []
+    if smallest is not None:
+        top = max((i for i, t in enumerate(targets) if t <= ram_budget), default=-1)
+        for i in range(top, smallest - 1, -1):  # the cheapest first, lower while the placement overshoots
+            stages = plan_for(targets[i])[0]
+            if arena(stages) <= ram_budget:
+                return stages
+    reachable = layer_by_layer if smallest is None else min(arena(plan_for(targets[smallest])[0]), layer_by_layer)
+    raise RamBudgetError(f"no schedule fits --ram-budget {ram_budget:,} B: the smallest tensor RAM found is "
+                         f"{reachable:,} B (layer by layer {layer_by_layer:,} B)")
+
+
+def _candidates(planner, run: tuple[int, ...], macs: dict[str, int]) -> list[_Candidate]:
+    """Every sub-run of ``run`` (at most MAX_STAGE_STEPS) that can form a stage, in every band height
+    below its output's rows, priced."""
+    g, sched = planner.graph, planner.schedule
+    found = []
+    for a in range(len(run)):
+        for b in range(a + 1, min(len(run), a + MAX_STAGE_STEPS)):
+            steps = run[a:b + 1]
+            if stage_reads(sched, steps) is None:
                 continue
-            trials.append((evaluate(trial), trial))
-        if not trials:
-            break
-        fitting = [t for t in trials if ram_budget is not None and t[0].arena_bytes <= ram_budget]
-        best, trial = min(fitting or trials, key=lambda t: (t[0].extra_macs, t[0].arena_bytes) if fitting
-                          else (t[0].arena_bytes, t[0].extra_macs))
-        if best.arena_bytes >= current.arena_bytes:
-            break
-        chosen, current = trial, best
-        tried = set()
-    if ram_budget is not None and current.arena_bytes > ram_budget:
-        raise RamBudgetError(f"no schedule fits --ram-budget {ram_budget:,} B: the smallest tensor RAM found is "
-                             f"{current.arena_bytes:,} B (layer by layer {evaluate({}).arena_bytes:,} B)")
-    return list(current.stages)
+            out_rows = int(g.tensors[sched.steps[steps[-1]].output].shape[2])
+            for h in BAND_ROWS:
+                if h < out_rows:
+                    st = make_stage(g, sched, steps, h)
+                    found.append(_Candidate(st, _stage_peak(planner, st), extra_macs(g, sched, st, macs)))
+    return found
 
 
-def _chain_at_peak(bufs: list[Buffer], offsets: dict[str, int], runs: list[tuple[int, ...]]
-                   ) -> tuple[tuple[int, ...] | None, int]:
-    """The step with the most occupied arena bytes (buffers sharing bytes in place counted once)
-    and the chain holding it (None if it is in none)."""
-    last = max((b.last_step for b in bufs), default=0)
+def _stage_peak(planner, st: Stage) -> int:
+    """The arena the buffers live during ``st`` need (lifetimes clipped to it), with its steps' scratch."""
+    inside = [replace(b, first_step=max(b.first_step, st.first), last_step=min(b.last_step, st.last))
+              for b in patched_buffers(planner.graph, planner.schedule, planner.buffers, [st])
+              if b.first_step <= st.last and b.last_step >= st.first]
+    scratch = {s: n for s, n in planner.scratch.items() if st.first <= s <= st.last}
+    return plan_memory(inside, scratch).arena_bytes
 
-    def occupied(step: int) -> int:
-        return union_bytes((offsets[b.name], offsets[b.name] + b.size) for b in bufs if b.first_step <= step <= b.last_step)
 
-    peak = max(range(last + 1), key=lambda s: (occupied(s), -s))
-    return next((c for c in runs if c[0] <= peak <= c[-1]), None), peak
+def _cheapest_cover(run: tuple[int, ...], candidates: list[_Candidate], occupied: list[int], target: int
+                    ) -> tuple[list[Stage], int] | None:
+    """Non-overlapping stages over ``run`` with the fewest extra MACs such that every stage's peak and
+    every step outside them stay within ``target``; None if there are none."""
+    ending: dict[int, list[_Candidate]] = {}
+    for c in candidates:
+        if c.peak <= target:
+            ending.setdefault(c.stage.last, []).append(c)
+    # best[i]: the cheapest cover of run[:i] as (extra MACs, its highest peak, the sum of its steps'
+    # peaks, stages): at equal MACs the lower peaks win (a stage recomputing nothing is taken where
+    # it lowers steps, even below the highest)
+    best: list[tuple[int, int, int, list[Stage]] | None] = [(0, 0, 0, [])] + [None] * len(run)
+    for i, step in enumerate(run):
+        options = []
+        if best[i] is not None and occupied[step] <= target:
+            e, top, total, stages = best[i]
+            options.append((e, max(top, occupied[step]), total + occupied[step], stages))
+        for c in ending.get(step, []):
+            before = best[run.index(c.stage.first)]
+            if before is not None:
+                e, top, total, stages = before
+                options.append((e + c.extra_macs, max(top, c.peak), total + c.peak * len(c.stage.steps),
+                                [*stages, c.stage]))
+        best[i + 1] = min(options, key=lambda o: o[:3]) if options else None
+    return None if best[-1] is None else (best[-1][3], best[-1][0])
+
+
+def _occupied(bufs: list[Buffer], offsets: dict[str, int], step: int) -> int:
+    """Arena bytes in use at ``step`` (buffers sharing bytes in place counted once)."""
+    return union_bytes((offsets[b.name], offsets[b.name] + b.size) for b in bufs if b.first_step <= step <= b.last_step)

@@ -2,14 +2,20 @@
 
 At high resolution the first layers' feature maps dominate RAM (MobileNetV3-Small at 224: the
 150,528 B input beside the stem's 200,704 B output). A *stage* is a run of consecutive steps
-(convolutions, depthwise convolutions, standalone activations) where each step reads only the
-previous one's output; it runs in horizontal bands of its last layer's output rows, each band
-computing, layer by layer backwards, just the rows it needs (the overlapping halo rows are
-recomputed, MCUNetV2-style). Only the stage's input and output exist whole; every intermediate
-holds one band. A squeeze-excite needs its whole input, so it is never inside a stage.
+(convolutions, depthwise convolutions, standalone activations, residual adds) that read only the
+stage's input and each other's outputs, and whose outputs but the last are read inside the stage
+only; it runs in horizontal bands of its last layer's output rows, each band computing, layer by
+layer backwards, just the rows it needs (the overlapping halo rows are recomputed, MCUNetV2-style).
+A tensor read by two layers of the band (the skip of an inverted residual block: the expand
+convolution needs halo rows, the add only the band's own) is computed once for the hull of both
+row ranges, and each reader starts at its own row. Only the stage's input and output exist whole;
+every intermediate holds one band, and only from its layer to its last reader in the band (the
+bands run the layers in the same order, so band buffers of disjoint layers may share bytes). A
+squeeze-excite needs its whole input, so it is never inside a stage.
 
 When the stage's input dies with the stage and the output rows written so far never reach the
-input rows later bands still read, the output is planned over the input itself (`Stage.shares_input`).
+input rows later bands still read, the output is planned over the input itself (`Stage.shares_input`),
+starting `Stage.output_lead` bytes before it where the first bands would otherwise overtake their halo.
 
 This module only describes the bands and rewrites the memory planner's requests; which kernels
 run and where buffers land stay with plan/kernels.py and plan/memory.py.
@@ -23,11 +29,12 @@ import numpy as np
 
 from mnv3c.ir.graph import Graph, Node
 from mnv3c.plan.kernels import LUT_OPS
-from mnv3c.plan.memory import Buffer
+from mnv3c.plan.memory import ALIGNMENT, Buffer
 from mnv3c.plan.schedule import Schedule
 
-PATCH_OPS = ("conv2d", "depthwise_conv2d", *LUT_OPS)
+PATCH_OPS = ("conv2d", "depthwise_conv2d", "add", *LUT_OPS)
 MIN_STAGE_STEPS = 2
+STAGE_INPUT = -1  # in Stage.reads: the input is the stage's input, stored whole
 
 
 @dataclass(frozen=True)
@@ -37,7 +44,7 @@ class BandLayer:
 
     step: int
     node: str
-    in_rows: tuple[int, int]  # [start, stop) of the layer's input rows read
+    in_rows: tuple[int, int]  # [start, stop) of the layer's input rows read (every input: the same rows)
     out_rows: tuple[int, int]  # [start, stop) of its output rows written
     pad_top: int
     pad_bottom: int
@@ -48,7 +55,9 @@ class Stage:
     steps: tuple[int, ...]  # consecutive schedule steps, each reading the previous one's output
     band_rows: int  # output rows of the last layer per band (the last band may have fewer)
     bands: tuple[tuple[BandLayer, ...], ...]  # per band, one entry per step in order
+    reads: tuple[tuple[int, ...], ...] = ()  # per step, per runtime input: position of its producer, or STAGE_INPUT
     shares_input: bool = False  # the output is planned over the (dying) input
+    output_lead: int = 0  # ... starting this many bytes before it (a multiple of ALIGNMENT)
 
     @property
     def first(self) -> int:
@@ -81,55 +90,86 @@ def _rows_needed(node: Node, graph: Graph, out_rows: tuple[int, int]) -> tuple[t
 def _patchable(graph: Graph, node: Node) -> bool:
     if node.op not in PATCH_OPS:
         return False
-    x, y = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
-    return len(x.shape) == 4 and len(y.shape) == 4 and x.dtype == "int8" and y.dtype == "int8"
+    y = graph.tensors[node.outputs[0]]
+    xs = [graph.tensors[i] for i in node.inputs if i and not graph.tensors[i].is_const]
+    if node.op == "add" and not (len(xs) == 2 and all(x.shape == y.shape for x in xs)):
+        return False
+    return len(y.shape) == 4 and y.dtype == "int8" and all(len(x.shape) == 4 and x.dtype == "int8" for x in xs)
 
 
 def chains(graph: Graph, sched: Schedule) -> list[tuple[int, ...]]:
-    """Maximal runs of steps that can form stages: patchable ops, one runtime input each, every
-    step but the last read by the next step only (so its storage can shrink to one band)."""
-    readers: dict[str, list[int]] = {}
-    for s in sched.steps:
-        for t in s.inputs:
-            readers.setdefault(sched.root[t], []).append(s.index)
-    out_root = sched.root[sched.graph_output]
+    """Maximal runs of consecutive patchable steps reading tensors' own storage (a view as input
+    would give other rows than the tensor's own); stages are the sub-runs `stage_reads` accepts."""
     runs: list[tuple[int, ...]] = []
     run: list[int] = []
     for s in sched.steps:
-        # a view as input would give other rows than the tensor's own
-        if not (_patchable(graph, graph.node(s.node)) and len(s.inputs) == 1 and sched.root[s.inputs[0]] == s.inputs[0]):
-            runs.append(tuple(run))
-            run = []
+        if _patchable(graph, graph.node(s.node)) and all(sched.root[t] == t for t in s.inputs):
+            run.append(s.index)
             continue
-        if run:
-            prev = sched.steps[run[-1]]
-            prev_root = sched.root[prev.output]
-            if not (sched.root[s.inputs[0]] == prev_root == prev.output and readers[prev_root] == [s.index]
-                    and prev_root != out_root):
-                runs.append(tuple(run))
-                run = []
-        run.append(s.index)
+        runs.append(tuple(run))
+        run = []
     runs.append(tuple(run))
     return [r for r in runs if len(r) >= MIN_STAGE_STEPS]
 
 
+def stage_reads(sched: Schedule, steps: tuple[int, ...]) -> tuple[tuple[int, ...], ...] | None:
+    """Where each step of ``steps`` reads its inputs (`Stage.reads`), or None when the steps cannot
+    form a stage: the first step reads one tensor, the others only it and each other's outputs, and
+    every output but the last is read inside the stage only (and is not the model's output)."""
+    first = sched.steps[steps[0]]
+    if len(first.inputs) != 1:
+        return None
+    x = first.inputs[0]
+    position = {sched.steps[i].output: p for p, i in enumerate(steps)}
+    reads = []
+    for p, i in enumerate(steps):
+        ins = sched.steps[i].inputs
+        if not all(t == x or position.get(t, p) < p for t in ins):
+            return None
+        reads.append(tuple(STAGE_INPUT if t == x else position[t] for t in ins))
+    inside, readers = set(steps), _readers(sched)
+    for i in steps[:-1]:
+        out = sched.steps[i].output
+        if out == sched.graph_output or not readers.get(out) or not set(readers[out]) <= inside:
+            return None
+    return tuple(reads)
+
+
+def _readers(sched: Schedule) -> dict[str, list[int]]:
+    readers: dict[str, list[int]] = {}
+    for s in sched.steps:
+        for t in s.inputs:
+            readers.setdefault(sched.root[t], []).append(s.index)
+    return readers
+
+
 def make_stage(graph: Graph, sched: Schedule, steps: tuple[int, ...], band_rows: int) -> Stage:
-    """The bands of ``steps`` (a sub-run of one of `chains`) for ``band_rows`` output rows each."""
+    """The bands of ``steps`` (a sub-run of one of `chains` that `stage_reads` accepts) for
+    ``band_rows`` output rows each: backwards from the last layer, each layer computes the hull of
+    the rows its readers in the band need."""
+    reads = stage_reads(sched, steps)
+    if reads is None:
+        raise ValueError(f"steps {steps} cannot form a patched stage")
     nodes = [graph.node(sched.steps[i].node) for i in steps]
     out_h = int(graph.tensors[nodes[-1].outputs[0]].shape[2])
     if band_rows < 1:
         raise ValueError("band_rows must be at least 1")
     bands = []
     for start in range(0, out_h, band_rows):
-        rows = (start, min(start + band_rows, out_h))
+        needed: dict[int, tuple[int, int]] = {len(steps) - 1: (start, min(start + band_rows, out_h))}
         layers: list[BandLayer] = []
-        for step, node in zip(reversed(steps), reversed(nodes)):
-            in_rows, pt, pb = _rows_needed(node, graph, rows)
-            layers.append(BandLayer(step, node.name, in_rows, rows, pt, pb))
-            rows = in_rows
+        for p in reversed(range(len(steps))):
+            rows = needed[p]
+            in_rows, pt, pb = _rows_needed(nodes[p], graph, rows)
+            layers.append(BandLayer(steps[p], nodes[p].name, in_rows, rows, pt, pb))
+            for src in reads[p]:
+                if src != STAGE_INPUT:
+                    lo, hi = needed.get(src, in_rows)
+                    needed[src] = (min(lo, in_rows[0]), max(hi, in_rows[1]))
         bands.append(tuple(reversed(layers)))
-    stage = Stage(tuple(steps), band_rows, tuple(bands))
-    return replace(stage, shares_input=_can_share_input(graph, sched, stage))
+    stage = Stage(tuple(steps), band_rows, tuple(bands), reads)
+    lead = _output_lead(graph, sched, stage)
+    return replace(stage, shares_input=lead is not None, output_lead=lead or 0)
 
 
 def row_bytes(graph: Graph, tensor: str) -> int:
@@ -139,18 +179,29 @@ def row_bytes(graph: Graph, tensor: str) -> int:
     return c * w * np.dtype(t.dtype).itemsize
 
 
-def _can_share_input(graph: Graph, sched: Schedule, stage: Stage) -> bool:
-    """The output may start at the input's first byte: the input dies with the stage, and after
-    each band the output rows written end before the first input row the next band reads."""
+def _output_lead(graph: Graph, sched: Schedule, stage: Stage) -> int | None:
+    """How many bytes before the input's first byte the output may start (None: it may not share
+    the input's bytes): the input dies with the stage, and after each band the output rows written
+    end before the first input row the next band reads. A residual add reading the input as the
+    last layer writes in place (no lead) or wholly behind the rows it reads (a lead of a band at
+    least). Sharing must save bytes: the lead stays below the output's size."""
     first, last = sched.steps[stage.first], sched.steps[stage.last]
     x_root = sched.root[first.inputs[0]]
-    if sched.lifetimes()[x_root][1] != stage.first or x_root == sched.root[sched.graph_output]:
-        return False
+    if sched.lifetimes()[x_root][1] > stage.last or x_root == sched.root[sched.graph_output]:
+        return None
     if sched.root[last.output] == sched.root[sched.graph_output]:
-        return False
+        return None
+    add_reads_input = STAGE_INPUT in stage.reads[-1]
+    if add_reads_input and last.op != "add":  # only an elementwise kernel may write over what it reads
+        return None
     in_row, out_row = row_bytes(graph, first.inputs[0]), row_bytes(graph, last.output)
-    return all(band[-1].out_rows[1] * out_row <= nxt[0].in_rows[0] * in_row
-               for band, nxt in zip(stage.bands, stage.bands[1:]))
+    readers = [p for p, srcs in enumerate(stage.reads) if STAGE_INPUT in srcs]
+    lead = max([0] + [band[-1].out_rows[1] * out_row - min(nxt[p].in_rows[0] for p in readers) * in_row
+                      for band, nxt in zip(stage.bands, stage.bands[1:])])
+    if lead and add_reads_input:
+        lead = max(lead, max(b[-1].out_rows[1] - b[-1].out_rows[0] for b in stage.bands) * out_row)
+    lead = -(-lead // ALIGNMENT) * ALIGNMENT
+    return lead if lead < int(graph.tensors[last.output].shape[2]) * out_row else None
 
 
 def extra_macs(graph: Graph, sched: Schedule, stage: Stage, macs: dict[str, int]) -> int:
@@ -165,9 +216,9 @@ def extra_macs(graph: Graph, sched: Schedule, stage: Stage, macs: dict[str, int]
 
 
 def patched_buffers(graph: Graph, sched: Schedule, buffers: list[Buffer], stages: list[Stage]) -> list[Buffer]:
-    """The planner's requests under ``stages``: each intermediate holds its largest band and lives
-    through the whole stage, as do the stage's input and output (or the output joins the input's
-    block, `Stage.shares_input`)."""
+    """The planner's requests under ``stages``: each intermediate holds its largest band from its
+    layer to its last reader in the band; the stage's input and output live through the whole
+    stage (or the output joins the input's block, `Stage.shares_input`)."""
     by_root = {b.name: b for b in buffers}
     for st in stages:
         first, last = sched.steps[st.first], sched.steps[st.last]
@@ -175,11 +226,12 @@ def patched_buffers(graph: Graph, sched: Schedule, buffers: list[Buffer], stages
         for i, step in enumerate(st.steps[:-1]):
             out = sched.steps[step].output
             rows = max(band[i].out_rows[1] - band[i].out_rows[0] for band in st.bands)
-            by_root[out] = replace(by_root[out], size=rows * row_bytes(graph, out), first_step=st.first,
-                                   last_step=st.last, inplace_with=None)
+            last_reader = max(st.steps[p] for p, srcs in enumerate(st.reads) if i in srcs)
+            by_root[out] = replace(by_root[out], size=rows * row_bytes(graph, out), first_step=step,
+                                   last_step=last_reader, inplace_with=None)
         x = by_root[x_root]
         by_root[x_root] = replace(x, last_step=max(x.last_step, st.last))
         y = by_root[y_root]
-        by_root[y_root] = (replace(y, first_step=st.last, inplace_with=x_root) if st.shares_input
-                           else replace(y, first_step=st.first, inplace_with=None))
+        by_root[y_root] = (replace(y, first_step=st.last, inplace_with=x_root, inplace_lead=st.output_lead)
+                           if st.shares_input else replace(y, first_step=st.first, inplace_with=None, inplace_lead=0))
     return [by_root[b.name] for b in buffers]

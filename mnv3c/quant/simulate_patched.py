@@ -1,6 +1,7 @@
 """The integer simulator on a patched schedule (plan/patches.py): each stage runs band by band,
-every layer on the rows its band needs with the band's own border padding, exactly as the
-generated C calls its kernels. Equal bytes to `simulate` are the proof that patching is exact."""
+every layer on the rows its band needs with the band's own border padding, each input read from
+the stage's whole input or from its producer's band at the reader's own first row, exactly as
+the generated C calls its kernels. Equal bytes to `simulate` are the proof that patching is exact."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Sequence
 import numpy as np
 
 from mnv3c.ir.graph import Graph, Node
-from mnv3c.plan.patches import BandLayer, Stage
+from mnv3c.plan.patches import STAGE_INPUT, BandLayer, Stage
 from mnv3c.plan.schedule import Schedule
 from mnv3c.quant.simulate import run_node
 
@@ -23,21 +24,26 @@ def simulate_patched(qg: Graph, x: np.ndarray, sched: Schedule, stages: Sequence
     for n in qg.nodes:
         if n.name in starts:
             st = starts[n.name]
-            env[sched.steps[st.last].output] = _run_stage(qg, st, env[n.inputs[0]])
+            env[sched.steps[st.last].output] = _run_stage(qg, sched, st, env[n.inputs[0]])
         elif n.name not in inside:
             env[n.outputs[0]] = run_node(qg, n, env)
     return env[qg.outputs[0]]
 
 
-def _run_stage(qg: Graph, st: Stage, x: np.ndarray) -> np.ndarray:
+def _run_stage(qg: Graph, sched: Schedule, st: Stage, x: np.ndarray) -> np.ndarray:
     last = qg.node(st.bands[0][-1].node)
     y = np.empty((len(x), *qg.tensors[last.outputs[0]].shape[1:]), qg.tensors[last.outputs[0]].dtype)
     for band in st.bands:
-        rows = x[:, :, band[0].in_rows[0]:band[0].in_rows[1]]
-        for layer in band:
+        made: list[np.ndarray] = []  # per layer, its band's rows
+        for layer, srcs in zip(band, st.reads):
             node = _band_node(qg.node(layer.node), layer)
-            rows = run_node(qg, node, {node.inputs[0]: rows})
-        y[:, :, band[-1].out_rows[0]:band[-1].out_rows[1]] = rows
+            lo, hi = layer.in_rows
+            env = {}
+            for t, src in zip(sched.steps[layer.step].inputs, srcs):
+                start = 0 if src == STAGE_INPUT else band[src].out_rows[0]
+                env[t] = (x if src == STAGE_INPUT else made[src])[:, :, lo - start:hi - start]
+            made.append(run_node(qg, node, env))
+        y[:, :, band[-1].out_rows[0]:band[-1].out_rows[1]] = made[-1]
     return y
 
 
