@@ -92,6 +92,13 @@ def plan_memory(
     return MemoryPlan(dict(sorted(offsets.items())), arena, _lower_bound(blocks), scratch_offsets, order_name)
 
 
+def live_peak(buffers: Iterable[Buffer], scratch: Mapping[int, int] | None = None) -> int:
+    """`plan_memory`'s lower bound alone (no placement): the most bytes live at one step."""
+    blocks = _merge_inplace(_checked(list(buffers)))
+    blocks += [_Block(_scratch_key(s), [], n, s, s, [(s, s, 0, n)]) for s, n in (scratch or {}).items() if n > 0]
+    return _lower_bound(blocks)
+
+
 def _checked(buffers: list[Buffer]) -> list[Buffer]:
     names = [b.name for b in buffers]
     if len(set(names)) != len(names):
@@ -115,8 +122,9 @@ def _merge_inplace(buffers: list[Buffer]) -> list[_Block]:
     for b in sorted(buffers, key=lambda b: (b.first_step, b.name)):
         host = block_of.get(b.inplace_with or "")
         # Legal only if the source is the block's newest member and is last read right here.
-        if host is not None and _last_read_by(by_name[host.members[-1]], b):
-            start = host.starts[host.members[-1]] - b.inplace_lead
+        source = by_name[host.members[-1]] if host is not None else None
+        if source is not None and _last_read_by(source, b):
+            start = host.starts[source.name] - b.inplace_lead
             if start < 0:  # the block grows downwards: every member moves up
                 host.starts = {m: o - start for m, o in host.starts.items()}
                 host.segments = [(f, la, lo - start, hi - start) for f, la, lo, hi in host.segments]
@@ -126,7 +134,7 @@ def _merge_inplace(buffers: list[Buffer]) -> list[_Block]:
             host.last_step = b.last_step
             host.segments.append((b.first_step, b.last_step, start, start + b.size))
             if b.inplace_lead:  # the bytes before the input are written while the input is still read
-                host.segments.append((by_name[host.members[-2]].first_step, b.first_step, start, start + b.inplace_lead))
+                host.segments.append((source.first_step, b.first_step, start, start + b.inplace_lead))
             host.size = max(hi for _, _, _, hi in host.segments)
             block_of[b.name] = host
             continue

@@ -3,8 +3,8 @@
 Stages never overlap and a step outside every stage keeps its layer-by-layer live bytes (a stage's
 band buffers live inside it), so the tensor RAM of a set of stages is, up to placement, the
 largest of each stage's own peak and the uncovered steps' layer-by-layer peaks. Every candidate
-(a sub-run of a chain that can form a stage, in every band height) is priced once: its peak from
-the memory planner run on the buffers live during it, its extra MACs (the recomputed halo rows).
+(a sub-run of a chain that can form a stage, in every band height) is priced once: its peak (the
+bytes live at once during it), its extra MACs (the recomputed halo rows).
 For a RAM target T, a dynamic program along each chain then picks the non-overlapping stages with
 the fewest extra MACs that keep every step within T. With a RAM budget, T is the budget (lowered
 to the next reachable figure when the whole plan's placement comes out above it); by default T
@@ -18,12 +18,12 @@ from dataclasses import dataclass, replace
 
 from mnv3c.analysis import layer_stats
 from mnv3c.errors import MnvError
-from mnv3c.plan.memory import Buffer, plan_memory, union_bytes
+from mnv3c.plan.memory import Buffer, live_peak, union_bytes
 from mnv3c.plan.patches import Stage, chains, extra_macs, make_stage, patched_buffers, stage_reads
 
 DEFAULT_EXTRA = 0.05  # extra MACs (halo recomputation) the default schedule may spend, share of the model's
 BAND_ROWS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
-MAX_STAGE_STEPS = 20  # longer stages reach layers too small for bands to pay (and slow the search)
+MAX_STAGE_STEPS = 12  # longer stages reach layers too small for bands to pay (and slow the search)
 
 
 class RamBudgetError(MnvError):
@@ -33,7 +33,7 @@ class RamBudgetError(MnvError):
 @dataclass(frozen=True)
 class _Candidate:
     stage: Stage
-    peak: int  # tensor RAM during the stage, planned alone
+    peak: int  # bytes live at once during the stage
     extra_macs: int
 
 
@@ -123,12 +123,13 @@ def _candidates(planner, run: tuple[int, ...], macs: dict[str, int]) -> list[_Ca
 
 
 def _stage_peak(planner, st: Stage) -> int:
-    """The arena the buffers live during ``st`` need (lifetimes clipped to it), with its steps' scratch."""
+    """The bytes live at once during ``st`` (lifetimes clipped to it, its steps' scratch included):
+    the planner's lower bound, which its placement meets or nearly meets."""
     inside = [replace(b, first_step=max(b.first_step, st.first), last_step=min(b.last_step, st.last))
               for b in patched_buffers(planner.graph, planner.schedule, planner.buffers, [st])
               if b.first_step <= st.last and b.last_step >= st.first]
     scratch = {s: n for s, n in planner.scratch.items() if st.first <= s <= st.last}
-    return plan_memory(inside, scratch).arena_bytes
+    return live_peak(inside, scratch)
 
 
 def _cheapest_cover(run: tuple[int, ...], candidates: list[_Candidate], occupied: list[int], target: int

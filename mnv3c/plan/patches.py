@@ -79,9 +79,10 @@ def _geometry(node: Node, graph: Graph) -> tuple[int, int, int, int]:
     return (kh - 1) * dh + 1, int((a.get("strides") or (1, 1))[0]), int((a.get("pads") or (0,))[0]), h
 
 
-def _rows_needed(node: Node, graph: Graph, out_rows: tuple[int, int]) -> tuple[tuple[int, int], int, int]:
-    """Input rows (clipped to the tensor) and the band's top/bottom padding for ``out_rows``."""
-    k, s, pt, h = _geometry(node, graph)
+def _rows_needed(geometry: tuple[int, int, int, int], out_rows: tuple[int, int]) -> tuple[tuple[int, int], int, int]:
+    """Input rows (clipped to the tensor) and the band's top/bottom padding for ``out_rows`` of a
+    layer of `_geometry` ``geometry``."""
+    k, s, pt, h = geometry
     lo = out_rows[0] * s - pt
     hi = (out_rows[1] - 1) * s - pt + k
     return (max(lo, 0), min(hi, h)), max(0, -lo), max(0, hi - h)
@@ -151,6 +152,7 @@ def make_stage(graph: Graph, sched: Schedule, steps: tuple[int, ...], band_rows:
     if reads is None:
         raise ValueError(f"steps {steps} cannot form a patched stage")
     nodes = [graph.node(sched.steps[i].node) for i in steps]
+    geometry = [_geometry(n, graph) for n in nodes]
     out_h = int(graph.tensors[nodes[-1].outputs[0]].shape[2])
     if band_rows < 1:
         raise ValueError("band_rows must be at least 1")
@@ -160,7 +162,7 @@ def make_stage(graph: Graph, sched: Schedule, steps: tuple[int, ...], band_rows:
         layers: list[BandLayer] = []
         for p in reversed(range(len(steps))):
             rows = needed[p]
-            in_rows, pt, pb = _rows_needed(nodes[p], graph, rows)
+            in_rows, pt, pb = _rows_needed(geometry[p], rows)
             layers.append(BandLayer(steps[p], nodes[p].name, in_rows, rows, pt, pb))
             for src in reads[p]:
                 if src != STAGE_INPUT:
