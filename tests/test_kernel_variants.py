@@ -26,7 +26,7 @@ from mnv3c.boards.toolchain import build
 from mnv3c.codegen.host import nchw_to_nhwc
 from mnv3c.codegen.layouts import LAYOUTS, OUT_STAGES, dsp_out_table
 from mnv3c.compiler import build_project, resolve_board, run_project, write_project
-from mnv3c.plan.kernels import KERNELS, TARGET_RULES, Kernel, short_requant_exact
+from mnv3c.plan.kernels import KERNELS, TARGET_RULES, Kernel, short_requant_exact, small_requant_exact
 from mnv3c.quant import intops as q
 from mnv3c.quant.simulate import simulate
 
@@ -52,13 +52,29 @@ def _variant_targets() -> dict[str, list[str]]:
 VARIANTS = _variant_targets()
 
 
-def _short(c: Case) -> bool:
-    """The short-output-stage rule, on the case's weights per output channel and its unfolded bias."""
+def _per_out_and_bias(c: Case) -> tuple[np.ndarray, np.ndarray]:
+    """The case's weights per output channel and its unfolded bias."""
     w = np.asarray(c.params["weights"], np.int64)
     per_out = w.reshape(-1, w.shape[-1]).T if c.struct == "depthwise_conv2d" else w.reshape(w.shape[0], -1)
-    bias = np.asarray(c.params["bias_folded"], np.int64) + c.params["input_zp"] * per_out.sum(1)
+    return per_out, np.asarray(c.params["bias_folded"], np.int64) + c.params["input_zp"] * per_out.sum(1)
+
+
+def _short(c: Case) -> bool:
+    """The short-output-stage rule (the Arm variants) on the case."""
+    per_out, bias = _per_out_and_bias(c)
     return short_requant_exact(per_out, bias, np.asarray(c.params["out_mult"]), np.asarray(c.params["out_shift"]),
                                c.params["output_zp"])
+
+
+def _small(c: Case) -> bool:
+    """The riscv variants' one-MULH rule (plan/kernels.py small_requant_exact) on the case."""
+    per_out, bias = _per_out_and_bias(c)
+    return small_requant_exact(per_out, bias, np.asarray(c.params["out_shift"]))
+
+
+def _se_small(c: Case) -> bool:
+    """Both dense layers of a squeeze-excite case meet the one-MULH rule."""
+    return all(_small(replace(c, struct="dense", params=c.params[fc])) for fc in ("fc1", "fc2"))
 
 
 def _conv_fits(c: Case) -> bool:
@@ -85,6 +101,16 @@ APPLIES = {
     "depthwise_conv2d_s8_arm_mve": ("depthwise_conv2d_s8", _dw_fits),
     "depthwise_conv2d_s8_arm_mve_short": ("depthwise_conv2d_s8", lambda c: _dw_fits(c) and _short(c)),
     "conv1x1_s8_riscv": ("conv1x1_s8", lambda c: True),
+    "conv1x1_s8_riscv_short": ("conv1x1_s8", _small),
+    "conv2d_s8_riscv": ("conv2d_s8", lambda c: c.params["kernel_h"] * c.params["kernel_w"] * c.params["in_c"] <= 1024),
+    "conv2d_s8_riscv_short": ("conv2d_s8", _small),
+    "depthwise_conv2d_s8_riscv": ("depthwise_conv2d_s8", lambda c: _dw_fits(c) and c.params["in_c"] % 4 == 0),
+    "dense_s8_riscv": ("dense_s8", lambda c: True),
+    "dense_s8_riscv_short": ("dense_s8", _small),
+    "squeeze_excite_s8_riscv": ("squeeze_excite_s8", lambda c: True),
+    "squeeze_excite_s8_riscv_short": ("squeeze_excite_s8", _se_small),
+    "depthwise_conv2d_s8_riscv_short": ("depthwise_conv2d_s8",
+                                        lambda c: _dw_fits(c) and c.params["in_c"] % 4 == 0 and _small(c)),
 }
 
 
@@ -114,7 +140,10 @@ def _driver(cases: list[tuple[Kernel, Case]]) -> str:
            f"static int8_t out[{largest + GUARD}];", "static uint8_t scratch[16384] __attribute__((aligned(8)));"]
     for i, (kernel, case) in enumerate(cases):
         params = dict(case.params)
-        if kernel.layout:
+        if kernel.layout and case.struct == "squeeze_excite":  # both dense layers are re-laid out
+            for fc in ("fc1", "fc2"):
+                params[fc] = {**params[fc], "weights": LAYOUTS[kernel.layout](np.asarray(params[fc]["weights"]))}
+        elif kernel.layout:
             params["weights"] = LAYOUTS[kernel.layout](np.asarray(params["weights"]))
         if kernel.out_stage:
             params["out_mult"] = OUT_STAGES[kernel.out_stage](params["bias_folded"], params["out_mult"],
@@ -164,8 +193,8 @@ def test_variants_match_portable_under_qemu(target: str, tmp_path: Path) -> None
 COVERAGE = {
     **{t: {"conv2d": "_arm_dsp", "depthwise_conv2d": "_arm_dsp"} for t in ("cortex-m4", "cortex-m7", "cortex-m33")},
     "cortex-m55": {"conv2d": "_arm_", "depthwise_conv2d": "_arm_mve"},  # pointwise: _arm_mve (below)
-    "riscv32": {},
-    "esp8266": {},
+    **{t: {"conv2d": "_riscv", "depthwise_conv2d": "_riscv", "dense": "_riscv", "squeeze_excite": "_riscv"}
+       for t in ("riscv32", "esp8266")},
 }
 POINTWISE_COVERAGE = {"cortex-m55": "_arm_mve", "riscv32": "_riscv", "esp8266": "_riscv"}  # every 1x1 conv2d layer
 

@@ -274,6 +274,7 @@ def mul_case(pick: Pick, rng: np.random.Generator) -> Case:
     b = rng.integers(-128, 128, (1, cols) if broadcast else (rows, cols)).astype(np.int8)
     za, zb, zy = _zp(pick, rng), _zp(pick, rng), _zp(pick, rng)
     mult, shift = (int(v[0]) for v in _requant(pick, rng, 1, 256 * 256))
+    shift = pick([shift, -1, -21, -22, -31, 0, 14])  # the one-MULH output stage's ends and the general one
     lo, hi, _ = _activation(pick, rng, zy)
     y = q.mul(a, za, b, zb, mult, shift, zy, lo, hi)
     params = dict(rows=rows, cols=cols, b_broadcast=broadcast, a_zp=za, b_zp=zb, out_mult=mult, out_shift=shift,
@@ -688,12 +689,18 @@ void mnv3c_test_lut16(const int16_t *x, const int16_t *lut, int16_t *out, int32_
         out[i] = mnv3c_lut16(x[i], lut);
     }
 }
-/* op 0: SRDHM(a, b); 1: RDBP(a, b); 2: MBQM(a, b, c), elementwise over n values. */
+/* op 0: SRDHM(a, b); 1: RDBP(a, b); 2: MBQM(a, b, c); 3: mnv3c_mbqm_small(a, b, 1 - c, round(-c, zp))
+ * with zp = (i % 256) - 128, minus zp: elementwise over n values. */
+static int32_t small_minus_zp(int32_t x, int32_t m, int32_t shift, int32_t zp)
+{
+    return mnv3c_mbqm_small(x, m, 1 - shift, mnv3c_mbqm_small_round(-shift, zp)) - zp;
+}
 void mnv3c_test_requant(int32_t op, const int32_t *a, const int32_t *b, const int32_t *c, int32_t *out, int32_t n)
 {
     int32_t i;
     for (i = 0; i < n; ++i) {
-        out[i] = op == 0 ? mnv3c_srdhm(a[i], b[i]) : op == 1 ? mnv3c_rdbp(a[i], b[i]) : mnv3c_mbqm(a[i], b[i], c[i]);
+        out[i] = op == 0 ? mnv3c_srdhm(a[i], b[i]) : op == 1 ? mnv3c_rdbp(a[i], b[i])
+               : op == 2 ? mnv3c_mbqm(a[i], b[i], c[i]) : small_minus_zp(a[i], b[i], c[i], (i % 256) - 128);
     }
 }
 """
@@ -747,6 +754,18 @@ def test_requant_helpers_match_intops(lib: ctypes.CDLL, seed: int) -> None:
     mult = np.where(rng.random(a.size) < 0.3, 2**30, rng.integers(2**30, 2**31, a.size))
     x = a >> np.maximum(shift, 0)  # x · 2^left fits int32, the quantizer's guarantee
     np.testing.assert_array_equal(_c_requant(lib, 2, x, mult, shift), q.mbqm(x, mult, shift))
+
+    # the one-MULH form for |x| < 2^29, shifts -1 .. -21: edges of x and M, exact ties of both roundings
+    shift = rng.integers(-21, 0, a.size)
+    x = np.concatenate([[-(2**29) + 1, 2**29 - 1, -1, 0, 1], rng.integers(-(2**29) + 1, 2**29, a.size - 5)])
+    x = np.where(rng.random(a.size) < 0.3, x >> rng.integers(0, 29, a.size), x)  # small values too
+    mult = np.where(rng.random(a.size) < 0.3, rng.choice([2**30, 2**31 - 1], a.size), mult)
+    np.testing.assert_array_equal(_c_requant(lib, 3, x, mult, shift), q.mbqm(x, mult, shift))
+    # M = 2^30: SRDHM(x) = x / 2 rounded half up (odd x), and RDBP's halves are at x = (2k + 1) 2^r
+    ties = (rng.integers(-(2**7), 2**7, a.size) * 2 + 1) << -shift
+    x = np.clip(ties + rng.integers(-2, 3, a.size), -(2**29) + 1, 2**29 - 1)
+    m30 = np.full(a.size, 2**30)
+    np.testing.assert_array_equal(_c_requant(lib, 3, x, m30, shift), q.mbqm(x, m30, shift))
 
 
 @settings(max_examples=40, deadline=None)

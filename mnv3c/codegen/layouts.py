@@ -57,6 +57,20 @@ def pointwise_rv(w: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(m.reshape(-1, 4, m.shape[1]).transpose(0, 2, 1)).reshape(-1)
 
 
+def dense_rv(w: np.ndarray) -> np.ndarray:
+    """[out][in] -> out padded to a multiple of 8, then per block of eight outputs [in][8]
+    (riscv/dense_s8_riscv.c)."""
+    m = _pad_to(w.reshape(w.shape[0], -1), 0, 8)
+    return np.ascontiguousarray(m.reshape(-1, 8, m.shape[1]).transpose(0, 2, 1)).reshape(-1)
+
+
+def depthwise_rv(w: np.ndarray) -> np.ndarray:
+    """HWC [kh][kw][C] (C a multiple of 4) -> per block of four channels [kh * kw][4]
+    (riscv/depthwise_conv2d_s8_riscv.c)."""
+    taps = w.reshape(-1, w.shape[-1])  # [T][C]
+    return np.ascontiguousarray(taps.reshape(taps.shape[0], -1, 4).transpose(1, 0, 2)).reshape(-1)
+
+
 def dsp_out_table(bias: np.ndarray, mult: np.ndarray, shift: np.ndarray, zp: int) -> np.ndarray:
     """The short output stage's table (arm_dsp/mnv3c_dsp_requant.h), the _short kernels' out_mult:
     out_c padded to a multiple of 4, then per block of four channels their folded biases and, per
@@ -77,9 +91,12 @@ OUT_STAGES: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray, int], np.nda
     "dsp_out_table": dsp_out_table,
 }
 
+
 LAYOUTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "pointwise_dsp": pointwise_dsp,
     "conv_dsp": conv_dsp,
     "depthwise_dsp": depthwise_dsp,
     "pointwise_rv": pointwise_rv,
+    "depthwise_rv": depthwise_rv,
+    "dense_rv": dense_rv,
 }

@@ -45,14 +45,17 @@ class Kernel:
 
 
 _ARM_DSP_HEADERS = ("arm_dsp/mnv3c_arm_dsp.h", "arm_dsp/mnv3c_dsp_gemm.h", "arm_dsp/mnv3c_dsp_requant.h")
+_RISCV_HEADERS = ("riscv/mnv3c_riscv.h", "riscv/mnv3c_rv_gemm.h")
 _ARM_MVE_HEADERS = ("arm_mve/mnv3c_arm_mve.h", "arm_dsp/mnv3c_dsp_requant.h")
 
 
-def _variant_pair(name: str, params_type: str, folder: str, headers: tuple[str, ...], layout: str) -> tuple[Kernel, Kernel]:
-    """A variant and its _short twin (same C file: the proven short output stage, arm_dsp/mnv3c_dsp_requant.h)."""
+def _variant_pair(name: str, params_type: str, folder: str, headers: tuple[str, ...], layout: str,
+                  short_out_stage: str = "dsp_out_table") -> tuple[Kernel, Kernel]:
+    """A variant and its _short twin (same C file: the proven short output stage, arm_dsp/mnv3c_dsp_requant.h;
+    the riscv twins read the plain multipliers: short_out_stage "")."""
     sources = (f"{folder}/{name}.c",)
     return (Kernel(name, params_type, sources, headers=headers, layout=layout),
-            Kernel(f"{name}_short", params_type, sources, headers=headers, layout=layout, out_stage="dsp_out_table"))
+            Kernel(f"{name}_short", params_type, sources, headers=headers, layout=layout, out_stage=short_out_stage))
 
 
 PW_MAX_C = 1024  # MNV3C_PW_MAX_C: the widest reduction the arm_dsp convolutions buffer on the stack
@@ -126,8 +129,16 @@ KERNELS: dict[str, Kernel] = {
         *_variant_pair("depthwise_conv2d_s8_arm_mve", "mnv3c_depthwise_conv2d_params", "arm_mve", _ARM_MVE_HEADERS,
                        ""),
         # runtime_c/riscv/: RV32IMC
-        Kernel("conv1x1_s8_riscv", "mnv3c_conv2d_params", ("riscv/conv1x1_s8_riscv.c",),
-               headers=("riscv/mnv3c_riscv.h",), layout="pointwise_rv"),
+        *_variant_pair("conv1x1_s8_riscv", "mnv3c_conv2d_params", "riscv", _RISCV_HEADERS, "pointwise_rv", ""),
+        *_variant_pair("conv2d_s8_riscv", "mnv3c_conv2d_params", "riscv", _RISCV_HEADERS, "pointwise_rv", ""),
+        *_variant_pair("depthwise_conv2d_s8_riscv", "mnv3c_depthwise_conv2d_params", "riscv", _RISCV_HEADERS,
+                       "depthwise_rv", ""),
+        *_variant_pair("dense_s8_riscv", "mnv3c_dense_params", "riscv", _RISCV_HEADERS, "dense_rv", ""),
+        *(Kernel(name, "mnv3c_squeeze_excite_params",
+                 ("riscv/squeeze_excite_s8_riscv.c", "squeeze_excite_s8.c", "global_avg_pool_s8.c",
+                  "riscv/dense_s8_riscv.c", "dense_s8.c", "mul_s8.c"),
+                 inplace_operands=(0,), scratch=_se_scratch, headers=_RISCV_HEADERS, layout="dense_rv")
+          for name in ("squeeze_excite_s8_riscv", "squeeze_excite_s8_riscv_short")),
     )
 }
 
@@ -155,6 +166,13 @@ def _is_pointwise_buffered(node: Node, graph: Graph) -> bool:
     return _is_pointwise(node, graph) and graph.tensors[node.inputs[1]].shape[1] <= PW_MAX_C
 
 
+def acc_bound(w: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """Per output channel, max |acc| = |bias + sum (x - zx) w| <= |bias| + 255 * sum|w| over every input.
+    ``w``: weights with the output channel first; ``bias``: the unfolded int32 bias."""
+    w = np.abs(np.asarray(w, np.int64))
+    return np.abs(np.asarray(bias, np.int64)).reshape(-1) + 255 * w.reshape(w.shape[0], -1).sum(axis=1)
+
+
 def short_requant_exact(w: np.ndarray, bias: np.ndarray, mult: np.ndarray, shift: np.ndarray, zp: int) -> bool:
     """The short output stage (runtime_c/arm_dsp/mnv3c_dsp_requant.h, where the proof is) gives the
     general one's bytes for every input: every multiplier in [2^30, 2^31), every shift -r in [-31, -1],
@@ -165,17 +183,39 @@ def short_requant_exact(w: np.ndarray, bias: np.ndarray, mult: np.ndarray, shift
     mult = np.asarray(mult, np.int64).reshape(-1)
     if shift.size == 0 or shift.min() < -31 or shift.max() > -1 or mult.min() < 1 << 30 or mult.max() >= 1 << 31:
         return False
-    w = np.abs(np.asarray(w, np.int64))
-    bound = np.abs(np.asarray(bias, np.int64)).reshape(-1) + 255 * w.reshape(w.shape[0], -1).sum(axis=1)
+    bound = acc_bound(w, bias)
     r = -shift
     k = np.abs((1 << (r - 1)) + int(zp) * (1 << r))
     return bool((bound + k + 1).max() < 1 << 31)
+
+
+def small_requant_exact(w: np.ndarray, bias: np.ndarray, shift: np.ndarray) -> bool:
+    """The one-MULH output stage (mnv3c_mbqm_small, runtime_c/mnv3c_requant.h, where the proof is; the
+    riscv variants' _short twins) gives the general one's bytes for every input: every shift in
+    [-21, -1] and |acc| < 2^29 (acc_bound)."""
+    shift = np.asarray(shift, np.int64).reshape(-1)
+    if shift.size == 0 or shift.min() < -21 or shift.max() > -1:
+        return False
+    return bool(acc_bound(w, bias).max() < 1 << 29)
 
 
 def _short(node: Node, graph: Graph) -> bool:
     a = node.attrs
     return short_requant_exact(graph.tensors[node.inputs[1]].data, graph.tensors[node.inputs[2]].data,
                                a.get("multiplier", ()), a.get("shift", ()), requant_zero_point(a))
+
+
+def _small(node: Node, graph: Graph) -> bool:
+    """The riscv variants' _short twins: the one-MULH output stage is exact for the layer."""
+    return small_requant_exact(graph.tensors[node.inputs[1]].data, graph.tensors[node.inputs[2]].data,
+                               node.attrs.get("shift", ()))
+
+
+def _se_small(node: Node, graph: Graph) -> bool:
+    """squeeze_excite_s8_riscv_short: the one-MULH output stage is exact for both dense layers."""
+    t, a = graph.tensors, node.attrs
+    return all(small_requant_exact(t[node.inputs[w]].data, t[node.inputs[w + 1]].data, a.get(f"{fc}_shift", ()))
+               for w, fc in ((1, "fc1"), (3, "fc2")))
 
 
 def _conv_dsp_fits(node: Node, graph: Graph) -> bool:
@@ -186,11 +226,22 @@ def _conv_dsp_fits(node: Node, graph: Graph) -> bool:
             and kh * -(-(kw * c) // 4) * 4 <= PW_MAX_C)
 
 
+def _conv_rv_fits(node: Node, graph: Graph) -> bool:
+    """conv2d_s8_riscv: group 1, kernel_h * kernel_w * in_c <= PW_MAX_C (its gathered pixels on the stack)."""
+    o, c, kh, kw = graph.tensors[node.inputs[1]].shape
+    return int(node.attrs.get("group", 1)) == 1 and kh * kw * c <= PW_MAX_C
+
+
 def _depthwise_fits(node: Node, graph: Graph) -> bool:
     """The depthwise variants: ch_mult 1, in_c <= DW_MAX_C, at most DW_MAX_TAPS taps (stack tables)."""
     c = graph.tensors[node.inputs[0]].shape[1]
     o, _, kh, kw = graph.tensors[node.inputs[1]].shape
     return o == c and c <= DW_MAX_C and kh * kw <= DW_MAX_TAPS
+
+
+def _depthwise_rv_fits(node: Node, graph: Graph) -> bool:
+    """depthwise_conv2d_s8_riscv: the depthwise variants' limits and in_c a multiple of 4 (its channel blocks)."""
+    return _depthwise_fits(node, graph) and graph.tensors[node.inputs[0]].shape[1] % 4 == 0
 
 
 def _dense_fits(node: Node, graph: Graph) -> bool:
@@ -279,7 +330,18 @@ _ARM_MVE_RULES: dict[str, list[Rule]] = {  # the M55 has the DSP instructions to
     "dense": _ARM_DSP_RULES["dense"],
 }
 _RISCV_RULES: dict[str, list[Rule]] = {
-    "conv2d": [(_is_pointwise, "conv1x1_s8_riscv")],
+    "conv2d": [
+        (_both(_is_pointwise_buffered, _small), "conv1x1_s8_riscv_short"),
+        (_is_pointwise_buffered, "conv1x1_s8_riscv"),
+        (_both(_conv_rv_fits, _small), "conv2d_s8_riscv_short"),
+        (_conv_rv_fits, "conv2d_s8_riscv"),
+    ],
+    "depthwise_conv2d": [
+        (_both(_depthwise_rv_fits, _small), "depthwise_conv2d_s8_riscv_short"),
+        (_depthwise_rv_fits, "depthwise_conv2d_s8_riscv"),
+    ],
+    "dense": [(_small, "dense_s8_riscv_short"), (_always, "dense_s8_riscv")],
+    "squeeze_excite": [(_se_small, "squeeze_excite_s8_riscv_short"), (_always, "squeeze_excite_s8_riscv")],
 }
 TARGET_RULES: dict[str, dict[str, list[Rule]]] = {
     "cortex-m4": _ARM_DSP_RULES,

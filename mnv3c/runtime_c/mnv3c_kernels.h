@@ -305,6 +305,10 @@ typedef struct {
 
 void mnv3c_squeeze_excite_s8(const mnv3c_squeeze_excite_params *p, const int8_t *x, int8_t *y,
     void *scratch);
+/* Its stages around the dense layers: pooled -> scratch[0 .. channels); y = mul(x, gate = scratch). */
+void mnv3c_squeeze_excite_s8_pool(const mnv3c_squeeze_excite_params *p, const int8_t *x, void *scratch);
+void mnv3c_squeeze_excite_s8_scale(const mnv3c_squeeze_excite_params *p, const int8_t *x, int8_t *y,
+    void *scratch);
 size_t mnv3c_squeeze_excite_s8_scratch_bytes(const mnv3c_squeeze_excite_params *p);
 
 #ifdef __cplusplus

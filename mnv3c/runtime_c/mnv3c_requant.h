@@ -81,6 +81,48 @@ static inline int32_t mnv3c_mbqm(int32_t x, int32_t multiplier, int32_t shift)
     return mnv3c_asr(mnv3c_asr(t, -shift - 1) + 1, 1);
 }
 
+/*
+ * MBQM(x, multiplier, -r) + zp for |x| < 2^29 and 1 <= r <= 21 (MNV3C_MBQM_SMALL_MAX_R) with one
+ * 32x32->64 high multiply (MULH on RV32, SMULL on Arm) and no 64-bit add. Exact, by nested floors:
+ *   u = floor(x M / 2^30) = high word of (4x) * M   (|4x| < 2^31)
+ *   w = u + 1:  SRDHM(x, M) = t = floor((x M + 2^30) / 2^31) = floor(w / 2),  t < 0 iff w < 0
+ *   RDBP(t, r) = floor((t - [t < 0] + 2^(r-1)) / 2^r)            (see mnv3c_mbqm above)
+ *              = floor((w - 2 [w < 0] + 2^r) / 2^(r+1))
+ * and adding zp * 2^(r+1) inside gives the zero point for free: round = 2^r + zp * 2^(r+1)
+ * (mnv3c_mbqm_small_round), r1 = r + 1. |w| <= 2^30 + 1 and |round| < 2^30 for r <= 21 and
+ * |zp| <= 128, so no step overflows. tests/test_kernels_c.py checks it against intops.mbqm.
+ */
+#define MNV3C_MBQM_SMALL_MAX_R 21
+
+static inline int32_t mnv3c_mbqm_small_round(int32_t r, int32_t zp)
+{
+    return (r > 0 ? (int32_t)1 << r : 0) + zp * ((int32_t)1 << (r + 1));
+}
+
+static inline int32_t mnv3c_mbqm_small(int32_t x, int32_t multiplier, int32_t r1, int32_t round)
+{
+    const int32_t w = (int32_t)mnv3c_asr64((int64_t)(x * 4) * multiplier, 32) + 1;
+    return mnv3c_asr(w + 2 * mnv3c_asr(w, 31) + round, r1); /* ASR + ADD with LSL on Arm */
+}
+
+/*
+ * The same for 0 <= r <= 21: r = 0 is SRDHM alone, t + zp = floor((w + 2 zp) / 2), so the RDBP
+ * correction is masked off (sign_mask = r >= 1 ? -1 : 0) and round = 2 zp
+ * (mnv3c_mbqm_small_round gives that for r = 0). For shifts that may be 0 (the residual add's inputs).
+ */
+static inline int32_t mnv3c_mbqm_small0(int32_t x, int32_t multiplier, int32_t r1, int32_t round,
+                                        int32_t sign_mask)
+{
+    const int32_t w = (int32_t)mnv3c_asr64((int64_t)(x * 4) * multiplier, 32) + 1;
+    return mnv3c_asr(w + ((2 * mnv3c_asr(w, 31)) & sign_mask) + round, r1);
+}
+
+/* The small form applies: shift in [-MNV3C_MBQM_SMALL_MAX_R, -1] (|x| < 2^29 is the caller's). */
+static inline int mnv3c_mbqm_small_ok(int32_t shift)
+{
+    return shift <= -1 && shift >= -MNV3C_MBQM_SMALL_MAX_R;
+}
+
 /* min(max(v, lo), hi) as int8; lo/hi are already in [-128, 127]. */
 static inline int8_t mnv3c_clamp8(int32_t v, int32_t lo, int32_t hi)
 {

@@ -3,68 +3,68 @@
  * the arithmetic of ../conv1x1_s8.c (same bytes), shaped for a register-rich load/store ISA.
  *
  * The portable kernel's two-pixel packing needs 32x32->64 products, which cost MUL + MULH and a
- * carried 64-bit add on RV32. Here every product is a plain 32-bit MUL instead, blocked two pixels
- * x four output channels so each loaded input is used four times and each weight twice: per input
- * channel 2 + 4 byte loads, 8 MUL and 8 ADD for 8 MACs, the eight sums in registers, all pointer
- * increments hoisted out of the loop (one index for the 4 weight rows and the 2 pixels).
- * Weights: the portable OHWI layout. Leftover output channels (out_c % 4) and an odd last pixel
- * run a one-channel / one-pixel loop.
+ * carried 64-bit add on RV32. Here every product is a plain 32-bit MUL: four pixels at a time are
+ * interleaved into a stack buffer [in_c][4] and multiplied by every block of four output channels
+ * (mnv3c_rv_gemm.h: 16 register sums). Weights: "pointwise_rv".
+ * Precondition (plan/kernels.py): pointwise geometry as conv1x1_s8, in_c <= MNV3C_PW_MAX_C.
+ * Two entry points, chosen per layer at compile time: mnv3c_conv1x1_s8_riscv_short where the
+ * one-MULH output stage is proven exact for the layer, the general MBQM elsewhere.
  */
 #include "mnv3c_kernels.h"
-#include "mnv3c_requant.h"
 #include "mnv3c_riscv.h"
+#include "mnv3c_rv_gemm.h"
 
-/* Output channels o .. o + 3 of pixels p, q; wb: their weights interleaved, [in_c][4]. */
-static void block(const mnv3c_conv2d_params *p, const int8_t *xp, const int8_t *xq, const int8_t *wb,
-                  int32_t o, int8_t *yp, int8_t *yq)
+/* Interleaves n (1..4) pixels of in_c inputs, pixel stride in_c, into xb[in_c][4] (zeros past n). */
+static void interleave(const int8_t *x, int32_t in_c, int32_t n, int8_t *xb)
 {
-    const int8_t *const end = xp + p->in_c;
-    int32_t p0 = 0, p1 = 0, p2 = 0, p3 = 0, q0 = 0, q1 = 0, q2 = 0, q3 = 0;
-    int32_t i;
-    while (xp < end) {
-        const int32_t a = *xp++, b = *xq++;
-        const int32_t v0 = wb[0], v1 = wb[1], v2 = wb[2], v3 = wb[3];
-        wb += 4;
-        p0 += a * v0;
-        p1 += a * v1;
-        p2 += a * v2;
-        p3 += a * v3;
-        q0 += b * v0;
-        q1 += b * v1;
-        q2 += b * v2;
-        q3 += b * v3;
-    }
-    {
-        const int32_t sp[4] = {p0, p1, p2, p3}, sq[4] = {q0, q1, q2, q3};
-        for (i = 0; i < 4 && o + i < p->out_c; ++i) {
-            const int32_t bias = p->bias_folded[o + i], mult = p->out_mult[o + i], shift = p->out_shift[o + i];
-            yp[o + i] = mnv3c_requant_out(sp[i] + bias, mult, shift, p->output_zp, p->act_min, p->act_max, p->lut);
-            if (yq != NULL) {
-                yq[o + i] = mnv3c_requant_out(sq[i] + bias, mult, shift, p->output_zp, p->act_min, p->act_max,
-                                              p->lut);
-            }
+    int32_t c, j;
+    for (j = 0; j < 4; ++j) {
+        const int8_t *xj = x + j * in_c;
+        int8_t *d = xb + j;
+        for (c = 0; c < in_c; ++c, d += 4) {
+            *d = j < n ? xj[c] : 0;
         }
+    }
+}
+
+MNV3C_RV_INLINE void conv1x1(const mnv3c_conv2d_params *p, const int8_t *MNV3C_RESTRICT x,
+                             int8_t *MNV3C_RESTRICT y, int short_rq)
+{
+    const int32_t in_c = p->in_c, out_c = p->out_c;
+    const int32_t pixels = p->in_h * p->in_w;
+    const mnv3c_rv_out s = mnv3c_rv_out_init(p->bias_folded, p->out_mult, p->out_shift, p->output_zp,
+                                              p->act_min, p->act_max, p->lut, out_c);
+    const int8_t *const w = p->weights;
+    int8_t xb[4 * MNV3C_PW_MAX_C];
+    int32_t px;
+    for (px = 0; px < pixels; px += 4) {
+        const int32_t n = pixels - px < 4 ? pixels - px : 4;
+        interleave(x + px * in_c, in_c, n, xb);
+        mnv3c_rv_gemm(xb, in_c, w, &s, n, y + px * out_c, short_rq);
     }
 }
 
 void mnv3c_conv1x1_s8_riscv(const mnv3c_conv2d_params *p, const int8_t *MNV3C_RESTRICT x,
                             int8_t *MNV3C_RESTRICT y, void *scratch)
 {
-    const int32_t in_c = p->in_c, out_c = p->out_c;
-    const int32_t pixels = p->in_h * p->in_w;
-    int32_t px, o;
     (void)scratch;
-    for (px = 0; px < pixels; px += 2) {
-        const int8_t *xp = x + px * in_c;
-        const int has_q = px + 1 < pixels;
-        int8_t *yp = y + px * out_c;
-        for (o = 0; o < out_c; o += 4) { /* an odd last pixel pairs with itself, its copy not stored */
-            block(p, xp, has_q ? xp + in_c : xp, p->weights + o * in_c, o, yp, has_q ? yp + out_c : NULL);
-        }
-    }
+    conv1x1(p, x, y, 0);
+}
+
+void mnv3c_conv1x1_s8_riscv_short(const mnv3c_conv2d_params *p, const int8_t *MNV3C_RESTRICT x,
+                                  int8_t *MNV3C_RESTRICT y, void *scratch)
+{
+    (void)scratch;
+    conv1x1(p, x, y, 1);
 }
 
 size_t mnv3c_conv1x1_s8_riscv_scratch_bytes(const mnv3c_conv2d_params *p)
+{
+    (void)p;
+    return 0;
+}
+
+size_t mnv3c_conv1x1_s8_riscv_short_scratch_bytes(const mnv3c_conv2d_params *p)
 {
     (void)p;
     return 0;
