@@ -102,7 +102,7 @@ static inline int32_t mnv3c_mbqm_small_round(int32_t r, int32_t zp)
 static inline int32_t mnv3c_mbqm_small(int32_t x, int32_t multiplier, int32_t r1, int32_t round)
 {
     const int32_t w = (int32_t)mnv3c_asr64((int64_t)(x * 4) * multiplier, 32) + 1;
-    return mnv3c_asr(w + 2 * mnv3c_asr(w, 31) + round, r1); /* ASR + ADD with LSL on Arm */
+    return mnv3c_asr(w - 2 * (int32_t)((uint32_t)w >> 31) + round, r1); /* LSR + SUB with LSL on Arm */
 }
 
 /*
@@ -114,7 +114,7 @@ static inline int32_t mnv3c_mbqm_small0(int32_t x, int32_t multiplier, int32_t r
                                         int32_t sign_mask)
 {
     const int32_t w = (int32_t)mnv3c_asr64((int64_t)(x * 4) * multiplier, 32) + 1;
-    return mnv3c_asr(w + ((2 * mnv3c_asr(w, 31)) & sign_mask) + round, r1);
+    return mnv3c_asr(w - ((2 * (int32_t)((uint32_t)w >> 31)) & sign_mask) + round, r1);
 }
 
 /* The small form applies: shift in [-MNV3C_MBQM_SMALL_MAX_R, -1] (|x| < 2^29 is the caller's). */

@@ -31,7 +31,7 @@ static int32_t clamp32(int32_t v, int32_t lo, int32_t hi)
 static inline int32_t small_value(const small_out *s, int32_t a, int32_t f, int32_t h)
 {
     const int32_t w = (int32_t)mnv3c_asr64((int64_t)(a * f + h) * s->mult, 32) + 1;
-    return mnv3c_asr(w + 2 * mnv3c_asr(w, 31) + s->round, s->r1); /* as mnv3c_mbqm_small */
+    return mnv3c_asr(w - 2 * (int32_t)((uint32_t)w >> 31) + s->round, s->r1); /* as mnv3c_mbqm_small */
 }
 
 /*
