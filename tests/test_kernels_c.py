@@ -25,6 +25,8 @@ from hypothesis import strategies as st
 import mnv3c
 from mnv3c.quant import intops as q
 from mnv3c.quant import intops16 as q16
+from mnv3c.quant.batch_matmul import batch_matmul_s8
+from mnv3c.quant.layer_norm import layer_norm_params, layer_norm_s8
 from mnv3c.quant.softmax import softmax_params, softmax_s8
 
 RUNTIME = Path(mnv3c.__file__).parent / "runtime_c"
@@ -35,7 +37,7 @@ Pick = Callable[[Sequence[Any]], Any]
 
 # --- ctypes mirror of mnv3c_kernels.h (checked field by field against offsetof) -------------------
 
-I32, P8, P16, P32, P64 = "i32", "p8", "p16", "p32", "p64"
+I32, I64, P8, P16, P32, P64 = "i32", "i64", "p8", "p16", "p32", "p64"
 STRUCTS: dict[str, list[tuple[str, str]]] = {
     "conv2d": [(f, I32) for f in "in_h in_w in_c out_h out_w out_c kernel_h kernel_w stride_h stride_w "
                "pad_top pad_left dilation_h dilation_w input_zp output_zp act_min act_max".split()]
@@ -81,9 +83,15 @@ STRUCTS: dict[str, list[tuple[str, str]]] = {
     + [("fc1", "dense_s16"), ("fc2", "dense_s16")] + [(f, I32) for f in "mul_mult mul_shift act_min act_max".split()],
     "lut_s16": [("size", I32), ("table", P16)],
     "requantize": [(f, I32) for f in "size input_zp output_zp mult shift".split()],
-    "softmax": [(f, I32) for f in "rows size multiplier left_shift diff_min".split()],
+    "softmax": [(f, I32) for f in "rows size inner multiplier left_shift diff_min".split()],
+    "transpose": [(f, I32) for f in "d0 d1 d2 d3 s0 s1 s2 s3".split()],
+    "batch_matmul": [(f, I32) for f in "batches rows cols depth a_batch_stride a_row_stride a_depth_stride "
+                     "b_batch_stride b_depth_stride b_col_stride y_batch_stride y_row_stride y_col_stride a_zp b_zp "
+                     "out_mult out_shift output_zp act_min act_max".split()],
+    "layer_norm": [(f, I32) for f in "rows size inner".split()] + [("eps", I64)]
+    + [(f, I32) for f in "out_shift output_zp".split()] + [("gamma", P32), ("beta", P64)],
 }
-CTYPE = {I32: ctypes.c_int32, P8: ctypes.POINTER(ctypes.c_int8), P16: ctypes.POINTER(ctypes.c_int16),
+CTYPE = {I32: ctypes.c_int32, I64: ctypes.c_int64, P8: ctypes.POINTER(ctypes.c_int8), P16: ctypes.POINTER(ctypes.c_int16),
          P32: ctypes.POINTER(ctypes.c_int32), P64: ctypes.POINTER(ctypes.c_int64)}
 NP_TYPE = {P8: np.int8, P16: np.int16, P32: np.int32, P64: np.int64}
 C_TYPE = {P8: "int8_t", P16: "int16_t", P32: "int32_t", P64: "int64_t"}
@@ -579,13 +587,61 @@ def requantize_s16_s8_case(pick: Pick, rng: np.random.Generator) -> Case:
 
 def softmax_case(pick: Pick, rng: np.random.Generator) -> Case:
     """Noise, a narrow band or ties, up to the 4095-element row limit (512+ equal maxima: past
-    TFLite's exponent check, see mnv3c/quant/softmax.py)."""
-    rows, size = pick([1, 3]), pick([1, 2, 10, 100, 1000, 4095])
+    TFLite's exponent check, see mnv3c/quant/softmax.py); rows contiguous or strided (inner > 1)."""
+    rows, size, inner = pick([1, 3]), pick([1, 2, 10, 100, 1000, 4095]), pick([1, 1, 3, 8])
     lo, hi = pick([(-128, 128), (40, 48), (7, 8)])
-    x = rng.integers(lo, hi, (rows, size)).astype(np.int8)
+    x = rng.integers(lo, hi, (rows, size, inner)).astype(np.int8)
     m, s, d = softmax_params(float(2.0 ** rng.uniform(-9, 3)))
-    params = dict(rows=rows, size=size, multiplier=m, left_shift=s, diff_min=d)
-    return Case("softmax_s8", "softmax", params, [x], softmax_s8(x, m, s, d))
+    params = dict(rows=rows, size=size, inner=inner, multiplier=m, left_shift=s, diff_min=d)
+    return Case("softmax_s8", "softmax", params, [x], softmax_s8(x, m, s, d, axis=1))
+
+
+def transpose_case(pick: Pick, rng: np.random.Generator) -> Case:
+    """A random permutation of a random 4-D box, as strides into the contiguous input."""
+    shape = [pick([1, 2, 3, 5]) for _ in range(4)]
+    perm = list(rng.permutation(4))
+    x = rng.integers(-128, 128, shape).astype(np.int8)
+    y = np.ascontiguousarray(x.transpose(perm))
+    strides = [int(v) // x.itemsize for v in x.strides]
+    params = {**{f"d{i}": shape[p] for i, p in enumerate(perm)}, **{f"s{i}": strides[p] for i, p in enumerate(perm)}}
+    return Case("transpose_s8", "transpose", params, [x], y)
+
+
+def batch_matmul_case(pick: Pick, rng: np.random.Generator) -> Case:
+    """[B, M, K] x [B, K, N], b read transposed from a [B, N, K] array half the time (Q.K^T)."""
+    batches, rows, cols, depth = pick([1, 3]), pick([1, 4, 9]), pick([1, 5, 20]), pick([1, 15, 64])
+    a = rng.integers(-128, 128, (batches, rows, depth)).astype(np.int8)
+    b_stored = rng.integers(-128, 128, (batches, depth, cols)).astype(np.int8)
+    transposed = pick([0, 1])
+    if transposed:
+        b_stored = np.ascontiguousarray(b_stored.transpose(0, 2, 1))
+    b = b_stored.transpose(0, 2, 1) if transposed else b_stored
+    za, zb, zy = _zp(pick, rng), _zp(pick, rng), _zp(pick, rng)
+    m, sh = q.quantize_multiplier(pick([1 / 256, 2.0 ** -rng.uniform(6, 14), 0.7]))
+    lo, hi = pick([(-128, 127), (zy, 127)])
+    y = batch_matmul_s8(a, za, b, zb, m, sh, zy, lo, hi)
+    bs = [int(v) for v in b_stored.strides]
+    params = dict(batches=batches, rows=rows, cols=cols, depth=depth, a_batch_stride=rows * depth, a_row_stride=depth,
+                  a_depth_stride=1, b_batch_stride=bs[0], b_depth_stride=bs[2] if transposed else bs[1],
+                  b_col_stride=bs[1] if transposed else bs[2], y_batch_stride=rows * cols, y_row_stride=cols,
+                  y_col_stride=1, a_zp=za, b_zp=zb, out_mult=m, out_shift=sh, output_zp=zy, act_min=lo, act_max=hi)
+    return Case("batch_matmul_s8", "batch_matmul", params, [a, b_stored], y)
+
+
+def layer_norm_case(pick: Pick, rng: np.random.Generator) -> Case:
+    """Rows of noise, constant rows (variance 0: eps alone) and saturating outputs, contiguous or strided."""
+    rows, size, inner = pick([1, 3]), pick([1, 2, 15, 120, 4096]), pick([1, 1, 4])
+    kind = pick(["random", "constant", "narrow"])
+    x = {"random": lambda: rng.integers(-128, 128, (rows, size, inner)),
+         "constant": lambda: np.full((rows, size, inner), int(rng.integers(-128, 128))),
+         "narrow": lambda: rng.integers(3, 5, (rows, size, inner))}[kind]().astype(np.int8)
+    sx, sy = _scale(rng), pick([_scale(rng), 0.02, 0.005])
+    gamma, beta = rng.normal(0, pick([0.1, 1.0, 4.0]), size), rng.normal(0, pick([0.0, 0.5]), size)
+    p = layer_norm_params(size, pick([1e-5, 1e-6, 0.1]), sx, sy, gamma, beta)
+    zy = _zp(pick, rng)
+    y = np.moveaxis(layer_norm_s8(np.moveaxis(x, 1, -1), p["eps"], p["gamma"], p["beta"], p["out_shift"], zy), -1, 1)
+    params = dict(rows=rows, size=size, inner=inner, output_zp=zy, **p)
+    return Case("layer_norm_s8", "layer_norm", params, [x], np.ascontiguousarray(y))
 
 
 BUILDERS: dict[str, Callable[[Pick, np.random.Generator], Case]] = {
@@ -617,6 +673,9 @@ BUILDERS: dict[str, Callable[[Pick, np.random.Generator], Case]] = {
     "requantize_s8_s16": requantize_s8_s16_case,
     "requantize_s16_s8": requantize_s16_s8_case,
     "softmax_s8": softmax_case,
+    "transpose_s8": transpose_case,
+    "batch_matmul_s8": batch_matmul_case,
+    "layer_norm_s8": layer_norm_case,
 }
 
 
@@ -633,7 +692,7 @@ def _struct(name: str, values: dict[str, Any], keep: list[np.ndarray]) -> ctypes
         v = values[field]
         if kind in CLASSES:
             setattr(s, field, _struct(kind, v, keep))
-        elif kind == I32:
+        elif kind in (I32, I64):
             setattr(s, field, int(v))
         elif v is not None:
             arr = np.ascontiguousarray(v, dtype=NP_TYPE[kind])
@@ -834,7 +893,7 @@ def _c_init(prefix: str, name: str, values: dict[str, Any], decls: list[str]) ->
         v = values[field]
         if kind in CLASSES:
             parts.append(f".{field} = {_c_init(f'{prefix}_{field}', kind, v, decls)}")
-        elif kind == I32:
+        elif kind in (I32, I64):
             parts.append(f".{field} = {_c_int(int(v))}")
         elif v is None:
             parts.append(f".{field} = NULL")
@@ -919,7 +978,7 @@ def test_cross_compiles_freestanding(tmp_path: Path, target: str) -> None:
 
 def test_sources_include_only_the_allowed_headers() -> None:
     allowed = {"stdint.h", "stddef.h", "string.h", "mnv3c_kernels.h", "mnv3c_requant.h", "mnv3c_kernels_s16.h",
-               "mnv3c_requant_s16.h"}
+               "mnv3c_requant_s16.h", "mnv3c_fixedpoint.h"}
     for src in [*SOURCES, *RUNTIME.glob("*.h")]:
         includes = set(re.findall(r'^#include [<"](.+)[>"]', src.read_text(), re.M))
         assert includes <= allowed, src.name

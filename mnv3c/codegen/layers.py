@@ -18,6 +18,7 @@ from mnv3c.codegen.layouts import LAYOUTS, OUT_STAGES
 from mnv3c.codegen.names import CNames
 from mnv3c.errors import UnsupportedModelError, shown
 from mnv3c.ir.graph import Graph, Node
+from mnv3c.plan.strides import axis_strides, gather_box
 from mnv3c.quant.quantize import requant_zero_point
 
 Fields = list[tuple[str, Union[str, "Fields"]]]  # designated initializer: field -> value or nested struct
@@ -100,7 +101,7 @@ def _folded_bias(w: np.ndarray, b: np.ndarray, zx: int) -> np.ndarray:
 
 def _geometry(e: _Emitter, dilations: bool = True) -> Fields:
     a = e.a
-    kh, kw = (int(v) for v in (a.get("kernel") or e.graph.tensors[e.node.inputs[1]].shape[2:]))
+    kh, kw = (int(v) for v in (a.get("kernel") or e.graph.tensors[e.node.inputs[1]].shape[2:] or (1, 1)))
     sh, sw = (int(v) for v in (a.get("strides") or (1, 1)))
     pt, pl = (int(v) for v in (a.get("pads") or (0, 0, 0, 0))[:2])
     f: Fields = [
@@ -115,8 +116,13 @@ def _geometry(e: _Emitter, dilations: bool = True) -> Fields:
 
 
 def _conv2d(e: _Emitter) -> LayerCode:
-    (c, h, w), (o, oh, ow), a = e.shape(0), e.shape(-1), e.a
-    weights, bias = e.const(1), e.const(2)
+    if e.node.op == "dense":  # a sequence [N, T, K]: T pixels of a 1x1 convolution, same bytes
+        (t, k), m = e.shape(0), e.const(1).shape[0]
+        (c, h, w), (o, oh, ow), a = (k, 1, t), (m, 1, t), e.a
+        weights, bias = e.const(1).reshape(m, k, 1, 1), e.const(2)
+    else:
+        (c, h, w), (o, oh, ow), a = e.shape(0), e.shape(-1), e.a
+        weights, bias = e.const(1), e.const(2)
     ohwi = weights.transpose(0, 2, 3, 1)
     e.code.fields = [
         ("in_h", str(h)), ("in_w", str(w)), ("in_c", str(c)),
@@ -467,14 +473,61 @@ def _requantize(e: _Emitter) -> LayerCode:
     return e.code
 
 
+def _row_fields(e: _Emitter, axis: int) -> Fields:
+    """x[rows][size][inner] of the C layout, ``axis`` (logical) being the middle one."""
+    dims, where = storage_dims(e.graph.tensors[e.node.outputs[0]].shape)
+    at = where[axis]
+    return [("rows", str(int(np.prod(dims[:at])))), ("size", str(dims[at])), ("inner", str(int(np.prod(dims[at + 1:]))))]
+
+
 def _softmax(e: _Emitter) -> LayerCode:
-    """Rows along the channel axis: the last one in the C layout (NHWC)."""
-    shape = e.shape(-1)
-    size = shape[0]
-    e.code.fields = [("rows", str(int(np.prod(shape)) // size)), ("size", str(size)),
+    """Rows along the softmax axis: the channel axis is the last one in the C layout (NHWC)."""
+    e.code.fields = [*_row_fields(e, int(e.a["axis"])),
                      ("multiplier", str(int(e.a["multiplier"]))), ("left_shift", str(int(e.a["left_shift"]))),
                      ("diff_min", str(int(e.a["diff_min"])))]
     e.code.notes.append("int8 softmax (TFLite semantics): output scale 1/256, zero point -128")
+    return e.code
+
+
+def _layer_norm(e: _Emitter) -> LayerCode:
+    a = e.a
+    e.code.fields = [*_row_fields(e, len(e.graph.tensors[e.node.outputs[0]].shape) - 1),
+                     ("eps", str(int(a["eps"]))), ("out_shift", str(int(a["out_shift"]))),
+                     ("output_zp", str(int(a["y_zero_point"]))),
+                     ("gamma", e.array("gamma", "int32_t", np.asarray(a["gamma"]),
+                                       "round(gamma * sqrt(size) / s_y * 2^(out_shift - 24)), per channel")),
+                     ("beta", e.array("beta", "int64_t", np.asarray(a["beta"]),
+                                      "round(beta / s_y * 2^out_shift), per channel"))]
+    e.code.notes.append("integer layer norm over the last axis (runtime_c/layer_norm_s8.c)")
+    return e.code
+
+
+def _transpose(e: _Emitter) -> LayerCode:
+    box = gather_box(e.node, e.graph)
+    assert box is not None  # plan/kernels.py chose transpose_s8 because it is one
+    dims, strides = box
+    e.code.fields = [*((f"d{i}", str(d)) for i, d in enumerate(dims)), *((f"s{i}", str(s)) for i, s in enumerate(strides))]
+    return e.code
+
+
+def _batch_matmul(e: _Emitter) -> LayerCode:
+    """Strides of each operand's (batch, row, column) axes in its C layout (NHWC for 4-D)."""
+    a = e.a
+    shapes = [e.graph.tensors[t].shape for t in (*e.node.inputs, e.node.outputs[0])]
+    (ab, ar, ad), (bb, bd, bc), (yb, yr, yc) = ([0, *axis_strides(s)] if len(s) == 3 else axis_strides(s)
+                                               for s in shapes)
+    y = shapes[2]
+    e.code.fields = [
+        ("batches", str(int(y[1]) if len(y) == 4 else 1)), ("rows", str(int(y[-2]))), ("cols", str(int(y[-1]))),
+        ("depth", str(int(shapes[0][-1]))),
+        ("a_batch_stride", str(ab)), ("a_row_stride", str(ar)), ("a_depth_stride", str(ad)),
+        ("b_batch_stride", str(bb)), ("b_depth_stride", str(bd)), ("b_col_stride", str(bc)),
+        ("y_batch_stride", str(yb)), ("y_row_stride", str(yr)), ("y_col_stride", str(yc)),
+        ("a_zp", str(int(a["a_zero_point"]))), ("b_zp", str(int(a["b_zero_point"]))),
+        ("out_mult", str(int(a["multiplier"]))), ("out_shift", str(int(a["shift"]))),
+        ("output_zp", str(int(a["y_zero_point"]))),
+        ("act_min", str(int(a["lo"]))), ("act_max", str(int(a["hi"]))),
+    ]
     return e.code
 
 
@@ -502,6 +555,9 @@ _EMITTERS: dict[str, Callable[[_Emitter], LayerCode]] = {
     "mnv3c_concat_params": _concat,
     "mnv3c_slice_params": _slice,
     "mnv3c_softmax_params": _softmax,
+    "mnv3c_layer_norm_params": _layer_norm,
+    "mnv3c_transpose_params": _transpose,
+    "mnv3c_batch_matmul_params": _batch_matmul,
 }
 
 

@@ -26,7 +26,7 @@ OPS: dict[str, str] = {
     "(conv2d with group == C)",
     "conv_transpose": "x[N,C,H,W], w[O,C/group,kh,kw] (output channel first, unlike ONNX), b[O]?; strides, "
     "pads, dilations, output_padding, group, act, act_params",
-    "dense": "x[N,K], w[M,K], b[M]?; act, act_params  (y = x @ w.T + b)",
+    "dense": "x[N,K] or x[N,T,K] (over the last axis), w[M,K], b[M]?; act, act_params  (y = x @ w.T + b)",
     "matmul": "a, b (numpy matmul semantics, both may be runtime tensors)",
     "batch_norm": "x[N,C,...], scale[C], bias[C], mean[C], var[C]; epsilon (inference semantics)",
     "affine": "x[N,C,H,W], scale[C], shift[C]; act, act_params (per-channel y = x*scale + shift)",

@@ -1,7 +1,8 @@
 """The optimisation pipeline: every pass, in order, in one visible list.
 
 Order matters where one rewrite exposes the next:
-- constants, identities and views are cleaned up first so patterns are contiguous;
+- constants, identities and views are cleaned up first so patterns are contiguous; attention's
+  5-D q/k/v split becomes per-head 4-D tensors (split_heads) before anything reads them;
 - GELU and LayerNorm chains are recognised before any folding can merge their constants;
 - hard sigmoid is recognised before hard swish (``x * (relu6(x+3)/6)`` then reads as
   ``x * hard_sigmoid(x)``) and both before scale folding (which would otherwise fold the ``+3``
@@ -38,6 +39,7 @@ from mnv3c.passes.hard_swish import recognize_hard_swish
 from mnv3c.passes.layer_norm import recognize_layer_norm
 from mnv3c.passes.remove_identity import remove_identity
 from mnv3c.passes.simplify_views import simplify_views
+from mnv3c.passes.split_heads import split_heads
 from mnv3c.passes.squeeze_excite import recognize_squeeze_excite
 
 Pass = Callable[[Graph], Graph]
@@ -48,6 +50,7 @@ PIPELINE: list[tuple[str, Pass]] = [
     ("global_pool_from_reduce_mean", global_pool_from_reduce_mean),
     ("simplify_views", simplify_views),
     ("channels_last_view", channels_last_view),
+    ("split_heads", split_heads),
     ("dense_from_matmul", dense_from_matmul),
     ("clip_from_max_min", clip_from_max_min),
     ("recognize_gelu", recognize_gelu),

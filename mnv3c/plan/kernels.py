@@ -19,6 +19,7 @@ from typing import Callable
 
 import numpy as np
 
+from mnv3c.plan.strides import gather_box
 from mnv3c.errors import UnsupportedModelError, shown
 from mnv3c.ir.graph import Graph, Node
 from mnv3c.plan.schedule import Schedule
@@ -110,7 +111,10 @@ KERNELS: dict[str, Kernel] = {
             inplace_operands=(0,),
             scratch=lambda node, graph: 2 * _se_scratch(node, graph),
         ),
-        Kernel("softmax_s8", "mnv3c_softmax_params", ("softmax_s8.c",)),
+        Kernel("softmax_s8", "mnv3c_softmax_params", ("softmax_s8.c",), headers=("mnv3c_fixedpoint.h",)),
+        Kernel("transpose_s8", "mnv3c_transpose_params", ("transpose_s8.c",)),
+        Kernel("batch_matmul_s8", "mnv3c_batch_matmul_params", ("batch_matmul_s8.c",)),
+        Kernel("layer_norm_s8", "mnv3c_layer_norm_params", ("layer_norm_s8.c",), headers=("mnv3c_fixedpoint.h",)),
         Kernel(
             "squeeze_excite_s8",
             "mnv3c_squeeze_excite_params",
@@ -245,8 +249,24 @@ def _depthwise_rv_fits(node: Node, graph: Graph) -> bool:
 
 
 def _dense_fits(node: Node, graph: Graph) -> bool:
-    """dense_s8_arm_dsp: in_features <= PW_MAX_C (its widened input on the stack)."""
-    return graph.tensors[node.inputs[1]].shape[1] <= PW_MAX_C
+    """dense_s8_arm_dsp: one row (a sequence runs as a 1x1 convolution), in_features <= PW_MAX_C (its
+    widened input on the stack)."""
+    return not _is_sequence(node, graph) and graph.tensors[node.inputs[1]].shape[1] <= PW_MAX_C
+
+
+def _is_sequence(node: Node, graph: Graph) -> bool:
+    """A dense over the last axis of [N, T, K]: conv1x1_s8 over T pixels reads exactly those bytes."""
+    return len(graph.tensors[node.inputs[0]].shape) == 3
+
+
+def _has_table(node: Node, graph: Graph) -> bool:
+    """A mul by a scalar constant is a 256-entry table (quant/quantize.py)."""
+    return node.attrs.get("lut") is not None and len(node.inputs) == 1
+
+
+def _is_box(node: Node, graph: Graph) -> bool:
+    """transpose_s8: the element map is a strided box of at most four dims (plan/strides.py)."""
+    return gather_box(node, graph) is not None
 
 
 def _both(a: Callable[[Node, Graph], bool], b: Callable[[Node, Graph], bool]) -> Callable[[Node, Graph], bool]:
@@ -280,9 +300,9 @@ def _unit_steps(node: Node, graph: Graph) -> bool:
 PORTABLE_RULES: dict[str, list[Rule]] = {
     "conv2d": [(_is_pointwise, "conv1x1_s8"), (_always, "conv2d_s8")],
     "depthwise_conv2d": [(_always, "depthwise_conv2d_s8")],
-    "dense": [(_always, "dense_s8")],
+    "dense": [(_is_sequence, "conv1x1_s8"), (_always, "dense_s8")],
     "add": [(_same_shapes, "add_s8")],
-    "mul": [(_always, "mul_s8")],
+    "mul": [(_has_table, "lut_s8"), (_always, "mul_s8")],
     "squeeze_excite": [(_always, "squeeze_excite_s8")],
     "global_avg_pool": [(_always, "global_avg_pool_s8")],
     "avg_pool": [(_always, "avg_pool_s8")],
@@ -293,10 +313,15 @@ PORTABLE_RULES: dict[str, list[Rule]] = {
     "slice": [(_unit_steps, "slice_s8")],
     **{op: [(_always, "lut_s8")] for op in LUT_OPS},
     "softmax": [(_always, "softmax_s8")],
+    "transpose": [(_is_box, "transpose_s8")],
+    "reshape": [(_is_box, "transpose_s8")],
+    "matmul": [(_always, "batch_matmul_s8")],
+    "layer_norm": [(_always, "layer_norm_s8")],
 }
 
 _NO_KERNEL_HINTS = {
-    "reshape": "that reorders data in the C layout (NHWC), e.g. flattening a feature map with H*W > 1",
+    "reshape": "whose element order in the C layout (NHWC) is not a strided box of at most 4 dims",
+    "transpose": "whose element order in the C layout (NHWC) is not a strided box of at most 4 dims",
     "add": "with broadcasting (add_s8 needs equal shapes)",
     "slice": "with a step other than 1 or on the batch axis",
     "concat": "on the batch axis",

@@ -20,6 +20,8 @@ def weight_error_shift(node: Node, graph: Graph, mean_input: np.ndarray) -> np.n
     err = (w.astype(np.float64) - q * scale.reshape((-1,) + (1,) * (w.ndim - 1))).astype(np.float32)
     probe = Node(node.name, node.op, node.inputs[:2], node.outputs, {**node.attrs, "act": "none"})
     y = run_node(probe, graph, [mean_input[None], err])[0]
+    if node.op == "dense":  # features last, also over a sequence [N, T, M]
+        return y.reshape(-1, y.shape[-1]).mean(axis=0)
     return y.reshape(y.shape[0], y.shape[1], -1).mean(axis=(0, 2))
 
 

@@ -50,7 +50,15 @@ per-channel table a numpy array). Kernels follow docs/ARITHMETIC.md and `mnv3c.q
 - ``concat``: ``y_zero_point``, ``requant``: per input None (a copy: the input was given y's
   quantization, see `concat_shared_inputs`) or (x_zero_point, multiplier, shift).
 - standalone activations (``relu``, ``clip``, ``hard_swish``, ``hard_sigmoid``, ``sigmoid``, ``gelu``):
-  ``lut`` int8[256]: y = lut[x + 128].
+  ``lut`` int8[256]: y = lut[x + 128]. A ``mul`` by a scalar constant is such a table too (its
+  inputs become [x]).
+- ``transpose``: ``perm``; y has x's quantization (bytes move).
+- ``matmul`` (two runtime tensors, TFLite BATCH_MATMUL; `batch_matmul`): ``a_zero_point``,
+  ``b_zero_point``, ``y_zero_point``, ``multiplier``, ``shift`` (Q(sa·sb/sy)), ``lo``, ``hi``.
+- ``softmax`` inside the graph: ``axis`` (>= 1), ``multiplier``, ``left_shift``, ``diff_min`` as the
+  final one; y's quantization is fixed at 1/256, -128.
+- ``layer_norm`` over the last axis (`layer_norm`): inputs [x]; ``eps``, ``gamma`` int32[D],
+  ``beta`` int64[D], ``out_shift``, ``y_zero_point``.
 
 A trailing ``softmax`` is calibrated away (the ranges end at the logits) and, by default, comes
 back as an int8 ``softmax`` node with TFLite semantics (``mnv3c.quant.softmax``: attrs ``axis``,
@@ -80,14 +88,17 @@ from mnv3c.quant import intops16
 from mnv3c.quant.intops16 import INT16_MAX, INT16_MIN
 from mnv3c.quant.ranges import MIN_SCALE, estimate_range, minmax_range, scale_zero_point
 from mnv3c.reference.activations import apply_activation, varying_interval
-from mnv3c.quant.softmax import append_softmax
+from mnv3c.quant.batch_matmul import batch_matmul_params
+from mnv3c.quant.layer_norm import layer_norm_params
+from mnv3c.quant.softmax import OUTPUT_SCALE as SOFTMAX_SCALE, OUTPUT_ZERO_POINT as SOFTMAX_ZERO_POINT
+from mnv3c.quant.softmax import append_softmax, softmax_params
 from mnv3c.quant.weight_rounding import choose_codes, layer_weights
 from mnv3c.reference.resize import nearest_indices, source_coords
 
 QUANTIZABLE = ("conv2d", "depthwise_conv2d", "dense", "conv_transpose", "add", "mul", "squeeze_excite",
                "global_avg_pool", "avg_pool", "max_pool", "reshape", "channels_last_reshape", "resize", "slice", "concat", "relu", "clip",
-               "hard_swish", "hard_sigmoid", "sigmoid", "gelu")
-ALIASING = ("reshape", "channels_last_reshape", "max_pool", "resize", "slice")  # the output reuses the input's quantization
+               "hard_swish", "hard_sigmoid", "sigmoid", "gelu", "transpose", "matmul", "softmax", "layer_norm")
+ALIASING = ("reshape", "channels_last_reshape", "max_pool", "resize", "slice", "transpose")  # the output reuses the input's quantization
 VIEWS = ("reshape", "channels_last_reshape")  # no data moves in the C layout
 STANDALONE_ACTS = ("relu", "clip", "hard_swish", "hard_sigmoid", "sigmoid", "gelu")
 EQUALIZE_SAMPLES = 64
@@ -246,6 +257,10 @@ def _order_mul_operands(g: Graph, n: Node) -> None:
     """A mul of two runtime tensors, the full-size one first: the int8 kernel broadcasts only its
     second operand, and only as a per-channel [N, C, 1, 1] (an attention gate) or not at all."""
     a, b = (g.tensors[i] for i in n.inputs)
+    if (a.is_const or b.is_const) and (a.size == 1 or b.size == 1) and (a.size, b.size) != (1, 1):
+        if a.is_const:
+            n.inputs = n.inputs[::-1]
+        return  # x times a scalar: an int8 table (`_build_mul`)
     if a.is_const or b.is_const:
         raise UnsupportedModelError(f"node {shown(n.name)}: mul by a constant has no int8 kernel (it should fold "
                                     "into a neighbouring layer)")
@@ -306,6 +321,10 @@ def choose_params(g: Graph, stats: CalibrationStats, method: str, percentile: fl
         out = n.outputs[0]
         if n.op in ALIASING:
             params[out] = params[n.inputs[0]]
+            continue
+        if n.op == "softmax":  # TFLite's fixed int8 softmax output
+            params[out] = (SOFTMAX_SCALE, SOFTMAX_ZERO_POINT)
+            report[out] = {"estimator": "fixed", "scale": SOFTMAX_SCALE, "zero_point": SOFTMAX_ZERO_POINT}
             continue
         if n.op == "concat" and out in params:  # already chosen for an input that shares it
             continue
@@ -559,7 +578,16 @@ def _build_add(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, QP])
 
 
 def _build_mul(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, QP]) -> None:
-    """TFLite's int8 Mul: y = clamp(MBQM((a - za)(b - zb), Q(sa·sb/sy)) + zy, lo, hi)."""
+    """TFLite's int8 Mul: y = clamp(MBQM((a - za)(b - zb), Q(sa·sb/sy)) + zy, lo, hi); by a scalar
+    constant c, the table y = lut[x + 128] of x·c (then act)."""
+    scalar = g.tensors[n.inputs[1]].data
+    if scalar is not None:
+        c, act = float(np.asarray(scalar).reshape(-1)[0]), n.attrs.get("act", "none")
+        (sx, zx), (sy, zy) = params[n.inputs[0]], params[n.outputs[0]]
+        qn.inputs = [n.inputs[0]]
+        qn.attrs["lut"] = intops.make_lut(lambda v: apply_activation(v * c, act, n.attrs.get("act_params") or {}),
+                                          sx, zx, sy, zy)
+        return
     (sa, za), (sb, zb), (sy, zy) = params[n.inputs[0]], params[n.inputs[1]], params[n.outputs[0]]
     if n.attrs.get("act", "none") in LUT_ACTS:
         raise UnsupportedModelError(f"node {shown(n.name)}: mul with a fused {n.attrs['act']} has no int8 kernel")
@@ -655,6 +683,45 @@ def _build_concat(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, Q
     qn.attrs.update(y_zero_point=zy, requant=requant)
 
 
+def _build_matmul(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, QP]) -> None:
+    """TFLite BATCH_MATMUL int8 of two runtime tensors [N, (B,) M, K] x [N, (B,) K, N']."""
+    a, b = (g.tensors[i] for i in n.inputs)
+    if a.is_const or b.is_const or len(a.shape) != len(b.shape) or len(a.shape) not in (3, 4) \
+            or a.shape[:-2] != b.shape[:-2]:
+        raise UnsupportedModelError(f"node {shown(n.name)}: matmul of {list(a.shape)} by {list(b.shape)} has no int8 "
+                                    "kernel (two runtime tensors of equal batch dims, rank 3 or 4; a constant "
+                                    "weight becomes a dense layer)")
+    (sa, za), (sb, zb), (sy, zy) = params[n.inputs[0]], params[n.inputs[1]], params[n.outputs[0]]
+    m, s = batch_matmul_params(n.name, int(a.shape[-1]), sa, sb, sy)
+    qn.attrs.update(a_zero_point=za, b_zero_point=zb, y_zero_point=zy, multiplier=m, shift=s, lo=-128, hi=127)
+
+
+def _build_softmax(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, QP]) -> None:
+    rank = len(g.tensors[n.inputs[0]].shape)
+    axis = int(n.attrs.get("axis", -1)) % rank
+    if axis == 0:
+        raise UnsupportedModelError(f"node {shown(n.name)}: softmax over the batch axis has no int8 kernel")
+    multiplier, left_shift, diff_min = softmax_params(params[n.inputs[0]][0])
+    qn.attrs.update(axis=axis, multiplier=multiplier, left_shift=left_shift, diff_min=diff_min)
+
+
+def _build_layer_norm(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, QP]) -> None:
+    shape = g.tensors[n.inputs[0]].shape
+    if int(n.attrs.get("axis", -1)) % len(shape) != len(shape) - 1 or len(shape) < 2:
+        raise UnsupportedModelError(f"node {shown(n.name)}: layer_norm over more than the last axis has no int8 kernel")
+    d = int(shape[-1])
+    gamma, beta = (np.broadcast_to(np.asarray(v, np.float64).reshape(-1), (d,)) if v is not None else default
+                   for v, default in ((_optional_const(g, n, 1), np.ones(d)), (_optional_const(g, n, 2), np.zeros(d))))
+    (sx, _), (sy, zy) = params[n.inputs[0]], params[n.outputs[0]]
+    qn.inputs = [n.inputs[0]]
+    qn.attrs.update(y_zero_point=zy, **layer_norm_params(d, float(n.attrs.get("epsilon", 1e-5)), sx, sy, gamma, beta))
+
+
+def _optional_const(g: Graph, n: Node, k: int) -> np.ndarray | None:
+    name = n.inputs[k] if len(n.inputs) > k else ""
+    return g.tensors[name].data if name else None
+
+
 def _build_passthrough(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, QP]) -> None:
     """max_pool and reshape: integer values move, quantization is shared."""
 
@@ -679,8 +746,12 @@ _BUILDERS: dict[str, Callable[[Graph, Graph, Node, Node, Mapping[str, QP]], None
     "reshape": _build_passthrough,
     "channels_last_reshape": _build_passthrough,
     "slice": _build_passthrough,
+    "transpose": _build_passthrough,
     "resize": _build_resize,
     "concat": _build_concat,
+    "matmul": _build_matmul,
+    "softmax": _build_softmax,
+    "layer_norm": _build_layer_norm,
     **{a: _build_standalone_act for a in STANDALONE_ACTS},
 }
 

@@ -17,6 +17,8 @@ from mnv3c.ir.graph import Graph, Node
 from mnv3c.quant import intops, intops16
 from mnv3c.quant.accumulate import conv2d_acc, depthwise_acc
 from mnv3c.quant.quantize import STANDALONE_ACTS, requant_zero_point
+from mnv3c.quant.batch_matmul import batch_matmul_s8
+from mnv3c.quant.layer_norm import layer_norm_s8
 from mnv3c.quant.softmax import softmax_s8
 
 
@@ -107,9 +109,11 @@ def _conv(kernel: Callable[..., np.ndarray]) -> Callable[[Node, list, int], np.n
 
 
 def _dense(n: Node, ins: list, batch: int) -> np.ndarray:
-    a = n.attrs
-    return intops.dense(ins[0], ins[1], ins[2], int(a["x_zero_point"]), requant_zero_point(a), a["multiplier"],
-                        a["shift"], int(a["lo"]), int(a["hi"]), a.get("lut"))
+    """Over the last axis: a sequence [N, T, K] is N·T rows."""
+    a, x = n.attrs, ins[0]
+    y = intops.dense(x.reshape(-1, x.shape[-1]), ins[1], ins[2], int(a["x_zero_point"]), requant_zero_point(a),
+                     a["multiplier"], a["shift"], int(a["lo"]), int(a["hi"]), a.get("lut"))
+    return y.reshape(x.shape[:-1] + y.shape[-1:])
 
 
 def _add(n: Node, ins: list, batch: int) -> np.ndarray:
@@ -121,6 +125,8 @@ def _add(n: Node, ins: list, batch: int) -> np.ndarray:
 
 def _mul(n: Node, ins: list, batch: int) -> np.ndarray:
     a = n.attrs
+    if a.get("lut") is not None:  # by a scalar constant
+        return intops.apply_lut(ins[0], a["lut"])
     return intops.mul(ins[0], int(a["a_zero_point"]), ins[1], int(a["b_zero_point"]), int(a["multiplier"]),
                       int(a["shift"]), int(a["y_zero_point"]), int(a["lo"]), int(a["hi"]))
 
@@ -191,6 +197,21 @@ def _concat(n: Node, ins: list, batch: int) -> np.ndarray:
 
 def _channels_last_reshape(n: Node, ins: list, batch: int) -> np.ndarray:
     return ins[0].transpose(0, 2, 3, 1).reshape((batch,) + tuple(int(d) for d in n.attrs["shape"][1:]))
+
+
+def _transpose(n: Node, ins: list, batch: int) -> np.ndarray:
+    return ins[0].transpose(tuple(int(p) for p in n.attrs["perm"]))
+
+
+def _matmul(n: Node, ins: list, batch: int) -> np.ndarray:
+    a = n.attrs
+    return batch_matmul_s8(ins[0], int(a["a_zero_point"]), ins[1], int(a["b_zero_point"]), int(a["multiplier"]),
+                           int(a["shift"]), int(a["y_zero_point"]), int(a["lo"]), int(a["hi"]))
+
+
+def _layer_norm(n: Node, ins: list, batch: int) -> np.ndarray:
+    a = n.attrs
+    return layer_norm_s8(ins[0], int(a["eps"]), a["gamma"], a["beta"], int(a["out_shift"]), int(a["y_zero_point"]))
 
 
 def _lut(n: Node, ins: list, batch: int) -> np.ndarray:
@@ -290,6 +311,9 @@ _KERNELS: dict[str, Callable[[Node, list, int], np.ndarray]] = {
     "concat": _concat,
     "reshape": _reshape,
     "channels_last_reshape": _channels_last_reshape,
+    "transpose": _transpose,
+    "matmul": _matmul,
+    "layer_norm": _layer_norm,
     "requantize": _requantize,
     **{op: _lut for op in STANDALONE_ACTS},
     "softmax": _softmax,

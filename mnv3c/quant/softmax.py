@@ -107,10 +107,10 @@ def get_reciprocal(x: np.ndarray, integer_digits: int) -> tuple[np.ndarray, np.n
     x = _i32(x, "reciprocal input")
     headroom_plus_one = 32 - np.frexp(x.astype(np.float64))[1].astype(np.int64)  # leading zeros of uint32 x > 0
     shifted = ((x << headroom_plus_one) & 0xFFFFFFFF) - (1 << 31)  # uint32 arithmetic, as int32
-    return _one_over_one_plus_x_for_x_in_0_1(shifted), integer_digits - headroom_plus_one
+    return one_over_one_plus_x(shifted), integer_digits - headroom_plus_one
 
 
-def _one_over_one_plus_x_for_x_in_0_1(a: np.ndarray) -> np.ndarray:
+def one_over_one_plus_x(a: np.ndarray) -> np.ndarray:
     """1 / (1 + a) for a in [0, 1) in Q0.31, by Newton-Raphson in Q2.29 (gemmlowp)."""
     half_denominator = _rounding_half_sum(_i32(a, "reciprocal a"), INT32_MAX)
     x = _i32(_48_OVER_17 + srdhm(half_denominator, _MINUS_32_OVER_17).astype(np.int64), "nr x0")
@@ -134,29 +134,37 @@ def _saturating_shl(x: np.ndarray, exponent: int) -> np.ndarray:
     return np.where(x > threshold, INT32_MAX, np.where(x < -threshold, INT32_MIN, x << exponent))
 
 
+def int8_softmax_fits(graph: Graph) -> bool:
+    """Whether ``graph``'s trailing softmax (if any) has rows the int8 kernel can sum (a CTC
+    recogniser's 6625 classes do not: its host applies the softmax, --no-softmax)."""
+    last = graph.producers().get(graph.outputs[0])
+    return last is None or last.op != "softmax" or int(graph.tensors[last.inputs[0]].shape[int(last.attrs.get(
+        "axis", -1))]) <= MAX_ROW
+
+
 def append_softmax(qg: Graph, ref: Graph, float_graph: Graph) -> None:
     """End int8 graph ``qg`` (which stops at the logits, see quantize.prepare) with ``float_graph``'s
-    trailing softmax as an int8 ``softmax`` node: attrs ``axis`` (1, the channel axis),
+    trailing softmax as an int8 ``softmax`` node: attrs ``axis`` (any but the batch axis),
     ``multiplier``, ``left_shift``, ``diff_min``; output scale 1/256, zero point -128. ``ref``, the
     float graph qg approximates tensor by tensor, gets the float softmax back too."""
     sm = float_graph.producers()[float_graph.outputs[0]]
     logits = qg.tensors[qg.outputs[0]]
     rank = len(logits.shape)
     axis = int(sm.attrs.get("axis", -1)) % rank
-    if axis != 1 or rank not in (2, 4):
-        raise UnsupportedModelError(f"node {shown(sm.name)}: the int8 softmax runs over the channel axis of an "
-                                    f"[N, C] or [N, C, H, W] tensor, not axis {axis} of {list(logits.shape)} (use --no-softmax)")
-    if int(logits.shape[1]) > MAX_ROW:
-        raise UnsupportedModelError(f"node {shown(sm.name)}: softmax over {logits.shape[1]} classes, the int8 kernel "
+    if axis == 0:
+        raise UnsupportedModelError(f"node {shown(sm.name)}: the int8 softmax does not run over the batch axis "
+                                    "(use --no-softmax)")
+    if int(logits.shape[axis]) > MAX_ROW:
+        raise UnsupportedModelError(f"node {shown(sm.name)}: softmax over {logits.shape[axis]} classes, the int8 kernel "
                                     f"sums at most {MAX_ROW} (use --no-softmax)")
     multiplier, left_shift, diff_min = softmax_params(float(logits.quant.scale))
     y = qg.add_tensor(Tensor(sm.outputs[0], logits.shape, "int8",
                              quant=QuantParams.per_tensor(OUTPUT_SCALE, OUTPUT_ZERO_POINT)))
     qg.add_node(Node(sm.name, "softmax", [logits.name], [y.name],
-                     {"axis": 1, "multiplier": multiplier, "left_shift": left_shift, "diff_min": diff_min}))
+                     {"axis": axis, "multiplier": multiplier, "left_shift": left_shift, "diff_min": diff_min}))
     qg.outputs = [y.name]
     ref.add_tensor(Tensor(y.name, logits.shape, float_graph.tensors[y.name].dtype))
-    ref.add_node(Node(sm.name, "softmax", [logits.name], [y.name], {"axis": 1}))
+    ref.add_node(Node(sm.name, "softmax", [logits.name], [y.name], {"axis": axis}))
     ref.outputs = [y.name]
     for g in (qg, ref):
         g.meta.setdefault("quant", {}).update(host_softmax_axis=None, softmax="int8")

@@ -267,12 +267,14 @@ void mnv3c_slice_s8(const mnv3c_slice_params *p,
 size_t mnv3c_slice_s8_scratch_bytes(const mnv3c_slice_params *p);
 
 /*
- * softmax_s8: y = softmax(x) along each row of `size` contiguous elements (the channel axis in
- * NHWC), with TFLite's int8 semantics (docs/ARITHMETIC.md "softmax"): y has scale 1/256 and zero
- * point -128; multiplier/left_shift encode beta * input_scale in Q5.26 (left_shift >= 0).
+ * softmax_s8: y = softmax(x) along the middle axis of x[rows][size][inner] (inner 1: the channel
+ * axis in NHWC, contiguous rows), with TFLite's int8
+ * semantics (docs/ARITHMETIC.md "softmax"): y has scale 1/256 and zero point -128;
+ * multiplier/left_shift encode beta * input_scale in Q5.26 (left_shift >= 0).
  */
 typedef struct {
     int32_t rows, size;  /* size <= 4095 */
+    int32_t inner;       /* elements between consecutive values of a row (1: contiguous) */
     int32_t multiplier, left_shift;
     int32_t diff_min;    /* x - max(x) below this gives probability 0 (y = -128) */
 } mnv3c_softmax_params;
@@ -280,6 +282,51 @@ typedef struct {
 void mnv3c_softmax_s8(const mnv3c_softmax_params *p, const int8_t *MNV3C_RESTRICT x,
     int8_t *MNV3C_RESTRICT y, void *scratch);
 size_t mnv3c_softmax_s8_scratch_bytes(const mnv3c_softmax_params *p);
+
+/* transpose_s8: y[i0][i1][i2][i3] (contiguous) = x[i0*s0 + i1*s1 + i2*s2 + i3*s3]. */
+typedef struct {
+    int32_t d0, d1, d2, d3;  /* output dims, outermost first */
+    int32_t s0, s1, s2, s3;  /* input element strides of each output dim */
+} mnv3c_transpose_params;
+
+void mnv3c_transpose_s8(const mnv3c_transpose_params *p, const int8_t *MNV3C_RESTRICT x,
+    int8_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_transpose_s8_scratch_bytes(const mnv3c_transpose_params *p);
+
+/*
+ * batch_matmul_s8: y[b][m][n] = clamp(MBQM(sum_k (a[b][m][k] - a_zp)(b[b][k][n] - b_zp)) + output_zp)
+ * (TFLite BATCH_MATMUL int8); every operand addressed by element strides, in any layout.
+ */
+typedef struct {
+    int32_t batches, rows, cols, depth;
+    int32_t a_batch_stride, a_row_stride, a_depth_stride;
+    int32_t b_batch_stride, b_depth_stride, b_col_stride;
+    int32_t y_batch_stride, y_row_stride, y_col_stride;
+    int32_t a_zp, b_zp;
+    int32_t out_mult, out_shift, output_zp;
+    int32_t act_min, act_max;
+} mnv3c_batch_matmul_params;
+
+void mnv3c_batch_matmul_s8(const mnv3c_batch_matmul_params *p, const int8_t *MNV3C_RESTRICT a,
+    const int8_t *MNV3C_RESTRICT b, int8_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_batch_matmul_s8_scratch_bytes(const mnv3c_batch_matmul_params *p);
+
+/*
+ * layer_norm_s8: integer LayerNormalization along the middle axis of x[rows][size][inner] (as
+ * softmax_s8); the arithmetic is in layer_norm_s8.c's header comment.
+ */
+typedef struct {
+    int32_t rows, size, inner;
+    int64_t eps;             /* round(size^3 * epsilon / s_x^2) */
+    int32_t out_shift;       /* G + 24: the fixed point of gamma * normalised value */
+    int32_t output_zp;
+    const int32_t *gamma;    /* [size] round(g * sqrt(size) / s_y * 2^G) */
+    const int64_t *beta;     /* [size] round(b / s_y * 2^out_shift) */
+} mnv3c_layer_norm_params;
+
+void mnv3c_layer_norm_s8(const mnv3c_layer_norm_params *p, const int8_t *MNV3C_RESTRICT x,
+    int8_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_layer_norm_s8_scratch_bytes(const mnv3c_layer_norm_params *p);
 
 /*
  * squeeze_excite_s8 on x[in_h][in_w][channels]:

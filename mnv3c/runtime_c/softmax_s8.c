@@ -1,26 +1,15 @@
 /*
  * softmax_s8.c - int8 softmax along rows, TFLite/TFLM int8 semantics (gemmlowp fixed point).
  *
- * Layout: p->rows rows of p->size contiguous int8 values (channels last); y must not overlap x.
+ * Layout: x is [rows][size][inner], the softmax runs along the middle axis (inner 1: contiguous
+ * rows, the channel axis of NHWC; larger: another axis of the C layout, e.g. the last one of
+ * [N, heads, T, T] attention scores stored NHWC). y has x's layout and must not overlap x.
  * Arithmetic: docs/ARITHMETIC.md "softmax", bit-exact with mnv3c/quant/softmax.py. Per row:
  * d = x - max(x) rescaled to Q5.26, exp(d) in Q0.31, the sum of exps in Q12.19, its reciprocal by
  * Newton-Raphson, y = exp(d) / sum in units of 1/256, minus 128. No float, no tables, no scratch.
  */
 #include "mnv3c_kernels.h"
-#include "mnv3c_requant.h"
-
-/* x * 2^exponent saturated to int32 (gemmlowp SaturatingRoundingMultiplyByPOT, exponent > 0). */
-static int32_t sat_shl(int32_t x, int32_t exponent)
-{
-    const int32_t threshold = (int32_t)(((int32_t)1 << (31 - exponent)) - 1);
-    if (x > threshold) {
-        return INT32_MAX;
-    }
-    if (x < -threshold) {
-        return INT32_MIN;
-    }
-    return x * ((int32_t)1 << exponent);
-}
+#include "mnv3c_fixedpoint.h"
 
 /* exp(a) for a in [-1/4, 0), Q0.31: Taylor expansion around -1/8. */
 static int32_t exp_on_interval(int32_t a)
@@ -43,7 +32,7 @@ static int32_t exp_on_negative_values(int32_t a)
     const int32_t one_quarter = (int32_t)1 << 24;
     const int32_t a_mod = (a & (one_quarter - 1)) - one_quarter;
     const int32_t remainder = a_mod - a;
-    int32_t result = exp_on_interval(sat_shl(a_mod, 5));
+    int32_t result = exp_on_interval(mnv3c_sat_shl(a_mod, 5));
     int32_t k;
     if (a == 0) {
         return INT32_MAX;
@@ -56,31 +45,6 @@ static int32_t exp_on_negative_values(int32_t a)
     return result;
 }
 
-/* 1 / (1 + a) for a in [0, 1), Q0.31, three Newton-Raphson steps in Q2.29. */
-static int32_t one_over_one_plus_x(int32_t a)
-{
-    const int64_t sum = (int64_t)a + INT32_MAX;
-    const int32_t half_denominator = (int32_t)((sum + 1) / 2); /* RoundingHalfSum, sum >= 0 */
-    int32_t x = 1515870810 + mnv3c_srdhm(half_denominator, -1010580540); /* 48/17 - 32/17 d */
-    int32_t i;
-    for (i = 0; i < 3; ++i) {
-        const int32_t one_minus = ((int32_t)1 << 29) - mnv3c_srdhm(half_denominator, x);
-        x += sat_shl(mnv3c_srdhm(x, one_minus), 2);
-    }
-    return sat_shl(x, 1);
-}
-
-/* Leading zero bits of x > 0. */
-static int32_t leading_zeros(uint32_t x)
-{
-    int32_t n = 0;
-    while ((x & 0x80000000u) == 0u) {
-        x <<= 1;
-        ++n;
-    }
-    return n;
-}
-
 /* exp(d) in Q0.31 for a difference d = x - max in [diff_min, 0]. */
 static int32_t row_exp(const mnv3c_softmax_params *p, int32_t d)
 {
@@ -90,33 +54,37 @@ static int32_t row_exp(const mnv3c_softmax_params *p, int32_t d)
 void mnv3c_softmax_s8(const mnv3c_softmax_params *p, const int8_t *MNV3C_RESTRICT x,
                       int8_t *MNV3C_RESTRICT y, void *scratch)
 {
-    int32_t r, c;
+    const size_t step = (size_t)p->inner;
+    int32_t r, i, c;
     (void)scratch;
     for (r = 0; r < p->rows; ++r) {
-        const int8_t *xr = x + (size_t)r * (size_t)p->size;
-        int8_t *yr = y + (size_t)r * (size_t)p->size;
+      for (i = 0; i < p->inner; ++i) {
+        const size_t base = (size_t)r * (size_t)p->size * step + (size_t)i;
+        const int8_t *xr = x + base;
+        int8_t *yr = y + base;
         int32_t max = -128, sum = 0, headroom, scale, exponent;
         for (c = 0; c < p->size; ++c) {
-            max = xr[c] > max ? xr[c] : max;
+            max = xr[(size_t)c * step] > max ? xr[(size_t)c * step] : max;
         }
         for (c = 0; c < p->size; ++c) {
-            const int32_t d = (int32_t)xr[c] - max;
+            const int32_t d = (int32_t)xr[(size_t)c * step] - max;
             if (d >= p->diff_min) {
                 sum += mnv3c_rdbp(row_exp(p, d), 12); /* Q0.31 -> Q12.19 */
             }
         }
-        headroom = leading_zeros((uint32_t)sum);
-        scale = one_over_one_plus_x((int32_t)(((uint32_t)sum << headroom) - 0x80000000u));
+        headroom = mnv3c_leading_zeros((uint32_t)sum);
+        scale = mnv3c_one_over_one_plus_x((int32_t)(((uint32_t)sum << headroom) - 0x80000000u));
         exponent = (12 - headroom) + 31 - 8;
         for (c = 0; c < p->size; ++c) {
-            const int32_t d = (int32_t)xr[c] - max;
+            const int32_t d = (int32_t)xr[(size_t)c * step] - max;
             int32_t v = -128;
             if (d >= p->diff_min && exponent <= 31) { /* > 31: sum >= 512, every quotient rounds to 0 */
                 v = mnv3c_rdbp(mnv3c_srdhm(scale, row_exp(p, d)), exponent) - 128;
                 v = v > 127 ? 127 : v;
             }
-            yr[c] = (int8_t)v;
+            yr[(size_t)c * step] = (int8_t)v;
         }
+      }
     }
 }
 
