@@ -26,7 +26,7 @@ import numpy as np
 from mnv3c.analysis import layer_stats
 from mnv3c.errors import MnvError
 from mnv3c.ir.graph import Graph
-from mnv3c.quant.quantize import ALIASING, build, tensor_precisions
+from mnv3c.quant.quantize import ALIASING, build, has_int16_kernel, tensor_precisions
 from mnv3c.quant.softmax import append_softmax
 from mnv3c.quant.sensitivity import isolated_sensitivity, sqnr_db
 from mnv3c.quant.simulate import dequantize_output, quantize_input, simulate
@@ -39,7 +39,8 @@ DEFAULT_AGREEMENT = 0.99  # the issue's goal for mixed precision
 
 
 def all_int16(ref: Graph) -> dict[str, str]:
-    return {n.name: "int16" for n in ref.nodes if n.op not in ALIASING}
+    """Every layer that has a 16x8 kernel; the others (e.g. concat, resize, layer_norm) stay int8."""
+    return {n.name: "int16" for n in ref.nodes if n.op not in ALIASING and has_int16_kernel(n.op)}
 
 
 def rebuild(ref: Graph, qg: Graph, precision: Mapping[str, str]) -> Graph:
@@ -167,7 +168,7 @@ def choose_mixed(ref: Graph, qg: Graph, calib: np.ndarray, target_sqnr: float | 
     macs = {r["name"]: r["macs"] for r in layer_stats(ref)}
     base_bytes = tensor_bytes(qg)
     base = (max(sum(macs.values()), 1), base_bytes)
-    left = [n.name for n in ref.nodes if n.name in gain]
+    left = [n.name for n in ref.nodes if n.name in gain and has_int16_kernel(n.op)]
     precision: dict[str, str] = {}
     current = qg
     steps: list[dict[str, Any]] = []

@@ -427,14 +427,21 @@ def build(g: Graph, params: Mapping[str, QP], precision: Mapping[str, str] | Non
 PRECISIONS = ("int8", "int16")
 
 
+def has_int16_kernel(op: str) -> bool:
+    """Whether ``op`` has a 16x8 builder (aliasing ops take their input's precision instead)."""
+    return op in _BUILDERS16
+
+
 def tensor_precisions(g: Graph, precision: Mapping[str, str]) -> dict[str, str]:
-    """Activation tensor -> "int8"/"int16": its producer's precision (graph input: int8)."""
+    """Activation tensor -> "int8"/"int16": its producer's precision (graph input: int8); a node
+    whose op has no 16x8 kernel stays int8 whatever is asked (converters surround it)."""
     bad = sorted(set(precision.values()) - set(PRECISIONS))
     if bad:
         raise ValueError(f"unknown precision {bad[0]!r} (expected one of {PRECISIONS})")
     out = {g.inputs[0]: "int8"}
     for n in g.nodes:
-        out[n.outputs[0]] = out[n.inputs[0]] if n.op in ALIASING else precision.get(n.name, "int8")
+        wanted = out[n.inputs[0]] if n.op in ALIASING else precision.get(n.name, "int8")
+        out[n.outputs[0]] = wanted if has_int16_kernel(n.op) else "int8"
     return out
 
 
