@@ -36,6 +36,20 @@ MNV3C_DSP_INLINE void group(const mnv3c_dsp_out *s, const int8_t *const *tap, in
         a1 = __smlabb(odd, wt[1], a1);
         a3 = __smlatt(odd, wt[1], a3);
     }
+    if (mode != MNV3C_DSP_GENERAL) {
+        const int32_t *ch = s->mult + (c >> 2) * MNV3C_DSP_TABLE_BLOCK + 4;
+        y[c] = mnv3c_dsp_short_finish(mnv3c_dsp_short(a0, ch), s, mode);
+        if (valid > 1) {
+            y[c + 1] = mnv3c_dsp_short_finish(mnv3c_dsp_short(a1, ch + 3), s, mode);
+        }
+        if (valid > 2) {
+            y[c + 2] = mnv3c_dsp_short_finish(mnv3c_dsp_short(a2, ch + 6), s, mode);
+        }
+        if (valid > 3) {
+            y[c + 3] = mnv3c_dsp_short_finish(mnv3c_dsp_short(a3, ch + 9), s, mode);
+        }
+        return;
+    }
     y[c] = mnv3c_dsp_requant(s, c, a0, mode);
     if (valid > 1) {
         y[c + 1] = mnv3c_dsp_requant(s, c + 1, a1, mode);
@@ -51,7 +65,8 @@ MNV3C_DSP_INLINE void group(const mnv3c_dsp_out *s, const int8_t *const *tap, in
 static mnv3c_dsp_out out_of(const mnv3c_depthwise_conv2d_params *p)
 {
     const mnv3c_dsp_out s = {p->bias_folded, p->out_mult, p->out_shift, p->output_zp,
-                             p->act_min,     p->act_max,  p->lut,       p->in_c};
+                             p->act_min,     p->act_max,  p->lut,       p->in_c,
+                             p->lut != NULL ? p->lut + 128 : NULL};
     return s;
 }
 
