@@ -80,6 +80,8 @@ APPLIES = {
     "depthwise_conv2d_s8_arm_dsp_short": ("depthwise_conv2d_s8", lambda c: _dw_fits(c) and _short(c)),
     "dense_s8_arm_dsp": ("dense_s8", lambda c: c.params["in_features"] <= 1024),
     "dense_s8_arm_dsp_short": ("dense_s8", _short),
+    "dense_s8_arm_mve": ("dense_s8", lambda c: True),
+    "dense_s8_arm_mve_short": ("dense_s8", _short),
     "conv1x1_s8_arm_mve": ("conv1x1_s8", lambda c: True),
     "conv1x1_s8_arm_mve_short": ("conv1x1_s8", _short),
     "depthwise_conv2d_s8_arm_mve": ("depthwise_conv2d_s8", _dw_fits),
@@ -162,8 +164,9 @@ def test_variants_match_portable_under_qemu(target: str, tmp_path: Path) -> None
 # target -> op -> the variant family every layer of that op must run on it (no silent fallback to
 # the portable kernel: MobileNet layers all meet the variants' preconditions)
 COVERAGE = {
-    **{t: {"conv2d": "_arm_dsp", "depthwise_conv2d": "_arm_dsp"} for t in ("cortex-m4", "cortex-m7", "cortex-m33")},
-    "cortex-m55": {"conv2d": "_arm_", "depthwise_conv2d": "_arm_mve"},  # pointwise: _arm_mve (below)
+    **{t: {"conv2d": "_arm_dsp", "depthwise_conv2d": "_arm_dsp", "dense": "_arm_dsp"}
+       for t in ("cortex-m4", "cortex-m7", "cortex-m33")},
+    "cortex-m55": {"conv2d": "_arm_", "depthwise_conv2d": "_arm_mve", "dense": "_arm_mve"},  # pointwise: below
     "riscv32": {},
     "esp8266": {},
 }

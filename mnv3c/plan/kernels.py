@@ -45,7 +45,7 @@ class Kernel:
 
 
 _ARM_DSP_HEADERS = ("arm_dsp/mnv3c_arm_dsp.h", "arm_dsp/mnv3c_dsp_gemm.h", "arm_dsp/mnv3c_dsp_requant.h")
-_ARM_MVE_HEADERS = ("arm_mve/mnv3c_arm_mve.h", "arm_dsp/mnv3c_dsp_requant.h")
+_ARM_MVE_HEADERS = ("arm_mve/mnv3c_arm_mve.h", "arm_mve/mnv3c_mve_dot.h", "arm_dsp/mnv3c_dsp_requant.h")
 
 
 def _variant_pair(name: str, params_type: str, folder: str, headers: tuple[str, ...], layout: str) -> tuple[Kernel, Kernel]:
@@ -125,6 +125,7 @@ KERNELS: dict[str, Kernel] = {
         *_variant_pair("conv1x1_s8_arm_mve", "mnv3c_conv2d_params", "arm_mve", _ARM_MVE_HEADERS, ""),
         *_variant_pair("depthwise_conv2d_s8_arm_mve", "mnv3c_depthwise_conv2d_params", "arm_mve", _ARM_MVE_HEADERS,
                        ""),
+        *_variant_pair("dense_s8_arm_mve", "mnv3c_dense_params", "arm_mve", _ARM_MVE_HEADERS, ""),
         # runtime_c/riscv/: RV32IMC
         Kernel("conv1x1_s8_riscv", "mnv3c_conv2d_params", ("riscv/conv1x1_s8_riscv.c",),
                headers=("riscv/mnv3c_riscv.h",), layout="pointwise_rv"),
@@ -276,7 +277,7 @@ _ARM_MVE_RULES: dict[str, list[Rule]] = {  # the M55 has the DSP instructions to
         (_both(_depthwise_fits, _short), "depthwise_conv2d_s8_arm_mve_short"),
         (_depthwise_fits, "depthwise_conv2d_s8_arm_mve"),
     ],
-    "dense": _ARM_DSP_RULES["dense"],
+    "dense": [(_short, "dense_s8_arm_mve_short"), (_always, "dense_s8_arm_mve")],
 }
 _RISCV_RULES: dict[str, list[Rule]] = {
     "conv2d": [(_is_pointwise, "conv1x1_s8_riscv")],

@@ -11,48 +11,8 @@
  * short output stage is proven exact for the layer (../arm_dsp/mnv3c_dsp_requant.h), the other one
  * elsewhere.
  */
-#include <arm_mve.h>
-
 #include "mnv3c_arm_mve.h"
-#include "mnv3c_dsp_requant.h"
-
-/* Dot products of x[0 .. n) with the rows w0 .. w3 (n >= 1), added to acc[0..3]. */
-MNV3C_DSP_INLINE void dot4(const int8_t *x, const int8_t *w0, int32_t k, int32_t n, int32_t acc[4])
-{
-    const int8_t *w1 = w0 + k, *w2 = w1 + k, *w3 = w2 + k;
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-    int32_t c;
-    for (c = 0; c + 16 <= n; c += 16) {
-        const int8x16_t v = vldrbq_s8(x + c);
-        a0 = vmladavaq_s8(a0, v, vldrbq_s8(w0 + c));
-        a1 = vmladavaq_s8(a1, v, vldrbq_s8(w1 + c));
-        a2 = vmladavaq_s8(a2, v, vldrbq_s8(w2 + c));
-        a3 = vmladavaq_s8(a3, v, vldrbq_s8(w3 + c));
-    }
-    if (c < n) { /* the last n - c < 16 values: predicated loads read nothing past the rows */
-        const mve_pred16_t lanes = vctp8q((uint32_t)(n - c));
-        const int8x16_t v = vldrbq_z_s8(x + c, lanes);
-        a0 = vmladavaq_p_s8(a0, v, vldrbq_z_s8(w0 + c, lanes), lanes);
-        a1 = vmladavaq_p_s8(a1, v, vldrbq_z_s8(w1 + c, lanes), lanes);
-        a2 = vmladavaq_p_s8(a2, v, vldrbq_z_s8(w2 + c, lanes), lanes);
-        a3 = vmladavaq_p_s8(a3, v, vldrbq_z_s8(w3 + c, lanes), lanes);
-    }
-    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
-}
-
-/* a + the dot product of x[0 .. n) with the row w. */
-MNV3C_DSP_INLINE int32_t dot1(const int8_t *x, const int8_t *w, int32_t n, int32_t a)
-{
-    int32_t c;
-    for (c = 0; c + 16 <= n; c += 16) {
-        a = vmladavaq_s8(a, vldrbq_s8(x + c), vldrbq_s8(w + c));
-    }
-    if (c < n) {
-        const mve_pred16_t lanes = vctp8q((uint32_t)(n - c));
-        a = vmladavaq_p_s8(a, vldrbq_z_s8(x + c, lanes), vldrbq_z_s8(w + c, lanes), lanes);
-    }
-    return a;
-}
+#include "mnv3c_mve_dot.h"
 
 static mnv3c_dsp_out out_of(const mnv3c_conv2d_params *p)
 {

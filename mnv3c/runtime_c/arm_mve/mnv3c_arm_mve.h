@@ -26,6 +26,14 @@ void mnv3c_conv1x1_s8_arm_mve_short(const mnv3c_conv2d_params *p,
     const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
 size_t mnv3c_conv1x1_s8_arm_mve_short_scratch_bytes(const mnv3c_conv2d_params *p);
 
+/* dense_s8 on the portable [out][in] weights, any in_features. */
+void mnv3c_dense_s8_arm_mve(const mnv3c_dense_params *p,
+    const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_dense_s8_arm_mve_scratch_bytes(const mnv3c_dense_params *p);
+void mnv3c_dense_s8_arm_mve_short(const mnv3c_dense_params *p,
+    const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_dense_s8_arm_mve_short_scratch_bytes(const mnv3c_dense_params *p);
+
 /* depthwise_conv2d_s8 (ch_mult 1) on the portable HWC weights; limits above. */
 void mnv3c_depthwise_conv2d_s8_arm_mve(const mnv3c_depthwise_conv2d_params *p,
     const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
