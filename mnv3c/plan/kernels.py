@@ -45,14 +45,16 @@ class Kernel:
 
 
 _ARM_DSP_HEADERS = ("arm_dsp/mnv3c_arm_dsp.h", "arm_dsp/mnv3c_dsp_gemm.h", "arm_dsp/mnv3c_dsp_requant.h")
-_ARM_MVE_HEADERS = ("arm_mve/mnv3c_arm_mve.h", "arm_mve/mnv3c_mve_dot.h", "arm_dsp/mnv3c_dsp_requant.h")
+_ARM_MVE_HEADERS = ("arm_mve/mnv3c_arm_mve.h", "arm_mve/mnv3c_mve_dot.h", "arm_mve/mnv3c_mve_requant.h",
+                    "arm_dsp/mnv3c_dsp_requant.h")
 
 
-def _variant_pair(name: str, params_type: str, folder: str, headers: tuple[str, ...], layout: str) -> tuple[Kernel, Kernel]:
+def _variant_pair(name: str, params_type: str, folder: str, headers: tuple[str, ...], layout: str,
+                  out_stage: str = "dsp_out_table") -> tuple[Kernel, Kernel]:
     """A variant and its _short twin (same C file: the proven short output stage, arm_dsp/mnv3c_dsp_requant.h)."""
     sources = (f"{folder}/{name}.c",)
     return (Kernel(name, params_type, sources, headers=headers, layout=layout),
-            Kernel(f"{name}_short", params_type, sources, headers=headers, layout=layout, out_stage="dsp_out_table"))
+            Kernel(f"{name}_short", params_type, sources, headers=headers, layout=layout, out_stage=out_stage))
 
 
 PW_MAX_C = 1024  # MNV3C_PW_MAX_C: the widest reduction the arm_dsp convolutions buffer on the stack
@@ -122,10 +124,10 @@ KERNELS: dict[str, Kernel] = {
                        "depthwise_dsp"),
         *_variant_pair("dense_s8_arm_dsp", "mnv3c_dense_params", "arm_dsp", _ARM_DSP_HEADERS, "pointwise_dsp"),
         # runtime_c/arm_mve/: Cortex-M55 (Helium)
-        *_variant_pair("conv1x1_s8_arm_mve", "mnv3c_conv2d_params", "arm_mve", _ARM_MVE_HEADERS, ""),
+        *_variant_pair("conv1x1_s8_arm_mve", "mnv3c_conv2d_params", "arm_mve", _ARM_MVE_HEADERS, "", "mve_out_table"),
         *_variant_pair("depthwise_conv2d_s8_arm_mve", "mnv3c_depthwise_conv2d_params", "arm_mve", _ARM_MVE_HEADERS,
-                       ""),
-        *_variant_pair("dense_s8_arm_mve", "mnv3c_dense_params", "arm_mve", _ARM_MVE_HEADERS, ""),
+                       "", "mve_dw_out_table"),
+        *_variant_pair("dense_s8_arm_mve", "mnv3c_dense_params", "arm_mve", _ARM_MVE_HEADERS, "", "mve_out_table"),
         # runtime_c/riscv/: RV32IMC
         Kernel("conv1x1_s8_riscv", "mnv3c_conv2d_params", ("riscv/conv1x1_s8_riscv.c",),
                headers=("riscv/mnv3c_riscv.h",), layout="pointwise_rv"),

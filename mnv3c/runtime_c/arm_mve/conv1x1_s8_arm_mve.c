@@ -8,11 +8,12 @@
  * Weights: the portable OHWI layout (rows of in_c contiguous values), no re-layout.
  * Sums are exact int32 like the portable kernel's (the quantizer bounds them).
  * Two entry points, chosen per layer at compile time: mnv3c_conv1x1_s8_arm_mve_short where the
- * short output stage is proven exact for the layer (../arm_dsp/mnv3c_dsp_requant.h), the other one
- * elsewhere.
+ * short output stage is proven exact for the layer (../arm_dsp/mnv3c_dsp_requant.h; here on four
+ * outputs at once, mnv3c_mve_requant.h, its table "mve_out_table"), the other one elsewhere.
  */
 #include "mnv3c_arm_mve.h"
 #include "mnv3c_mve_dot.h"
+#include "mnv3c_mve_requant.h"
 
 static mnv3c_dsp_out out_of(const mnv3c_conv2d_params *p)
 {
@@ -32,6 +33,24 @@ MNV3C_DSP_INLINE void conv1x1(const mnv3c_conv2d_params *p, const int8_t *MNV3C_
     int32_t px, o, acc[4];
     for (px = 0; px < pixels; ++px, x += in_c, y += out_c) {
         const int8_t *w = p->weights;
+        if (mode != MNV3C_DSP_GENERAL) { /* the vector short stage, four outputs at once */
+            const int32_t *tab = s.mult;
+            for (o = 0; o < out_c; o += 4, tab += MNV3C_MVE_TABLE_VECTOR) {
+                const int32_t n = out_c - o < 4 ? out_c - o : 4;
+                mnv3c_dsp_start(&s, o, mode, acc);
+                if (n == 4) {
+                    dot4(x, w, in_c, in_c, acc);
+                    w += 4 * in_c;
+                } else {
+                    int32_t i;
+                    for (i = 0; i < n; ++i, w += in_c) {
+                        acc[i] = dot1(x, w, in_c, acc[i]);
+                    }
+                }
+                mnv3c_mve_store4(&s, tab, acc, y + o, n, mode);
+            }
+            continue;
+        }
         for (o = 0; o + 4 <= out_c; o += 4, w += 4 * in_c) {
             mnv3c_dsp_start(&s, o, mode, acc);
             dot4(x, w, in_c, in_c, acc);
