@@ -66,6 +66,11 @@ def _conv_fits(c: Case) -> bool:
     return (p["dilation_h"], p["dilation_w"]) == (1, 1) and p["kernel_h"] * -(-p["kernel_w"] * p["in_c"] // 4) * 4 <= 1024
 
 
+def _conv_mve_fits(c: Case) -> bool:
+    p = c.params
+    return (p["dilation_h"], p["dilation_w"]) == (1, 1) and p["kernel_h"] * p["kernel_w"] * p["in_c"] <= 1024
+
+
 def _dw_fits(c: Case) -> bool:
     return c.params["ch_mult"] == 1
 
@@ -80,6 +85,8 @@ APPLIES = {
     "depthwise_conv2d_s8_arm_dsp_short": ("depthwise_conv2d_s8", lambda c: _dw_fits(c) and _short(c)),
     "dense_s8_arm_dsp": ("dense_s8", lambda c: c.params["in_features"] <= 1024),
     "dense_s8_arm_dsp_short": ("dense_s8", _short),
+    "conv2d_s8_arm_mve": ("conv2d_s8", _conv_mve_fits),
+    "conv2d_s8_arm_mve_short": ("conv2d_s8", lambda c: _conv_mve_fits(c) and _short(c)),
     "dense_s8_arm_mve": ("dense_s8", lambda c: True),
     "dense_s8_arm_mve_short": ("dense_s8", _short),
     "conv1x1_s8_arm_mve": ("conv1x1_s8", lambda c: True),
@@ -166,7 +173,7 @@ def test_variants_match_portable_under_qemu(target: str, tmp_path: Path) -> None
 COVERAGE = {
     **{t: {"conv2d": "_arm_dsp", "depthwise_conv2d": "_arm_dsp", "dense": "_arm_dsp"}
        for t in ("cortex-m4", "cortex-m7", "cortex-m33")},
-    "cortex-m55": {"conv2d": "_arm_", "depthwise_conv2d": "_arm_mve", "dense": "_arm_mve"},  # pointwise: below
+    "cortex-m55": {"conv2d": "_arm_mve", "depthwise_conv2d": "_arm_mve", "dense": "_arm_mve"},
     "riscv32": {},
     "esp8266": {},
 }

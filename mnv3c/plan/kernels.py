@@ -60,6 +60,7 @@ def _variant_pair(name: str, params_type: str, folder: str, headers: tuple[str, 
 PW_MAX_C = 1024  # MNV3C_PW_MAX_C: the widest reduction the arm_dsp convolutions buffer on the stack
 DW_MAX_C = 1024  # MNV3C_DW_DSP_MAX_C / MNV3C_DW_MVE_MAX_C: the depthwise variants' input_zp row
 DW_MAX_TAPS = 64  # MNV3C_DW_DSP_MAX_TAPS / MNV3C_DW_MVE_MAX_TAPS: their tap-address table
+CONV_MVE_MAX_K = 1024  # MNV3C_CONV_MVE_MAX_K: conv2d_s8_arm_mve's receptive field on the stack
 
 
 def _se_scratch(node: Node, graph: Graph) -> int:
@@ -128,6 +129,7 @@ KERNELS: dict[str, Kernel] = {
         *_variant_pair("depthwise_conv2d_s8_arm_mve", "mnv3c_depthwise_conv2d_params", "arm_mve", _ARM_MVE_HEADERS,
                        "", "mve_dw_out_table"),
         *_variant_pair("dense_s8_arm_mve", "mnv3c_dense_params", "arm_mve", _ARM_MVE_HEADERS, "", "mve_out_table"),
+        *_variant_pair("conv2d_s8_arm_mve", "mnv3c_conv2d_params", "arm_mve", _ARM_MVE_HEADERS, "", "mve_out_table"),
         # runtime_c/riscv/: RV32IMC
         Kernel("conv1x1_s8_riscv", "mnv3c_conv2d_params", ("riscv/conv1x1_s8_riscv.c",),
                headers=("riscv/mnv3c_riscv.h",), layout="pointwise_rv"),
@@ -187,6 +189,14 @@ def _conv_dsp_fits(node: Node, graph: Graph) -> bool:
     a = node.attrs
     return (int(a.get("group", 1)) == 1 and tuple(a.get("dilations") or (1, 1)) == (1, 1)
             and kh * -(-(kw * c) // 4) * 4 <= PW_MAX_C)
+
+
+def _conv_mve_fits(node: Node, graph: Graph) -> bool:
+    """conv2d_s8_arm_mve: group 1, dilation 1, kernel_h * kernel_w * in_c <= CONV_MVE_MAX_K."""
+    o, c, kh, kw = graph.tensors[node.inputs[1]].shape
+    a = node.attrs
+    return (int(a.get("group", 1)) == 1 and tuple(a.get("dilations") or (1, 1)) == (1, 1)
+            and kh * kw * c <= CONV_MVE_MAX_K)
 
 
 def _depthwise_fits(node: Node, graph: Graph) -> bool:
@@ -273,7 +283,8 @@ _ARM_MVE_RULES: dict[str, list[Rule]] = {  # the M55 has the DSP instructions to
     "conv2d": [
         (_both(_is_pointwise, _short), "conv1x1_s8_arm_mve_short"),
         (_is_pointwise, "conv1x1_s8_arm_mve"),
-        *_ARM_DSP_RULES["conv2d"][2:],
+        (_both(_conv_mve_fits, _short), "conv2d_s8_arm_mve_short"),
+        (_conv_mve_fits, "conv2d_s8_arm_mve"),
     ],
     "depthwise_conv2d": [
         (_both(_depthwise_fits, _short), "depthwise_conv2d_s8_arm_mve_short"),

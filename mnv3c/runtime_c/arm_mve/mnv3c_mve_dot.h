@@ -1,7 +1,8 @@
 /*
- * mnv3c_mve_dot.h - the Helium dot products of the arm_mve pointwise and dense kernels
- * (conv1x1_s8_arm_mve.c, dense_s8_arm_mve.c): 16 int8 products per VMLADAVA, the last partial
- * vector of a row predicated (VCTP), so any length works and nothing is read past a row.
+ * mnv3c_mve_dot.h - the Helium dot products of the arm_mve pointwise, dense and general convolution
+ * kernels (conv1x1_s8_arm_mve.c, dense_s8_arm_mve.c, conv2d_s8_arm_mve.c): 16 int8 products per
+ * VMLADAVA, the last partial vector of a row predicated (VCTP), so any length works and nothing is
+ * read past a row; and the whole of one output pixel, mnv3c_mve_pixel.
  */
 #ifndef MNV3C_MVE_DOT_H
 #define MNV3C_MVE_DOT_H
@@ -10,6 +11,7 @@
 #include <stdint.h>
 
 #include "mnv3c_dsp_requant.h"
+#include "mnv3c_mve_requant.h"
 
 /* Dot products of x[0 .. n) with the rows w0 .. w3 (n >= 1), added to acc[0..3]. */
 MNV3C_DSP_INLINE void dot4(const int8_t *x, const int8_t *w0, int32_t k, int32_t n, int32_t acc[4])
@@ -47,6 +49,44 @@ MNV3C_DSP_INLINE int32_t dot1(const int8_t *x, const int8_t *w, int32_t n, int32
         a = vmladavaq_p_s8(a, vldrbq_z_s8(x + c, lanes), vldrbq_z_s8(w + c, lanes), lanes);
     }
     return a;
+}
+
+/*
+ * All out_c outputs of one pixel: x[0 .. k) against the weight rows w[out_c][k], four rows at a time,
+ * then the output stage (the short one on four outputs at once, mnv3c_mve_requant.h, or the general one).
+ */
+MNV3C_DSP_INLINE void mnv3c_mve_pixel(const mnv3c_dsp_out *s, const int8_t *x, const int8_t *w, int32_t k,
+                                      int8_t *y, int mode)
+{
+    const int32_t out_c = s->out_c;
+    int32_t o, i, acc[4];
+    if (mode != MNV3C_DSP_GENERAL) {
+        const int32_t *tab = s->mult;
+        for (o = 0; o < out_c; o += 4, tab += MNV3C_MVE_TABLE_VECTOR) {
+            const int32_t n = out_c - o < 4 ? out_c - o : 4;
+            mnv3c_dsp_start(s, o, mode, acc);
+            if (n == 4) {
+                dot4(x, w, k, k, acc);
+                w += 4 * k;
+            } else {
+                for (i = 0; i < n; ++i, w += k) {
+                    acc[i] = dot1(x, w, k, acc[i]);
+                }
+            }
+            mnv3c_mve_store4(s, tab, acc, y + o, n, mode);
+        }
+        return;
+    }
+    for (o = 0; o + 4 <= out_c; o += 4, w += 4 * k) {
+        mnv3c_dsp_start(s, o, mode, acc);
+        dot4(x, w, k, k, acc);
+        for (i = 0; i < 4; ++i) {
+            y[o + i] = mnv3c_dsp_requant(s, o + i, acc[i], mode);
+        }
+    }
+    for (; o < out_c; ++o, w += k) {
+        y[o] = mnv3c_dsp_requant(s, o, dot1(x, w, k, 0), mode);
+    }
 }
 
 #endif /* MNV3C_MVE_DOT_H */
