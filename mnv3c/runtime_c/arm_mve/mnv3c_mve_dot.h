@@ -62,18 +62,16 @@ MNV3C_DSP_INLINE void mnv3c_mve_pixel(const mnv3c_dsp_out *s, const int8_t *x, c
     int32_t o, i, acc[4];
     if (mode != MNV3C_DSP_GENERAL) {
         const int32_t *tab = s->mult;
-        for (o = 0; o < out_c; o += 4, tab += MNV3C_MVE_TABLE_VECTOR) {
-            const int32_t n = out_c - o < 4 ? out_c - o : 4;
-            mnv3c_dsp_start(s, o, mode, acc);
-            if (n == 4) {
-                dot4(x, w, k, k, acc);
-                w += 4 * k;
-            } else {
-                for (i = 0; i < n; ++i, w += k) {
-                    acc[i] = dot1(x, w, k, acc[i]);
-                }
+        for (o = 0; o + 4 <= out_c; o += 4, w += 4 * k, tab += MNV3C_MVE_TABLE_VECTOR) {
+            acc[0] = tab[0], acc[1] = tab[1], acc[2] = tab[2], acc[3] = tab[3];
+            dot4(x, w, k, k, acc);
+            mnv3c_mve_store4(s, tab, acc, y + o, 4, mode);
+        }
+        if (o < out_c) {
+            for (i = 0; i < out_c - o; ++i, w += k) {
+                acc[i] = dot1(x, w, k, tab[i]);
             }
-            mnv3c_mve_store4(s, tab, acc, y + o, n, mode);
+            mnv3c_mve_store4(s, tab, acc, y + o, out_c - o, mode);
         }
         return;
     }
