@@ -63,7 +63,7 @@ def _short(c: Case) -> bool:
 
 def _conv_fits(c: Case) -> bool:
     p = c.params
-    return (p["dilation_h"], p["dilation_w"]) == (1, 1) and p["kernel_h"] * -(-p["kernel_w"] * p["in_c"] // 4) * 4 <= 1024
+    return (p["dilation_h"], p["dilation_w"]) == (1, 1) and -(-p["kernel_h"] * p["kernel_w"] * p["in_c"] // 4) * 4 <= 1024
 
 
 def _conv_mve_fits(c: Case) -> bool:

@@ -34,14 +34,6 @@ def pointwise_dsp(w: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(six).reshape(-1)
 
 
-def conv_dsp(w: np.ndarray) -> np.ndarray:
-    """OHWI -> each kernel row of kernel_w * in_c values padded to a multiple of 4, then "pointwise_dsp"
-    over kernel_h * that (arm_dsp/conv2d_s8_arm_dsp.c)."""
-    o, kh, kw, c = w.shape
-    rows = _pad_to(w.reshape(o, kh, kw * c), 2, 4)
-    return pointwise_dsp(rows.reshape(o, -1))
-
-
 def depthwise_dsp(w: np.ndarray) -> np.ndarray:
     """HWC [kh][kw][C] -> int16, per group of 4 channels and per tap [w c0, w c2, w c1, w c3], as the
     little-endian bytes of the int16 values (arm_dsp/depthwise_conv2d_s8_arm_dsp.c)."""
@@ -107,7 +99,6 @@ OUT_STAGES: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray, int], np.nda
 
 LAYOUTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "pointwise_dsp": pointwise_dsp,
-    "conv_dsp": conv_dsp,
     "depthwise_dsp": depthwise_dsp,
     "pointwise_rv": pointwise_rv,
 }

@@ -120,7 +120,7 @@ KERNELS: dict[str, Kernel] = {
         ),
         # runtime_c/arm_dsp/: Cortex-M4/M7/M33 with the DSP extension (SMLAD, SXTB16)
         *_variant_pair("conv1x1_s8_arm_dsp", "mnv3c_conv2d_params", "arm_dsp", _ARM_DSP_HEADERS, "pointwise_dsp"),
-        *_variant_pair("conv2d_s8_arm_dsp", "mnv3c_conv2d_params", "arm_dsp", _ARM_DSP_HEADERS, "conv_dsp"),
+        *_variant_pair("conv2d_s8_arm_dsp", "mnv3c_conv2d_params", "arm_dsp", _ARM_DSP_HEADERS, "pointwise_dsp"),
         *_variant_pair("depthwise_conv2d_s8_arm_dsp", "mnv3c_depthwise_conv2d_params", "arm_dsp", _ARM_DSP_HEADERS,
                        "depthwise_dsp"),
         *_variant_pair("dense_s8_arm_dsp", "mnv3c_dense_params", "arm_dsp", _ARM_DSP_HEADERS, "pointwise_dsp"),
@@ -184,11 +184,11 @@ def _short(node: Node, graph: Graph) -> bool:
 
 
 def _conv_dsp_fits(node: Node, graph: Graph) -> bool:
-    """conv2d_s8_arm_dsp: group 1, dilation 1, kernel_h * (kernel_w * in_c rounded up to 4) <= PW_MAX_C."""
+    """conv2d_s8_arm_dsp: group 1, dilation 1, kernel_h * kernel_w * in_c rounded up to 4 <= PW_MAX_C."""
     o, c, kh, kw = graph.tensors[node.inputs[1]].shape
     a = node.attrs
     return (int(a.get("group", 1)) == 1 and tuple(a.get("dilations") or (1, 1)) == (1, 1)
-            and kh * -(-(kw * c) // 4) * 4 <= PW_MAX_C)
+            and -(-(kh * kw * c) // 4) * 4 <= PW_MAX_C)
 
 
 def _conv_mve_fits(node: Node, graph: Graph) -> bool:
