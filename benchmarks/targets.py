@@ -61,15 +61,14 @@ class Row:
     weights: int = 0
     flash: int = 0
     ram: int = 0
-    input_bytes: int = 0
     bit_exact: bool | None = None
     error: str | None = None  # e.g. "does not fit ..."
     profile: list[dict] | None = None  # per layer (mnv3c.profile), with "op" from the report
 
     @property
     def code_bytes(self) -> int:
-        """Flash without the weights and the benchmark's own input image (code, tables, rodata)."""
-        return self.flash - self.weights - self.input_bytes
+        """Flash without the weights (code, tables, rodata); the emulators stream the input, none is linked."""
+        return self.flash - self.weights
 
 
 def log(msg: str) -> None:
@@ -107,7 +106,7 @@ def bench(label: str, path: Path, calib: np.ndarray, x: np.ndarray, targets: tup
     rows = []
     for target in targets:
         board = resolve_board(target, None)
-        row = Row(label, target, board.name, input_bytes=int(x_c.nbytes))
+        row = Row(label, target, board.name)
         outdir = work / f"{path.stem}-{target}"
         t = time.time()
         try:

@@ -169,10 +169,10 @@ def test_variants_match_portable_under_qemu(target: str, tmp_path: Path) -> None
 # --- whole models: the rules really pick the variants, and the result stays bit-exact -------------
 
 # target -> op -> the variant family every layer of that op must run on it (no silent fallback to
-# the portable kernel: MobileNet layers all meet the variants' preconditions)
+# the portable kernel: MobileNet layers all meet the variants' preconditions; arm_dsp's dense is
+# bounded to 1024 inputs, which MobileNetV2's 1280-wide classifier exceeds, so it is not listed)
 COVERAGE = {
-    **{t: {"conv2d": "_arm_dsp", "depthwise_conv2d": "_arm_dsp", "dense": "_arm_dsp"}
-       for t in ("cortex-m4", "cortex-m7", "cortex-m33")},
+    **{t: {"conv2d": "_arm_dsp", "depthwise_conv2d": "_arm_dsp"} for t in ("cortex-m4", "cortex-m7", "cortex-m33")},
     "cortex-m55": {"conv2d": "_arm_mve", "depthwise_conv2d": "_arm_mve", "dense": "_arm_mve"},
     "riscv32": {},
     "esp8266": {},
