@@ -223,7 +223,7 @@ def conv_case(pick: Pick, rng: np.random.Generator, pointwise: bool = False) -> 
 
 def depthwise_case(pick: Pick, rng: np.random.Generator) -> Case:
     c, m = pick(CHANNELS), pick([1, 2])
-    g = _window(pick, [(3, 3), (5, 5), (1, 1), (3, 1)], dilate=True)
+    g = _window(pick, [(3, 3), (5, 5), (1, 1), (3, 1), (2, 2)], dilate=True)  # odd and even tap counts
     x = rng.integers(-128, 128, (1, c, g["h"], g["w"])).astype(np.int8)
     wt = _weights(pick, rng, (c * m, 1) + g["kernel"])
     abs_sums = np.abs(wt.astype(np.int64)).sum(axis=(1, 2, 3))

@@ -34,14 +34,6 @@ def pointwise_dsp(w: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(six).reshape(-1)
 
 
-def conv_dsp(w: np.ndarray) -> np.ndarray:
-    """OHWI -> each kernel row of kernel_w * in_c values padded to a multiple of 4, then "pointwise_dsp"
-    over kernel_h * that (arm_dsp/conv2d_s8_arm_dsp.c)."""
-    o, kh, kw, c = w.shape
-    rows = _pad_to(w.reshape(o, kh, kw * c), 2, 4)
-    return pointwise_dsp(rows.reshape(o, -1))
-
-
 def depthwise_dsp(w: np.ndarray) -> np.ndarray:
     """HWC [kh][kw][C] -> int16, per group of 4 channels and per tap [w c0, w c2, w c1, w c3], as the
     little-endian bytes of the int16 values (arm_dsp/depthwise_conv2d_s8_arm_dsp.c)."""
@@ -87,14 +79,41 @@ def dsp_out_table(bias: np.ndarray, mult: np.ndarray, shift: np.ndarray, zp: int
     return blocks.reshape(-1).astype(np.int32)
 
 
+def _mve_table(bias: np.ndarray, mult: np.ndarray, shift: np.ndarray, zp: int, lanes: list[int]) -> np.ndarray:
+    """Channels in groups of len(lanes) (padded like dsp_out_table), each group's channels in the order
+    `lanes`, per vector of four: the biases, M, k = 2^(r-1) + zp * 2^r, -r (arm_mve/mnv3c_mve_requant.h)."""
+    n, g = len(bias), len(lanes)
+    pad = -n % g
+    b = np.concatenate([np.asarray(bias, np.int64), np.zeros(pad, np.int64)])
+    m = np.concatenate([np.broadcast_to(np.asarray(mult, np.int64).reshape(-1), (n,)), np.full(pad, 1 << 30, np.int64)])
+    r = np.concatenate([np.broadcast_to(-np.asarray(shift, np.int64).reshape(-1), (n,)), np.ones(pad, np.int64)])
+    k = (1 << (r - 1)) + int(zp) * (1 << r)
+    order = (np.arange(0, n + pad, g)[:, None] + np.asarray(lanes)[None, :]).reshape(-1, 4)  # [vectors][4 lanes]
+    table = np.stack([b[order], m[order], k[order], -r[order]], axis=1)  # [vectors][4 fields][4 lanes]
+    assert table.min() >= -(1 << 31) and table.max() < 1 << 31
+    return table.reshape(-1).astype(np.int32)
+
+
+def mve_out_table(bias: np.ndarray, mult: np.ndarray, shift: np.ndarray, zp: int) -> np.ndarray:
+    """The short stage's table of the arm_mve pointwise and dense kernels: blocks of four channels."""
+    return _mve_table(bias, mult, shift, zp, [0, 1, 2, 3])
+
+
+def mve_dw_out_table(bias: np.ndarray, mult: np.ndarray, shift: np.ndarray, zp: int) -> np.ndarray:
+    """The same for the arm_mve depthwise kernel: groups of 16 channels as its four sum vectors hold
+    them, the even and odd channels of c .. c + 7, then of c + 8 .. c + 15."""
+    return _mve_table(bias, mult, shift, zp, [0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15])
+
+
 OUT_STAGES: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray, int], np.ndarray]] = {
     "dsp_out_table": dsp_out_table,
+    "mve_out_table": mve_out_table,
+    "mve_dw_out_table": mve_dw_out_table,
 }
 
 
 LAYOUTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "pointwise_dsp": pointwise_dsp,
-    "conv_dsp": conv_dsp,
     "depthwise_dsp": depthwise_dsp,
     "pointwise_rv": pointwise_rv,
     "depthwise_rv": depthwise_rv,

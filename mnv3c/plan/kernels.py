@@ -47,21 +47,24 @@ class Kernel:
 
 _ARM_DSP_HEADERS = ("arm_dsp/mnv3c_arm_dsp.h", "arm_dsp/mnv3c_dsp_gemm.h", "arm_dsp/mnv3c_dsp_requant.h")
 _RISCV_HEADERS = ("riscv/mnv3c_riscv.h", "riscv/mnv3c_rv_gemm.h")
-_ARM_MVE_HEADERS = ("arm_mve/mnv3c_arm_mve.h", "arm_dsp/mnv3c_dsp_requant.h")
+_ARM_MVE_HEADERS = ("arm_mve/mnv3c_arm_mve.h", "arm_mve/mnv3c_mve_dot.h", "arm_mve/mnv3c_mve_requant.h",
+                    "arm_dsp/mnv3c_dsp_requant.h")
 
 
 def _variant_pair(name: str, params_type: str, folder: str, headers: tuple[str, ...], layout: str,
-                  short_out_stage: str = "dsp_out_table") -> tuple[Kernel, Kernel]:
-    """A variant and its _short twin (same C file: the proven short output stage, arm_dsp/mnv3c_dsp_requant.h;
-    the riscv twins read the plain multipliers: short_out_stage "")."""
+                  out_stage: str = "dsp_out_table") -> tuple[Kernel, Kernel]:
+    """A variant and its _short twin (same C file: the proven short output stage, read from the
+    ``out_stage`` table; arm_dsp/mnv3c_dsp_requant.h, arm_mve/mnv3c_mve_requant.h; the riscv twins
+    read the plain multipliers: out_stage "")."""
     sources = (f"{folder}/{name}.c",)
     return (Kernel(name, params_type, sources, headers=headers, layout=layout),
-            Kernel(f"{name}_short", params_type, sources, headers=headers, layout=layout, out_stage=short_out_stage))
+            Kernel(f"{name}_short", params_type, sources, headers=headers, layout=layout, out_stage=out_stage))
 
 
 PW_MAX_C = 1024  # MNV3C_PW_MAX_C: the widest reduction the arm_dsp convolutions buffer on the stack
 DW_MAX_C = 1024  # MNV3C_DW_DSP_MAX_C / MNV3C_DW_MVE_MAX_C: the depthwise variants' input_zp row
 DW_MAX_TAPS = 64  # MNV3C_DW_DSP_MAX_TAPS / MNV3C_DW_MVE_MAX_TAPS: their tap-address table
+CONV_MVE_MAX_K = 1024  # MNV3C_CONV_MVE_MAX_K: conv2d_s8_arm_mve's receptive field on the stack
 
 
 def _se_scratch(node: Node, graph: Graph) -> int:
@@ -124,14 +127,16 @@ KERNELS: dict[str, Kernel] = {
         ),
         # runtime_c/arm_dsp/: Cortex-M4/M7/M33 with the DSP extension (SMLAD, SXTB16)
         *_variant_pair("conv1x1_s8_arm_dsp", "mnv3c_conv2d_params", "arm_dsp", _ARM_DSP_HEADERS, "pointwise_dsp"),
-        *_variant_pair("conv2d_s8_arm_dsp", "mnv3c_conv2d_params", "arm_dsp", _ARM_DSP_HEADERS, "conv_dsp"),
+        *_variant_pair("conv2d_s8_arm_dsp", "mnv3c_conv2d_params", "arm_dsp", _ARM_DSP_HEADERS, "pointwise_dsp"),
         *_variant_pair("depthwise_conv2d_s8_arm_dsp", "mnv3c_depthwise_conv2d_params", "arm_dsp", _ARM_DSP_HEADERS,
                        "depthwise_dsp"),
         *_variant_pair("dense_s8_arm_dsp", "mnv3c_dense_params", "arm_dsp", _ARM_DSP_HEADERS, "pointwise_dsp"),
         # runtime_c/arm_mve/: Cortex-M55 (Helium)
-        *_variant_pair("conv1x1_s8_arm_mve", "mnv3c_conv2d_params", "arm_mve", _ARM_MVE_HEADERS, ""),
+        *_variant_pair("conv1x1_s8_arm_mve", "mnv3c_conv2d_params", "arm_mve", _ARM_MVE_HEADERS, "", "mve_out_table"),
         *_variant_pair("depthwise_conv2d_s8_arm_mve", "mnv3c_depthwise_conv2d_params", "arm_mve", _ARM_MVE_HEADERS,
-                       ""),
+                       "", "mve_dw_out_table"),
+        *_variant_pair("dense_s8_arm_mve", "mnv3c_dense_params", "arm_mve", _ARM_MVE_HEADERS, "", "mve_out_table"),
+        *_variant_pair("conv2d_s8_arm_mve", "mnv3c_conv2d_params", "arm_mve", _ARM_MVE_HEADERS, "", "mve_out_table"),
         # runtime_c/riscv/: RV32IMC
         *_variant_pair("conv1x1_s8_riscv", "mnv3c_conv2d_params", "riscv", _RISCV_HEADERS, "pointwise_rv", ""),
         *_variant_pair("conv2d_s8_riscv", "mnv3c_conv2d_params", "riscv", _RISCV_HEADERS, "pointwise_rv", ""),
@@ -223,11 +228,19 @@ def _se_small(node: Node, graph: Graph) -> bool:
 
 
 def _conv_dsp_fits(node: Node, graph: Graph) -> bool:
-    """conv2d_s8_arm_dsp: group 1, dilation 1, kernel_h * (kernel_w * in_c rounded up to 4) <= PW_MAX_C."""
+    """conv2d_s8_arm_dsp: group 1, dilation 1, kernel_h * kernel_w * in_c rounded up to 4 <= PW_MAX_C."""
     o, c, kh, kw = graph.tensors[node.inputs[1]].shape
     a = node.attrs
     return (int(a.get("group", 1)) == 1 and tuple(a.get("dilations") or (1, 1)) == (1, 1)
-            and kh * -(-(kw * c) // 4) * 4 <= PW_MAX_C)
+            and -(-(kh * kw * c) // 4) * 4 <= PW_MAX_C)
+
+
+def _conv_mve_fits(node: Node, graph: Graph) -> bool:
+    """conv2d_s8_arm_mve: group 1, dilation 1, kernel_h * kernel_w * in_c <= CONV_MVE_MAX_K."""
+    o, c, kh, kw = graph.tensors[node.inputs[1]].shape
+    a = node.attrs
+    return (int(a.get("group", 1)) == 1 and tuple(a.get("dilations") or (1, 1)) == (1, 1)
+            and kh * kw * c <= CONV_MVE_MAX_K)
 
 
 def _conv_rv_fits(node: Node, graph: Graph) -> bool:
@@ -346,13 +359,14 @@ _ARM_MVE_RULES: dict[str, list[Rule]] = {  # the M55 has the DSP instructions to
     "conv2d": [
         (_both(_is_pointwise, _short), "conv1x1_s8_arm_mve_short"),
         (_is_pointwise, "conv1x1_s8_arm_mve"),
-        *_ARM_DSP_RULES["conv2d"][2:],
+        (_both(_conv_mve_fits, _short), "conv2d_s8_arm_mve_short"),
+        (_conv_mve_fits, "conv2d_s8_arm_mve"),
     ],
     "depthwise_conv2d": [
         (_both(_depthwise_fits, _short), "depthwise_conv2d_s8_arm_mve_short"),
         (_depthwise_fits, "depthwise_conv2d_s8_arm_mve"),
     ],
-    "dense": _ARM_DSP_RULES["dense"],
+    "dense": [(_short, "dense_s8_arm_mve_short"), (_always, "dense_s8_arm_mve")],
 }
 _RISCV_RULES: dict[str, list[Rule]] = {
     "conv2d": [

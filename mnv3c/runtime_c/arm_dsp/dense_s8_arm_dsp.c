@@ -15,7 +15,8 @@
 static mnv3c_dsp_out out_of(const mnv3c_dense_params *p)
 {
     const mnv3c_dsp_out s = {p->bias_folded, p->out_mult, p->out_shift, p->output_zp,
-                             p->act_min,     p->act_max,  p->lut,       p->out_features};
+                             p->act_min,     p->act_max,  p->lut,       p->out_features,
+                             p->lut != NULL ? p->lut + 128 : NULL};
     return s;
 }
 

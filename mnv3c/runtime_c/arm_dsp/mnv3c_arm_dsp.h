@@ -27,7 +27,7 @@ void mnv3c_conv1x1_s8_arm_dsp_short(const mnv3c_conv2d_params *p,
     const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
 size_t mnv3c_conv1x1_s8_arm_dsp_short_scratch_bytes(const mnv3c_conv2d_params *p);
 
-/* conv2d_s8 (group 1, dilation 1) on "conv_dsp" weights; kernel_h * 4 * ceil(kernel_w * in_c / 4) <= 1024. */
+/* conv2d_s8 (group 1, dilation 1) on "pointwise_dsp" weights (OHWI rows); 4 * ceil(kernel_h * kernel_w * in_c / 4) <= 1024. */
 void mnv3c_conv2d_s8_arm_dsp(const mnv3c_conv2d_params *p,
     const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
 size_t mnv3c_conv2d_s8_arm_dsp_scratch_bytes(const mnv3c_conv2d_params *p);

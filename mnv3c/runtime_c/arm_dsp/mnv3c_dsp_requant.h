@@ -52,6 +52,7 @@ typedef struct {
     int32_t zp, lo, hi;
     const int8_t *lut;
     int32_t out_c;
+    const int8_t *lut128; /* lut + 128 (NULL without a table): indexed by the int8 value */
 } mnv3c_dsp_out;
 
 /* The mode of a _short entry point for its layer's clamp and table. */
@@ -77,9 +78,9 @@ MNV3C_DSP_INLINE int8_t mnv3c_dsp_short_finish(int32_t v, const mnv3c_dsp_out *s
 {
     if (mode == MNV3C_DSP_SHORT_CLAMP) {
         v = v < s->lo ? s->lo : (v > s->hi ? s->hi : v);
-        return s->lut != NULL ? s->lut[v + 128] : (int8_t)v;
+        return s->lut != NULL ? s->lut128[v] : (int8_t)v;
     }
-    return mode == MNV3C_DSP_SHORT_LUT ? s->lut[v + 128] : (int8_t)v;
+    return mode == MNV3C_DSP_SHORT_LUT ? s->lut128[v] : (int8_t)v;
 }
 
 /* General stage: clamp8(v + zp, lo, hi), then the optional fused table. */
@@ -109,9 +110,20 @@ MNV3C_DSP_INLINE void mnv3c_dsp_start(const mnv3c_dsp_out *s, int32_t o, int mod
     }
 }
 
+/* The short stage of one channel (ch = {mx, k, r}) of pixel p and, when yq != NULL, of pixel q. */
+MNV3C_DSP_INLINE void mnv3c_dsp_short_pair(const mnv3c_dsp_out *s, const int32_t *ch, int32_t acc_p, int32_t acc_q,
+                                           int8_t *yp, int8_t *yq, int mode)
+{
+    *yp = mnv3c_dsp_short_finish(mnv3c_dsp_short(acc_p, ch), s, mode);
+    if (yq != NULL) {
+        *yq = mnv3c_dsp_short_finish(mnv3c_dsp_short(acc_q, ch), s, mode);
+    }
+}
+
 /*
  * Output channels o .. o + 3 of pixels p (sums[0..3]) and q (sums[4..7]; yq == NULL: none); channels
- * at or past out_c are padding and are not stored.
+ * at or past out_c are padding and are not stored. A whole block of both pixels is written out
+ * straight, the rest (the last block, a last lone pixel) loops.
  */
 MNV3C_DSP_INLINE void mnv3c_dsp_store_block(const mnv3c_dsp_out *s, int32_t o, const int32_t sums[8], int8_t *yp,
                                             int8_t *yq, int mode)
@@ -120,11 +132,15 @@ MNV3C_DSP_INLINE void mnv3c_dsp_store_block(const mnv3c_dsp_out *s, int32_t o, c
     int32_t i;
     if (mode != MNV3C_DSP_GENERAL) {
         const int32_t *ch = s->mult + (o >> 2) * MNV3C_DSP_TABLE_BLOCK + 4;
+        if (n == 4 && yq != NULL) {
+            mnv3c_dsp_short_pair(s, ch, sums[0], sums[4], yp + o, yq + o, mode);
+            mnv3c_dsp_short_pair(s, ch + 3, sums[1], sums[5], yp + o + 1, yq + o + 1, mode);
+            mnv3c_dsp_short_pair(s, ch + 6, sums[2], sums[6], yp + o + 2, yq + o + 2, mode);
+            mnv3c_dsp_short_pair(s, ch + 9, sums[3], sums[7], yp + o + 3, yq + o + 3, mode);
+            return;
+        }
         for (i = 0; i < n; ++i, ch += 3) {
-            yp[o + i] = mnv3c_dsp_short_finish(mnv3c_dsp_short(sums[i], ch), s, mode);
-            if (yq != NULL) {
-                yq[o + i] = mnv3c_dsp_short_finish(mnv3c_dsp_short(sums[4 + i], ch), s, mode);
-            }
+            mnv3c_dsp_short_pair(s, ch, sums[i], sums[4 + i], yp + o + i, yq != NULL ? yq + o + i : NULL, mode);
         }
         return;
     }

@@ -10,21 +10,31 @@
  * instructions. A last group of fewer than 16 channels is predicated (VCTP), so nothing is read
  * past a row.
  * Precondition (plan/kernels.py): ch_mult 1, in_c <= MNV3C_DW_MVE_MAX_C, kernel_h * kernel_w <=
- * MNV3C_DW_MVE_MAX_TAPS. Two entry points as in conv1x1_s8_arm_mve.c (_short: proven short stage).
+ * MNV3C_DW_MVE_MAX_TAPS. Two entry points as in conv1x1_s8_arm_mve.c (_short: proven short stage, on
+ * the four sum vectors, mnv3c_mve_requant.h; its table "mve_dw_out_table").
  */
 #include <arm_mve.h>
 
 #include "mnv3c_arm_mve.h"
 #include "mnv3c_dsp_requant.h"
+#include "mnv3c_mve_requant.h"
 
 /* Channels c .. c + n - 1 (n <= 16) of one output pixel: every tap, then the output stage. */
 MNV3C_DSP_INLINE void group(const mnv3c_dsp_out *s, const int8_t *const *tap, int32_t taps, int32_t c,
                             int32_t n, const int8_t *w, int32_t C, int8_t *y, int mode)
 {
-    /* e0/o0: even/odd channels of c .. c+7, e1/o1: of c+8 .. c+15 */
+    /* e0/o0: even/odd channels of c .. c+7, e1/o1: of c+8 .. c+15; in the short modes started at their
+     * biases (the "mve_dw_out_table" of the group: four vectors of 16 words) */
+    const int32_t *tab = s->mult + (c >> 4) * 4 * MNV3C_MVE_TABLE_VECTOR;
     int32x4_t e0 = vdupq_n_s32(0), o0 = e0, e1 = e0, o1 = e0;
-    int32_t even[8], odd[8], start[4];
+    int32_t even[8], odd[8];
     int32_t t, i;
+    if (mode != MNV3C_DSP_GENERAL) {
+        e0 = mnv3c_mve_start(tab);
+        o0 = mnv3c_mve_start(tab + MNV3C_MVE_TABLE_VECTOR);
+        e1 = mnv3c_mve_start(tab + 2 * MNV3C_MVE_TABLE_VECTOR);
+        o1 = mnv3c_mve_start(tab + 3 * MNV3C_MVE_TABLE_VECTOR);
+    }
     if (n == 16) {
         for (t = 0; t < taps; ++t, w += C) {
             const int8_t *x = tap[t] + c;
@@ -47,22 +57,38 @@ MNV3C_DSP_INLINE void group(const mnv3c_dsp_out *s, const int8_t *const *tap, in
             o1 = vaddq_s32(o1, vmulltq_int_s16(x1, w1));
         }
     }
+    if (mode != MNV3C_DSP_GENERAL) { /* the vector short stage; VMOVNT puts the odd channels back between */
+        int16x8_t lo = vmovntq_s32(vreinterpretq_s16_s32(mnv3c_mve_short(e0, tab, s->lo, s->hi)),
+                                   mnv3c_mve_short(o0, tab + MNV3C_MVE_TABLE_VECTOR, s->lo, s->hi));
+        int16x8_t hi = vmovntq_s32(vreinterpretq_s16_s32(mnv3c_mve_short(e1, tab + 2 * MNV3C_MVE_TABLE_VECTOR, s->lo, s->hi)),
+                                   mnv3c_mve_short(o1, tab + 3 * MNV3C_MVE_TABLE_VECTOR, s->lo, s->hi));
+        if (mnv3c_mve_has_lut(s, mode)) {
+            lo = mnv3c_mve_lut16(lo, s->lut);
+            hi = mnv3c_mve_lut16(hi, s->lut);
+        }
+        if (n == 16) {
+            vstrbq_s16(y + c, lo);
+            vstrbq_s16(y + c + 8, hi);
+        } else {
+            vstrbq_p_s16(y + c, lo, vctp16q((uint32_t)n));
+            vstrbq_p_s16(y + c + 8, hi, vctp16q((uint32_t)(n > 8 ? n - 8 : 0)));
+        }
+        return;
+    }
     vst1q_s32(even, e0);
     vst1q_s32(even + 4, e1);
     vst1q_s32(odd, o0);
     vst1q_s32(odd + 4, o1);
     for (i = 0; i < n; ++i) {
-        if ((i & 3) == 0) {
-            mnv3c_dsp_start(s, c + i, mode, start);
-        }
-        y[c + i] = mnv3c_dsp_requant(s, c + i, start[i & 3] + ((i & 1) ? odd[i >> 1] : even[i >> 1]), mode);
+        y[c + i] = mnv3c_dsp_requant(s, c + i, (i & 1) ? odd[i >> 1] : even[i >> 1], mode);
     }
 }
 
 static mnv3c_dsp_out out_of(const mnv3c_depthwise_conv2d_params *p)
 {
     const mnv3c_dsp_out s = {p->bias_folded, p->out_mult, p->out_shift, p->output_zp,
-                             p->act_min,     p->act_max,  p->lut,       p->in_c};
+                             p->act_min,     p->act_max,  p->lut,       p->in_c,
+                             p->lut != NULL ? p->lut + 128 : NULL};
     return s;
 }
 

@@ -17,6 +17,7 @@ extern "C" {
 
 #define MNV3C_DW_MVE_MAX_C 1024  /* depthwise: the input_zp row on the stack */
 #define MNV3C_DW_MVE_MAX_TAPS 64 /* depthwise: tap addresses on the stack */
+#define MNV3C_CONV_MVE_MAX_K 1024 /* conv2d: the receptive field on the stack */
 
 /* conv1x1_s8 on the portable OHWI weights, any in_c. */
 void mnv3c_conv1x1_s8_arm_mve(const mnv3c_conv2d_params *p,
@@ -25,6 +26,22 @@ size_t mnv3c_conv1x1_s8_arm_mve_scratch_bytes(const mnv3c_conv2d_params *p);
 void mnv3c_conv1x1_s8_arm_mve_short(const mnv3c_conv2d_params *p,
     const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
 size_t mnv3c_conv1x1_s8_arm_mve_short_scratch_bytes(const mnv3c_conv2d_params *p);
+
+/* conv2d_s8 (group 1, dilation 1) on the portable OHWI weights; kernel_h * kernel_w * in_c <= MNV3C_CONV_MVE_MAX_K. */
+void mnv3c_conv2d_s8_arm_mve(const mnv3c_conv2d_params *p,
+    const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_conv2d_s8_arm_mve_scratch_bytes(const mnv3c_conv2d_params *p);
+void mnv3c_conv2d_s8_arm_mve_short(const mnv3c_conv2d_params *p,
+    const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_conv2d_s8_arm_mve_short_scratch_bytes(const mnv3c_conv2d_params *p);
+
+/* dense_s8 on the portable [out][in] weights, any in_features. */
+void mnv3c_dense_s8_arm_mve(const mnv3c_dense_params *p,
+    const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_dense_s8_arm_mve_scratch_bytes(const mnv3c_dense_params *p);
+void mnv3c_dense_s8_arm_mve_short(const mnv3c_dense_params *p,
+    const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_dense_s8_arm_mve_short_scratch_bytes(const mnv3c_dense_params *p);
 
 /* depthwise_conv2d_s8 (ch_mult 1) on the portable HWC weights; limits above. */
 void mnv3c_depthwise_conv2d_s8_arm_mve(const mnv3c_depthwise_conv2d_params *p,
