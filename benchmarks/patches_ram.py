@@ -1,15 +1,23 @@
 """Tensor RAM and instructions of layer-by-layer vs patched early stages (issue 14), on Cortex-M7.
 
 For each network and resolution: the int8 model (zoo seeded init, legacy ONNX export opset 17,
-calibrated on 4 seeded N(0,1) images) is compiled layer by layer, with the default schedule and at
-each --ram-budget given, built for mps2-an500 and run under QEMU on one seeded image; every run is
-checked bit-exact against the integer simulator (layer by layer) and the simulator's own patched
-run. Tensor RAM is report.json's tensor_ram_bytes: input + output + activations + scratch, one arena.
+1000 classes, calibrated on 4 seeded N(0,1) images) is planned layer by layer, with the default
+schedule and at three --ram-budgets (by default: the smallest reachable, halfway to layer by layer,
+just below layer by layer; or --budgets). Tensor RAM is report.json's tensor_ram_bytes: input +
+output + activations + scratch, one arena. The layer-by-layer lower bound is the planner's bound
+(the most bytes live at one step, every tensor whole). Every schedule's simulator run (band by
+band, plan/patches.py) is checked bit-exact against the layer-by-layer simulator.
+
+Instructions: at resolutions up to --qemu-max the project is built for mps2-an500 (MobileNetV1 and
+V3-Large, whose 1000-class weights exceed its 4 MiB flash: Cortex-M55 on mps3-an547) and run under
+QEMU on one seeded image (its output checked bit-exact too); above, they are *estimated*: the
+model's MACs plus the schedule's extra MACs, times the instructions per MAC QEMU measured for the
+same network and schedule kind (layer by layer / patched) at the largest measured resolution.
 TFLM's arena (which holds its input and output too) is quoted from ../shared/PEERS.md where it was
 measured (MobileNetV3-Small 1.0 at 224 and 96; benchmarks/ARENA.md gives the method).
 
-    python benchmarks/patches_ram.py                                   # V3-Small at 224 and 96
-    python benchmarks/patches_ram.py --models mobilenet_v3_small:224 --budgets 180000,160000
+    python benchmarks/patches_ram.py                                          # the full table
+    python benchmarks/patches_ram.py --models mobilenet_v2:96 --budgets 60000,50000
 
 Prints a markdown table on stdout, progress on stderr.
 """
@@ -26,9 +34,12 @@ from pathlib import Path
 
 import numpy as np
 
+from mnv3c.analysis import totals
 from mnv3c.codegen.host import nchw_to_nhwc
 from mnv3c.compiler import build_project, quantize_model, resolve_board, run_project, write_project
-from mnv3c.errors import MnvError
+from mnv3c.plan.memory import ALIGNMENT
+from mnv3c.plan.model_plan import planner
+from mnv3c.plan.patch_search import RamBudgetError, choose_stages
 from mnv3c.plan.patches import make_stage
 from mnv3c.plan.schedule import schedule
 from mnv3c.quant.simulate import quantize_input, simulate
@@ -36,78 +47,116 @@ from mnv3c.quant.simulate_patched import simulate_patched
 from mnv3c.zoo.export import export
 
 TARGET = "cortex-m7"
+# 1000-class int8 weights over mps2-an500's 4 MiB flash (V1 4.2 MB, V3-Large 5.4 MB): mps3-an547's 8 MiB QSPI
+TARGET_OF = {"mobilenet_v1": "cortex-m55", "mobilenet_v3_large": "cortex-m55"}
 PEERS_TFLM = {("mobilenet_v3_small", 224): 570_116, ("mobilenet_v3_small", 96): 192_260}  # PEERS.md, CMSIS-NN
-DEFAULT_MODELS = "mobilenet_v3_small:224,mobilenet_v3_small:96"
+FAMILIES = ("mobilenet_v3_small", "mobilenet_v3_large", "mobilenet_v2", "mobilenet_v1")
+DEFAULT_MODELS = ",".join(f"{f}:{r}" for f in FAMILIES for r in (96, 128, 160, 224))
 
 
-def _measure(qg, x_q: np.ndarray, tmp: Path, label: str, budget: int | None, patches: bool) -> dict | None:
-    board = resolve_board(TARGET, None)
+def _budgets(qg, target: str, given: list[int]) -> list[int]:
+    if given:
+        return given
+    p = planner(qg, target)
+    layer_by_layer = p.memory([])[1].arena_bytes
+    try:
+        choose_stages(p, ALIGNMENT)
+    except RamBudgetError as e:
+        smallest = e.smallest
+    return [smallest, (smallest + layer_by_layer) // 2, layer_by_layer - ALIGNMENT]
+
+
+def _measure(qg, target: str, x_q: np.ndarray, tmp: Path, label: str, budget: int | None, patches: bool,
+             qemu: bool) -> dict | None:
+    board = resolve_board(target, None)
     out = tmp / label
     try:
-        report = write_project(qg, TARGET, board, out, force=False, inputs_int8=nchw_to_nhwc(x_q)[:1], html=False,
+        report = write_project(qg, target, board, out, force=False, inputs_int8=nchw_to_nhwc(x_q)[:1], html=False,
                                ram_budget=budget, patches=patches)
-    except MnvError as e:
+    except RamBudgetError as e:
         print(f"patches_ram: {label}: {e}", file=sys.stderr)
         return None
-    _, image = build_project(out)
-    ran = run_project(out, image, nchw_to_nhwc(x_q))
     sched = schedule(qg)
     stages = [make_stage(qg, sched, tuple(range(s["first_step"], s["last_step"] + 1)), s["band_rows"])
               for s in report["schedule"]["stages"]]
     ref = simulate(qg, x_q)
-    exact = (np.array_equal(ran.outputs.reshape(len(x_q), -1), ref.reshape(len(x_q), -1))
-             and np.array_equal(simulate_patched(qg, x_q, sched, stages), ref))
-    return {"report": report, "instructions": ran.instructions, "bit_exact": exact}
+    exact = np.array_equal(simulate_patched(qg, x_q, sched, stages), ref)
+    instructions = None
+    if qemu:
+        _, image = build_project(out)
+        ran = run_project(out, image, nchw_to_nhwc(x_q))
+        exact = exact and np.array_equal(ran.outputs.reshape(len(x_q), -1), ref.reshape(len(x_q), -1))
+        instructions = ran.instructions
+    return {"report": report, "instructions": instructions, "bit_exact": exact}
 
 
 def _schedule_cell(schedule: dict) -> str:
     if not schedule["stages"]:
         return "every layer whole"
-    return "; ".join(f"steps {s['first_step']}-{s['last_step']} x{s['bands']} bands of {s['band_rows']} rows"
-                     for s in schedule["stages"])
+    stages = schedule["stages"]
+    text = "; ".join(f"{s['first_step']}-{s['last_step']}/{s['band_rows']}" for s in stages[:4])
+    return f"{len(stages)} stages: {text}{'; ...' if len(stages) > 4 else ''}"
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", default=DEFAULT_MODELS, help="FAMILY:RESOLUTION,... (default: %(default)s)")
-    ap.add_argument("--budgets", default="", help="extra --ram-budget values in bytes, comma-separated")
+    ap.add_argument("--models", default=DEFAULT_MODELS, help="FAMILY:RESOLUTION,... (default: every family at "
+                    "224, 160, 128, 96)")
+    ap.add_argument("--budgets", default="", help="--ram-budget values in bytes, comma-separated (default: the "
+                    "smallest reachable, halfway to layer by layer, just below layer by layer)")
+    ap.add_argument("--qemu-max", type=int, default=128, help="largest resolution run under QEMU; above, "
+                    "instructions are estimated (default: %(default)s)")
     args = ap.parse_args()
-    budgets = [int(b) for b in args.budgets.split(",") if b]
+    given = [int(b) for b in args.budgets.split(",") if b]
     commit = subprocess.run(["git", "log", "-1", "--format=%s"], capture_output=True, text=True,
                             cwd=Path(__file__).parent).stdout.strip()  # the subject: hashes change on rebase
-    print(f"Measured {datetime.date.today()} at the commit \"{commit}\": `python benchmarks/patches_ram.py"
-          f"{' --models ' + args.models if args.models != DEFAULT_MODELS else ''}"
-          f"{' --budgets ' + args.budgets if budgets else ''}`, {TARGET} (QEMU mps2-an500), one seeded image.\n")
-    print("| network | schedule | tensor RAM | vs layer by layer | TFLM arena (PEERS.md) | vs TFLM | instructions "
-          "| extra instructions | extra MACs | bit-exact |")
-    print("|---|---|--:|--:|--:|--:|--:|--:|--:|---|")
-    for spec in args.models.split(","):
-        family, resolution = spec.split(":")
-        r = int(resolution)
+    flags = "".join(f" --{k.replace('_', '-')} {v}" for k, v in (("models", args.models), ("budgets", args.budgets),
+                                                                 ("qemu_max", args.qemu_max))
+                    if v and v != ap.get_default(k))
+    print(f"Measured {datetime.date.today()} at the commit \"{commit}\": `python benchmarks/patches_ram.py{flags}`, "
+          f"{TARGET} (QEMU mps2-an500), one seeded image; instructions marked *est.* are estimated (see above).\n")
+    print("| network | schedule | tensor RAM | vs layer by layer | layer-by-layer lower bound | TFLM arena (PEERS.md) "
+          "| vs TFLM | instructions | extra instructions | extra MACs | bit-exact |")
+    print("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|")
+    per_mac: dict[tuple[str, bool], float] = {}  # (family, patched) -> instructions per MAC, largest measured
+    specs = sorted((s.split(":")[0], int(s.split(":")[1])) for s in args.models.split(","))
+    for family, r in specs:
         t0 = time.time()
+        qemu = r <= args.qemu_max
         with tempfile.TemporaryDirectory(prefix="mnv3c-patches-") as tmp_name:
             tmp = Path(tmp_name)
             path = export(family, "legacy17", tmp / f"{family}_{r}.onnx", resolution=r, num_classes=1000, seed=0)
             rng = np.random.default_rng(0)
-            calib = rng.standard_normal((4, 3, r, r)).astype(np.float32)
-            q = quantize_model(str(path), None, calib, progress=False)
+            q = quantize_model(str(path), None, rng.standard_normal((4, 3, r, r)).astype(np.float32), progress=False)
             x_q = quantize_input(q.qgraph, rng.standard_normal((1, 3, r, r)).astype(np.float32))
-            runs = [("layer by layer", _measure(q.qgraph, x_q, tmp, "layers", None, False)),
-                    ("default", _measure(q.qgraph, x_q, tmp, "default", None, True))]
-            runs += [(f"--ram-budget {b:,}", _measure(q.qgraph, x_q, tmp, f"b{b}", b, True)) for b in budgets]
+            macs = totals(q.qgraph)["macs"]
+            target = TARGET_OF.get(family, TARGET)
+            runs = [("layer by layer", _measure(q.qgraph, target, x_q, tmp, "layers", None, False, qemu)),
+                    ("default", _measure(q.qgraph, target, x_q, tmp, "default", None, True, qemu))]
+            runs += [(f"--ram-budget {b:,}", _measure(q.qgraph, target, x_q, tmp, f"b{b}", b, True, qemu))
+                     for b in _budgets(q.qgraph, target, given)]
         base = runs[0][1]
         tflm = PEERS_TFLM.get((family, r))
         for name, m in runs:
             if m is None:
-                print(f"| {family} {r}x{r} | {name}: no schedule fits | | | | | | | | |")
+                print(f"| {family} {r}x{r} | {name}: no schedule fits | | | | | | | | | |")
                 continue
             ram, sched = m["report"]["tensor_ram_bytes"], m["report"]["schedule"]
-            extra_insn = 100.0 * (m["instructions"] - base["instructions"]) / base["instructions"]
-            print(f"| {family} {r}x{r} | {name}: {_schedule_cell(sched)} | {ram:,} B "
-                  f"| {ram / base['report']['tensor_ram_bytes']:.2f}x | {f'{tflm:,} B' if tflm else 'n/a'} "
-                  f"| {f'{ram / tflm:.2f}x' if tflm else ''} | {m['instructions']:,} | {extra_insn:+.2f} % "
-                  f"| {sched['extra_macs_percent']:.2f} % | {'yes' if m['bit_exact'] else 'NO'} |")
-        print(f"patches_ram: {spec}: {time.time() - t0:.0f} s", file=sys.stderr)
+            patched = bool(sched["stages"])
+            work = macs + sched["extra_macs"]
+            if m["instructions"] is not None:
+                per_mac[(family, patched)] = m["instructions"] / work
+                insn, label = m["instructions"], f"{m['instructions']:,}"
+            else:
+                insn = round(work * per_mac[(family, patched)])
+                label = f"{insn:,} *est.*"
+            base_insn = base["instructions"] or round(macs * per_mac[(family, False)])
+            print(f"| {family} {r}x{r}{'' if target == TARGET else f' ({target})'} | {name}: {_schedule_cell(sched)} | {ram:,} B "
+                  f"| {ram / base['report']['tensor_ram_bytes']:.2f}x | {base['report']['arena_lower_bound_bytes']:,} B "
+                  f"| {f'{tflm:,} B' if tflm else 'n/a'} | {f'{ram / tflm:.2f}x' if tflm else ''} | {label} "
+                  f"| {100.0 * (insn - base_insn) / base_insn:+.2f} % | {sched['extra_macs_percent']:.2f} % "
+                  f"| {'yes' if m['bit_exact'] else 'NO'} |", flush=True)
+        print(f"patches_ram: {family}:{r}: {time.time() - t0:.0f} s", file=sys.stderr)
     return 0
 
 

@@ -29,6 +29,11 @@ MAX_STAGE_STEPS = 12  # longer stages reach layers too small for bands to pay (a
 class RamBudgetError(MnvError):
     """No schedule fits --ram-budget: says the budget and the smallest tensor RAM reachable."""
 
+    def __init__(self, budget: int, smallest: int, layer_by_layer: int) -> None:
+        super().__init__(f"no schedule fits --ram-budget {budget:,} B: the smallest tensor RAM found is "
+                         f"{smallest:,} B (layer by layer {layer_by_layer:,} B)")
+        self.smallest = smallest
+
 
 @dataclass(frozen=True)
 class _Candidate:
@@ -100,8 +105,7 @@ def choose_stages(planner, ram_budget: int | None = None) -> list[Stage]:
             if arena(stages) <= ram_budget:
                 return stages
     reachable = layer_by_layer if smallest is None else min(arena(plan_for(targets[smallest])[0]), layer_by_layer)
-    raise RamBudgetError(f"no schedule fits --ram-budget {ram_budget:,} B: the smallest tensor RAM found is "
-                         f"{reachable:,} B (layer by layer {layer_by_layer:,} B)")
+    raise RamBudgetError(ram_budget, reachable, layer_by_layer)
 
 
 def _candidates(planner, run: tuple[int, ...], macs: dict[str, int]) -> list[_Candidate]:

@@ -12,7 +12,7 @@ permissions as an argument so either side can change alone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 from mnv3c.errors import UnsupportedModelError, shown
@@ -37,10 +37,17 @@ class Schedule:
     root: dict[str, str]  # runtime tensor -> the tensor whose storage holds its bytes
     graph_input: str
     graph_output: str
+    _spans: dict[str, tuple[int, int]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def lifetimes(self) -> dict[str, tuple[int, int]]:
         """Arena root -> (step that writes it, last step that reads any of its views); the graph
-        input is written before step 0, the graph output must survive the last step."""
+        input is written before step 0, the graph output must survive the last step. Computed
+        once (the stage search asks for every candidate); do not modify the result."""
+        if self._spans is None:
+            self._spans = self._lifetimes()
+        return self._spans
+
+    def _lifetimes(self) -> dict[str, tuple[int, int]]:
         span: dict[str, tuple[int, int]] = {self.root[self.graph_input]: (0, 0)}
         for s in self.steps:
             for t in (s.output, *s.inputs):
