@@ -120,16 +120,17 @@ def write_project(qgraph: Graph, target: str, board: Board, outdir: str | Path, 
                   inputs_int8: np.ndarray | None = None,
                   sqnr: dict[str, float | None] | None = None, html: bool = True,
                   input_files: Sequence[str | Path | None] = (), name: str = DEFAULT_PREFIX,
-                  ram_budget: int | None = None, patches: bool = True) -> dict[str, Any]:
+                  ram_budget: int | None = None, patches: bool = True, inplace: bool = True) -> dict[str, Any]:
     """Generate the C project into ``outdir`` all at once (`mnv3c.outdir.staged`): a failure or
     an interrupt leaves nothing half-written, and --force never deletes ``input_files``.
     ``sqnr``: each layer's SQNR (`Quantized.layer_sqnr`) for report.json and report.html;
     ``html``: write report.html (`run`, whose OUTDIR is temporary, does not). ``inputs_int8`` (C
     layout) become the example's test vectors; ``name`` is the library's prefix (--name);
-    ``ram_budget``/``patches``: the schedule (--ram-budget; patches=False: layer by layer)."""
+    ``ram_budget``/``patches``/``inplace``: the schedule (--ram-budget; patches=False: layer by
+    layer, with in-place depthwise layers unless inplace=False too)."""
     with staged(outdir, force, input_files) as staging:
         with stage("codegen", f"{len(qgraph.nodes)} layers for {board.name}"):
-            report = generate(qgraph, staging, target, board.name, name, ram_budget, patches)
+            report = generate(qgraph, staging, target, board.name, name, ram_budget, patches, inplace)
         report["stack_bytes"] = model_stack_bytes(board, staging, report["sources"], name) if board.regions else None
         write_report(staging, report)
         check_stack(board, report["stack_bytes"], STACK_BYTES)

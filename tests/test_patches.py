@@ -127,3 +127,40 @@ def test_ram_budget_below_the_minimum_is_exit_2_with_both_numbers(tmp_path, caps
     assert not (tmp_path / "out").exists()
     code = cli.main(["compile", str(model), "--target", "host", "-o", str(tmp_path / "out"), "--ram-budget", "-5"])
     assert code == 2 and "--ram-budget must be a positive whole number of bytes" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_inplace_depthwise_halves_its_layer_and_is_bit_exact_on_the_host(zoo_model, tmp_path) -> None:
+    """MobileNetV2's layer-by-layer peak is the first stride-2 depthwise (its 6x expanded input beside
+    its output): in place, each band is written wholly before the input rows it reads."""
+    path = zoo_model("mobilenet_v2", "legacy17", resolution=64, width=0.35, num_classes=10)
+    rng = np.random.default_rng(0)
+    q = quantize_model(str(path), None, rng.standard_normal((4, 3, 64, 64)).astype(np.float32), progress=False)
+    qg, x = q.qgraph, quantize_input(q.qgraph, rng.standard_normal((1, 3, 64, 64)).astype(np.float32))
+    p = planner(qg)
+    whole = p.memory([])[1]
+    stages = choose_stages(p, None, inplace=True, patches=False)
+    assert stages and all(len(st.steps) == 1 and st.shares_input for st in stages)
+    plan = p.plan(stages)
+    _assert_valid(plan.buffers, plan.memory, plan.scratch)
+    for st in stages:
+        step = p.schedule.steps[st.first]
+        assert step.op == "depthwise_conv2d"
+        x_at, y_at = plan.offset(step.inputs[0]), plan.offset(step.output)
+        assert x_at - y_at == st.output_lead > 0
+        in_row, out_row = row_bytes(qg, step.inputs[0]), row_bytes(qg, step.output)
+        for (layer,) in st.bands:  # no call reads a byte it writes
+            assert y_at + layer.out_rows[1] * out_row <= x_at + layer.in_rows[0] * in_row
+        # the layer's input and output take one input and the lead, not both tensors
+        assert plan.memory.arena_bytes < whole.arena_bytes
+    assert choose_stages(p, None, inplace=False, patches=False) == []
+    assert np.array_equal(simulate_patched(qg, x, p.schedule, stages), simulate(qg, x))
+    out = tmp_path / "inplace"
+    report = write_project(qg, "host", resolve_board("host", None), out, force=False, inputs_int8=nchw_to_nhwc(x),
+                           html=False, patches=False)
+    assert report["tensor_ram_bytes"] == plan.memory.arena_bytes
+    assert [(s["first_step"], s["last_step"]) for s in report["schedule"]["stages"]] == [(st.first, st.last)
+                                                                                       for st in stages]
+    _, image = build_project(out)
+    assert np.array_equal(run_project(out, image, nchw_to_nhwc(x)).outputs.reshape(1, -1),
+                          simulate(qg, x).reshape(1, -1))

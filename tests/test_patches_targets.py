@@ -1,7 +1,8 @@
 """Issue 14's acceptance: every zoo family (MobileNetV3-Small, V3-Large, V2, V1) runs bit-exact with
 the layer-by-layer integer simulator on the host and the five QEMU targets, at the default schedule
 and at three --ram-budgets (the smallest reachable, halfway to layer by layer, just below layer by
-layer), and a budget below the smallest reachable is refused.
+layer), and a budget below the smallest reachable is refused; and layer by layer with in-place
+depthwise layers where they lower the peak (MobileNetV2).
 
 Lean: 64x64 inputs, 10 classes, width 0.35 but for V3-Small (small weights build fast, the early
 layers still dominate RAM). Each family is quantized once per module; per target only the stage search, the
@@ -86,3 +87,14 @@ def test_every_family_bit_exact_at_the_default_and_three_budgets_on(target: str,
         got = run_project(out, image, x_c).outputs
         assert np.array_equal(got.reshape(family.sim.shape), family.sim), (family.name, target, budget)
     assert len(schedules) >= 3  # the budgets did pick different schedules
+    # layer by layer with in-place depthwise layers (MobileNetV2: its first stride-2 depthwise is the peak)
+    inplace = choose_stages(planner(qg, target), None, inplace=True, patches=False)
+    assert bool(inplace) == (family.name == "mobilenet_v2")
+    if inplace:
+        out = tmp_path / "inplace"
+        report = write_project(qg, target, board, out, force=False, inputs_int8=x_c, html=False, patches=False)
+        assert [st["first_step"] == st["last_step"] for st in report["schedule"]["stages"]] == [True] * len(inplace)
+        assert report["tensor_ram_bytes"] < report["schedule"]["layer_by_layer_tensor_ram_bytes"]
+        _, image = build_project(out)
+        got = run_project(out, image, x_c).outputs
+        assert np.array_equal(got.reshape(family.sim.shape), family.sim), (family.name, target, "in place")

@@ -93,14 +93,15 @@ class _Buffer:
 
 
 def generate(qgraph: Graph, outdir: str | Path, target: str = "host", board: str | None = None,
-             name: str = DEFAULT_PREFIX, ram_budget: int | None = None, patches: bool = True) -> dict[str, Any]:
+             name: str = DEFAULT_PREFIX, ram_budget: int | None = None, patches: bool = True,
+             inplace: bool = True) -> dict[str, Any]:
     """Write the library and example for ``qgraph`` into ``outdir``; return the report (also
     outdir/report.json). ``name`` prefixes every exported symbol, macro and file of the library;
-    ``ram_budget``/``patches``: the schedule's search (plan_model)."""
+    ``ram_budget``/``patches``/``inplace``: the schedule's search (plan_model)."""
     check_name(name)
     outdir = Path(outdir)
     lib = outdir / name
-    plan = plan_model(qgraph, target, ram_budget, patches)
+    plan = plan_model(qgraph, target, ram_budget, patches, inplace)
     names = CNames(final=lambda ident: prefixed(ident, name))
     names.reserve(*_runtime_identifiers())
     buffers = _buffers(qgraph, plan, names)

@@ -92,11 +92,14 @@ def plan_memory(
     return MemoryPlan(dict(sorted(offsets.items())), arena, _lower_bound(blocks), scratch_offsets, order_name)
 
 
-def live_peak(buffers: Iterable[Buffer], scratch: Mapping[int, int] | None = None) -> int:
-    """`plan_memory`'s lower bound alone (no placement): the most bytes live at one step."""
+def live_peak(buffers: Iterable[Buffer], scratch: Mapping[int, int] | None = None,
+              steps: range | None = None) -> int:
+    """`plan_memory`'s lower bound alone (no placement): the most bytes live at one step (of
+    ``steps`` only, if given: lifetimes stay whole, so in-place sharing is judged as planned)."""
     blocks = _merge_inplace(_checked(list(buffers)))
     blocks += [_Block(_scratch_key(s), [], n, s, s, [(s, s, 0, n)]) for s, n in (scratch or {}).items() if n > 0]
-    return _lower_bound(blocks)
+    live = _live_bytes(blocks)
+    return max((n for s, n in live.items() if steps is None or s in steps), default=0)
 
 
 def _checked(buffers: list[Buffer]) -> list[Buffer]:

@@ -78,10 +78,11 @@ def planner(graph: Graph, target: str = "host") -> Planner:
 
 
 def plan_model(graph: Graph, target: str = "host", ram_budget: int | None = None,
-               patches: bool = True) -> ModelPlan:
-    """The plan of ``graph``: layer by layer when ``patches`` is False, else with the stages
-    `patch_search.choose_stages` picks (for ``ram_budget`` bytes, or its default)."""
+               patches: bool = True, inplace: bool = True) -> ModelPlan:
+    """The plan of ``graph`` with the stages `patch_search.choose_stages` picks (for ``ram_budget``
+    bytes, or its default): layer by layer when ``patches`` is False (with in-place depthwise
+    layers where they save bytes, unless ``inplace`` is False too)."""
     from mnv3c.plan.patch_search import choose_stages
 
     p = planner(graph, target)
-    return p.plan(choose_stages(p, ram_budget) if patches else [])
+    return p.plan(choose_stages(p, ram_budget, inplace, patches) if patches or inplace else [])

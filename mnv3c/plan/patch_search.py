@@ -14,16 +14,17 @@ one whose whole plan places as small, for fewer MACs).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from mnv3c.analysis import layer_stats
 from mnv3c.errors import MnvError
 from mnv3c.plan.memory import Buffer, live_peak, union_bytes
-from mnv3c.plan.patches import Stage, chains, extra_macs, make_stage, patched_buffers, stage_reads
+from mnv3c.plan.patches import Stage, chains, extra_macs, inplace_op, make_stage, patched_buffers, stage_reads
 
 DEFAULT_EXTRA = 0.05  # extra MACs (halo recomputation) the default schedule may spend, share of the model's
 BAND_ROWS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
 MAX_STAGE_STEPS = 12  # longer stages reach layers too small for bands to pay (and slow the search)
+INPLACE_BAND_ROWS = 1  # an in-place depthwise (a one-layer stage): the smallest lead, one call per output row
 
 
 class RamBudgetError(MnvError):
@@ -42,9 +43,12 @@ class _Candidate:
     extra_macs: int
 
 
-def choose_stages(planner, ram_budget: int | None = None) -> list[Stage]:
+def choose_stages(planner, ram_budget: int | None = None, inplace: bool = True, patches: bool = True
+                  ) -> list[Stage]:
     """The stages for ``planner`` (model_plan.Planner): the default, or the cheapest fitting
-    ``ram_budget`` bytes of tensor RAM (RamBudgetError if none does)."""
+    ``ram_budget`` bytes of tensor RAM (RamBudgetError if none does). ``inplace``: in-place
+    depthwise layers may be chosen; ``patches``: stages of several layers may (without them,
+    every layer runs whole)."""
     g, sched = planner.graph, planner.schedule
     macs = {r["name"]: int(r["macs"]) for r in layer_stats(g)}
     total = max(sum(macs.values()), 1)
@@ -52,7 +56,9 @@ def choose_stages(planner, ram_budget: int | None = None) -> list[Stage]:
     layer_by_layer = memory.arena_bytes
     occupied = [_occupied(bufs, memory.offsets, s.index) for s in sched.steps]
     runs = chains(g, sched)
-    candidates = [c for run in runs for c in _candidates(planner, run, macs)]
+    candidates = [c for run in runs for c in _candidates(planner, run, macs, inplace)
+                  if patches or len(c.stage.steps) == 1]
+    peaks = {(c.stage.first, c.stage.last, c.stage.band_rows): c.peak for c in candidates}
     outside = max((occupied[s.index] for s in sched.steps if not any(r[0] <= s.index <= r[-1] for r in runs)),
                   default=0)
     targets = sorted({t for t in (*occupied, *(c.peak for c in candidates), layer_by_layer) if t >= outside})
@@ -66,7 +72,7 @@ def choose_stages(planner, ram_budget: int | None = None) -> list[Stage]:
                 return None
             stages += found[0]
             extra += found[1]
-        return sorted(stages, key=lambda st: st.first), extra
+        return _without_idle_inplace(sorted(stages, key=lambda st: st.first), peaks, occupied, len(sched.steps)), extra
 
     def arena(stages: list[Stage]) -> int:
         return planner.memory(stages)[1].arena_bytes
@@ -108,11 +114,11 @@ def choose_stages(planner, ram_budget: int | None = None) -> list[Stage]:
     raise RamBudgetError(ram_budget, reachable, layer_by_layer)
 
 
-def _candidates(planner, run: tuple[int, ...], macs: dict[str, int]) -> list[_Candidate]:
+def _candidates(planner, run: tuple[int, ...], macs: dict[str, int], inplace: bool = True) -> list[_Candidate]:
     """Every sub-run of ``run`` (at most MAX_STAGE_STEPS) that can form a stage, in every band height
-    below its output's rows, priced."""
+    below its output's rows, priced; with ``inplace``, every in-place depthwise too."""
     g, sched = planner.graph, planner.schedule
-    found = []
+    found = [c for i in run if inplace and inplace_op(sched, i) for c in [_inplace_candidate(planner, i, macs)] if c]
     for a in range(len(run)):
         for b in range(a + 1, min(len(run), a + MAX_STAGE_STEPS)):
             steps = run[a:b + 1]
@@ -126,14 +132,20 @@ def _candidates(planner, run: tuple[int, ...], macs: dict[str, int]) -> list[_Ca
     return found
 
 
+def _inplace_candidate(planner, step: int, macs: dict[str, int]) -> _Candidate | None:
+    """Step ``step`` alone, its output over its input (None where the input outlives it)."""
+    g, sched = planner.graph, planner.schedule
+    st = make_stage(g, sched, (step,), INPLACE_BAND_ROWS)
+    return _Candidate(st, _stage_peak(planner, st), extra_macs(g, sched, st, macs)) if st.shares_input else None
+
+
 def _stage_peak(planner, st: Stage) -> int:
-    """The bytes live at once during ``st`` (lifetimes clipped to it, its steps' scratch included):
-    the planner's lower bound, which its placement meets or nearly meets."""
-    inside = [replace(b, first_step=max(b.first_step, st.first), last_step=min(b.last_step, st.last))
-              for b in patched_buffers(planner.graph, planner.schedule, planner.buffers, [st])
+    """The most bytes live at one step of ``st`` (its steps' scratch included): the planner's lower
+    bound, which its placement meets or nearly meets."""
+    inside = [b for b in patched_buffers(planner.graph, planner.schedule, planner.buffers, [st])
               if b.first_step <= st.last and b.last_step >= st.first]
     scratch = {s: n for s, n in planner.scratch.items() if st.first <= s <= st.last}
-    return live_peak(inside, scratch)
+    return live_peak(inside, scratch, range(st.first, st.last + 1))
 
 
 def _cheapest_cover(run: tuple[int, ...], candidates: list[_Candidate], occupied: list[int], target: int
@@ -161,6 +173,17 @@ def _cheapest_cover(run: tuple[int, ...], candidates: list[_Candidate], occupied
                                 [*stages, c.stage]))
         best[i + 1] = min(options, key=lambda o: o[:3]) if options else None
     return None if best[-1] is None else (best[-1][3], best[-1][0])
+
+
+def _without_idle_inplace(stages: list[Stage], peaks: dict[tuple[int, int, int], int], occupied: list[int],
+                          n_steps: int) -> list[Stage]:
+    """``stages`` without the in-place layers that do not lower the plan's highest step (each
+    costs a kernel call per output row): without one, its step's layer-by-layer bytes are back,
+    and they stay within that highest step."""
+    covered = {i for st in stages for i in st.steps}
+    top = max([peaks[(st.first, st.last, st.band_rows)] for st in stages] + [occupied[i] for i in range(n_steps) if i not in covered],
+              default=0)
+    return [st for st in stages if len(st.steps) > 1 or occupied[st.first] > top]
 
 
 def _occupied(bufs: list[Buffer], offsets: dict[str, int], step: int) -> int:

@@ -17,6 +17,13 @@ When the stage's input dies with the stage and the output rows written so far ne
 input rows later bands still read, the output is planned over the input itself (`Stage.shares_input`),
 starting `Stage.output_lead` bytes before it where the first bands would otherwise overtake their halo.
 
+A stage of one depthwise convolution is the in-place depthwise of TinyEngine, by rows instead of
+channels: its bands recompute nothing, and its output is written over its dying input, each band
+wholly before the input rows it reads (so no kernel call reads bytes it writes, and every depthwise
+variant runs unchanged), starting a few rows before the input (the lead: band + halo rows, the
+counterpart of TinyEngine's one-channel temporary). The layer's input and output then take about
+one tensor's bytes instead of two.
+
 This module only describes the bands and rewrites the memory planner's requests; which kernels
 run and where buffers land stay with plan/kernels.py and plan/memory.py.
 """
@@ -34,6 +41,7 @@ from mnv3c.plan.schedule import Schedule
 
 PATCH_OPS = ("conv2d", "depthwise_conv2d", "add", *LUT_OPS)
 MIN_STAGE_STEPS = 2
+INPLACE_OPS = ("depthwise_conv2d",)  # may form a stage alone: in place over its input, nothing recomputed
 STAGE_INPUT = -1  # in Stage.reads: the input is the stage's input, stored whole
 
 
@@ -110,7 +118,12 @@ def chains(graph: Graph, sched: Schedule) -> list[tuple[int, ...]]:
         runs.append(tuple(run))
         run = []
     runs.append(tuple(run))
-    return [r for r in runs if len(r) >= MIN_STAGE_STEPS]
+    return [r for r in runs if len(r) >= MIN_STAGE_STEPS or (r and inplace_op(sched, r[0]))]
+
+
+def inplace_op(sched: Schedule, step: int) -> bool:
+    """Whether ``step`` may form a stage alone (in place over its input, `INPLACE_OPS`)."""
+    return sched.steps[step].op in INPLACE_OPS
 
 
 def stage_reads(sched: Schedule, steps: tuple[int, ...]) -> tuple[tuple[int, ...], ...] | None:
@@ -186,22 +199,23 @@ def _output_lead(graph: Graph, sched: Schedule, stage: Stage) -> int | None:
     the input's bytes): the input dies with the stage, and after each band the output rows written
     end before the first input row the next band reads. A residual add reading the input as the
     last layer writes in place (no lead) or wholly behind the rows it reads (a lead of a band at
-    least). Sharing must save bytes: the lead stays below the output's size."""
+    least); any other layer reading it (a one-layer stage) writes each band wholly before the rows
+    that band reads. Sharing must save bytes: the lead stays below the output's size."""
     first, last = sched.steps[stage.first], sched.steps[stage.last]
     x_root = sched.root[first.inputs[0]]
     if sched.lifetimes()[x_root][1] > stage.last or x_root == sched.root[sched.graph_output]:
         return None
     if sched.root[last.output] == sched.root[sched.graph_output]:
         return None
-    add_reads_input = STAGE_INPUT in stage.reads[-1]
-    if add_reads_input and last.op != "add":  # only an elementwise kernel may write over what it reads
-        return None
+    add_reads_input = STAGE_INPUT in stage.reads[-1] and last.op == "add"
     in_row, out_row = row_bytes(graph, first.inputs[0]), row_bytes(graph, last.output)
     readers = [p for p, srcs in enumerate(stage.reads) if STAGE_INPUT in srcs]
     lead = max([0] + [band[-1].out_rows[1] * out_row - min(nxt[p].in_rows[0] for p in readers) * in_row
                       for band, nxt in zip(stage.bands, stage.bands[1:])])
     if lead and add_reads_input:
         lead = max(lead, max(b[-1].out_rows[1] - b[-1].out_rows[0] for b in stage.bands) * out_row)
+    elif STAGE_INPUT in stage.reads[-1] and not add_reads_input:  # no call may overwrite what it reads
+        lead = max([lead] + [b[-1].out_rows[1] * out_row - b[-1].in_rows[0] * in_row for b in stage.bands])
     lead = -(-lead // ALIGNMENT) * ALIGNMENT
     return lead if lead < int(graph.tensors[last.output].shape[2]) * out_row else None
 
