@@ -16,8 +16,14 @@ same network and schedule kind (layer by layer / patched) at the largest measure
 TFLM's arena (which holds its input and output too) is quoted from ../shared/PEERS.md where it was
 measured (MobileNetV3-Small 1.0 at 224 and 96; benchmarks/ARENA.md gives the method).
 
+With --inplace, a second table instead: the RAM in-place depthwise layers save (plan/patches.py),
+layer by layer and at the default schedule, each plan checked bit-exact in the simulator; where the
+layer-by-layer plan has in-place layers and the resolution is at most --qemu-max, both layer-by-layer
+plans also run under QEMU (the instructions the per-row calls cost).
+
     python benchmarks/patches_ram.py                                          # the full table
     python benchmarks/patches_ram.py --models mobilenet_v2:96 --budgets 60000,50000
+    python benchmarks/patches_ram.py --inplace                                # in-place depthwise savings
 
 Prints a markdown table on stdout, progress on stderr.
 """
@@ -67,12 +73,12 @@ def _budgets(qg, target: str, given: list[int]) -> list[int]:
 
 
 def _measure(qg, target: str, x_q: np.ndarray, tmp: Path, label: str, budget: int | None, patches: bool,
-             qemu: bool) -> dict | None:
+             qemu: bool, inplace: bool = False) -> dict | None:
     board = resolve_board(target, None)
     out = tmp / label
     try:
         report = write_project(qg, target, board, out, force=False, inputs_int8=nchw_to_nhwc(x_q)[:1], html=False,
-                               ram_budget=budget, patches=patches)
+                               ram_budget=budget, patches=patches, inplace=inplace or patches)
     except RamBudgetError as e:
         print(f"patches_ram: {label}: {e}", file=sys.stderr)
         return None
@@ -106,7 +112,11 @@ def main() -> int:
                     "smallest reachable, halfway to layer by layer, just below layer by layer)")
     ap.add_argument("--qemu-max", type=int, default=128, help="largest resolution run under QEMU; above, "
                     "instructions are estimated (default: %(default)s)")
+    ap.add_argument("--inplace", action="store_true", help="the in-place depthwise table instead (RAM planned, "
+                    "simulator checked; QEMU only for layer-by-layer plans with in-place layers)")
     args = ap.parse_args()
+    if args.inplace:
+        return _inplace_table(args)
     given = [int(b) for b in args.budgets.split(",") if b]
     commit = subprocess.run(["git", "log", "-1", "--format=%s"], capture_output=True, text=True,
                             cwd=Path(__file__).parent).stdout.strip()  # the subject: hashes change on rebase
@@ -125,16 +135,13 @@ def main() -> int:
         qemu = r <= args.qemu_max
         with tempfile.TemporaryDirectory(prefix="mnv3c-patches-") as tmp_name:
             tmp = Path(tmp_name)
-            path = export(family, "legacy17", tmp / f"{family}_{r}.onnx", resolution=r, num_classes=1000, seed=0)
-            rng = np.random.default_rng(0)
-            q = quantize_model(str(path), None, rng.standard_normal((4, 3, r, r)).astype(np.float32), progress=False)
-            x_q = quantize_input(q.qgraph, rng.standard_normal((1, 3, r, r)).astype(np.float32))
-            macs = totals(q.qgraph)["macs"]
+            qg, x_q = _quantized(family, r, tmp)
+            macs = totals(qg)["macs"]
             target = TARGET_OF.get(family, TARGET)
-            runs = [("layer by layer", _measure(q.qgraph, target, x_q, tmp, "layers", None, False, qemu)),
-                    ("default", _measure(q.qgraph, target, x_q, tmp, "default", None, True, qemu))]
-            runs += [(f"--ram-budget {b:,}", _measure(q.qgraph, target, x_q, tmp, f"b{b}", b, True, qemu))
-                     for b in _budgets(q.qgraph, target, given)]
+            runs = [("layer by layer", _measure(qg, target, x_q, tmp, "layers", None, False, qemu)),
+                    ("default", _measure(qg, target, x_q, tmp, "default", None, True, qemu))]
+            runs += [(f"--ram-budget {b:,}", _measure(qg, target, x_q, tmp, f"b{b}", b, True, qemu))
+                     for b in _budgets(qg, target, given)]
         base = runs[0][1]
         tflm = PEERS_TFLM.get((family, r))
         for name, m in runs:
@@ -156,6 +163,59 @@ def main() -> int:
                   f"| {f'{tflm:,} B' if tflm else 'n/a'} | {f'{ram / tflm:.2f}x' if tflm else ''} | {label} "
                   f"| {100.0 * (insn - base_insn) / base_insn:+.2f} % | {sched['extra_macs_percent']:.2f} % "
                   f"| {'yes' if m['bit_exact'] else 'NO'} |", flush=True)
+        print(f"patches_ram: {family}:{r}: {time.time() - t0:.0f} s", file=sys.stderr)
+    return 0
+
+
+def _quantized(family: str, r: int, tmp: Path):
+    """The benchmark's int8 network and its one quantized image."""
+    path = export(family, "legacy17", tmp / f"{family}_{r}.onnx", resolution=r, num_classes=1000, seed=0)
+    rng = np.random.default_rng(0)
+    q = quantize_model(str(path), None, rng.standard_normal((4, 3, r, r)).astype(np.float32), progress=False)
+    return q.qgraph, quantize_input(q.qgraph, rng.standard_normal((1, 3, r, r)).astype(np.float32))
+
+
+def _inplace_table(args) -> int:
+    """Tensor RAM without and with in-place depthwise layers, layer by layer and at the default."""
+    commit = subprocess.run(["git", "log", "-1", "--format=%s"], capture_output=True, text=True,
+                            cwd=Path(__file__).parent).stdout.strip()
+    print(f"Measured {datetime.date.today()} at the commit \"{commit}\": `python benchmarks/patches_ram.py "
+          f"--inplace{'' if args.qemu_max == 128 else f' --qemu-max {args.qemu_max}'}`, planned for {TARGET} "
+          f"(Cortex-M55 where marked); every plan bit-exact in the simulator.\n")
+    print("| network | layer by layer | + in-place depthwise | saved | in-place layers | instructions (QEMU) "
+          "| default | default, in-place allowed | saved | smallest reachable (with in-place) |")
+    print("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+    for family, r in sorted((s.split(":")[0], int(s.split(":")[1])) for s in args.models.split(",")):
+        t0 = time.time()
+        target = TARGET_OF.get(family, TARGET)
+        with tempfile.TemporaryDirectory(prefix="mnv3c-inplace-") as tmp_name:
+            qg, x_q = _quantized(family, r, Path(tmp_name))
+            p = planner(qg, target)
+            ref = simulate(qg, x_q)
+            plans = {}
+            for key, (inplace, patches) in {"lbl": (False, False), "lbl_ip": (True, False), "def": (False, True),
+                                            "def_ip": (True, True)}.items():
+                stages = choose_stages(p, None, inplace, patches) if inplace or patches else []
+                if not np.array_equal(simulate_patched(qg, x_q, p.schedule, stages), ref):
+                    raise SystemExit(f"patches_ram: {family}:{r} {key}: the simulator's run differs")
+                plans[key] = (p.plan(stages), stages)
+            try:
+                choose_stages(p, ALIGNMENT)
+            except RamBudgetError as e:
+                smallest = e.smallest
+            insn = ""
+            singles = [st for st in plans["lbl_ip"][1] if len(st.steps) == 1]
+            if singles and r <= args.qemu_max:
+                runs = [_measure(qg, target, x_q, Path(tmp_name), k, None, False, True, inplace=ip)
+                        for k, ip in (("lbl", False), ("lbl_ip", True))]
+                if not all(m["bit_exact"] for m in runs):
+                    raise SystemExit(f"patches_ram: {family}:{r}: not bit-exact under QEMU")
+                a, b = (m["instructions"] for m in runs)
+                insn = f"{a:,} -> {b:,} ({100.0 * (b - a) / a:+.2f} %)"
+        ram = {k: plan.memory.arena_bytes for k, (plan, _) in plans.items()}
+        print(f"| {family} {r}x{r}{'' if target == TARGET else f' ({target})'} | {ram['lbl']:,} B | {ram['lbl_ip']:,} B "
+              f"| {ram['lbl'] - ram['lbl_ip']:,} B | {len(singles)} | {insn} | {ram['def']:,} B | {ram['def_ip']:,} B "
+              f"| {ram['def'] - ram['def_ip']:,} B | {smallest:,} B |", flush=True)
         print(f"patches_ram: {family}:{r}: {time.time() - t0:.0f} s", file=sys.stderr)
     return 0
 
