@@ -73,6 +73,13 @@ def _se_scratch(node: Node, graph: Graph) -> int:
     return int(channels) + int(reduced)
 
 
+def _se_table_scratch(node: Node, graph: Graph) -> int:
+    """squeeze_excite_s8_arm_dsp/_arm_mve: the portable scratch rounded up to 4, then the int16 gate
+    (channels rounded up to 8)."""
+    reduced, channels = graph.tensors[node.inputs[1]].shape
+    return -(-_se_scratch(node, graph) // 4) * 4 + 2 * (-(-int(channels) // 8) * 8)
+
+
 def _conv_transpose_scratch(node: Node, graph: Graph) -> int:
     """conv_transpose_s8: one int32 accumulator per output channel."""
     return 4 * int(graph.tensors[node.outputs[0]].shape[1])
@@ -131,12 +138,18 @@ KERNELS: dict[str, Kernel] = {
         *_variant_pair("depthwise_conv2d_s8_arm_dsp", "mnv3c_depthwise_conv2d_params", "arm_dsp", _ARM_DSP_HEADERS,
                        "depthwise_dsp"),
         *_variant_pair("dense_s8_arm_dsp", "mnv3c_dense_params", "arm_dsp", _ARM_DSP_HEADERS, "pointwise_dsp"),
+        Kernel("squeeze_excite_s8_arm_dsp", "mnv3c_squeeze_excite_params",
+               ("arm_dsp/squeeze_excite_s8_arm_dsp.c", "arm_dsp/dense_s8_arm_dsp.c"), inplace_operands=(0,),
+               scratch=_se_table_scratch, headers=_ARM_DSP_HEADERS, layout="pointwise_dsp"),
         # runtime_c/arm_mve/: Cortex-M55 (Helium)
         *_variant_pair("conv1x1_s8_arm_mve", "mnv3c_conv2d_params", "arm_mve", _ARM_MVE_HEADERS, "", "mve_out_table"),
         *_variant_pair("depthwise_conv2d_s8_arm_mve", "mnv3c_depthwise_conv2d_params", "arm_mve", _ARM_MVE_HEADERS,
                        "", "mve_dw_out_table"),
         *_variant_pair("dense_s8_arm_mve", "mnv3c_dense_params", "arm_mve", _ARM_MVE_HEADERS, "", "mve_out_table"),
         *_variant_pair("conv2d_s8_arm_mve", "mnv3c_conv2d_params", "arm_mve", _ARM_MVE_HEADERS, "", "mve_out_table"),
+        Kernel("squeeze_excite_s8_arm_mve", "mnv3c_squeeze_excite_params",
+               ("arm_mve/squeeze_excite_s8_arm_mve.c", "arm_mve/dense_s8_arm_mve.c"), inplace_operands=(0,),
+               scratch=_se_table_scratch, headers=_ARM_MVE_HEADERS),
         # runtime_c/riscv/: RV32IMC
         *_variant_pair("conv1x1_s8_riscv", "mnv3c_conv2d_params", "riscv", _RISCV_HEADERS, "pointwise_rv", ""),
         *_variant_pair("conv2d_s8_riscv", "mnv3c_conv2d_params", "riscv", _RISCV_HEADERS, "pointwise_rv", ""),
@@ -225,6 +238,22 @@ def _se_small(node: Node, graph: Graph) -> bool:
     t, a = graph.tensors, node.attrs
     return all(small_requant_exact(t[node.inputs[w]].data, t[node.inputs[w + 1]].data, a.get(f"{fc}_shift", ()))
                for w, fc in ((1, "fc1"), (3, "fc2")))
+
+
+def se_scale_exact(mult: int, shift: int) -> bool:
+    """The squeeze-excite channel scale of the Arm variants (arm_dsp/squeeze_excite_s8_arm_dsp.c, where
+    the proof is, and arm_mve/) gives the portable bytes: multiplier in [2^30, 2^31), shift in [-22, -1]."""
+    return 1 << 30 <= int(mult) < 1 << 31 and -22 <= int(shift) <= -1
+
+
+def _se_scale(node: Node, graph: Graph) -> bool:
+    return se_scale_exact(node.attrs["mul_multiplier"], node.attrs["mul_shift"])
+
+
+def _se_dsp_fits(node: Node, graph: Graph) -> bool:
+    """squeeze_excite_s8_arm_dsp: the scale is exact and both dense layers fit dense_s8_arm_dsp."""
+    reduced, channels = graph.tensors[node.inputs[1]].shape
+    return _se_scale(node, graph) and max(int(reduced), int(channels)) <= PW_MAX_C
 
 
 def _conv_dsp_fits(node: Node, graph: Graph) -> bool:
@@ -354,6 +383,7 @@ _ARM_DSP_RULES: dict[str, list[Rule]] = {
         (_depthwise_fits, "depthwise_conv2d_s8_arm_dsp"),
     ],
     "dense": [(_both(_dense_fits, _short), "dense_s8_arm_dsp_short"), (_dense_fits, "dense_s8_arm_dsp")],
+    "squeeze_excite": [(_se_dsp_fits, "squeeze_excite_s8_arm_dsp")],
 }
 _ARM_MVE_RULES: dict[str, list[Rule]] = {  # the M55 has the DSP instructions too: arm_dsp where no MVE kernel
     "conv2d": [
@@ -367,6 +397,7 @@ _ARM_MVE_RULES: dict[str, list[Rule]] = {  # the M55 has the DSP instructions to
         (_depthwise_fits, "depthwise_conv2d_s8_arm_mve"),
     ],
     "dense": [(_short, "dense_s8_arm_mve_short"), (_always, "dense_s8_arm_mve")],
+    "squeeze_excite": [(_se_scale, "squeeze_excite_s8_arm_mve")],
 }
 _RISCV_RULES: dict[str, list[Rule]] = {
     "conv2d": [

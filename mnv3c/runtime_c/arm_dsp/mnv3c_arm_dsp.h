@@ -51,6 +51,12 @@ void mnv3c_depthwise_conv2d_s8_arm_dsp_short(const mnv3c_depthwise_conv2d_params
     const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
 size_t mnv3c_depthwise_conv2d_s8_arm_dsp_short_scratch_bytes(const mnv3c_depthwise_conv2d_params *p);
 
+/* squeeze_excite_s8 with fc1 and fc2 on "pointwise_dsp" weights; channels, R <= MNV3C_PW_MAX_C (1024),
+ * mul_mult in [2^30, 2^31), mul_shift in [-22, -1]; scratch as its _scratch_bytes says. */
+void mnv3c_squeeze_excite_s8_arm_dsp(const mnv3c_squeeze_excite_params *p, const int8_t *x, int8_t *y,
+    void *scratch);
+size_t mnv3c_squeeze_excite_s8_arm_dsp_scratch_bytes(const mnv3c_squeeze_excite_params *p);
+
 #ifdef __cplusplus
 }
 #endif
