@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from test_codegen_models import ZOO, quantized
-from test_kernels_c import BUILDERS, STRUCTS, Case, _c_array, _c_init
+from test_kernels_c import BUILDERS, STRUCTS, Case, _c_array, _c_init, squeeze_excite_case
 
 import mnv3c
 from mnv3c.boards.qemu import run_elf
@@ -26,7 +26,7 @@ from mnv3c.boards.toolchain import build
 from mnv3c.codegen.host import nchw_to_nhwc
 from mnv3c.codegen.layouts import LAYOUTS, OUT_STAGES, dsp_out_table, mve_out_table
 from mnv3c.compiler import build_project, resolve_board, run_project, write_project
-from mnv3c.plan.kernels import KERNELS, TARGET_RULES, Kernel, short_requant_exact, small_requant_exact
+from mnv3c.plan.kernels import KERNELS, TARGET_RULES, Kernel, add_arm_exact, se_scale_exact, short_requant_exact, small_requant_exact
 from mnv3c.quant import intops as q
 from mnv3c.quant.simulate import simulate
 
@@ -77,9 +77,29 @@ def _se_small(c: Case) -> bool:
     return all(_small(replace(c, struct="dense", params=c.params[fc])) for fc in ("fc1", "fc2"))
 
 
+def _se_scale(c: Case) -> bool:
+    """The Arm squeeze-excite variants' rule (plan/kernels.py se_scale_exact) on the case."""
+    return se_scale_exact(c.params["mul_mult"], c.params["mul_shift"])
+
+
+def _se_tall(pick, rng: np.random.Generator) -> Case:
+    """A squeeze-excite case, sometimes over more than 256 pixels (the arm_dsp pool's int16 chunks)."""
+    return squeeze_excite_case(pick, rng, (1, 3, 5, 17), (1, 2, 4, 19))
+
+
+def _add_arm(c: Case) -> bool:
+    p = c.params
+    return add_arm_exact(p["a_shift"], p["b_shift"], p["out_shift"], p["out_mult"])
+
+
 def _conv_fits(c: Case) -> bool:
     p = c.params
     return (p["dilation_h"], p["dilation_w"]) == (1, 1) and -(-p["kernel_h"] * p["kernel_w"] * p["in_c"] // 4) * 4 <= 1024
+
+
+def _dsp16_fits(c: Case) -> bool:
+    p = c.params
+    return -(-p["out_c"] // 4) * 4 * (-(-p["kernel_h"] * p["kernel_w"] * p["in_c"] // 4) * 4) <= 4096
 
 
 def _conv_mve_fits(c: Case) -> bool:
@@ -97,6 +117,8 @@ APPLIES = {
     "conv1x1_s8_arm_dsp_short": ("conv1x1_s8", _short),
     "conv2d_s8_arm_dsp": ("conv2d_s8", _conv_fits),
     "conv2d_s8_arm_dsp_short": ("conv2d_s8", lambda c: _conv_fits(c) and _short(c)),
+    "conv2d_s8_arm_dsp16": ("conv2d_s8", lambda c: _conv_fits(c) and _dsp16_fits(c)),
+    "conv2d_s8_arm_dsp16_short": ("conv2d_s8", lambda c: _conv_fits(c) and _dsp16_fits(c) and _short(c)),
     "depthwise_conv2d_s8_arm_dsp": ("depthwise_conv2d_s8", _dw_fits),
     "depthwise_conv2d_s8_arm_dsp_short": ("depthwise_conv2d_s8", lambda c: _dw_fits(c) and _short(c)),
     "dense_s8_arm_dsp": ("dense_s8", lambda c: c.params["in_features"] <= 1024),
@@ -117,6 +139,10 @@ APPLIES = {
     "dense_s8_riscv": ("dense_s8", lambda c: True),
     "dense_s8_riscv_short": ("dense_s8", _small),
     "squeeze_excite_s8_riscv": ("squeeze_excite_s8", lambda c: True),
+    "squeeze_excite_s8_arm_dsp": (_se_tall, lambda c: _se_scale(c) and c.params["channels"] <= 1024),
+    "squeeze_excite_s8_arm_mve": (_se_tall, _se_scale),
+    "add_s8_arm_dsp": ("add_s8", _add_arm),
+    "add_s8_arm_mve": ("add_s8", _add_arm),
     "squeeze_excite_s8_riscv_short": ("squeeze_excite_s8", _se_small),
     "depthwise_conv2d_s8_riscv_short": ("depthwise_conv2d_s8",
                                         lambda c: _dw_fits(c) and c.params["in_c"] % 4 == 0 and _small(c)),
@@ -133,7 +159,8 @@ def variant_cases(name: str, n: int) -> list[Case]:
     seed = 0
     while len(cases) < n:
         rng = np.random.default_rng([seed, len(name)])
-        case = BUILDERS[builder](lambda options: list(options)[rng.integers(len(options))], rng)
+        build = BUILDERS[builder] if isinstance(builder, str) else builder
+        case = build(lambda options: list(options)[rng.integers(len(options))], rng)
         seed += 1
         if applies(case):
             cases.append(replace(case, kernel=name))
@@ -201,8 +228,10 @@ def test_variants_match_portable_under_qemu(target: str, tmp_path: Path) -> None
 # the portable kernel: MobileNet layers all meet the variants' preconditions; arm_dsp's dense is
 # bounded to 1024 inputs, which MobileNetV2's 1280-wide classifier exceeds, so it is not listed)
 COVERAGE = {
-    **{t: {"conv2d": "_arm_dsp", "depthwise_conv2d": "_arm_dsp"} for t in ("cortex-m4", "cortex-m7", "cortex-m33")},
-    "cortex-m55": {"conv2d": "_arm_mve", "depthwise_conv2d": "_arm_mve", "dense": "_arm_mve"},
+    **{t: {"conv2d": "_arm_dsp", "depthwise_conv2d": "_arm_dsp", "squeeze_excite": "_arm_dsp", "add": "_arm_dsp"}
+       for t in ("cortex-m4", "cortex-m7", "cortex-m33")},
+    "cortex-m55": {"conv2d": "_arm_mve", "depthwise_conv2d": "_arm_mve", "dense": "_arm_mve",
+                   "squeeze_excite": "_arm_mve", "add": "_arm_mve"},
     **{t: {"conv2d": "_riscv", "depthwise_conv2d": "_riscv", "dense": "_riscv", "squeeze_excite": "_riscv"}
        for t in ("riscv32", "esp8266")},
 }

@@ -330,8 +330,9 @@ def lut_case(pick: Pick, rng: np.random.Generator) -> Case:
     return Case("lut_s8", "lut", dict(size=x.size, table=table), [x], q.lut(x, table))
 
 
-def squeeze_excite_case(pick: Pick, rng: np.random.Generator) -> Case:
-    c, r, h, w = pick(CHANNELS), pick([1, 2, 4, 8]), pick([1, 3, 5]), pick([1, 2, 4])
+def squeeze_excite_case(pick: Pick, rng: np.random.Generator, heights: tuple[int, ...] = (1, 3, 5),
+                        widths: tuple[int, ...] = (1, 2, 4)) -> Case:
+    c, r, h, w = pick(CHANNELS), pick([1, 2, 4, 8]), pick(heights), pick(widths)
     x = rng.integers(-128, 128, (1, c, h, w)).astype(np.int8)
     zx, pool_zp, gate_zp, zy = (_zp(pick, rng) for _ in range(4))
     pool_m, pool_s = q.quantize_multiplier(_scale(rng) / (_scale(rng) * h * w))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -193,3 +195,41 @@ def test_refine_fills_the_hole_a_stage_lead_leaves_before_the_stage() -> None:
     assert under_lead(refined)  # the lead bytes are taken from step 5, the stage's first, only
     from_x = plan_memory([replace(b, lead_first_step=None) for b in bufs], refine=True)
     assert not under_lead(from_x)  # taken for x's whole lifetime: b1 and b2 stay clear
+
+
+@pytest.mark.parametrize("shape,perm,view", [
+    ((1, 1, 20, 12), (0, 3, 1, 2), True),   # PP-OCR recogniser: (1, 1, T, C) -> (1, C, 1, T), same NHWC bytes
+    ((1, 12, 1, 20), (0, 1, 3, 2), True),   # a row becomes a column: NHWC order kept
+    ((1, 12, 1, 20), (0, 3, 2, 1), False),  # channels and width swap: the bytes move
+])
+def test_transpose_that_keeps_the_nhwc_bytes_runs_no_code(shape: tuple, perm: tuple, view: bool, tmp_path) -> None:
+    """A transpose is a view exactly when the C layout's byte order survives it; the C still
+    matches the simulator either way."""
+    from onnx import TensorProto, helper
+
+    from mnv3c.codegen import host
+    from mnv3c.codegen.generate import generate
+    from mnv3c.frontend import load_onnx
+    from mnv3c.passes import optimize
+    from mnv3c.quant.simulate import quantize_input, simulate
+
+    rng = np.random.default_rng(3)
+    c = shape[1]
+    w = rng.standard_normal((c, c, 1, 1)).astype(np.float32)
+    out_shape = tuple(shape[p] for p in perm)
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w"], ["c"]), helper.make_node("Transpose", ["c"], ["t"], perm=list(perm)),
+         helper.make_node("Relu", ["t"], ["y"])],
+        "t", [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)],
+        [helper.make_tensor("w", TensorProto.FLOAT, w.shape, w.ravel())])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    g = optimize(load_onnx(model, require_image_input=False))
+    x = rng.standard_normal((4, *shape[1:])).astype(np.float32)
+    qg = quantize(g, x, progress=False)
+    sched = plan_model(qg).schedule
+    assert any(s.op in ("transpose", "reshape") for s in sched.steps) != view
+    xq = quantize_input(qg, x[:1])
+    report = generate(qg, tmp_path / "c")
+    assert len(report["layers"]) == len(sched.steps) == (2 if view else 3)
+    np.testing.assert_array_equal(host.build_and_run(tmp_path / "c", xq), simulate(qg, xq))

@@ -34,6 +34,17 @@ def pointwise_dsp(w: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(six).reshape(-1)
 
 
+def pointwise_dsp16(w: np.ndarray) -> np.ndarray:
+    """[out][in] (or OHWI) -> int16, out padded to a multiple of 4 and K to 4 with zeros, then per block of
+    4 output channels and group of 4 values c0..c3 the pairs (o0: c0, c2) .. (o3: c0, c2), (o0: c1, c3) ..
+    (o3: c1, c3), as the little-endian bytes of the int16 values (arm_dsp/conv2d_s8_arm_dsp16.c)."""
+    m = _pad_to(_pad_to(w.reshape(w.shape[0], -1), 0, 4), 1, 4)
+    ob, cg = m.shape[0] // 4, m.shape[1] // 4
+    # o = 4*ob + oi, c = 4*cg + 2*chi + cpar -> [ob][cg][cpar][oi][chi]
+    five = m.reshape(ob, 4, cg, 2, 2).transpose(0, 2, 4, 1, 3)
+    return np.ascontiguousarray(five.astype("<i2")).view(np.int8).reshape(-1)
+
+
 def depthwise_dsp(w: np.ndarray) -> np.ndarray:
     """HWC [kh][kw][C] -> int16, per group of 4 channels and per tap [w c0, w c2, w c1, w c3], as the
     little-endian bytes of the int16 values (arm_dsp/depthwise_conv2d_s8_arm_dsp.c)."""
@@ -61,6 +72,12 @@ def depthwise_rv(w: np.ndarray) -> np.ndarray:
     (riscv/depthwise_conv2d_s8_riscv.c)."""
     taps = w.reshape(-1, w.shape[-1])  # [T][C]
     return np.ascontiguousarray(taps.reshape(taps.shape[0], -1, 4).transpose(1, 0, 2)).reshape(-1)
+
+
+def rows_mve(w: np.ndarray) -> np.ndarray:
+    """OHWI (or [out][in]) -> out padded to a multiple of 4 with zero rows, each row of K values padded
+    with zeros to a multiple of 16 (arm_mve/conv2d_s8_arm_mve.c: whole vectors, no predication)."""
+    return np.ascontiguousarray(_pad_to(_pad_to(w.reshape(w.shape[0], -1), 0, 4), 1, 16)).reshape(-1)
 
 
 def dsp_out_table(bias: np.ndarray, mult: np.ndarray, shift: np.ndarray, zp: int) -> np.ndarray:
@@ -114,8 +131,10 @@ OUT_STAGES: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray, int], np.nda
 
 LAYOUTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "pointwise_dsp": pointwise_dsp,
+    "pointwise_dsp16": pointwise_dsp16,
     "depthwise_dsp": depthwise_dsp,
     "pointwise_rv": pointwise_rv,
     "depthwise_rv": depthwise_rv,
     "dense_rv": dense_rv,
+    "rows_mve": rows_mve,
 }

@@ -46,7 +46,7 @@ def schedule_text(schedule: dict[str, Any]) -> str:
            f"layer by layer {schedule['layer_by_layer_tensor_ram_bytes']:,} B)")
     if not schedule["stages"]:
         return f"schedule: layer by layer, {ram}"
-    stages = "; ".join(f"steps {st['first_step']}..{st['last_step']} in {st['bands']} bands of {st['band_rows']} rows"
+    stages = "; ".join(f"steps {st['first_step']}..{st['last_step']} in {st['bands']} bands of {st['band_rows']} row{'s' if st['band_rows'] != 1 else ''}"
                        f"{' (output over its input)' if st['output_over_input'] else ''}" for st in schedule["stages"])
     return (f"schedule: patched ({stages}), {ram}, extra {schedule['extra_macs']:,} MACs "
             f"({schedule['extra_macs_percent']:.2f} %) for the recomputed band edges")

@@ -64,6 +64,7 @@ def _variant_pair(name: str, params_type: str, folder: str, headers: tuple[str, 
 PW_MAX_C = 1024  # MNV3C_PW_MAX_C: the widest reduction the arm_dsp convolutions buffer on the stack
 DW_MAX_C = 1024  # MNV3C_DW_DSP_MAX_C / MNV3C_DW_MVE_MAX_C: the depthwise variants' input_zp row
 DW_MAX_TAPS = 64  # MNV3C_DW_DSP_MAX_TAPS / MNV3C_DW_MVE_MAX_TAPS: their tap-address table
+CONV_DSP16_MAX_WEIGHTS = 4096  # conv2d_s8_arm_dsp16: its int16 weights cost twice the flash, so small layers only
 CONV_MVE_MAX_K = 1024  # MNV3C_CONV_MVE_MAX_K: conv2d_s8_arm_mve's receptive field on the stack
 
 
@@ -71,6 +72,13 @@ def _se_scratch(node: Node, graph: Graph) -> int:
     """squeeze_excite_s8: the pooled/gate vector (C bytes) and the hidden vector (R bytes)."""
     reduced, channels = graph.tensors[node.inputs[1]].shape
     return int(channels) + int(reduced)
+
+
+def _se_table_scratch(node: Node, graph: Graph) -> int:
+    """squeeze_excite_s8_arm_dsp/_arm_mve: the portable scratch rounded up to 4, then the int16 gate
+    (channels rounded up to 8)."""
+    reduced, channels = graph.tensors[node.inputs[1]].shape
+    return -(-_se_scratch(node, graph) // 4) * 4 + 2 * (-(-int(channels) // 8) * 8)
 
 
 def _conv_transpose_scratch(node: Node, graph: Graph) -> int:
@@ -128,15 +136,27 @@ KERNELS: dict[str, Kernel] = {
         # runtime_c/arm_dsp/: Cortex-M4/M7/M33 with the DSP extension (SMLAD, SXTB16)
         *_variant_pair("conv1x1_s8_arm_dsp", "mnv3c_conv2d_params", "arm_dsp", _ARM_DSP_HEADERS, "pointwise_dsp"),
         *_variant_pair("conv2d_s8_arm_dsp", "mnv3c_conv2d_params", "arm_dsp", _ARM_DSP_HEADERS, "pointwise_dsp"),
+        *_variant_pair("conv2d_s8_arm_dsp16", "mnv3c_conv2d_params", "arm_dsp", _ARM_DSP_HEADERS, "pointwise_dsp16"),
         *_variant_pair("depthwise_conv2d_s8_arm_dsp", "mnv3c_depthwise_conv2d_params", "arm_dsp", _ARM_DSP_HEADERS,
                        "depthwise_dsp"),
         *_variant_pair("dense_s8_arm_dsp", "mnv3c_dense_params", "arm_dsp", _ARM_DSP_HEADERS, "pointwise_dsp"),
+        Kernel("add_s8_arm_dsp", "mnv3c_add_params", ("arm_dsp/add_s8_arm_dsp.c",), inplace_operands=(0, 1),
+               headers=_ARM_DSP_HEADERS),
+        Kernel("squeeze_excite_s8_arm_dsp", "mnv3c_squeeze_excite_params",
+               ("arm_dsp/squeeze_excite_s8_arm_dsp.c", "arm_dsp/dense_s8_arm_dsp.c"), inplace_operands=(0,),
+               scratch=_se_table_scratch, headers=_ARM_DSP_HEADERS, layout="pointwise_dsp"),
         # runtime_c/arm_mve/: Cortex-M55 (Helium)
         *_variant_pair("conv1x1_s8_arm_mve", "mnv3c_conv2d_params", "arm_mve", _ARM_MVE_HEADERS, "", "mve_out_table"),
         *_variant_pair("depthwise_conv2d_s8_arm_mve", "mnv3c_depthwise_conv2d_params", "arm_mve", _ARM_MVE_HEADERS,
                        "", "mve_dw_out_table"),
         *_variant_pair("dense_s8_arm_mve", "mnv3c_dense_params", "arm_mve", _ARM_MVE_HEADERS, "", "mve_out_table"),
-        *_variant_pair("conv2d_s8_arm_mve", "mnv3c_conv2d_params", "arm_mve", _ARM_MVE_HEADERS, "", "mve_out_table"),
+        *_variant_pair("conv2d_s8_arm_mve", "mnv3c_conv2d_params", "arm_mve", _ARM_MVE_HEADERS, "rows_mve",
+                       "mve_out_table"),
+        Kernel("add_s8_arm_mve", "mnv3c_add_params", ("arm_mve/add_s8_arm_mve.c",), inplace_operands=(0, 1),
+               headers=_ARM_MVE_HEADERS),
+        Kernel("squeeze_excite_s8_arm_mve", "mnv3c_squeeze_excite_params",
+               ("arm_mve/squeeze_excite_s8_arm_mve.c", "arm_mve/dense_s8_arm_mve.c"), inplace_operands=(0,),
+               scratch=_se_table_scratch, headers=_ARM_MVE_HEADERS),
         # runtime_c/riscv/: RV32IMC
         *_variant_pair("conv1x1_s8_riscv", "mnv3c_conv2d_params", "riscv", _RISCV_HEADERS, "pointwise_rv", ""),
         *_variant_pair("conv2d_s8_riscv", "mnv3c_conv2d_params", "riscv", _RISCV_HEADERS, "pointwise_rv", ""),
@@ -227,12 +247,47 @@ def _se_small(node: Node, graph: Graph) -> bool:
                for w, fc in ((1, "fc1"), (3, "fc2")))
 
 
+def se_scale_exact(mult: int, shift: int) -> bool:
+    """The squeeze-excite channel scale of the Arm variants (arm_dsp/squeeze_excite_s8_arm_dsp.c, where
+    the proof is, and arm_mve/) gives the portable bytes: multiplier in [2^30, 2^31), shift in [-22, -1]."""
+    return 1 << 30 <= int(mult) < 1 << 31 and -22 <= int(shift) <= -1
+
+
+def _se_scale(node: Node, graph: Graph) -> bool:
+    return se_scale_exact(node.attrs["mul_multiplier"], node.attrs["mul_shift"])
+
+
+def add_arm_exact(a_shift: int, b_shift: int, shift: int, mult: int) -> bool:
+    """add_s8_arm_dsp/_arm_mve (their headers have the proofs) give the portable bytes: input shifts in
+    [-21, 0], output shift in [-21, -1], output multiplier in [2^30, 2^31)."""
+    return all(-21 <= int(s) <= 0 for s in (a_shift, b_shift)) and -21 <= int(shift) <= -1 and \
+        1 << 30 <= int(mult) < 1 << 31
+
+
+def _add_arm(node: Node, graph: Graph) -> bool:
+    a = node.attrs
+    return _same_shapes(node, graph) and int(a.get("left_shift", 20)) == 20 and add_arm_exact(
+        a["a_shift"], a["b_shift"], a["shift"], a["multiplier"])
+
+
+def _se_dsp_fits(node: Node, graph: Graph) -> bool:
+    """squeeze_excite_s8_arm_dsp: the scale is exact and both dense layers fit dense_s8_arm_dsp."""
+    reduced, channels = graph.tensors[node.inputs[1]].shape
+    return _se_scale(node, graph) and max(int(reduced), int(channels)) <= PW_MAX_C
+
+
 def _conv_dsp_fits(node: Node, graph: Graph) -> bool:
     """conv2d_s8_arm_dsp: group 1, dilation 1, kernel_h * kernel_w * in_c rounded up to 4 <= PW_MAX_C."""
     o, c, kh, kw = graph.tensors[node.inputs[1]].shape
     a = node.attrs
     return (int(a.get("group", 1)) == 1 and tuple(a.get("dilations") or (1, 1)) == (1, 1)
             and -(-(kh * kw * c) // 4) * 4 <= PW_MAX_C)
+
+
+def _conv_dsp16_fits(node: Node, graph: Graph) -> bool:
+    """conv2d_s8_arm_dsp16: as conv2d_s8_arm_dsp, and at most CONV_DSP16_MAX_WEIGHTS padded weights."""
+    o, c, kh, kw = graph.tensors[node.inputs[1]].shape
+    return _conv_dsp_fits(node, graph) and -(-o // 4) * 4 * (-(-(kh * kw * c) // 4) * 4) <= CONV_DSP16_MAX_WEIGHTS
 
 
 def _conv_mve_fits(node: Node, graph: Graph) -> bool:
@@ -346,6 +401,8 @@ _ARM_DSP_RULES: dict[str, list[Rule]] = {
     "conv2d": [
         (_both(_is_pointwise_buffered, _short), "conv1x1_s8_arm_dsp_short"),
         (_is_pointwise_buffered, "conv1x1_s8_arm_dsp"),
+        (_both(_conv_dsp16_fits, _short), "conv2d_s8_arm_dsp16_short"),
+        (_conv_dsp16_fits, "conv2d_s8_arm_dsp16"),
         (_both(_conv_dsp_fits, _short), "conv2d_s8_arm_dsp_short"),
         (_conv_dsp_fits, "conv2d_s8_arm_dsp"),
     ],
@@ -354,6 +411,8 @@ _ARM_DSP_RULES: dict[str, list[Rule]] = {
         (_depthwise_fits, "depthwise_conv2d_s8_arm_dsp"),
     ],
     "dense": [(_both(_dense_fits, _short), "dense_s8_arm_dsp_short"), (_dense_fits, "dense_s8_arm_dsp")],
+    "squeeze_excite": [(_se_dsp_fits, "squeeze_excite_s8_arm_dsp")],
+    "add": [(_add_arm, "add_s8_arm_dsp")],
 }
 _ARM_MVE_RULES: dict[str, list[Rule]] = {  # the M55 has the DSP instructions too: arm_dsp where no MVE kernel
     "conv2d": [
@@ -367,6 +426,8 @@ _ARM_MVE_RULES: dict[str, list[Rule]] = {  # the M55 has the DSP instructions to
         (_depthwise_fits, "depthwise_conv2d_s8_arm_mve"),
     ],
     "dense": [(_short, "dense_s8_arm_mve_short"), (_always, "dense_s8_arm_mve")],
+    "squeeze_excite": [(_se_scale, "squeeze_excite_s8_arm_mve")],
+    "add": [(_add_arm, "add_s8_arm_mve")],
 }
 _RISCV_RULES: dict[str, list[Rule]] = {
     "conv2d": [

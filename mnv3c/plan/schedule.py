@@ -1,7 +1,7 @@
 """The schedule: the order layers run in, and how long each tensor's bytes must survive.
 
-One step per graph node, in graph order, except views: a reshape that does not move bytes (in the
-C layout, NHWC for 4-D tensors) runs no code, its output simply names its input's storage. Storage
+One step per graph node, in graph order, except views: a reshape or transpose that does not move
+bytes (in the C layout, NHWC for 4-D tensors) runs no code, its output simply names its input's storage. Storage
 is identified by a *root* tensor, and every root gets an arena buffer from the memory planner,
 the graph input and output included: the input is live from before the first step until its last
 reader (then its bytes are reused), the output from its producer until after the last step.
@@ -15,11 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
+import numpy as np
+
 from mnv3c.errors import UnsupportedModelError, shown
 from mnv3c.ir.graph import Graph
 from mnv3c.plan.memory import Buffer
 
-VIEW_OPS = ("reshape", "channels_last_reshape")
+VIEW_OPS = ("reshape", "channels_last_reshape", "transpose")
 
 
 @dataclass(frozen=True)
@@ -111,14 +113,22 @@ def _root_bytes(sched: Schedule, nbytes: Mapping[str, int], r: str) -> int:
 
 
 def _is_view(graph: Graph, x: str, y: str) -> bool:
-    """A reshape is free when both sides keep their elements in logical (row-major NCHW) order; a
-    channels_last_reshape of a 4-D tensor into another rank reads exactly the NHWC bytes."""
+    """A reshape, transpose or channels_last_reshape is free when ``y``'s bytes in the C layout (NHWC
+    for 4-D tensors, row-major otherwise) are ``x``'s bytes in the same order. Checked by pushing an
+    index array through the node, so any layout case is decided the same way (e.g. the PP-OCR
+    recogniser's (1, 1, T, C) -> (1, C, 1, T) transpose, a no-op in NHWC)."""
     producer = next(n for n in graph.nodes if y in n.outputs)
-    if producer.op == "channels_last_reshape":
-        return len(graph.tensors[x].shape) == 4 and len(graph.tensors[y].shape) != 4
-    return _memory_order_is_logical(graph.tensors[x].shape) and _memory_order_is_logical(graph.tensors[y].shape)
+    x_shape, y_shape = graph.tensors[x].shape, graph.tensors[y].shape
+    labels = np.arange(int(np.prod(x_shape)), dtype=np.int64).reshape(x_shape)
+    if producer.op == "transpose":
+        moved = labels.transpose(tuple(int(p) for p in producer.attrs.get("perm", range(len(x_shape) - 1, -1, -1))))
+    elif producer.op == "channels_last_reshape":
+        moved = labels.transpose(0, 2, 3, 1).reshape(y_shape) if len(x_shape) == 4 else labels.reshape(y_shape)
+    else:
+        moved = labels.reshape(y_shape)
+    return moved.shape == tuple(y_shape) and bool(np.array_equal(_stored(moved), _stored(labels)))
 
 
-def _memory_order_is_logical(shape: tuple[int, ...]) -> bool:
-    """4-D tensors are stored NHWC; that matches NCHW order only if C == 1 or H·W == 1."""
-    return len(shape) != 4 or shape[1] == 1 or shape[2] * shape[3] == 1
+def _stored(a: np.ndarray) -> np.ndarray:
+    """The elements of ``a`` in the order the C code stores them: NHWC for 4-D tensors."""
+    return (a.transpose(0, 2, 3, 1) if a.ndim == 4 else a).ravel()

@@ -35,6 +35,14 @@ void mnv3c_conv2d_s8_arm_dsp_short(const mnv3c_conv2d_params *p,
     const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
 size_t mnv3c_conv2d_s8_arm_dsp_short_scratch_bytes(const mnv3c_conv2d_params *p);
 
+/* conv2d_s8 (group 1, dilation 1) on "pointwise_dsp16" weights (int16); 4 * ceil(kernel_h * kernel_w * in_c / 4) <= 1024. */
+void mnv3c_conv2d_s8_arm_dsp16(const mnv3c_conv2d_params *p,
+    const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_conv2d_s8_arm_dsp16_scratch_bytes(const mnv3c_conv2d_params *p);
+void mnv3c_conv2d_s8_arm_dsp16_short(const mnv3c_conv2d_params *p,
+    const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_conv2d_s8_arm_dsp16_short_scratch_bytes(const mnv3c_conv2d_params *p);
+
 /* dense_s8 on "pointwise_dsp" weights; in_features <= MNV3C_PW_MAX_C (1024). */
 void mnv3c_dense_s8_arm_dsp(const mnv3c_dense_params *p,
     const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
@@ -50,6 +58,16 @@ size_t mnv3c_depthwise_conv2d_s8_arm_dsp_scratch_bytes(const mnv3c_depthwise_con
 void mnv3c_depthwise_conv2d_s8_arm_dsp_short(const mnv3c_depthwise_conv2d_params *p,
     const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
 size_t mnv3c_depthwise_conv2d_s8_arm_dsp_short_scratch_bytes(const mnv3c_depthwise_conv2d_params *p);
+
+/* squeeze_excite_s8 with fc1 and fc2 on "pointwise_dsp" weights; channels, R <= MNV3C_PW_MAX_C (1024),
+ * mul_mult in [2^30, 2^31), mul_shift in [-22, -1]; scratch as its _scratch_bytes says. */
+void mnv3c_squeeze_excite_s8_arm_dsp(const mnv3c_squeeze_excite_params *p, const int8_t *x, int8_t *y,
+    void *scratch);
+size_t mnv3c_squeeze_excite_s8_arm_dsp_scratch_bytes(const mnv3c_squeeze_excite_params *p);
+
+/* add_s8; a_shift, b_shift in [-21, 0], out_shift in [-21, -1], out_mult in [2^30, 2^31). */
+void mnv3c_add_s8_arm_dsp(const mnv3c_add_params *p, const int8_t *a, const int8_t *b, int8_t *y, void *scratch);
+size_t mnv3c_add_s8_arm_dsp_scratch_bytes(const mnv3c_add_params *p);
 
 #ifdef __cplusplus
 }

@@ -51,6 +51,16 @@ void mnv3c_depthwise_conv2d_s8_arm_mve_short(const mnv3c_depthwise_conv2d_params
     const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
 size_t mnv3c_depthwise_conv2d_s8_arm_mve_short_scratch_bytes(const mnv3c_depthwise_conv2d_params *p);
 
+/* squeeze_excite_s8 on the portable weights; mul_mult in [2^30, 2^31), mul_shift in [-22, -1]; scratch as
+ * its _scratch_bytes says. */
+void mnv3c_squeeze_excite_s8_arm_mve(const mnv3c_squeeze_excite_params *p, const int8_t *x, int8_t *y,
+    void *scratch);
+size_t mnv3c_squeeze_excite_s8_arm_mve_scratch_bytes(const mnv3c_squeeze_excite_params *p);
+
+/* add_s8; a_shift, b_shift in [-21, 0], out_shift in [-21, -1], out_mult in [2^30, 2^31). */
+void mnv3c_add_s8_arm_mve(const mnv3c_add_params *p, const int8_t *a, const int8_t *b, int8_t *y, void *scratch);
+size_t mnv3c_add_s8_arm_mve_scratch_bytes(const mnv3c_add_params *p);
+
 #ifdef __cplusplus
 }
 #endif
