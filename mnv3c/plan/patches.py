@@ -248,7 +248,6 @@ def patched_buffers(graph: Graph, sched: Schedule, buffers: list[Buffer], stages
         x = by_root[x_root]
         by_root[x_root] = replace(x, last_step=max(x.last_step, st.last))
         y = by_root[y_root]
-        by_root[y_root] = (replace(y, first_step=st.last, inplace_with=x_root, inplace_lead=st.output_lead,
-                                   lead_first_step=st.first)
+        by_root[y_root] = (replace(y, first_step=st.last, inplace_with=x_root, inplace_lead=st.output_lead)
                            if st.shares_input else replace(y, first_step=st.first, inplace_with=None, inplace_lead=0))
     return [by_root[b.name] for b in buffers]
