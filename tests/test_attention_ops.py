@@ -32,8 +32,9 @@ from mnv3c.plan.strides import gather_box
 from mnv3c.quant import intops
 from mnv3c.quant.batch_matmul import batch_matmul_s8
 from mnv3c.quant.layer_norm import layer_norm_params, layer_norm_s8
-from mnv3c.quant.quantize import quantize
-from mnv3c.quant.simulate import dequantize_output, quantize_input, quantize_tensor, simulate
+from mnv3c.quant.mixed import all_int16, rebuild
+from mnv3c.quant.quantize import quantize, quantize_with_float
+from mnv3c.quant.simulate import dequantize_output, dequantize_tensor, quantize_input, quantize_tensor, simulate
 from mnv3c.quant.softmax import softmax_params, softmax_s8
 from mnv3c.reference.float_exec import run_float
 
@@ -223,3 +224,23 @@ def test_onnx_node_cases_in_int8(case: str) -> None:
         np.testing.assert_array_equal(sim, quantize_tensor(qg, qg.outputs[0], want))  # bytes move, nothing rounds
     assert got.shape == want.shape
     assert np.abs(got - want).max() <= 6 * step + 0.02 * np.abs(want).max(), case
+
+
+def test_attention_block_16x8_sequence_dense_bit_exact_in_c(tmp_path: Path) -> None:
+    """--precision int16 on the attention block: its dense layers over the token sequence run 16x8
+    (conv2d_s16 over T pixels, every token, not only the first), the ops without a 16x8 kernel stay
+    int8 between converters; C and simulator agree byte for byte."""
+    t, heads, e = 7, 2, 5
+    rng = np.random.default_rng(11)
+    g = optimize(load_onnx(_attention_block(t, heads, e, seed=3), require_image_input=False))
+    ref, qg = quantize_with_float(g, rng.normal(0, 1, (16, heads * e, 1, t)).astype(np.float32), progress=False)
+    q = rebuild(ref, qg, all_int16(ref))
+    dense = [nd for nd in q.nodes if nd.op == "dense"]
+    assert dense and all(q.tensors[nd.outputs[0]].dtype == "int16" for nd in dense)
+    xq = quantize_input(q, rng.normal(0, 1, (3, heads * e, 1, t)).astype(np.float32))
+    sim = simulate(q, xq)
+    f = run_float(ref, {ref.inputs[0]: dequantize_tensor(q, q.inputs[0], xq)})[ref.outputs[0]]
+    assert np.corrcoef(dequantize_output(q, sim).ravel(), f.ravel())[0, 1] > 0.98
+    report = generate(q, tmp_path / "c")
+    assert sum(layer["kernel"] == "conv2d_s16" for layer in report["layers"]) == len(dense)
+    np.testing.assert_array_equal(host.build_and_run(tmp_path / "c", xq, sanitize=True), sim)

@@ -463,7 +463,7 @@ def _int16_output(node: Node, graph: Graph) -> bool:
 INT16_RULES: dict[str, list[Rule]] = {
     "conv2d": [(_always, "conv2d_s16")],
     "depthwise_conv2d": [(_always, "depthwise_conv2d_s16")],
-    "dense": [(_always, "dense_s16")],
+    "dense": [(_is_sequence, "conv2d_s16"), (_always, "dense_s16")],
     "add": [(_same_shapes, "add_s16")],
     "squeeze_excite": [(_always, "squeeze_excite_s16")],
     "global_avg_pool": [(_always, "global_avg_pool_s16")],

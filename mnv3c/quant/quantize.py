@@ -591,7 +591,7 @@ def _build_mul(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, QP])
     if scalar is not None:
         c, act = float(np.asarray(scalar).reshape(-1)[0]), n.attrs.get("act", "none")
         (sx, zx), (sy, zy) = params[n.inputs[0]], params[n.outputs[0]]
-        qn.inputs = [n.inputs[0]]
+        qn.inputs = qn.inputs[:1]  # the input, or its converter when it is int16
         qn.attrs["lut"] = intops.make_lut(lambda v: apply_activation(v * c, act, n.attrs.get("act_params") or {}),
                                           sx, zx, sy, zy)
         return
@@ -720,7 +720,7 @@ def _build_layer_norm(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[st
     gamma, beta = (np.broadcast_to(np.asarray(v, np.float64).reshape(-1), (d,)) if v is not None else default
                    for v, default in ((_optional_const(g, n, 1), np.ones(d)), (_optional_const(g, n, 2), np.zeros(d))))
     (sx, _), (sy, zy) = params[n.inputs[0]], params[n.outputs[0]]
-    qn.inputs = [n.inputs[0]]
+    qn.inputs = qn.inputs[:1]  # the input, or its converter when it is int16
     qn.attrs.update(y_zero_point=zy, **layer_norm_params(d, float(n.attrs.get("epsilon", 1e-5)), sx, sy, gamma, beta))
 
 

@@ -243,8 +243,11 @@ def _bias_nchw(bias: np.ndarray, ndim: int) -> np.ndarray:
 
 
 def _dense16(n: Node, ins: list, batch: int) -> np.ndarray:
-    a = n.attrs
-    return intops16.dense(ins[0], ins[1], ins[2], a["multiplier"], a["shift"], int(a["lo"]), int(a["hi"]), a.get("lut"))
+    """Over the last axis, as `_dense`: a sequence [N, T, K] is N·T rows."""
+    a, x = n.attrs, ins[0]
+    y = intops16.dense(x.reshape(-1, x.shape[-1]), ins[1], ins[2], a["multiplier"], a["shift"], int(a["lo"]),
+                       int(a["hi"]), a.get("lut"))
+    return y.reshape(x.shape[:-1] + y.shape[-1:])
 
 
 def _add16(n: Node, ins: list, batch: int) -> np.ndarray:
