@@ -503,7 +503,7 @@ def _layer_norm(e: _Emitter) -> LayerCode:
                                        "round(gamma * sqrt(size) / s_y * 2^(out_shift - 24)), per channel")),
                      ("beta", e.array("beta", "int64_t", np.asarray(a["beta"]),
                                       "round(beta / s_y * 2^out_shift), per channel"))]
-    e.code.notes.append("integer layer norm over the last axis (runtime_c/layer_norm_s8.c)")
+    e.code.notes.append("integer layer norm over the last axis (runtime_c/layer_norm_s8.c; 16x8: layer_norm_s16.c)")
     return e.code
 
 

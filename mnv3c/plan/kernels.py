@@ -113,6 +113,7 @@ KERNELS: dict[str, Kernel] = {
         Kernel("avg_pool_s16", "mnv3c_avg_pool_params", ("avg_pool_s16.c",)),
         Kernel("max_pool_s16", "mnv3c_max_pool_params", ("max_pool_s16.c",)),
         Kernel("lut_s16", "mnv3c_lut_s16_params", ("lut_s16.c",), inplace_operands=(0,)),
+        Kernel("layer_norm_s16", "mnv3c_layer_norm_params", ("layer_norm_s16.c",), headers=("mnv3c_fixedpoint.h",)),
         Kernel("requantize_s8_s16", "mnv3c_requantize_params", ("requantize_s8_s16.c",)),
         Kernel("requantize_s16_s8", "mnv3c_requantize_params", ("requantize_s16_s8.c",)),
         Kernel(
@@ -469,6 +470,7 @@ INT16_RULES: dict[str, list[Rule]] = {
     "global_avg_pool": [(_always, "global_avg_pool_s16")],
     "avg_pool": [(_always, "avg_pool_s16")],
     "max_pool": [(_always, "max_pool_s16")],
+    "layer_norm": [(_always, "layer_norm_s16")],
     **{op: [(_always, "lut_s16")] for op in LUT_OPS},
 }
 CONVERTER_RULES: list[Rule] = [(_int16_output, "requantize_s8_s16"), (_always, "requantize_s16_s8")]
