@@ -30,6 +30,7 @@ MNV3C_XT_INLINE void dense_blocks(const mnv3c_xt_out *s, const int16_t *xb, int3
         for (i = 0; i < MNV3C_XT_DENSE_BLOCK; ++i) { /* the sums start at the bias */
             acc[i] = (uint32_t)mnv3c_xt_bias(s, o, n, i) - (uint32_t)m;
         }
+#pragma GCC unroll 2
         while (xc < x_end) {
             const int32_t xv = *xc++;
 #pragma GCC unroll 8 /* the sums stay in registers */

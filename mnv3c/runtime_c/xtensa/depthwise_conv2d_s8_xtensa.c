@@ -53,6 +53,7 @@ MNV3C_XT_INLINE void channels(const mnv3c_xt_out *s, int32_t taps, const int8_t 
         const int8_t *const *ti = t;
         uint32_t a0 = (uint32_t)(s->bias[c] - m[c]), a1 = (uint32_t)(s->bias[c + 1] - m[c + 1]);
         uint32_t a2 = (uint32_t)(s->bias[c + 2] - m[c + 2]), a3 = (uint32_t)(s->bias[c + 3] - m[c + 3]);
+#pragma GCC unroll 2
         for (; ti < t_end; ++ti, wt += 4) {
             const uint8_t *u = (const uint8_t *)*ti + c;
             uint32_t v;
