@@ -20,6 +20,10 @@ byte for byte with the simulator, at the package's resolution (`CorpusModel.shap
 not fit the board's 4 MiB, then at the reduced one (`CorpusModel.small`).
 
     python benchmarks/corpus.py [--quick] [--calib N] [--eval N] [--model NAME ...] [--shape NAME=H,W ...]
+                                [--precision int8|int16|mixed] [--target-agreement F] [--adaptive-rounding]
+
+`--precision` measures mnv3c's 16x8 (every layer with a 16x8 kernel, or mixed: the automatic search,
+to `--target-agreement` on the calibration set) instead of int8, as `compile --precision` builds it.
 
 `--shape` measures a model at another input size than its package's (e.g. the detector, which
 rapidocr runs at 736x736, at 320x320: numpy simulation of 64 pages at 736 takes hours).
@@ -42,10 +46,9 @@ from onnxruntime import quantization as ortq
 
 from mnv3c import corpus
 from mnv3c.codegen.host import nchw_to_nhwc
-from mnv3c.compiler import build_project, resolve_board, run_project, write_project
+from mnv3c.compiler import build_project, quantize_model, resolve_board, run_project, write_project
 from mnv3c.errors import MnvError
 from mnv3c.quant.evaluate import load_float_graph, run_int8
-from mnv3c.quant.quantize import quantize
 from mnv3c.quant.simulate import quantize_input, simulate
 from mnv3c.quant.softmax import int8_softmax_fits
 from mnv3c.reference.float_exec import run_float
@@ -90,7 +93,13 @@ def _cortex_m7(qg, x: np.ndarray, out: Path) -> dict:
             "arena": report["arena_bytes"], "ram": report["ram_bytes"], "flash": report["flash_bytes"]}
 
 
-def measure(m: corpus.CorpusModel, n_calib: int, n_eval: int, quick: bool, tmp: Path) -> dict:
+def _quantize(graph, path: Path, calib: np.ndarray, options: dict):
+    """mnv3c's quantized graph of ``graph`` at the requested precision (int8 softmax where it fits)."""
+    opts = {**options, "softmax": int8_softmax_fits(graph)}
+    return quantize_model(str(path), None, calib, progress=False, loaded=(graph, {}), options=opts).qgraph
+
+
+def measure(m: corpus.CorpusModel, n_calib: int, n_eval: int, quick: bool, tmp: Path, options: dict) -> dict:
     row: dict = {"model": m, "shape": m.shape}
     path = corpus.onnx_file(m, CACHE)
     t0 = time.time()
@@ -103,7 +112,7 @@ def measure(m: corpus.CorpusModel, n_calib: int, n_eval: int, quick: bool, tmp: 
     row["float_err"] = _float_error(graph, path, x[:4])
     ref = _ort_run(path, x)
     try:
-        qg = quantize(graph, calib, progress=False, softmax=int8_softmax_fits(graph))
+        qg = _quantize(graph, path, calib, options)
     except MnvError as e:
         row["error"] = str(e)
         return row
@@ -126,8 +135,7 @@ def measure(m: corpus.CorpusModel, n_calib: int, n_eval: int, quick: bool, tmp: 
         shape = m.small
         small_path = corpus.onnx_file(m, CACHE, shape[2])
         small_graph, _ = load_float_graph(str(small_path), shape)
-        qg_small = quantize(small_graph, corpus.samples(m, n_calib, 0, shape), progress=False,
-                            softmax=int8_softmax_fits(small_graph))
+        qg_small = _quantize(small_graph, small_path, corpus.samples(m, n_calib, 0, shape), options)
         row["m7"] = _cortex_m7(qg_small, corpus.samples(m, 1, 100, shape), tmp / f"{m.name}_m7")
     row["m7_shape"] = shape
     print(f"{m.name}: done in {time.time() - t0:.0f} s", file=sys.stderr)
@@ -154,7 +162,13 @@ def main() -> None:
     ap.add_argument("--eval", type=int, default=64, help="fidelity inputs per model")
     ap.add_argument("--model", nargs="*", choices=sorted(corpus.BY_NAME), help="only these models")
     ap.add_argument("--shape", nargs="*", default=[], metavar="NAME=H,W", help="measure NAME at H x W")
+    ap.add_argument("--precision", choices=("int8", "int16", "mixed"), default="int8",
+                    help="mnv3c's precision (16x8: int16 activations, int8 weights)")
+    ap.add_argument("--target-agreement", type=float, default=None, help="--precision mixed: the search's target")
+    ap.add_argument("--adaptive-rounding", action="store_true", help="mnv3c: adaptive rounding of the weights")
     args = ap.parse_args()
+    options = {"precision": args.precision, "target_agreement": args.target_agreement,
+               "adaptive_rounding": args.adaptive_rounding}
     shapes = {}
     for item in args.shape:
         name, _, hw = item.partition("=")
@@ -164,7 +178,7 @@ def main() -> None:
     print(f"onnxruntime {ort.__version__}; {args.calib} calibration and {args.eval} fidelity inputs per model; "
           "fidelity = agreement with float / mean cosine\n")
     head = " | ".join(f"ORT int8 {k}" for k in methods)
-    print(f"| model | wheel | input | float vs ORT (max rel err) | mnv3c int8 | {head} | Cortex-M7 input "
+    print(f"| model | wheel | input | float vs ORT (max rel err) | mnv3c {args.precision} | {head} | Cortex-M7 input "
           "| bit-exact | instructions | arena | RAM | flash |")
     print("|---|---|---|--:|--:|" + "--:|" * len(methods) + "---|---|--:|--:|--:|--:|", flush=True)
     failed = []
@@ -174,7 +188,7 @@ def main() -> None:
                 continue
             if m.name in shapes:
                 m = dataclasses.replace(m, shape=shapes[m.name])
-            r = measure(m, args.calib, args.eval, args.quick, Path(tmp))
+            r = measure(m, args.calib, args.eval, args.quick, Path(tmp), options)
             if "error" in r:
                 failed.append(r)
             else:

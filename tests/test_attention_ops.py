@@ -23,6 +23,8 @@ import pytest
 from onnx import helper, numpy_helper
 
 from mnv3c.codegen import host
+from mnv3c.codegen.host import nchw_to_nhwc
+from mnv3c.compiler import build_project, resolve_board, run_project, write_project
 from mnv3c.codegen.generate import generate
 from mnv3c.errors import UnsupportedModelError
 from mnv3c.frontend import load_onnx
@@ -32,8 +34,9 @@ from mnv3c.plan.strides import gather_box
 from mnv3c.quant import intops
 from mnv3c.quant.batch_matmul import batch_matmul_s8
 from mnv3c.quant.layer_norm import layer_norm_params, layer_norm_s8
-from mnv3c.quant.quantize import quantize
-from mnv3c.quant.simulate import dequantize_output, quantize_input, quantize_tensor, simulate
+from mnv3c.quant.mixed import all_int16, rebuild
+from mnv3c.quant.quantize import quantize, quantize_with_float
+from mnv3c.quant.simulate import dequantize_output, dequantize_tensor, quantize_input, quantize_tensor, simulate
 from mnv3c.quant.softmax import softmax_params, softmax_s8
 from mnv3c.reference.float_exec import run_float
 
@@ -223,3 +226,43 @@ def test_onnx_node_cases_in_int8(case: str) -> None:
         np.testing.assert_array_equal(sim, quantize_tensor(qg, qg.outputs[0], want))  # bytes move, nothing rounds
     assert got.shape == want.shape
     assert np.abs(got - want).max() <= 6 * step + 0.02 * np.abs(want).max(), case
+
+
+def _attention_block_16x8(t: int = 7, heads: int = 2, e: int = 5, samples: int = 3) -> tuple[Graph, Graph, np.ndarray]:
+    """(float reference, every layer that has a 16x8 kernel in int16, int8 input codes) of the attention block."""
+    rng = np.random.default_rng(11)
+    g = optimize(load_onnx(_attention_block(t, heads, e, seed=3), require_image_input=False))
+    ref, qg = quantize_with_float(g, rng.normal(0, 1, (16, heads * e, 1, t)).astype(np.float32), progress=False)
+    q = rebuild(ref, qg, all_int16(ref))
+    return ref, q, quantize_input(q, rng.normal(0, 1, (samples, heads * e, 1, t)).astype(np.float32))
+
+
+def test_attention_block_16x8_sequence_dense_bit_exact_in_c(tmp_path: Path) -> None:
+    """--precision int16 on the attention block: its dense layers over the token sequence run 16x8
+    (conv2d_s16 over T pixels, every token, not only the first) and so does the layer norm
+    (layer_norm_s16); the ops without a 16x8 kernel stay int8 between converters; C and simulator
+    agree byte for byte."""
+    ref, q, xq = _attention_block_16x8()
+    dense = [nd for nd in q.nodes if nd.op == "dense"]
+    norms = [nd for nd in q.nodes if nd.op == "layer_norm"]
+    assert dense and norms and all(q.tensors[nd.outputs[0]].dtype == "int16" for nd in dense + norms)
+    sim = simulate(q, xq)
+    f = run_float(ref, {ref.inputs[0]: dequantize_tensor(q, q.inputs[0], xq)})[ref.outputs[0]]
+    assert np.corrcoef(dequantize_output(q, sim).ravel(), f.ravel())[0, 1] > 0.98
+    report = generate(q, tmp_path / "c")
+    assert sum(layer["kernel"] == "conv2d_s16" for layer in report["layers"]) == len(dense)
+    assert "layer_norm_s16" in {layer["kernel"] for layer in report["layers"]}
+    np.testing.assert_array_equal(host.build_and_run(tmp_path / "c", xq, sanitize=True), sim)
+
+
+@pytest.mark.slow
+@pytest.mark.qemu
+@pytest.mark.parametrize("target", ["cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55", "riscv32", "esp8266"])
+def test_attention_block_16x8_bit_exact_under_qemu(target: str, tmp_path: Path) -> None:
+    """The 16x8 sequence kernels (conv2d_s16 over tokens, layer_norm_s16) on the emulated targets."""
+    _, q, xq = _attention_block_16x8(samples=2)
+    x_c = nchw_to_nhwc(xq)
+    write_project(q, target, resolve_board(target, None), tmp_path / "out", force=False, inputs_int8=x_c)
+    _, image = build_project(tmp_path / "out")
+    ran = run_project(tmp_path / "out", image, x_c)
+    np.testing.assert_array_equal(ran.outputs.reshape(len(xq), -1), simulate(q, xq).reshape(len(xq), -1))

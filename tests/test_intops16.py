@@ -8,6 +8,7 @@ import pytest
 
 from mnv3c.quant import intops16 as q16
 from mnv3c.quant.intops import AddParams, quantize_multiplier
+from mnv3c.quant.layer_norm import MAX_ROW16, layer_norm_params, layer_norm_s16
 from mnv3c.analysis import layer_stats
 from mnv3c.quant.mixed import (_next_layer, all_int16, choose_mixed, fidelity, precision_cost, rebuild, tensor_bytes,
                                without_softmax)
@@ -63,6 +64,30 @@ def test_make_lut16_is_exact_on_entries_and_identity_interpolates_exactly() -> N
     assert np.abs(q16.lut16(top, ident).astype(int) - top).max() == 1
     hsig = q16.make_lut16(lambda v: np.clip(v / 6 + 0.5, 0, 1), 3.5 / 32767, 1 / 32767)
     assert hsig[0] == 0 and hsig[-1] == 32767 and hsig[256] == 16384  # f(0) = 0.5 -> 16383.5 away from 0
+
+
+def test_layer_norm16_ties_saturation_and_the_longest_row() -> None:
+    """gamma 0: the output is beta alone, so beta / s_y = +-2.5 rounds away from zero to +-3 and
+    +-40000 saturates; a constant row has variance 0 (eps alone) and gives beta; [a, -a] normalises
+    to +-1 exactly enough that gamma / s_y = 1000 gives +-1000; the longest row of alternating
+    extremes (the largest sum of squares) stays finite and normalises to +-1 too."""
+    sy = 1 / 4096
+    p = layer_norm_params(4, 1e-5, 1 / 32768, sy, np.zeros(4), np.array([2.5, -2.5, 40000.0, -40000.0]) * sy, int16=True)
+    y = layer_norm_s16(np.array([[5, -7, 11, 300]], np.int16), p["eps"], p["gamma"], p["beta"], p["out_shift"])
+    np.testing.assert_array_equal(y, [[3, -3, 32767, -32768]])
+    p = layer_norm_params(3, 1e-5, 1 / 32768, sy, np.ones(3), np.array([1.0, -2.0, 0.5]) * sy, int16=True)
+    y = layer_norm_s16(np.full((1, 3), -32768, np.int16), p["eps"], p["gamma"], p["beta"], p["out_shift"])
+    np.testing.assert_array_equal(y, [[1, -2, 1]])  # 0.5 -> 1: away from zero
+    p = layer_norm_params(2, 0.0, 1 / 32768, 1 / 1000, np.ones(2), np.zeros(2), int16=True)
+    y = layer_norm_s16(np.array([[1234, -1234], [-32768, 32767]], np.int16), p["eps"], p["gamma"], p["beta"], p["out_shift"])
+    np.testing.assert_array_equal(y, [[1000, -1000], [-1000, 1000]])
+    n = MAX_ROW16
+    x = np.where(np.arange(n) % 2 == 0, -32768, 32767).astype(np.int16)[None]
+    p = layer_norm_params(n, 0.0, 1 / 32768, 1 / 1000, np.ones(n), np.zeros(n), int16=True)
+    np.testing.assert_array_equal(layer_norm_s16(x, p["eps"], p["gamma"], p["beta"], p["out_shift"]),
+                                  np.where(x < 0, -1000, 1000))
+    with pytest.raises(Exception, match="at most 812"):
+        layer_norm_params(n + 1, 1e-5, 1.0, 1.0, np.ones(n + 1), np.zeros(n + 1), int16=True)
 
 
 def test_add16_uses_left_shift_15() -> None:

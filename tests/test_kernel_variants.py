@@ -146,6 +146,17 @@ APPLIES = {
     "squeeze_excite_s8_riscv_short": ("squeeze_excite_s8", _se_small),
     "depthwise_conv2d_s8_riscv_short": ("depthwise_conv2d_s8",
                                         lambda c: _dw_fits(c) and c.params["in_c"] % 4 == 0 and _small(c)),
+    "conv1x1_s8_xtensa": ("conv1x1_s8", lambda c: True),
+    "conv1x1_s8_xtensa_short": ("conv1x1_s8", _small),
+    "conv2d_s8_xtensa": ("conv2d_s8", lambda c: c.params["kernel_h"] * c.params["kernel_w"] * c.params["in_c"] <= 1024),
+    "conv2d_s8_xtensa_short": ("conv2d_s8", _small),
+    "depthwise_conv2d_s8_xtensa": ("depthwise_conv2d_s8", lambda c: _dw_fits(c) and c.params["in_c"] % 4 == 0),
+    "depthwise_conv2d_s8_xtensa_short": ("depthwise_conv2d_s8",
+                                         lambda c: _dw_fits(c) and c.params["in_c"] % 4 == 0 and _small(c)),
+    "squeeze_excite_s8_xtensa": ("squeeze_excite_s8", lambda c: True),
+    "squeeze_excite_s8_xtensa_short": ("squeeze_excite_s8", _se_small),
+    "dense_s8_xtensa": ("dense_s8", lambda c: c.params["in_features"] <= 1024),
+    "dense_s8_xtensa_short": ("dense_s8", lambda c: c.params["in_features"] <= 1024 and _small(c)),
 }
 
 
@@ -232,10 +243,10 @@ COVERAGE = {
        for t in ("cortex-m4", "cortex-m7", "cortex-m33")},
     "cortex-m55": {"conv2d": "_arm_mve", "depthwise_conv2d": "_arm_mve", "dense": "_arm_mve",
                    "squeeze_excite": "_arm_mve", "add": "_arm_mve"},
-    **{t: {"conv2d": "_riscv", "depthwise_conv2d": "_riscv", "dense": "_riscv", "squeeze_excite": "_riscv"}
-       for t in ("riscv32", "esp8266")},
+    "riscv32": {"conv2d": "_riscv", "depthwise_conv2d": "_riscv", "dense": "_riscv", "squeeze_excite": "_riscv"},
+    "esp8266": {"conv2d": "_xtensa", "depthwise_conv2d": "_xtensa", "dense": "_xtensa", "squeeze_excite": "_xtensa"},
 }
-POINTWISE_COVERAGE = {"cortex-m55": "_arm_mve", "riscv32": "_riscv", "esp8266": "_riscv"}  # every 1x1 conv2d layer
+POINTWISE_COVERAGE = {"cortex-m55": "_arm_mve", "riscv32": "_riscv", "esp8266": "_xtensa"}  # every 1x1 conv2d layer
 
 
 def assert_variants_cover(report: dict, target: str) -> None:

@@ -26,7 +26,7 @@ import mnv3c
 from mnv3c.quant import intops as q
 from mnv3c.quant import intops16 as q16
 from mnv3c.quant.batch_matmul import batch_matmul_s8
-from mnv3c.quant.layer_norm import layer_norm_params, layer_norm_s8
+from mnv3c.quant.layer_norm import MAX_ROW16, layer_norm_params, layer_norm_s8, layer_norm_s16
 from mnv3c.quant.softmax import softmax_params, softmax_s8
 
 RUNTIME = Path(mnv3c.__file__).parent / "runtime_c"
@@ -645,6 +645,23 @@ def layer_norm_case(pick: Pick, rng: np.random.Generator) -> Case:
     return Case("layer_norm_s8", "layer_norm", params, [x], np.ascontiguousarray(y))
 
 
+def layer_norm16_case(pick: Pick, rng: np.random.Generator) -> Case:
+    """As `layer_norm_case` on int16 codes: extremes (the largest sum of squares at the longest row),
+    constant rows and saturating outputs."""
+    rows, size, inner = pick([1, 3]), pick([1, 2, 15, 120, MAX_ROW16]), pick([1, 1, 4])
+    kind = pick(["random", "constant", "narrow"])
+    x = {"random": lambda: _x16(pick, rng, (rows, size, inner)),
+         "constant": lambda: np.full((rows, size, inner), int(rng.integers(-32768, 32768)), np.int16),
+         "narrow": lambda: rng.integers(3, 5, (rows, size, inner))}[kind]().astype(np.int16)
+    sx, sy = _scale(rng) / 256, pick([_scale(rng) / 256, 0.02 / 256, 0.005 / 256])
+    gamma, beta = rng.normal(0, pick([0.1, 1.0, 4.0]), size), rng.normal(0, pick([0.0, 0.5]), size)
+    eps = pick([1e-5, 1e-6, 0.1 if size <= 120 else 1e-3])  # n³·eps/sx² < 2^61: int16 scales are small
+    p = layer_norm_params(size, eps, sx, sy, gamma, beta, int16=True)
+    y = np.moveaxis(layer_norm_s16(np.moveaxis(x, 1, -1), p["eps"], p["gamma"], p["beta"], p["out_shift"]), -1, 1)
+    params = dict(rows=rows, size=size, inner=inner, output_zp=0, **p)
+    return Case("layer_norm_s16", "layer_norm", params, [x], np.ascontiguousarray(y))
+
+
 BUILDERS: dict[str, Callable[[Pick, np.random.Generator], Case]] = {
     "conv2d_s8": conv_case,
     "conv1x1_s8": lambda pick, rng: conv_case(pick, rng, pointwise=True),
@@ -677,6 +694,7 @@ BUILDERS: dict[str, Callable[[Pick, np.random.Generator], Case]] = {
     "transpose_s8": transpose_case,
     "batch_matmul_s8": batch_matmul_case,
     "layer_norm_s8": layer_norm_case,
+    "layer_norm_s16": layer_norm16_case,
 }
 
 

@@ -62,3 +62,95 @@ def test_libgcc_helpers_match_python(tmp_path: Path) -> None:
     assert len(lines) == len(pairs)
     for (a, b), line in zip(pairs, lines):
         assert [int(v, 16) for v in line.split()[1:]] == _expected(a, b), (hex(a), hex(b))
+
+
+# --- the LX106 kernel variants' output stage (runtime_c/xtensa/mnv3c_xt_gemm.h): no int64 ------------------
+
+RUNTIME = Path(__file__).resolve().parents[1] / "mnv3c" / "runtime_c"
+
+
+def _c_words(name: str, values: np.ndarray) -> str:
+    body = ", ".join(f"{int(v)}" if v != -(1 << 31) else "INT32_MIN" for v in values)
+    return f"static const int32_t {name}[] = {{{body}}};"
+
+
+def test_xtensa_output_stage_matches_python(tmp_path: Path) -> None:
+    """mnv3c_xt_mulhi is floor(a * m / 2^32) for every int32 a and m in [0, 2^31); mnv3c_xt_mbqm is
+    intops.mbqm on every shift in [-31, 30]; the short form (mnv3c_xt_finish) is MBQM + zp within its
+    proof (shift in [-21, -1], |acc| < 2^29) — edge values, RDBP ties and random values, on the lx106."""
+    from mnv3c.quant import intops as q
+
+    if shutil.which("xtensa-lx106-elf-gcc") is None or shutil.which("qemu-system-xtensa") is None:
+        pytest.skip("the lx106 toolchain or qemu-system-xtensa is not installed")
+    rng = np.random.default_rng(16)
+    edges = np.array([0, 1, -1, 2, -2, 0xFFFF, 0x10000, -0x10000, -0x10001, 0x7FFF, 0x8000, -0x8000,
+                      (1 << 31) - 1, -(1 << 31), -(1 << 31) + 1, (1 << 29) - 1, -(1 << 29) + 1], np.int64)
+    a = np.concatenate([np.repeat(edges, 6), rng.integers(-(1 << 31), 1 << 31, 300)])
+    m = np.concatenate([np.tile([0, 1, 0xFFFF, 1 << 30, (1 << 31) - 1, 0x7FFF0001], len(edges)),
+                        rng.integers(0, 1 << 31, 300)])
+    hi = (a * m) >> 32
+    # general MBQM: x * 2^max(shift, 0) fits int32 (the quantizer's guarantee)
+    shift = rng.integers(-31, 31, len(a))
+    mult = rng.integers(1 << 30, 1 << 31, len(a))
+    x = np.where(shift > 0, a >> np.maximum(shift, 0), a)
+    general = q.mbqm(x, mult, shift)
+    # the short form, with its ties: acc whose SRDHM sits at or next to an RDBP tie
+    rs = rng.integers(1, 22, len(a))
+    zps = rng.integers(-128, 128, len(a))
+    ties = ((1 << (rs - 1)) + rng.integers(-4, 4, len(a)) * (1 << rs)) << 31
+    acc = np.clip(ties // mult + rng.integers(-1, 2, len(a)), -(1 << 29) + 1, (1 << 29) - 1)
+    acc[::3] = rng.integers(-(1 << 29) + 1, 1 << 29, len(acc[::3]))
+    short = np.clip(q.mbqm(acc, mult, -rs) + zps, -128, 127)
+    n = len(a)
+    src = "\n".join([
+        "#include <stdint.h>", '#include "mnv3c_io.h"', '#include "mnv3c_xt_gemm.h"', f"#define N {n}u",
+        _c_words("a", a), _c_words("m", m), _c_words("hi", hi), _c_words("x", x), _c_words("mult", mult),
+        _c_words("shift", shift), _c_words("general", general), _c_words("acc", acc), _c_words("rs", rs),
+        _c_words("zps", zps), _c_words("short_v", short),
+        "int main(void)", "{", "    uint32_t i, failed = 0;",
+        "    for (i = 0; i < N; ++i) {",
+        "        const int8_t sh = (int8_t)-rs[i];",
+        "        const mnv3c_xt_out s = mnv3c_xt_out_init(0, &mult[i], &sh, zps[i], -128, 127, 0, 1);",
+        "        const mnv3c_xt_chan c = mnv3c_xt_chan_of(&s, 0, 1);",
+        "        if (mnv3c_xt_mulhi(a[i], m[i] >> 16, m[i] & 0xFFFF) != hi[i]) { io_write(\"mulhi \"); ++failed; }",
+        "        if (mnv3c_xt_mbqm(x[i], mult[i], shift[i]) != general[i]) { io_write(\"mbqm \"); ++failed; }",
+        "        if (mnv3c_xt_finish(&s, &c, acc[i], 1) != short_v[i]) { io_write(\"short \"); ++failed; }",
+        "    }",
+        "    io_write_u32(3 * N - failed);", '    io_write(" passed, ");', "    io_write_u32(failed);",
+        '    io_write(" failed\\n");', "    return 0;", "}", ""])
+    (tmp_path / "xt_stage.c").write_text(src)
+    board = get_board("sim-lx106")
+    image = build(board, [tmp_path / "xt_stage.c"], tmp_path / "xt_stage.elf",
+                  include_dirs=(RUNTIME, RUNTIME / "xtensa"))
+    lines = run_elf(board, image.elf, timeout_s=30).stdout_lines
+    assert f"{3 * n} passed, 0 failed" in lines, "\n".join(lines[-4:])
+
+
+def test_xtensa_depthwise_unaligned_input(tmp_path: Path) -> None:
+    """depthwise_conv2d_s8_xtensa reads four inputs per L32I where the input is 4-byte aligned (every
+    buffer of a generated model); any other input takes its byte-load loop, which gives the same bytes:
+    random cases with the input moved to an odd address."""
+    from test_kernel_variants import RUNTIME as VRUNTIME
+    from test_kernel_variants import _driver, variant_cases
+
+    from mnv3c.plan.kernels import KERNELS
+
+    if shutil.which("xtensa-lx106-elf-gcc") is None or shutil.which("qemu-system-xtensa") is None:
+        pytest.skip("the lx106 toolchain or qemu-system-xtensa is not installed")
+    kernels = [KERNELS["depthwise_conv2d_s8_xtensa"], KERNELS["depthwise_conv2d_s8_xtensa_short"]]
+    cases = [(k, c) for k in kernels for c in variant_cases(k.name, 8)]
+    src = _driver(cases)
+    largest = max(c.inputs[0].size for _, c in cases)
+    for i in range(len(cases)):  # the call's input becomes a copy at an odd address
+        src = src.replace(f"(&c{i}_p, c{i}_in0, out", f"(&c{i}_p, odd_copy(c{i}_in0, sizeof c{i}_in0), out")
+    assert src.count("odd_copy(") == len(cases)
+    helper = (f"static int8_t odd[{largest + 4}] __attribute__((aligned(4)));\n"
+              "static const int8_t *odd_copy(const int8_t *s, uint32_t n)\n"
+              "{\n    uint32_t k;\n    for (k = 0; k < n; ++k) odd[k + 1] = s[k];\n    return odd + 1;\n}\n")
+    src = src.replace("static int case0(void)", helper + "static int case0(void)", 1)
+    (tmp_path / "driver.c").write_text(src)
+    board = get_board("sim-lx106")
+    sources = [tmp_path / "driver.c", VRUNTIME / "xtensa" / "depthwise_conv2d_s8_xtensa.c"]
+    image = build(board, sources, tmp_path / "driver.elf", include_dirs=(VRUNTIME, VRUNTIME / "xtensa"))
+    lines = run_elf(board, image.elf, timeout_s=60).stdout_lines
+    assert f"{len(cases)} passed, 0 failed" in lines, "\n".join(lines[-8:])

@@ -372,8 +372,13 @@ def _lut16(e: _Emitter, key: str = "lut", prefix: str = "") -> str:
 
 
 def _conv2d_s16(e: _Emitter) -> LayerCode:
-    (c, h, w), (o, oh, ow), a = e.shape(0), e.shape(-1), e.a
-    ohwi = e.const(1).transpose(0, 2, 3, 1)
+    if e.node.op == "dense":  # a sequence [N, T, K]: T pixels of a 1x1 convolution, as in `_conv2d`
+        (t, k), m = e.shape(0), e.const(1).shape[0]
+        (c, h, w), (o, oh, ow), a = (k, 1, t), (m, 1, t), e.a
+        ohwi = e.const(1).reshape(m, 1, 1, k)
+    else:
+        (c, h, w), (o, oh, ow), a = e.shape(0), e.shape(-1), e.a
+        ohwi = e.const(1).transpose(0, 2, 3, 1)
     e.code.fields = [
         ("in_h", str(h)), ("in_w", str(w)), ("in_c", str(c)),
         ("out_h", str(oh)), ("out_w", str(ow)), ("out_c", str(o)),
@@ -498,7 +503,7 @@ def _layer_norm(e: _Emitter) -> LayerCode:
                                        "round(gamma * sqrt(size) / s_y * 2^(out_shift - 24)), per channel")),
                      ("beta", e.array("beta", "int64_t", np.asarray(a["beta"]),
                                       "round(beta / s_y * 2^out_shift), per channel"))]
-    e.code.notes.append("integer layer norm over the last axis (runtime_c/layer_norm_s8.c)")
+    e.code.notes.append("integer layer norm over the last axis (runtime_c/layer_norm_s8.c; 16x8: layer_norm_s16.c)")
     return e.code
 
 

@@ -80,6 +80,28 @@ def rows_mve(w: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(_pad_to(_pad_to(w.reshape(w.shape[0], -1), 0, 4), 1, 16)).reshape(-1)
 
 
+def _offset128(a: np.ndarray) -> np.ndarray:
+    """Each int8 w as the byte of w + 128 (w ^ 0x80, read as uint8): the Xtensa variants load it with
+    L8UI, no sign extension, and subtract 128 * sum x (xtensa/mnv3c_xt_gemm.h)."""
+    return (np.asarray(a, np.int8).view(np.uint8) ^ 0x80).view(np.int8)
+
+
+def pointwise_xt(w: np.ndarray) -> np.ndarray:
+    """pointwise_rv's order, each byte offset by 128 (xtensa/conv1x1_s8_xtensa.c)."""
+    return _offset128(pointwise_rv(w))
+
+
+def dense_xt(w: np.ndarray) -> np.ndarray:
+    """dense_rv's order, each byte offset by 128 (xtensa/dense_s8_xtensa.c)."""
+    return _offset128(dense_rv(w))
+
+
+def depthwise_xt(w: np.ndarray) -> np.ndarray:
+    """depthwise_rv's order as int16, the little-endian bytes of each value
+    (xtensa/depthwise_conv2d_s8_xtensa.c: one L16SI per weight, no sign extension)."""
+    return np.ascontiguousarray(depthwise_rv(w).astype("<i2")).view(np.int8).reshape(-1)
+
+
 def dsp_out_table(bias: np.ndarray, mult: np.ndarray, shift: np.ndarray, zp: int) -> np.ndarray:
     """The short output stage's table (arm_dsp/mnv3c_dsp_requant.h), the _short kernels' out_mult:
     out_c padded to a multiple of 4, then per block of four channels their folded biases and, per
@@ -137,4 +159,7 @@ LAYOUTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "depthwise_rv": depthwise_rv,
     "dense_rv": dense_rv,
     "rows_mve": rows_mve,
+    "pointwise_xt": pointwise_xt,
+    "dense_xt": dense_xt,
+    "depthwise_xt": depthwise_xt,
 }

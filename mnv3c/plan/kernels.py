@@ -3,7 +3,7 @@
 A table, not code paths: each op lists candidate kernels with the condition under which each
 applies; the first match wins. Target-specific variants live beside the portable kernels in
 `runtime_c/arm_dsp/` (Cortex-M4/M7/M33: SMLAD on SXTB16-widened pairs), `runtime_c/arm_mve/`
-(Cortex-M55: Helium) and `runtime_c/riscv/` (RV32IMC, and the LX106 of esp8266), and are `TARGET_RULES[target][op]` entries
+(Cortex-M55: Helium), `runtime_c/riscv/` (RV32IMC) and `runtime_c/xtensa/` (the LX106 of esp8266), and are `TARGET_RULES[target][op]` entries
 in front of the portable ones, without touching the schedule or the memory plan, which only see a
 kernel's in-place permission and scratch size. A variant takes its portable twin's params struct;
 its weights may be re-laid out at compile time (`Kernel.layout`, codegen/layouts.py). Each has a
@@ -47,6 +47,7 @@ class Kernel:
 
 _ARM_DSP_HEADERS = ("arm_dsp/mnv3c_arm_dsp.h", "arm_dsp/mnv3c_dsp_gemm.h", "arm_dsp/mnv3c_dsp_requant.h")
 _RISCV_HEADERS = ("riscv/mnv3c_riscv.h", "riscv/mnv3c_rv_gemm.h")
+_XTENSA_HEADERS = ("xtensa/mnv3c_xtensa.h", "xtensa/mnv3c_xt_gemm.h")
 _ARM_MVE_HEADERS = ("arm_mve/mnv3c_arm_mve.h", "arm_mve/mnv3c_mve_dot.h", "arm_mve/mnv3c_mve_requant.h",
                     "arm_dsp/mnv3c_dsp_requant.h")
 
@@ -113,6 +114,7 @@ KERNELS: dict[str, Kernel] = {
         Kernel("avg_pool_s16", "mnv3c_avg_pool_params", ("avg_pool_s16.c",)),
         Kernel("max_pool_s16", "mnv3c_max_pool_params", ("max_pool_s16.c",)),
         Kernel("lut_s16", "mnv3c_lut_s16_params", ("lut_s16.c",), inplace_operands=(0,)),
+        Kernel("layer_norm_s16", "mnv3c_layer_norm_params", ("layer_norm_s16.c",), headers=("mnv3c_fixedpoint.h",)),
         Kernel("requantize_s8_s16", "mnv3c_requantize_params", ("requantize_s8_s16.c",)),
         Kernel("requantize_s16_s8", "mnv3c_requantize_params", ("requantize_s16_s8.c",)),
         Kernel(
@@ -163,11 +165,22 @@ KERNELS: dict[str, Kernel] = {
         *_variant_pair("depthwise_conv2d_s8_riscv", "mnv3c_depthwise_conv2d_params", "riscv", _RISCV_HEADERS,
                        "depthwise_rv", ""),
         *_variant_pair("dense_s8_riscv", "mnv3c_dense_params", "riscv", _RISCV_HEADERS, "dense_rv", ""),
+        # runtime_c/xtensa/: the LX106 of esp8266 (call0, no 32x32->64 multiply, no signed byte load)
+        *_variant_pair("conv1x1_s8_xtensa", "mnv3c_conv2d_params", "xtensa", _XTENSA_HEADERS, "pointwise_xt", ""),
+        *_variant_pair("conv2d_s8_xtensa", "mnv3c_conv2d_params", "xtensa", _XTENSA_HEADERS, "pointwise_xt", ""),
+        *_variant_pair("depthwise_conv2d_s8_xtensa", "mnv3c_depthwise_conv2d_params", "xtensa", _XTENSA_HEADERS,
+                       "depthwise_xt", ""),
+        *_variant_pair("dense_s8_xtensa", "mnv3c_dense_params", "xtensa", _XTENSA_HEADERS, "dense_xt", ""),
         *(Kernel(name, "mnv3c_squeeze_excite_params",
                  ("riscv/squeeze_excite_s8_riscv.c", "squeeze_excite_s8.c", "global_avg_pool_s8.c",
                   "riscv/dense_s8_riscv.c", "dense_s8.c", "mul_s8.c"),
                  inplace_operands=(0,), scratch=_se_scratch, headers=_RISCV_HEADERS, layout="dense_rv")
           for name in ("squeeze_excite_s8_riscv", "squeeze_excite_s8_riscv_short")),
+        *(Kernel(name, "mnv3c_squeeze_excite_params",
+                 ("xtensa/squeeze_excite_s8_xtensa.c", "squeeze_excite_s8.c", "global_avg_pool_s8.c",
+                  "xtensa/dense_s8_xtensa.c", "dense_s8.c", "mul_s8.c"),
+                 inplace_operands=(0,), scratch=_se_scratch, headers=_XTENSA_HEADERS, layout="dense_xt")
+          for name in ("squeeze_excite_s8_xtensa", "squeeze_excite_s8_xtensa_short")),
     )
 }
 
@@ -274,6 +287,12 @@ def _se_dsp_fits(node: Node, graph: Graph) -> bool:
     """squeeze_excite_s8_arm_dsp: the scale is exact and both dense layers fit dense_s8_arm_dsp."""
     reduced, channels = graph.tensors[node.inputs[1]].shape
     return _se_scale(node, graph) and max(int(reduced), int(channels)) <= PW_MAX_C
+
+
+def _se_xt_fits(node: Node, graph: Graph) -> bool:
+    """squeeze_excite_s8_xtensa: both dense layers within dense_s8_xtensa's PW_MAX_C inputs."""
+    reduced, channels = graph.tensors[node.inputs[1]].shape
+    return max(int(reduced), int(channels)) <= PW_MAX_C
 
 
 def _conv_dsp_fits(node: Node, graph: Graph) -> bool:
@@ -443,15 +462,32 @@ _RISCV_RULES: dict[str, list[Rule]] = {
     "dense": [(_small, "dense_s8_riscv_short"), (_always, "dense_s8_riscv")],
     "squeeze_excite": [(_se_small, "squeeze_excite_s8_riscv_short"), (_always, "squeeze_excite_s8_riscv")],
 }
+# The LX106: its own pointwise, stem and dense kernels (runtime_c/xtensa/), the RV32IMC variants
+# elsewhere (their plain 32-bit products fit it too).
+_XTENSA_RULES: dict[str, list[Rule]] = {
+    **_RISCV_RULES,
+    "conv2d": [
+        (_both(_is_pointwise_buffered, _small), "conv1x1_s8_xtensa_short"),
+        (_is_pointwise_buffered, "conv1x1_s8_xtensa"),
+        (_both(_conv_rv_fits, _small), "conv2d_s8_xtensa_short"),
+        (_conv_rv_fits, "conv2d_s8_xtensa"),
+    ],
+    "depthwise_conv2d": [
+        (_both(_depthwise_rv_fits, _small), "depthwise_conv2d_s8_xtensa_short"),
+        (_depthwise_rv_fits, "depthwise_conv2d_s8_xtensa"),
+    ],
+    "dense": [(_both(_dense_fits, _small), "dense_s8_xtensa_short"), (_dense_fits, "dense_s8_xtensa"),
+              *_RISCV_RULES["dense"]],
+    "squeeze_excite": [(_both(_se_xt_fits, _se_small), "squeeze_excite_s8_xtensa_short"),
+                       (_se_xt_fits, "squeeze_excite_s8_xtensa"), *_RISCV_RULES["squeeze_excite"]],
+}
 TARGET_RULES: dict[str, dict[str, list[Rule]]] = {
     "cortex-m4": _ARM_DSP_RULES,
     "cortex-m7": _ARM_DSP_RULES,
     "cortex-m33": _ARM_DSP_RULES,
     "cortex-m55": _ARM_MVE_RULES,
     "riscv32": _RISCV_RULES,
-    # The LX106 has MULL but no 32x32->64 multiply either (the portable packing costs a __muldi3
-    # call per weight there): the RV32IMC variant's plain 32-bit products fit it as they are.
-    "esp8266": _RISCV_RULES,
+    "esp8266": _XTENSA_RULES,
 }
 
 
@@ -463,12 +499,13 @@ def _int16_output(node: Node, graph: Graph) -> bool:
 INT16_RULES: dict[str, list[Rule]] = {
     "conv2d": [(_always, "conv2d_s16")],
     "depthwise_conv2d": [(_always, "depthwise_conv2d_s16")],
-    "dense": [(_always, "dense_s16")],
+    "dense": [(_is_sequence, "conv2d_s16"), (_always, "dense_s16")],
     "add": [(_same_shapes, "add_s16")],
     "squeeze_excite": [(_always, "squeeze_excite_s16")],
     "global_avg_pool": [(_always, "global_avg_pool_s16")],
     "avg_pool": [(_always, "avg_pool_s16")],
     "max_pool": [(_always, "max_pool_s16")],
+    "layer_norm": [(_always, "layer_norm_s16")],
     **{op: [(_always, "lut_s16")] for op in LUT_OPS},
 }
 CONVERTER_RULES: list[Rule] = [(_int16_output, "requantize_s8_s16"), (_always, "requantize_s16_s8")]

@@ -591,7 +591,7 @@ def _build_mul(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, QP])
     if scalar is not None:
         c, act = float(np.asarray(scalar).reshape(-1)[0]), n.attrs.get("act", "none")
         (sx, zx), (sy, zy) = params[n.inputs[0]], params[n.outputs[0]]
-        qn.inputs = [n.inputs[0]]
+        qn.inputs = qn.inputs[:1]  # the input, or its converter when it is int16
         qn.attrs["lut"] = intops.make_lut(lambda v: apply_activation(v * c, act, n.attrs.get("act_params") or {}),
                                           sx, zx, sy, zy)
         return
@@ -712,7 +712,7 @@ def _build_softmax(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, 
     qn.attrs.update(axis=axis, multiplier=multiplier, left_shift=left_shift, diff_min=diff_min)
 
 
-def _build_layer_norm(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, QP]) -> None:
+def _build_layer_norm(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, QP], int16: bool = False) -> None:
     shape = g.tensors[n.inputs[0]].shape
     if int(n.attrs.get("axis", -1)) % len(shape) != len(shape) - 1 or len(shape) < 2:
         raise UnsupportedModelError(f"node {shown(n.name)}: layer_norm over more than the last axis has no int8 kernel")
@@ -720,8 +720,14 @@ def _build_layer_norm(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[st
     gamma, beta = (np.broadcast_to(np.asarray(v, np.float64).reshape(-1), (d,)) if v is not None else default
                    for v, default in ((_optional_const(g, n, 1), np.ones(d)), (_optional_const(g, n, 2), np.zeros(d))))
     (sx, _), (sy, zy) = params[n.inputs[0]], params[n.outputs[0]]
-    qn.inputs = [n.inputs[0]]
-    qn.attrs.update(y_zero_point=zy, **layer_norm_params(d, float(n.attrs.get("epsilon", 1e-5)), sx, sy, gamma, beta))
+    qn.inputs = qn.inputs[:1]  # the input, or its converter when it is int16
+    qn.attrs.update(y_zero_point=zy, **layer_norm_params(d, float(n.attrs.get("epsilon", 1e-5)), sx, sy, gamma, beta,
+                                                         int16))
+
+
+def _build_layer_norm16(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, QP]) -> None:
+    """As `_build_layer_norm` on symmetric int16 parameters, within layer_norm_s16's limits."""
+    _build_layer_norm(g, qg, n, qn, params, int16=True)
 
 
 def _optional_const(g: Graph, n: Node, k: int) -> np.ndarray | None:
@@ -839,5 +845,6 @@ _BUILDERS16: dict[str, Callable[[Graph, Graph, Node, Node, Mapping[str, QP]], No
     "avg_pool": _build_avg_pool,
     "max_pool": _build_passthrough,
     "reshape": _build_passthrough,
+    "layer_norm": _build_layer_norm16,
     **{a: _build_standalone_act16 for a in STANDALONE_ACTS},
 }

@@ -18,7 +18,7 @@ from mnv3c.quant import intops, intops16
 from mnv3c.quant.accumulate import conv2d_acc, depthwise_acc
 from mnv3c.quant.quantize import STANDALONE_ACTS, requant_zero_point
 from mnv3c.quant.batch_matmul import batch_matmul_s8
-from mnv3c.quant.layer_norm import layer_norm_s8
+from mnv3c.quant.layer_norm import layer_norm_s8, layer_norm_s16
 from mnv3c.quant.softmax import softmax_s8
 
 
@@ -242,9 +242,17 @@ def _bias_nchw(bias: np.ndarray, ndim: int) -> np.ndarray:
     return np.asarray(bias, np.int64).reshape((1, -1) + (1,) * (ndim - 2))
 
 
-def _dense16(n: Node, ins: list, batch: int) -> np.ndarray:
+def _layer_norm16(n: Node, ins: list, batch: int) -> np.ndarray:
     a = n.attrs
-    return intops16.dense(ins[0], ins[1], ins[2], a["multiplier"], a["shift"], int(a["lo"]), int(a["hi"]), a.get("lut"))
+    return layer_norm_s16(ins[0], int(a["eps"]), a["gamma"], a["beta"], int(a["out_shift"]))
+
+
+def _dense16(n: Node, ins: list, batch: int) -> np.ndarray:
+    """Over the last axis, as `_dense`: a sequence [N, T, K] is N·T rows."""
+    a, x = n.attrs, ins[0]
+    y = intops16.dense(x.reshape(-1, x.shape[-1]), ins[1], ins[2], a["multiplier"], a["shift"], int(a["lo"]),
+                       int(a["hi"]), a.get("lut"))
+    return y.reshape(x.shape[:-1] + y.shape[-1:])
 
 
 def _add16(n: Node, ins: list, batch: int) -> np.ndarray:
@@ -286,6 +294,7 @@ _KERNELS16: dict[str, Callable[[Node, list, int], np.ndarray]] = {
     "conv2d": _conv16(conv2d_acc),
     "depthwise_conv2d": _conv16(depthwise_acc),
     "dense": _dense16,
+    "layer_norm": _layer_norm16,
     "add": _add16,
     "squeeze_excite": _squeeze_excite16,
     "global_avg_pool": _global_avg_pool16,

@@ -132,6 +132,11 @@ void mnv3c_requantize_s16_s8(const mnv3c_requantize_params *p,
     const int16_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
 size_t mnv3c_requantize_s16_s8_scratch_bytes(const mnv3c_requantize_params *p);
 
+/* layer_norm_s16: layer_norm_s8's arithmetic on int16 codes (output_zp 0, at most 812 values per row). */
+void mnv3c_layer_norm_s16(const mnv3c_layer_norm_params *p, const int16_t *MNV3C_RESTRICT x,
+    int16_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_layer_norm_s16_scratch_bytes(const mnv3c_layer_norm_params *p);
+
 #ifdef __cplusplus
 }
 #endif

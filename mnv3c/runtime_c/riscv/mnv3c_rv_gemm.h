@@ -6,8 +6,9 @@
  * stack buffer xb[k][4] by the caller, the weights are "pointwise_rv" ([out_c / 4][k][4], out_c
  * padded with zero rows: mnv3c/codegen/layouts.py). Per input one pointer gives the 4 inputs and
  * one the 4 weights (8 byte loads at constant offsets), then 16 MUL + 16 ADD into 16 register sums
- * and two pointer increments: 46 instructions for 16 MACs as GCC 12 allocates them (one sum and
- * the end pointer live on the stack). Plain 32-bit products: |sum| <= 1024 * 128 * 128 = 2^24.
+ * and two pointer increments, the loop test: 43 instructions for 16 MACs, all in registers, as GCC 12
+ * allocates them without its first scheduling pass (the including kernels turn it off; with it, 46:
+ * one sum and the end pointer live on the stack). Plain 32-bit products: |sum| <= 1024 * 128 * 128 = 2^24.
  * Output stage per value: the general MBQM, or where plan/kernels.py proved it exact for the layer
  * (every shift in [-21, -1], |acc| < 2^29) the one-MULH form of ../mnv3c_requant.h; then zero
  * point, clamp, optional table. Pixels past n (a last partial block) are computed on the caller's
