@@ -1,11 +1,14 @@
 """mnv3c's activation arena vs its own lower bound and vs TensorFlow Lite Micro's arena, same int8 network.
 
-Networks: MobileNetV3-Small 1.0, 1000 classes (the zoo's legacy17 export, seed 0) at 224x224 and 96x96, and
+Networks: the zoo families of --models (MobileNetV3-Small by default; V3-Large, V2 and V1 too), width 1.0,
+1000 classes (the zoo's legacy17 export, seed 0) at --resolutions (224x224 and 96x96 by default), and
 the bundled mnv3c/data/mnv3_small_mnist.onnx (96x96, 1 channel, 10 classes) when it exists.
 
 mnv3c side: `quantize_model` + `write_project` (target host), the report's arena_bytes and
 arena_lower_bound_bytes. The graph input and output are buffers of mnv3c's arena (report.json
-tensor_ram_bytes = arena_bytes), as they are of TFLM's tensor memory.
+tensor_ram_bytes = arena_bytes), as they are of TFLM's tensor memory. That is the default schedule
+(patched early stages); report.json's layer_by_layer_tensor_ram_bytes is the same plan with every layer
+run whole, printed beside it.
 
 TFLM side, built offline from PyPI packages in a separate venv (they pull in jax and a second converter
 stack; torch stays 2.13.0): the ONNX file's weights are loaded into the zoo's torch module (BatchNorm
@@ -17,6 +20,8 @@ TFLM's output is checked against TFLite's reference kernels (ai-edge-litert) and
 
     python benchmarks/arena_vs_tflm.py                     # whole table (about 5 minutes)
     python benchmarks/arena_vs_tflm.py --resolutions 96 --no-mnist
+    python benchmarks/arena_vs_tflm.py --models mobilenet_v3_small,mobilenet_v3_large,mobilenet_v2,mobilenet_v1 \
+        --resolutions 224 160 128 96 --no-mnist    # the four families (issue 14's table)
     python benchmarks/arena_vs_tflm.py --skip-tflm         # mnv3c columns only
     python benchmarks/arena_vs_tflm.py --setup-tflm        # create the TFLM venv (about 4 minutes)
 
@@ -52,14 +57,17 @@ WORKER_TIMEOUT_S = 1800
 TFLM_PROBE_ARENA = 16 << 20
 # PEERS.md (shared/), measured on Cortex-M7 under QEMU: TFLM + CMSIS-NN arena for this network.
 PEERS_TFLM = {224: 570_116, 96: 192_260}
+FAMILY_NAMES = {"mobilenet_v3_small": "MobileNetV3-Small", "mobilenet_v3_large": "MobileNetV3-Large",
+                "mobilenet_v2": "MobileNetV2", "mobilenet_v1": "MobileNetV1"}
 
 
 # --------------------------------------------------------------------------------------------- driver
-def _configs(resolutions: list[int], mnist: bool) -> list[dict]:
-    out = [{"label": f"MobileNetV3-Small 1.0, 1000 classes, {r}x{r}", "kind": "zoo", "resolution": r}
-           for r in resolutions]
+def _configs(models: list[str], resolutions: list[int], mnist: bool) -> list[dict]:
+    out = [{"label": f"{FAMILY_NAMES[m]} 1.0, 1000 classes, {r}x{r}", "kind": "zoo", "family": m, "resolution": r}
+           for m in models for r in resolutions]
     if mnist and MNIST_MODEL.exists():
-        out.append({"label": "bundled mnv3_small_mnist.onnx, 10 classes, 96x96x1", "kind": "mnist", "resolution": 96})
+        out.append({"label": "bundled mnv3_small_mnist.onnx, 10 classes, 96x96x1", "kind": "mnist",
+                    "family": "mobilenet_v3_small", "resolution": 96})
     return out
 
 
@@ -77,7 +85,7 @@ def _model_and_data(cfg: dict, tmp: Path) -> tuple[Path, np.ndarray, np.ndarray]
     from mnv3c.zoo.init import synthetic_images
 
     r = cfg["resolution"]
-    path = export("mobilenet_v3_small", "legacy17", tmp / f"mnv3_small_{r}.onnx", resolution=r, num_classes=1000, seed=0)
+    path = export(cfg["family"], "legacy17", tmp / f"{cfg['family']}_{r}.onnx", resolution=r, num_classes=1000, seed=0)
     images = synthetic_images(torch.Generator().manual_seed(1), CALIB_SAMPLES + TEST_SAMPLES, 3, r).float().numpy()
     return path, images[:CALIB_SAMPLES], images[CALIB_SAMPLES:]
 
@@ -89,10 +97,11 @@ def _mnv3c_side(onnx_path: Path, calib: np.ndarray, outdir: Path) -> dict:
     report = write_project(q.qgraph, "host", resolve_board("host", None), outdir, force=True)
     return {"arena": report["arena_bytes"], "lower_bound": report["arena_lower_bound_bytes"],
             "tensor_ram": report["tensor_ram_bytes"],
+            "layer_by_layer": report["schedule"].get("layer_by_layer_tensor_ram_bytes", report["tensor_ram_bytes"]),
             "macs": report["macs"]}
 
 
-def _export_job(onnx_path: Path, calib: np.ndarray, test: np.ndarray, job: Path) -> None:
+def _export_job(onnx_path: Path, family: str, calib: np.ndarray, test: np.ndarray, job: Path) -> None:
     """The ONNX network's weights in node order, its float outputs (onnxruntime) and the samples, for the worker."""
     import onnx
     import onnxruntime as ort
@@ -115,7 +124,7 @@ def _export_job(onnx_path: Path, calib: np.ndarray, test: np.ndarray, job: Path)
     sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     name = sess.get_inputs()[0].name
     ref = np.concatenate([sess.run(None, {name: test[i:i + 1]})[0] for i in range(len(test))])
-    np.savez(job, calib=calib, test=test, ref=ref, n_weights=len(weights),
+    np.savez(job, calib=calib, test=test, ref=ref, n_weights=len(weights), family=family,
              **{f"w{i}": w.astype(np.float32) for i, w in enumerate(weights)})
 
 
@@ -155,14 +164,30 @@ def _pct(a: int, b: int | None) -> str:
     return "" if not b else f" ({100.0 * a / b:.0f} %)"
 
 
+def _print_summary(rows: list[dict]) -> None:
+    """The one table per network and resolution: mnv3c's tensor RAM (default schedule and layer by
+    layer) beside TFLM's arena, and the ratios."""
+    print("| network | mnv3c tensor RAM, default | mnv3c tensor RAM, layer by layer | TFLM tensor memory (arena head) "
+          "| TFLM arena total (host, 64-bit) | default / TFLM head | default / TFLM total |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        m, t = r["mnv3c"], r.get("tflm")
+        cells = [r["label"], _fmt(m["tensor_ram"]), _fmt(m["layer_by_layer"])]
+        cells += ([_fmt(t["head"]), _fmt(t["total"]), f"{m['tensor_ram'] / t['head']:.2f}",
+                   f"{m['tensor_ram'] / t['total']:.2f}"] if t else ["skipped"] * 4)
+        print("| " + " | ".join(cells) + " |")
+    print()
+
+
 def _print_tables(rows: list[dict], tflm_note: str | None) -> None:
+    _print_summary(rows)
     print("| network | mnv3c arena | mnv3c lower bound | arena / bound | mnv3c tensor RAM (input + output + activations + scratch) "
           "| TFLM tensor memory (arena head) | TFLM graph lower bound | TFLM arena total (host, 64-bit) "
           "| PEERS.md TFLM + CMSIS-NN arena (quoted, Cortex-M7) |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         m, t = r["mnv3c"], r.get("tflm")
-        peers = PEERS_TFLM.get(r["resolution"]) if r["kind"] == "zoo" else None
+        peers = PEERS_TFLM.get(r["resolution"]) if r["family"] == "mobilenet_v3_small" and r["kind"] == "zoo" else None
         with_io = m["tensor_ram"]
         cells = [r["label"], _fmt(m["arena"]), _fmt(m["lower_bound"]), f"{m['arena'] / m['lower_bound']:.3f}",
                  _fmt(with_io)]
@@ -183,7 +208,7 @@ def _print_tables(rows: list[dict], tflm_note: str | None) -> None:
     for r in measured:
         m, t = r["mnv3c"], r["tflm"]
         with_io = m["tensor_ram"]
-        peers = PEERS_TFLM.get(r["resolution"]) if r["kind"] == "zoo" else None
+        peers = PEERS_TFLM.get(r["resolution"]) if r["family"] == "mobilenet_v3_small" and r["kind"] == "zoo" else None
         print(f"| {r['label']} | {with_io / t['head']:.2f} | {with_io / t['total']:.2f} | "
               f"{'' if not peers else f'{with_io / peers:.2f}'} |")
     print("\nTFLM model and run checks")
@@ -208,14 +233,20 @@ def _print_tables(rows: list[dict], tflm_note: str | None) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", default="mobilenet_v3_small",
+                    help=f"comma-separated zoo families, of {', '.join(FAMILY_NAMES)} (default: %(default)s)")
     ap.add_argument("--resolutions", type=int, nargs="+", default=[224, 96])
     ap.add_argument("--no-mnist", action="store_true", help="leave out the bundled MNIST model")
     ap.add_argument("--skip-tflm", action="store_true", help="mnv3c columns only")
     ap.add_argument("--tflm-venv", type=Path, default=DEFAULT_VENV, help=f"venv with the TFLM toolchain ({DEFAULT_VENV})")
     ap.add_argument("--setup-tflm", action="store_true", help=f"create --tflm-venv with {' '.join(TFLM_PINS)}")
-    ap.add_argument("--keep", type=Path, default=None, help="keep the ONNX, .tflite and C outputs in this folder")
+    ap.add_argument("--keep", type=Path, default=None, help="keep the ONNX, .tflite and C outputs in this folder; "
+                    "a TFLM result already there (tflm.json) is reused: it does not depend on mnv3c")
     ap.add_argument("--worker", nargs=2, metavar=("JOB", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    models = [m for m in args.models.split(",") if m]
+    if unknown := [m for m in models if m not in FAMILY_NAMES]:
+        ap.error(f"unknown model(s) {', '.join(unknown)}; expected some of {', '.join(FAMILY_NAMES)}")
     if args.worker:
         return _worker(Path(args.worker[0]), Path(args.worker[1]))
     if args.setup_tflm:
@@ -228,14 +259,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         work = args.keep or Path(scratch)
         work.mkdir(parents=True, exist_ok=True)
-        for i, cfg in enumerate(_configs(args.resolutions, not args.no_mnist)):
+        for cfg in _configs(models, args.resolutions, not args.no_mnist):
             t0 = time.time()
-            d = work / f"net{i}"
+            d = work / (f"{cfg['family']}_{cfg['resolution']}" if cfg["kind"] == "zoo" else "mnist")
             d.mkdir(exist_ok=True)
             onnx_path, calib, test = _model_and_data(cfg, d)
             row = dict(cfg, mnv3c=_mnv3c_side(onnx_path, calib, d / "mnv3c_out"))
-            if py:
-                _export_job(onnx_path, calib, test, d / "job.npz")
+            if args.keep and (d / "tflm.json").exists():
+                row["tflm"] = json.loads((d / "tflm.json").read_text())
+            elif py:
+                _export_job(onnx_path, cfg["family"], calib, test, d / "job.npz")
                 try:
                     row["tflm"] = _tflm_side(py, d / "job.npz", d / "tflm.json", d / "tflm.log")
                 except (RuntimeError, subprocess.TimeoutExpired) as e:
@@ -245,7 +278,7 @@ def main() -> None:
             rows.append(row)
     command = " ".join(["python", f"benchmarks/{Path(__file__).name}", *sys.argv[1:]])
     print(f"Arena bytes, {datetime.date.today().isoformat()}, `{command}`\n")
-    _print_tables(rows, None if py and all("tflm" in r for r in rows) else note)
+    _print_tables(rows, None if all("tflm" in r for r in rows) else note)
 
 
 # --------------------------------------------------------------------------- worker (TFLM venv only)
@@ -259,7 +292,7 @@ def _worker(job_path: Path, out_path: Path) -> None:
     calib, test, ref = job["calib"], job["test"], job["ref"]
     weights = [job[f"w{i}"] for i in range(int(job["n_weights"]))]
     _, in_ch, res, _ = test.shape
-    model = _folded_zoo_model(build("mobilenet_v3_small", 1.0, ref.shape[1], in_ch), weights)
+    model = _folded_zoo_model(build(str(job["family"]), 1.0, ref.shape[1], in_ch), weights)
     with torch.no_grad():
         got = model(torch.from_numpy(test)).numpy()
     torch_vs_onnx = float(np.abs(got - ref).max())
