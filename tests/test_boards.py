@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
-
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +28,7 @@ from mnv3c.boards import (
     run_elf,
     write_input_data,
 )
-from mnv3c.boards.toolchain import compiler_name, linker_script_text, tool_env_var
+from mnv3c.boards.toolchain import C_DIR, compile_flags, compiler_name, linker_script_text, tool_env_var
 from mnv3c.errors import CheckFailed, MnvError
 
 SELFTEST = Path(__file__).resolve().parents[1] / "mnv3c" / "boards" / "selftest"
@@ -101,6 +101,33 @@ def test_fake_model_matches_host_and_counts_are_stable(name, harness_inputs, hos
     assert first.instructions_per_sample == second.instructions_per_sample
     # At least one load-multiply-accumulate per input byte per output byte.
     assert INPUT_BYTES * OUTPUT_BYTES <= first.instructions <= 20 * INPUT_BYTES * OUTPUT_BYTES
+
+
+def test_riscv_semihosting_sequence_never_straddles_a_page(harness_inputs, tmp_path):
+    """QEMU takes slli/ebreak/srai as a semihosting call only when the three lie in one 4 KiB page;
+    otherwise the ebreak is a plain breakpoint (mcause 3 in mnv3c_semihost: MobileNetV2 64x64x0.35
+    with in-place depthwise put the slli at 0x80003ffc). riscv.c starts them on a 16-byte boundary,
+    so no placement of the function can split them: its object's section is 16-byte aligned (without
+    the .balign: 2-byte; the linker then trims the padding to reach the boundary), and in the linked
+    image the marker sits at a multiple of 16."""
+    board = get_board("virt")
+    _require_tools(board)
+    objdump = compiler_name(board).removesuffix("gcc") + "objdump"
+
+    def markers(elf: Path) -> list[int]:
+        asm = subprocess.run([objdump, "-d", str(elf)], capture_output=True, text=True, check=True).stdout
+        words = {int(a, 16): w for a, w in re.findall(r"^\s*([0-9a-f]+):\s+([0-9a-f]{8})\s", asm, re.M)}
+        found = [a for a, w in words.items() if w == "01f01013"]
+        assert found and all((words.get(a + 4), words.get(a + 8)) == ("00100073", "40705013") for a in found)
+        return found
+
+    obj = tmp_path / "riscv.o"
+    subprocess.run([compiler_name(board), *compile_flags(board), "-c", str(C_DIR / "riscv.c"), "-o", str(obj)],
+                   check=True)
+    sections = subprocess.run([objdump, "-h", str(obj)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"\.text\.mnv3c_semihost\s.*\s2\*\*([4-9]|1\d)\s*$", sections, re.M), sections
+    image = _build_fake_model(board, harness_inputs[0], tmp_path / "app.elf")
+    assert all(a % 16 == 0 and a // 4096 == (a + 8) // 4096 for a in markers(image.elf))
 
 
 @pytest.mark.qemu

@@ -31,12 +31,14 @@ void io_write(const char *s)
 }
 
 /* The RISC-V semihosting trap: an ebreak between two marker instructions, uncompressed (QEMU
- * with -semihosting-config enable=on; without it the ebreak is a reported trap). */
+ * with -semihosting-config enable=on; without it the ebreak is a reported trap). QEMU takes the
+ * three as a semihosting call only when they lie in one 4 KiB page (else: mcause 3, a plain
+ * breakpoint), so they start on a 16-byte boundary wherever the linker puts this function. */
 int32_t mnv3c_semihost(uint32_t op, const void *arg)
 {
     register uint32_t a0 __asm__("a0") = op;
     register const void *a1 __asm__("a1") = arg;
-    __asm__ volatile(".option push\n\t.option norvc\n\t"
+    __asm__ volatile(".option push\n\t.option norvc\n\t.balign 16\n\t"
                      "slli zero, zero, 0x1f\n\tebreak\n\tsrai zero, zero, 7\n\t"
                      ".option pop"
                      : "+r"(a0) : "r"(a1) : "memory");
