@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -170,6 +172,29 @@ def test_kernel_table_picks_pointwise_kernel() -> None:
         if node.op == "conv2d":
             pointwise = qg.tensors[node.inputs[1]].shape[2:] == (1, 1) and tuple(node.attrs["strides"]) == (1, 1)
             assert kernel.name == ("conv1x1_s8" if pointwise else "conv2d_s8")
+
+
+def test_refine_fills_the_hole_a_stage_lead_leaves_before_the_stage() -> None:
+    # x -> (stage of steps 5..6) -> y, written from 320 B before x and from step 5 on; b1 and b2 live
+    # beside x at steps 3-4, c beside y at 8-9. Every greedy order puts the x+y chain first, and
+    # neither b1 nor b2 fits in the 320 B below x; one of them placed first, under the lead, does.
+    bufs = [Buffer("x", 1600, 0, 6), Buffer("b1", 480, 3, 4), Buffer("b2", 400, 3, 4),
+            Buffer("y", 960, 6, 9, inplace_with="x", inplace_lead=320, lead_first_step=5), Buffer("c", 1440, 8, 9)]
+    greedy, refined = plan_memory(bufs), plan_memory(bufs, refine=True)
+    for plan in (greedy, refined):
+        _assert_valid(bufs, plan)
+        assert plan.offsets["x"] - 320 == plan.offsets["y"]
+    assert greedy.lower_bound_bytes == refined.lower_bound_bytes == 2480  # x + b1 + b2 at step 3
+    assert refined.arena_bytes < greedy.arena_bytes and refined.order.endswith("+promoted")
+
+    def under_lead(plan: MemoryPlan) -> list[str]:
+        lo, hi = plan.offsets["y"], plan.offsets["x"]
+        return [n for n in ("b1", "b2") if plan.offsets[n] < hi and plan.offsets[n] + by_size[n] > lo]
+
+    by_size = {b.name: b.size for b in bufs}
+    assert under_lead(refined)  # the lead bytes are taken from step 5, the stage's first, only
+    from_x = plan_memory([replace(b, lead_first_step=None) for b in bufs], refine=True)
+    assert not under_lead(from_x)  # taken for x's whole lifetime: b1 and b2 stay clear
 
 
 @pytest.mark.parametrize("shape,perm,view", [

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from mnv3c.codegen.cformat import comment_text
 from mnv3c.codegen.layers import Fields
-from mnv3c.plan.patches import STAGE_INPUT, BandLayer, Stage
+from mnv3c.plan.patches import STAGE_INPUT, STAGE_OUTPUT, BandLayer, Stage, band_operands
 
 
 WRAP = 100
@@ -56,16 +56,13 @@ def stage_calls(st: Stage, kernels: list[str], params: list[dict[tuple, str]], x
                 ) -> list[list[_Call]]:
     """Per band, the kernel calls of its layers in order. ``params[i]`` maps a geometry key of
     layer i to its struct; ``band_bases[i]`` is layer i's band buffer (its output, i < last) and
-    ``rows[i]`` its row bytes; an input read from a band starts at the reader's first row in it."""
+    ``rows[i]`` its row bytes; the offsets are `band_operands`'."""
+    bases = {STAGE_INPUT: x_base, STAGE_OUTPUT: y_base, **dict(enumerate(band_bases))}
     out = []
-    last = len(st.steps) - 1
     for band in st.bands:
         calls = []
         for i, layer in enumerate(band):
-            pointers = [(x_base, layer.in_rows[0] * in_row) if src == STAGE_INPUT
-                        else (band_bases[src], (layer.in_rows[0] - band[src].out_rows[0]) * rows[src])
-                        for src in st.reads[i]]
-            pointers.append((y_base, layer.out_rows[0] * out_row) if i == last else (band_bases[i], 0))
+            pointers = [(bases[buf], offset) for buf, offset in band_operands(st, band, i, rows, in_row, out_row)]
             calls.append(_Call(kernels[i], params[i][geometry_key(layer)], pointers, scratch[i]))
         out.append(calls)
     return out

@@ -49,22 +49,23 @@ class Planner:
     scratch: dict[int, int]
     buffers: list[Buffer]
 
-    def memory(self, stages: list[Stage]) -> tuple[list[Buffer], MemoryPlan]:
-        """The band buffers and their placement; a stage whose output the planner did not put over
-        its input (the in-place hint was not legal after all) is planned again without sharing."""
+    def memory(self, stages: list[Stage], refine: bool = False) -> tuple[list[Buffer], MemoryPlan]:
+        """The band buffers and their placement (``refine``: `plan_memory`'s slower search); a stage
+        whose output the planner did not put over its input (the in-place hint was not legal after
+        all) is planned again without sharing."""
         bufs = patched_buffers(self.graph, self.schedule, self.buffers, stages)
-        memory = plan_memory(bufs, self.scratch)
+        memory = plan_memory(bufs, self.scratch, refine=refine)
         sched = self.schedule
         unshared = [st for st in stages if st.shares_input and memory.offsets[sched.root[sched.steps[st.last].output]]
                     != memory.offsets[sched.root[sched.steps[st.first].inputs[0]]] - st.output_lead]
         if unshared:
             return self.memory([replace(st, shares_input=False, output_lead=0) if st in unshared else st
-                                for st in stages])
+                                for st in stages], refine)
         return bufs, memory
 
     def plan(self, stages: list[Stage]) -> ModelPlan:
-        bufs, memory = self.memory(stages)
-        base = memory if not stages else self.memory([])[1]
+        bufs, memory = self.memory(stages, refine=True)
+        base = memory if not stages else self.memory([], refine=True)[1]
         return ModelPlan(self.schedule, self.kernels, self.scratch, memory, bufs, list(stages), base.arena_bytes)
 
 
@@ -81,8 +82,11 @@ def plan_model(graph: Graph, target: str = "host", ram_budget: int | None = None
                patches: bool = True, inplace: bool = True) -> ModelPlan:
     """The plan of ``graph`` with the stages `patch_search.choose_stages` picks (for ``ram_budget``
     bytes, or its default): layer by layer when ``patches`` is False (with in-place depthwise
-    layers where they save bytes, unless ``inplace`` is False too)."""
+    layers where they save bytes, unless ``inplace`` is False too), checked by `validate.check_plan`."""
     from mnv3c.plan.patch_search import choose_stages
+    from mnv3c.plan.validate import check_plan
 
     p = planner(graph, target)
-    return p.plan(choose_stages(p, ram_budget, inplace, patches) if patches or inplace else [])
+    plan = p.plan(choose_stages(p, ram_budget, inplace, patches) if patches or inplace else [])
+    check_plan(graph, plan)  # every plan the code is generated from is proven sound first
+    return plan

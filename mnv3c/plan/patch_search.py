@@ -74,8 +74,8 @@ def choose_stages(planner, ram_budget: int | None = None, inplace: bool = True, 
             extra += found[1]
         return _without_idle_inplace(sorted(stages, key=lambda st: st.first), peaks, occupied, len(sched.steps)), extra
 
-    def arena(stages: list[Stage]) -> int:
-        return planner.memory(stages)[1].arena_bytes
+    def arena(stages: list[Stage], refine: bool = False) -> int:
+        return planner.memory(stages, refine)[1].arena_bytes
 
     def first_target(ok) -> int | None:
         """The index of the smallest target passing ``ok`` (monotone: a larger target allows more), or None."""
@@ -110,7 +110,10 @@ def choose_stages(planner, ram_budget: int | None = None, inplace: bool = True, 
             stages = plan_for(targets[i])[0]
             if arena(stages) <= ram_budget:
                 return stages
-    reachable = layer_by_layer if smallest is None else min(arena(plan_for(targets[smallest])[0]), layer_by_layer)
+        if top >= smallest and arena(stages, refine=True) <= ram_budget:  # the final plan's slower placement
+            return stages
+    reachable = (layer_by_layer if smallest is None
+                 else min(arena(plan_for(targets[smallest])[0], refine=True), layer_by_layer))
     raise RamBudgetError(ram_budget, reachable, layer_by_layer)
 
 

@@ -187,6 +187,23 @@ def make_stage(graph: Graph, sched: Schedule, steps: tuple[int, ...], band_rows:
     return replace(stage, shares_input=lead is not None, output_lead=lead or 0)
 
 
+STAGE_OUTPUT = -2  # in band_operands: the stage's output, stored whole
+
+
+def band_operands(st: Stage, band: tuple[BandLayer, ...], i: int, rows: list[int], in_row: int, out_row: int
+                  ) -> list[tuple[int, int]]:
+    """Where layer ``i`` of ``band`` reads each input and writes its output, as the generated C
+    addresses them: (buffer, bytes into it), inputs first, then the output. The buffer is
+    STAGE_INPUT or STAGE_OUTPUT (the stage's whole input and output, ``in_row``/``out_row`` bytes a
+    row) or the position of the layer whose band buffer it is (``rows[p]`` bytes a row, its band's
+    first row at its start); an input read from a band starts at the reader's first row in it."""
+    layer = band[i]
+    out = [(STAGE_INPUT, layer.in_rows[0] * in_row) if src == STAGE_INPUT
+           else (src, (layer.in_rows[0] - band[src].out_rows[0]) * rows[src]) for src in st.reads[i]]
+    out.append((STAGE_OUTPUT, layer.out_rows[0] * out_row) if i == len(band) - 1 else (i, 0))
+    return out
+
+
 def row_bytes(graph: Graph, tensor: str) -> int:
     """Bytes of one NHWC row (W x C) of a 4-D tensor."""
     t = graph.tensors[tensor]
@@ -248,6 +265,7 @@ def patched_buffers(graph: Graph, sched: Schedule, buffers: list[Buffer], stages
         x = by_root[x_root]
         by_root[x_root] = replace(x, last_step=max(x.last_step, st.last))
         y = by_root[y_root]
-        by_root[y_root] = (replace(y, first_step=st.last, inplace_with=x_root, inplace_lead=st.output_lead)
+        by_root[y_root] = (replace(y, first_step=st.last, inplace_with=x_root, inplace_lead=st.output_lead,
+                                   lead_first_step=st.first)
                            if st.shares_input else replace(y, first_step=st.first, inplace_with=None, inplace_lead=0))
     return [by_root[b.name] for b in buffers]
