@@ -114,7 +114,8 @@ KERNELS: dict[str, Kernel] = {
         Kernel("avg_pool_s16", "mnv3c_avg_pool_params", ("avg_pool_s16.c",)),
         Kernel("max_pool_s16", "mnv3c_max_pool_params", ("max_pool_s16.c",)),
         Kernel("lut_s16", "mnv3c_lut_s16_params", ("lut_s16.c",), inplace_operands=(0,)),
-        Kernel("layer_norm_s16", "mnv3c_layer_norm_params", ("layer_norm_s16.c",), headers=("mnv3c_fixedpoint.h",)),
+        Kernel("layer_norm_s16", "mnv3c_layer_norm_params", ("layer_norm_s16.c",),
+               headers=("mnv3c_fixedpoint.h", "mnv3c_layer_norm_rows.h")),
         Kernel("requantize_s8_s16", "mnv3c_requantize_params", ("requantize_s8_s16.c",)),
         Kernel("requantize_s16_s8", "mnv3c_requantize_params", ("requantize_s16_s8.c",)),
         Kernel(
@@ -127,7 +128,8 @@ KERNELS: dict[str, Kernel] = {
         Kernel("softmax_s8", "mnv3c_softmax_params", ("softmax_s8.c",), headers=("mnv3c_fixedpoint.h",)),
         Kernel("transpose_s8", "mnv3c_transpose_params", ("transpose_s8.c",)),
         Kernel("batch_matmul_s8", "mnv3c_batch_matmul_params", ("batch_matmul_s8.c",)),
-        Kernel("layer_norm_s8", "mnv3c_layer_norm_params", ("layer_norm_s8.c",), headers=("mnv3c_fixedpoint.h",)),
+        Kernel("layer_norm_s8", "mnv3c_layer_norm_params", ("layer_norm_s8.c",),
+               headers=("mnv3c_fixedpoint.h", "mnv3c_layer_norm_rows.h")),
         Kernel(
             "squeeze_excite_s8",
             "mnv3c_squeeze_excite_params",
