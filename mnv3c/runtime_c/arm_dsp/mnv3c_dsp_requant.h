@@ -31,6 +31,7 @@
 #include <arm_acle.h>
 #include <stdint.h>
 
+#include "mnv3c_kernels.h"
 #include "mnv3c_requant.h"
 
 /* For the helpers a kernel instantiates once per output stage: the specialization must happen. */
@@ -54,6 +55,15 @@ typedef struct {
     int32_t out_c;
     const int8_t *lut128; /* lut + 128 (NULL without a table): indexed by the int8 value */
 } mnv3c_dsp_out;
+
+/* The output stage of a convolution (conv1x1, conv2d) from its params. */
+static inline mnv3c_dsp_out mnv3c_dsp_conv_out(const mnv3c_conv2d_params *p)
+{
+    const mnv3c_dsp_out s = {p->bias_folded, p->out_mult, p->out_shift, p->output_zp,
+                             p->act_min,     p->act_max,  p->lut,       p->out_c,
+                             p->lut != NULL ? p->lut + 128 : NULL};
+    return s;
+}
 
 /* The mode of a _short entry point for its layer's clamp and table. */
 static inline int mnv3c_dsp_short_mode(const mnv3c_dsp_out *s)

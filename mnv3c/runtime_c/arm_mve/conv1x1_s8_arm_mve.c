@@ -14,23 +14,15 @@
 #include "mnv3c_arm_mve.h"
 #include "mnv3c_mve_dot.h"
 
-static mnv3c_dsp_out out_of(const mnv3c_conv2d_params *p)
-{
-    const mnv3c_dsp_out s = {p->bias_folded, p->out_mult, p->out_shift, p->output_zp,
-                             p->act_min,     p->act_max,  p->lut,       p->out_c,
-                             p->lut != NULL ? p->lut + 128 : NULL};
-    return s;
-}
-
 MNV3C_DSP_INLINE void conv1x1(const mnv3c_conv2d_params *p, const int8_t *MNV3C_RESTRICT x,
                              int8_t *MNV3C_RESTRICT y, int mode)
 {
     const int32_t pixels = p->in_h * p->in_w;
-    const mnv3c_dsp_out s = out_of(p);
+    const mnv3c_dsp_out s = mnv3c_dsp_conv_out(p);
     int32_t px;
     for (px = 0; px < pixels; ++px, x += p->in_c, y += p->out_c) {
         mnv3c_mve_pixel(&s, x, p->weights, p->in_c, y, mode);
     }
 }
 
-MNV3C_DSP_ENTRY_POINTS(mnv3c_conv1x1_s8_arm_mve, conv1x1, mnv3c_conv2d_params, out_of)
+MNV3C_DSP_ENTRY_POINTS(mnv3c_conv1x1_s8_arm_mve, conv1x1, mnv3c_conv2d_params, mnv3c_dsp_conv_out)

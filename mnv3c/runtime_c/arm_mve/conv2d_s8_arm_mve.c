@@ -18,14 +18,6 @@
 #include "mnv3c_arm_mve.h"
 #include "mnv3c_mve_dot.h"
 
-static mnv3c_dsp_out out_of(const mnv3c_conv2d_params *p)
-{
-    const mnv3c_dsp_out s = {p->bias_folded, p->out_mult, p->out_shift, p->output_zp,
-                             p->act_min,     p->act_max,  p->lut,       p->out_c,
-                             p->lut != NULL ? p->lut + 128 : NULL};
-    return s;
-}
-
 /* n bytes from src to dst, 16 at a time, the last vector predicated. */
 static void copy(int8_t *dst, const int8_t *src, int32_t n)
 {
@@ -167,7 +159,7 @@ MNV3C_DSP_INLINE void conv2d32(const mnv3c_conv2d_params *p, const int8_t *MNV3C
                               int8_t *MNV3C_RESTRICT y, int mode)
 {
     const int32_t n = p->kernel_w * p->in_c;
-    const mnv3c_dsp_out s = out_of(p);
+    const mnv3c_dsp_out s = mnv3c_dsp_conv_out(p);
     const mve_pred16_t lanes = vctp8q((uint32_t)n);
     int8_t buf[32];
     int32_t oy, ox, i;
@@ -194,7 +186,7 @@ MNV3C_DSP_INLINE void conv2d(const mnv3c_conv2d_params *p, const int8_t *MNV3C_R
 {
     const int32_t k = p->kernel_h * p->kernel_w * p->in_c, k16 = (k + 15) & ~15;
     const int32_t pixels = p->out_h * p->out_w, out_c = p->out_c;
-    const mnv3c_dsp_out s = out_of(p);
+    const mnv3c_dsp_out s = mnv3c_dsp_conv_out(p);
     int8_t buf_p[MNV3C_CONV_MVE_MAX_K], buf_q[MNV3C_CONV_MVE_MAX_K];
     int32_t i, oy = 0, ox = 0;
     if (k16 == 32 && p->kernel_w * p->in_c <= 16 && mode != MNV3C_DSP_GENERAL) {
@@ -221,4 +213,4 @@ MNV3C_DSP_INLINE void conv2d(const mnv3c_conv2d_params *p, const int8_t *MNV3C_R
     }
 }
 
-MNV3C_DSP_ENTRY_POINTS(mnv3c_conv2d_s8_arm_mve, conv2d, mnv3c_conv2d_params, out_of)
+MNV3C_DSP_ENTRY_POINTS(mnv3c_conv2d_s8_arm_mve, conv2d, mnv3c_conv2d_params, mnv3c_dsp_conv_out)
