@@ -36,9 +36,11 @@ static inline void mnv3c_dsp_copy_row(int8_t *dst, const int8_t *src, int32_t n)
     __builtin_memcpy(dst + n - 4, &v, 4);
 }
 
-/* The receptive field of the output pixel whose window starts at input (iy0, ix0), into buf[K]. */
-static void mnv3c_dsp_conv2d_patch(const mnv3c_conv2d_params *p, const int8_t *x, int32_t iy0, int32_t ix0,
-                                   int8_t *buf)
+/* The receptive field of the output pixel whose window starts at input (iy0, ix0), into buf[K].
+ * Out of line (called twice per pair); `unused` because the model's translation unit includes
+ * every kernel header without calling it. */
+static __attribute__((unused)) void mnv3c_dsp_conv2d_patch(const mnv3c_conv2d_params *p, const int8_t *x,
+                                                           int32_t iy0, int32_t ix0, int8_t *buf)
 {
     const int32_t in_c = p->in_c, n = p->kernel_w * in_c, row = p->in_w * in_c;
     int32_t ky, kx, c;
