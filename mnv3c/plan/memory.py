@@ -190,18 +190,18 @@ def _promoted(blocks: list[_Block], name: str, order: list[_Block], offsets: dic
     output lead is free before the stage): a greedy order that places the chain first can leave a
     hole too small for the buffers live beside it, where a small buffer placed first would have
     filled it (MobileNetV2 224: 252,672 -> 249,984 B)."""
-    best = _arena_bytes(blocks, offsets, alignment)
-    for r in range(rounds):
+    start = best = _arena_bytes(blocks, offsets, alignment)
+    for _ in range(rounds):
         improved = False
         for k in range(1, len(order)):
             candidate = [order[k], *order[:k], *order[k + 1:]]
             placed = _place(candidate, alignment)
-            if _arena_bytes(blocks, placed, alignment) < best:
-                order, offsets, best, improved = candidate, placed, _arena_bytes(blocks, placed, alignment), True
-                name = f"{name.split('+')[0]}+promoted"
+            size = _arena_bytes(blocks, placed, alignment)
+            if size < best:
+                order, offsets, best, improved = candidate, placed, size, True
         if not improved:
             break
-    return name, offsets
+    return (name if best == start else f"{name}+promoted"), offsets
 
 
 def _arena_bytes(blocks: list[_Block], offsets: dict[str, int], alignment: int) -> int:
