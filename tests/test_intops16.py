@@ -10,8 +10,9 @@ from mnv3c.quant import intops16 as q16
 from mnv3c.quant.intops import AddParams, quantize_multiplier
 from mnv3c.quant.layer_norm import MAX_ROW16, layer_norm_params, layer_norm_s16
 from mnv3c.analysis import layer_stats
-from mnv3c.quant.mixed import (_next_layer, all_int16, choose_mixed, fidelity, precision_cost, rebuild, tensor_bytes,
-                               without_softmax)
+from mnv3c.quant import mixed as mixed_mod
+from mnv3c.quant.mixed import (_next_layer, all_int16, choose_mixed, fidelity, first_meeting, precision_cost, rebuild,
+                               tensor_bytes, without_softmax)
 from mnv3c.quant.quantize import ALIASING, quantize_with_float
 from mnv3c.quant.simulate import dequantize_tensor, quantize_input, simulate
 from mnv3c.reference.float_exec import run_float
@@ -162,13 +163,41 @@ def test_greedy_promotion_stops_at_the_target_and_reports_costs(tiny) -> None:
     ref, qg, calib = tiny
     s8 = fidelity(ref, qg, calib)["sqnr_db"]
     mixed, steps = choose_mixed(ref, qg, calib, target_sqnr=s8 + 3)
-    assert steps[0]["promoted"] is None and steps[0]["extra_tensor_bytes"] == 0
-    assert steps[-1]["target_met"] and steps[-1]["sqnr_db"] >= s8 + 3
+    assert steps[0]["promoted"] is None and steps[0]["extra_tensor_bytes"] == 0 and steps[0]["measured"]
+    assert steps[-1]["target_met"] and steps[-1]["measured"] and steps[-1]["sqnr_db"] >= s8 + 3
     assert all(not s.get("target_met", False) for s in steps[:-1])
-    assert all(s["sqnr_db"] < s8 + 3 for s in steps[:-1])  # it stopped at the first step that met it
+    assert steps[-2]["measured"] and steps[-2]["sqnr_db"] < s8 + 3  # the step before the stop missed it
+    assert all(s["sqnr_db"] < s8 + 3 for s in steps[:-1] if s["measured"])
+    assert all(s["sqnr_db"] is None for s in steps if not s["measured"])
     assert [s["int16_macs"] for s in steps] == sorted(s["int16_macs"] for s in steps)
     promoted = {s["promoted"] for s in steps[1:]}
     assert {n.name for n in mixed.nodes if mixed.tensors[n.outputs[0]].dtype == "int16" and n.op != "requantize"} >= promoted
+    body = without_softmax(mixed)  # the costs the rows price are the built graph's
+    assert steps[-1]["tensor_bytes"] == tensor_bytes(body)
+    assert steps[-1]["converters"] == sum(n.op == "requantize" for n in body.nodes)
+
+
+def test_search_measures_a_few_prefixes() -> None:
+    """first_meeting finds the first k where a growing fidelity meets the target with about
+    2·log2(k) measurements, n when nothing meets it, and never measures the same k twice."""
+    for n in (0, 1, 2, 7, 40, 64):
+        for first in range(1, n + 2):
+            seen: list[int] = []
+
+            def met(k: int) -> bool:
+                assert k not in seen and 1 <= k <= n
+                seen.append(k)
+                return k >= first
+
+            assert first_meeting(met, n) == min(first, n)
+            assert len(seen) <= 2 * max(1, n).bit_length() + 1
+
+
+def test_search_computes_nothing_more_when_int8_meets_the_target(tiny, monkeypatch) -> None:
+    ref, qg, calib = tiny
+    monkeypatch.setattr(mixed_mod, "isolated_sensitivity", lambda *a: pytest.fail("sensitivity computed"))
+    q, steps = choose_mixed(ref, qg, calib, target_agreement=0.0)
+    assert q is qg and len(steps) == 1 and steps[0]["target_met"] and steps[0]["promoted"] is None
 
 
 def test_precision_cost_predicts_the_built_graph(tiny) -> None:

@@ -38,10 +38,11 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
                                            "SQNR when only that layer is quantized)",
                                      numeric=tuple(t for _, t in cols))
     if "mixed" in result:
-        rows = [(i, r["promoted"] or "(all int8)", _db_text(r["sqnr_db"]), f"{r['agreement']:.2%}",
+        rows = [(i, r["promoted"] or "(all int8)", _db_text(r["sqnr_db"]) if r["measured"] else "-",
+                 f"{r['agreement']:.2%}" if r["measured"] else "-",
                  f"+{r['extra_tensor_bytes']:,} B", f"{r['int16_macs']:,}") for i, r in enumerate(result["mixed"])]
         human += "\n" + render_table(("step", "promoted to int16", "SQNR", "agreement", "tensor bytes", "int16 MACs"),
-                                     rows, title="mixed precision: greedy promotions, measured on --calib",
+                                     rows, title="mixed precision: greedy promotions, measured on --calib (-: skipped by the search)",
                                      numeric=("step", "SQNR", "agreement", "tensor bytes", "int16 MACs"))
         if not result["mixed"][-1]["target_met"]:
             human += "\ntarget not met even with every layer int16"
