@@ -18,8 +18,9 @@ statistics), reported with its cost (extra tensor bytes, int16 MACs, converters)
 
 The order depends on the isolated gains and costs only, so it is fixed before anything is measured,
 and the search measures only the prefixes it needs to find where the target is met (doubling, then
-bisection): a full simulation of the search set per promotion made 224x224 networks, which need
-tens of promotions, take hours. When all-int8 already meets the target, nothing else is computed.
+bisection): measuring every promotion cost one simulation of the search set per layer (MobileNetV2
+at 96x96 on 32 inputs, target unreachable: 65 measurements, 8 now). When all-int8 already meets the
+target, the sensitivity analysis (most of the rest) is skipped too.
 """
 
 from __future__ import annotations
