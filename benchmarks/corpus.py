@@ -117,6 +117,7 @@ def measure(m: corpus.CorpusModel, n_calib: int, n_eval: int, quick: bool, tmp: 
         row["error"] = str(e)
         return row
     row["mnv3c"] = fidelity(m, ref, run_int8(qg, x)[1])
+    row["promotions"] = _promotions(qg)
     methods = [ortq.CalibrationMethod.MinMax] if quick else [
         ortq.CalibrationMethod.MinMax, ortq.CalibrationMethod.Entropy, ortq.CalibrationMethod.Percentile]
     row["ort"] = {}
@@ -146,12 +147,20 @@ def _fid(v) -> str:
     return v if isinstance(v, str) else f"{100 * v[0]:.1f} % / {v[1]:.4f}"
 
 
+def _promotions(qg) -> str:
+    """With --precision mixed: how many layers the search made int16 and whether it met its target."""
+    steps = qg.meta["quant"].get("mixed_steps")
+    if not steps:
+        return ""
+    return f" ({len(steps) - 1} layers int16{'' if steps[-1]['target_met'] else ', target unmet'})"
+
+
 def _row(r: dict, methods: list[str]) -> str:
     m, m7 = r["model"], r["m7"]
     ort_cols = " | ".join(_fid(r["ort"].get(k, "")) for k in methods)
     shape = "x".join(map(str, r["m7_shape"][2:]))
     return (f"| {m.name} | {m.dist}=={m.version} | {'x'.join(map(str, m.shape[1:]))} | {r['float_err']:.1e} "
-            f"| {_fid(r['mnv3c'])} | {ort_cols} | {shape} | {'yes' if m7['bit_exact'] else 'NO'} "
+            f"| {_fid(r['mnv3c'])}{r['promotions']} | {ort_cols} | {shape} | {'yes' if m7['bit_exact'] else 'NO'} "
             f"| {m7['instructions']:,} | {m7['arena']:,} B | {m7['ram']:,} B | {m7['flash']:,} B |")
 
 
