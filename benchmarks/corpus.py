@@ -20,10 +20,11 @@ byte for byte with the simulator, at the package's resolution (`CorpusModel.shap
 not fit the board's 4 MiB, then at the reduced one (`CorpusModel.small`).
 
     python benchmarks/corpus.py [--quick] [--calib N] [--eval N] [--model NAME ...] [--shape NAME=H,W ...]
-                                [--precision int8|int16|mixed] [--target-agreement F] [--adaptive-rounding]
+                                [--precision int8|int16|mixed ...] [--target-agreement F] [--adaptive-rounding]
 
 `--precision` measures mnv3c's 16x8 (every layer with a 16x8 kernel, or mixed: the automatic search,
-to `--target-agreement` on the calibration set) instead of int8, as `compile --precision` builds it.
+to `--target-agreement` on the calibration set, 0.99 by default) instead of int8, as `compile --precision`
+builds it; several precisions give one row each, calibrated once.
 
 `--shape` measures a model at another input size than its package's (e.g. the detector, which
 rapidocr runs at 736x736, at 320x320: numpy simulation of 64 pages at 736 takes hours).
@@ -49,6 +50,7 @@ from mnv3c.codegen.host import nchw_to_nhwc
 from mnv3c.compiler import build_project, quantize_model, resolve_board, run_project, write_project
 from mnv3c.errors import MnvError
 from mnv3c.quant.evaluate import load_float_graph, run_int8
+from mnv3c.quant.mixed import apply_precision
 from mnv3c.quant.simulate import quantize_input, simulate
 from mnv3c.quant.softmax import int8_softmax_fits
 from mnv3c.reference.float_exec import run_float
@@ -93,13 +95,18 @@ def _cortex_m7(qg, x: np.ndarray, out: Path) -> dict:
             "arena": report["arena_bytes"], "ram": report["ram_bytes"], "flash": report["flash_bytes"]}
 
 
-def _quantize(graph, path: Path, calib: np.ndarray, options: dict):
-    """mnv3c's quantized graph of ``graph`` at the requested precision (int8 softmax where it fits)."""
+def _quantize(graph, path: Path, calib: np.ndarray, options: dict, precisions: list[str]) -> dict:
+    """precision -> (mnv3c's quantized graph of ``graph``, the mixed search's steps or None), int8
+    softmax where it fits: calibrated once, int16/mixed rebuilt from the int8 graph as `compile
+    --precision` does."""
     opts = {**options, "softmax": int8_softmax_fits(graph)}
-    return quantize_model(str(path), None, calib, progress=False, loaded=(graph, {}), options=opts).qgraph
+    target = opts.pop("target_agreement", None)
+    q = quantize_model(str(path), None, calib, progress=False, loaded=(graph, {}), options=opts)
+    return {p: apply_precision(q.reference, q.qgraph, calib, p, None, target) for p in precisions}
 
 
-def measure(m: corpus.CorpusModel, n_calib: int, n_eval: int, quick: bool, tmp: Path, options: dict) -> dict:
+def measure(m: corpus.CorpusModel, n_calib: int, n_eval: int, quick: bool, tmp: Path, options: dict,
+            precisions: list[str]) -> dict:
     row: dict = {"model": m, "shape": m.shape}
     path = corpus.onnx_file(m, CACHE)
     t0 = time.time()
@@ -112,12 +119,12 @@ def measure(m: corpus.CorpusModel, n_calib: int, n_eval: int, quick: bool, tmp: 
     row["float_err"] = _float_error(graph, path, x[:4])
     ref = _ort_run(path, x)
     try:
-        qg = _quantize(graph, path, calib, options)
+        qgs = _quantize(graph, path, calib, options, precisions)
     except MnvError as e:
         row["error"] = str(e)
         return row
-    row["mnv3c"] = fidelity(m, ref, run_int8(qg, x)[1])
-    row["promotions"] = _promotions(qg)
+    row["mnv3c"] = {p: fidelity(m, ref, run_int8(qg, x)[1]) for p, (qg, _) in qgs.items()}
+    row["promotions"] = {p: _promotions(steps) for p, (_, steps) in qgs.items()}
     methods = [ortq.CalibrationMethod.MinMax] if quick else [
         ortq.CalibrationMethod.MinMax, ortq.CalibrationMethod.Entropy, ortq.CalibrationMethod.Percentile]
     row["ort"] = {}
@@ -130,14 +137,15 @@ def measure(m: corpus.CorpusModel, n_calib: int, n_eval: int, quick: bool, tmp: 
     print(f"{m.name}: fidelity {time.time() - t0:.0f} s", file=sys.stderr)
     shape = m.shape
     try:
-        row["m7"] = _cortex_m7(qg, x[:1], tmp / f"{m.name}_m7")
+        row["m7"] = {p: _cortex_m7(qg, x[:1], tmp / f"{m.name}_{p}_m7") for p, (qg, _) in qgs.items()}
     except MnvError as e:  # does not fit: the reduced resolution, calibrated alike
         print(f"{m.name}: {e}; using {m.small}", file=sys.stderr)
         shape = m.small
         small_path = corpus.onnx_file(m, CACHE, shape[2])
         small_graph, _ = load_float_graph(str(small_path), shape)
-        qg_small = _quantize(small_graph, small_path, corpus.samples(m, n_calib, 0, shape), options)
-        row["m7"] = _cortex_m7(qg_small, corpus.samples(m, 1, 100, shape), tmp / f"{m.name}_m7")
+        small = _quantize(small_graph, small_path, corpus.samples(m, n_calib, 0, shape), options, precisions)
+        row["m7"] = {p: _cortex_m7(qg, corpus.samples(m, 1, 100, shape), tmp / f"{m.name}_{p}_m7")
+                     for p, (qg, _) in small.items()}
     row["m7_shape"] = shape
     print(f"{m.name}: done in {time.time() - t0:.0f} s", file=sys.stderr)
     return row
@@ -147,21 +155,26 @@ def _fid(v) -> str:
     return v if isinstance(v, str) else f"{100 * v[0]:.1f} % / {v[1]:.4f}"
 
 
-def _promotions(qg) -> str:
+def _promotions(steps: list | None) -> str:
     """With --precision mixed: how many layers the search made int16 and whether it met its target."""
-    steps = qg.meta["quant"].get("mixed_steps")
     if not steps:
         return ""
     return f" ({len(steps) - 1} layers int16{'' if steps[-1]['target_met'] else ', target unmet'})"
 
 
 def _row(r: dict, methods: list[str]) -> str:
-    m, m7 = r["model"], r["m7"]
-    ort_cols = " | ".join(_fid(r["ort"].get(k, "")) for k in methods)
+    """One line per precision; the model's columns and onnxruntime's on the first only."""
+    m, lines = r["model"], []
     shape = "x".join(map(str, r["m7_shape"][2:]))
-    return (f"| {m.name} | {m.dist}=={m.version} | {'x'.join(map(str, m.shape[1:]))} | {r['float_err']:.1e} "
-            f"| {_fid(r['mnv3c'])}{r['promotions']} | {ort_cols} | {shape} | {'yes' if m7['bit_exact'] else 'NO'} "
-            f"| {m7['instructions']:,} | {m7['arena']:,} B | {m7['ram']:,} B | {m7['flash']:,} B |")
+    for i, p in enumerate(r["mnv3c"]):
+        m7 = r["m7"][p]
+        ort_cols = " | ".join(_fid(r["ort"].get(k, "")) if i == 0 else "" for k in methods)
+        head = (f"| {m.name} | {m.dist}=={m.version} | {'x'.join(map(str, m.shape[1:]))} | {r['float_err']:.1e} "
+                if i == 0 else "| | | | ")
+        lines.append(f"{head}| {p} | {_fid(r['mnv3c'][p])}{r['promotions'][p]} | {ort_cols} | {shape} "
+                     f"| {'yes' if m7['bit_exact'] else 'NO'} | {m7['instructions']:,} | {m7['arena']:,} B "
+                     f"| {m7['ram']:,} B | {m7['flash']:,} B |")
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -171,12 +184,12 @@ def main() -> None:
     ap.add_argument("--eval", type=int, default=64, help="fidelity inputs per model")
     ap.add_argument("--model", nargs="*", choices=sorted(corpus.BY_NAME), help="only these models")
     ap.add_argument("--shape", nargs="*", default=[], metavar="NAME=H,W", help="measure NAME at H x W")
-    ap.add_argument("--precision", choices=("int8", "int16", "mixed"), default="int8",
-                    help="mnv3c's precision (16x8: int16 activations, int8 weights)")
+    ap.add_argument("--precision", nargs="+", choices=("int8", "int16", "mixed"), default=["int8"],
+                    help="mnv3c's precisions, one row each (16x8: int16 activations, int8 weights)")
     ap.add_argument("--target-agreement", type=float, default=None, help="--precision mixed: the search's target")
     ap.add_argument("--adaptive-rounding", action="store_true", help="mnv3c: adaptive rounding of the weights")
     args = ap.parse_args()
-    options = {"precision": args.precision, "target_agreement": args.target_agreement,
+    options = {"target_agreement": args.target_agreement,
                "adaptive_rounding": args.adaptive_rounding}
     shapes = {}
     for item in args.shape:
@@ -187,9 +200,9 @@ def main() -> None:
     print(f"onnxruntime {ort.__version__}; {args.calib} calibration and {args.eval} fidelity inputs per model; "
           "fidelity = agreement with float / mean cosine\n")
     head = " | ".join(f"ORT int8 {k}" for k in methods)
-    print(f"| model | wheel | input | float vs ORT (max rel err) | mnv3c {args.precision} | {head} | Cortex-M7 input "
+    print(f"| model | wheel | input | float vs ORT (max rel err) | mnv3c precision | mnv3c | {head} | Cortex-M7 input "
           "| bit-exact | instructions | arena | RAM | flash |")
-    print("|---|---|---|--:|--:|" + "--:|" * len(methods) + "---|---|--:|--:|--:|--:|", flush=True)
+    print("|---|---|---|--:|---|--:|" + "--:|" * len(methods) + "---|---|--:|--:|--:|--:|", flush=True)
     failed = []
     with tempfile.TemporaryDirectory() as tmp:
         for m in corpus.CORPUS:
@@ -197,7 +210,7 @@ def main() -> None:
                 continue
             if m.name in shapes:
                 m = dataclasses.replace(m, shape=shapes[m.name])
-            r = measure(m, args.calib, args.eval, args.quick, Path(tmp), options)
+            r = measure(m, args.calib, args.eval, args.quick, Path(tmp), options, args.precision)
             if "error" in r:
                 failed.append(r)
             else:

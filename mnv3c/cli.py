@@ -69,6 +69,7 @@ def _bounded(flag: str, low: float, high: float, interval: str, unit: str = "num
 
 _percentile = _bounded("--percentile", 50.0, 100.0, "(50, 100]")
 _fraction = _bounded("--target-agreement", 0.0, 1.0, "(0, 1]")
+_cosine = _bounded("--target-cosine", -1.0, 1.0, "(-1, 1]")
 _decibels = _bounded("--target-sqnr", -1000.0, 1000.0, "(-1000, 1000) dB", "number of dB")
 
 
@@ -106,7 +107,11 @@ def _quant_flags(c: argparse.ArgumentParser) -> None:
                         "sensitive layers to 16x8 until the targets hold on --calib")
     q.add_argument("--target-sqnr", type=_decibels, metavar="DB", help="mixed: logit SQNR (dB) to reach on --calib")
     q.add_argument("--target-agreement", type=_fraction, metavar="F",
-                   help="mixed: argmax agreement with float to reach on --calib (default 0.99 without --target-sqnr)")
+                   help="mixed: argmax agreement with float to reach on --calib (per output position; "
+                        "default 0.99 without other targets)")
+    q.add_argument("--target-cosine", type=_cosine, metavar="F",
+                   help="mixed: mean cosine of the outputs with float to reach on --calib (per output position; "
+                        "default 0.99 without other targets)")
 
 
 def _build_parser() -> argparse.ArgumentParser:

@@ -90,7 +90,7 @@ def quantize_model(model: str, input_shape: tuple[int, ...] | None, calib: str |
     Without either, calibrate on seeded synthetic inputs and say so: fine for checking
     bit-exactness, not for accuracy. ``loaded``: the model's `load_float_graph` result, when the
     caller already has it. ``options``: `quantize` options (the command line's calibration flags)
-    and `apply_precision`'s precision/target_sqnr/target_agreement."""
+    and `apply_precision`'s precision/target_sqnr/target_agreement/target_cosine."""
     graph, recorded = loaded or load_model(model, input_shape)
     shape = tuple(graph.tensors[graph.inputs[0]].shape)
     given = calib is not None and (isinstance(calib, np.ndarray) or bool(calib))
@@ -106,11 +106,12 @@ def quantize_model(model: str, input_shape: tuple[int, ...] | None, calib: str |
         note = "no --calib: calibrated on synthetic N(0,1) inputs (accuracy not representative)"
         print(f"mnv3c: warning: {note}", file=sys.stderr)
     options = dict(options or {})
-    precision = {k: options.pop(k, None) for k in ("precision", "target_sqnr", "target_agreement")}
+    precision = {k: options.pop(k, None) for k in ("precision", "target_sqnr", "target_agreement", "target_cosine")}
     reference, qgraph = quantize_with_float(graph, calib, activation_params=recorded or None, progress=progress,
                                             **options)
     qgraph, steps = apply_precision(reference, qgraph, calib, precision["precision"] or "int8",
-                                    precision["target_sqnr"], precision["target_agreement"])
+                                    precision["target_sqnr"], precision["target_agreement"],
+                                    precision["target_cosine"])
     qgraph.meta["quant"]["calibration"] = note
     qgraph.meta["quant"]["mixed_steps"] = steps
     return Quantized(graph, qgraph, note, reference, calib if given else None)

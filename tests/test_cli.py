@@ -343,12 +343,17 @@ BAD = {  # id -> (argv built from the files fixture, fragments of the one error 
     ),
     "target_without_mixed": (
         lambda f, o: ["compile", f["model"], "--target", "host", "-o", o / "out", "--target-sqnr", "30"],
-        ["compile: --target-sqnr/--target-agreement need --precision mixed"],
+        ["compile: --target-sqnr/--target-agreement/--target-cosine need --precision mixed"],
     ),
     "agreement_out_of_range": (
         lambda f, o: ["compile", f["model"], "--target", "host", "-o", o / "out", "--precision", "mixed",
                       "--target-agreement", "1.5"],
         ["--target-agreement", "(0, 1]"],
+    ),
+    "cosine_out_of_range": (
+        lambda f, o: ["compile", f["model"], "--target", "host", "-o", o / "out", "--precision", "mixed",
+                      "--target-cosine", "2"],
+        ["--target-cosine", "(-1, 1]"],
     ),
     "unknown_calib_method": (
         lambda f, o: ["eval", f["model"], "--calib", f["calib"], "--data", f["input"], "--labels", f["labels"],

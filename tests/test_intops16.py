@@ -12,7 +12,7 @@ from mnv3c.quant.layer_norm import MAX_ROW16, layer_norm_params, layer_norm_s16
 from mnv3c.analysis import layer_stats
 from mnv3c.quant import mixed as mixed_mod
 from mnv3c.quant.mixed import (_next_layer, all_int16, choose_mixed, fidelity, first_meeting, precision_cost, rebuild,
-                               tensor_bytes, without_softmax)
+                               output_rows, tensor_bytes, without_softmax)
 from mnv3c.quant.quantize import ALIASING, quantize_with_float
 from mnv3c.quant.simulate import dequantize_tensor, quantize_input, simulate
 from mnv3c.reference.float_exec import run_float
@@ -249,3 +249,25 @@ def test_int16_views_keep_their_input_parameters() -> None:
     for n in views:
         assert (q.tensors[n.outputs[0]].quant.scale, q.tensors[n.outputs[0]].quant.zero_point) == (
             q.tensors[n.inputs[0]].quant.scale, q.tensors[n.inputs[0]].quant.zero_point), n.name
+
+
+def test_fidelity_rows_are_output_positions() -> None:
+    """A CTC sequence [N, T, C] is judged per step and an NCHW map with channels per pixel, as they
+    are read; flattened, one argmax over T*C would hide every step but the loudest."""
+    seq = np.array([[[0, 1, 0], [5, 0, 0]]], np.float64)  # steps argmax 1, 0
+    rows = output_rows(seq.reshape(1, -1), (1, 2, 3))
+    assert rows.shape == (2, 3) and list(rows.argmax(1)) == [1, 0]
+    nchw = np.arange(2 * 2 * 1 * 3, dtype=np.float64).reshape(2, 2, 1, 3)  # 2 samples, 2 channels, 1x3 pixels
+    rows = output_rows(nchw.reshape(2, -1), (1, 2, 1, 3))
+    assert rows.shape == (6, 2) and list(rows[0]) == [0, 3] and list(rows[5]) == [8, 11]
+    assert output_rows(nchw.reshape(2, -1)[:, :3], (1, 1, 1, 3)).shape == (2, 3)  # one channel: per sample
+    assert output_rows(np.ones((4, 10)), (1, 10)).shape == (4, 10)
+
+
+def test_cosine_target_promotes_until_met(tiny) -> None:
+    ref, qg, calib = tiny
+    c8 = fidelity(ref, qg, calib)["cosine"]
+    target = c8 + (1 - c8) / 2  # half the int8 cosine deficit
+    _, steps = choose_mixed(ref, qg, calib, target_cosine=target)
+    assert len(steps) > 1 and steps[-1]["target_met"] and steps[-1]["cosine"] >= target
+    assert all(s["cosine"] < target for s in steps[:-1] if s["measured"])

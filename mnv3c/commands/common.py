@@ -34,10 +34,12 @@ def quant_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def precision_options(args: argparse.Namespace) -> dict[str, Any]:
-    """--precision and its --target-sqnr/--target-agreement (`mnv3c.quant.mixed.apply_precision`)."""
-    if args.precision != "mixed" and (args.target_sqnr is not None or args.target_agreement is not None):
-        raise MnvError(f"{args.command}: --target-sqnr/--target-agreement need --precision mixed")
-    return {"precision": args.precision, "target_sqnr": args.target_sqnr, "target_agreement": args.target_agreement}
+    """--precision and its --target-sqnr/--target-agreement/--target-cosine (`mnv3c.quant.mixed.apply_precision`)."""
+    targets = {"target_sqnr": args.target_sqnr, "target_agreement": args.target_agreement,
+               "target_cosine": args.target_cosine}
+    if args.precision != "mixed" and any(v is not None for v in targets.values()):
+        raise MnvError(f"{args.command}: --target-sqnr/--target-agreement/--target-cosine need --precision mixed")
+    return {"precision": args.precision, **targets}
 
 
 def schedule_text(schedule: dict[str, Any]) -> str:

@@ -67,14 +67,14 @@ def evaluate(model: str | Path | onnx.ModelProto | Graph, calib: np.ndarray | No
              labels: np.ndarray, input_shape: tuple[int, ...] | None = None, per_layer: bool = False,
              batch_size: int = EVAL_BATCH, progress: bool = True, sensitivity: bool = False,
              precision: str = "int8", target_sqnr: float | None = None, target_agreement: float | None = None,
-             **options: Any) -> dict[str, Any]:
+             target_cosine: float | None = None, **options: Any) -> dict[str, Any]:
     """SPEC's eval JSON: {"samples", "float_top1", "int8_top1", "agreement", "mean_abs_err",
     "cosine"}, plus "per_layer": [{"name", "op", "precision", "sqnr_db"}] (int8 vs float, every
     layer output) with ``per_layer`` (and "only_sqnr_db", the output SQNR when only that layer is
     quantized, with ``sensitivity``; measured on the first SENSITIVITY_SAMPLES of ``data``), and
     "quant" (the calibration choices, `quant_report`)."""
     g, ref, qg = quantize_model(model, calib, input_shape, progress=progress, **options)
-    qg, mixed_steps = apply_precision(ref, qg, calib, precision, target_sqnr, target_agreement)
+    qg, mixed_steps = apply_precision(ref, qg, calib, precision, target_sqnr, target_agreement, target_cosine)
     data, labels = np.asarray(data, np.float32), np.asarray(labels).reshape(-1)
     f_out, q_out = [], []
     signal: dict[str, float] = {}

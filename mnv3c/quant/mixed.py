@@ -41,7 +41,8 @@ from mnv3c.reference.float_exec import run_float
 SENSITIVITY_SAMPLES = 64
 SEARCH_SAMPLES = 100  # each promotion is measured by simulating these: enough to rank, cheap per step
 BATCH = 50
-DEFAULT_AGREEMENT = 0.99  # the issue's goal for mixed precision
+DEFAULT_AGREEMENT = 0.99  # the issue's goals for mixed precision
+DEFAULT_COSINE = 0.99
 
 
 def all_int16(ref: Graph) -> dict[str, str]:
@@ -86,15 +87,31 @@ def _with_softmax(q: Graph, ref_body: Graph, ref: Graph) -> Graph:
 
 def fidelity(ref: Graph, qg: Graph, x: np.ndarray, reference: np.ndarray | None = None) -> dict[str, float | None]:
     """Logit SQNR (dB), argmax agreement and mean cosine of ``qg`` against ``ref`` (the float graph it
-    mirrors) on float ``x``; a trailing softmax is left out of both (``reference``: ref's logits)."""
+    mirrors) on float ``x``; a trailing softmax is left out of both (``reference``: ref's logits).
+    Agreement and cosine are per output position (`output_rows`)."""
     ref, qg = without_softmax(ref), without_softmax(qg)
     f = reference if reference is not None else _float_outputs(ref, x)
     q = np.concatenate([dequantize_output(qg, simulate(qg, quantize_input(qg, x[i:i + BATCH])))
                         for i in range(0, len(x), BATCH)]).reshape(len(x), -1).astype(np.float64)
-    norms = np.linalg.norm(f, axis=1) * np.linalg.norm(q, axis=1)
-    cos = np.where(norms > 0, (f * q).sum(axis=1) / np.maximum(norms, 1e-30), 1.0)
+    shape = tuple(ref.tensors[ref.outputs[0]].shape)
+    rf, rq = output_rows(f, shape), output_rows(q, shape)
+    norms = np.linalg.norm(rf, axis=1) * np.linalg.norm(rq, axis=1)
+    cos = np.where(norms > 0, (rf * rq).sum(axis=1) / np.maximum(norms, 1e-30), 1.0)
     return {"sqnr_db": sqnr_db(float((f ** 2).sum()), float(((f - q) ** 2).sum())),
-            "agreement": float((f.argmax(1) == q.argmax(1)).mean()), "cosine": float(cos.mean())}
+            "agreement": float((rf.argmax(1) == rq.argmax(1)).mean()), "cosine": float(cos.mean())}
+
+
+def output_rows(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Flat outputs ``a`` [N, prod(shape[1:])] of an output of ``shape`` as [positions, classes]: a
+    sequence [N, T, C] gives one row per step and an NCHW map one per pixel (classes = channels), as
+    the per-step CTC argmax and a segmentation read them; a one-channel map (a probability map) and
+    a [N, C] vector give one row per sample. Flattening a sequence instead made one argmax over T*C."""
+    a = a.reshape(len(a), *shape[1:])
+    if a.ndim == 3:
+        return a.reshape(-1, shape[-1])
+    if a.ndim == 4 and shape[1] > 1:
+        return a.transpose(0, 2, 3, 1).reshape(-1, shape[1])
+    return a.reshape(len(a), -1)
 
 
 def _float_outputs(ref: Graph, x: np.ndarray) -> np.ndarray:
@@ -108,11 +125,13 @@ def tensor_bytes(qg: Graph) -> int:
                if not t.is_const and t.dtype in ("int8", "int16"))
 
 
-def _met(score: Mapping[str, float | None], target_sqnr: float | None, target_agreement: float | None) -> bool:
+def _met(score: Mapping[str, float | None], target_sqnr: float | None, target_agreement: float | None,
+         target_cosine: float | None = None) -> bool:
     sqnr = score["sqnr_db"]
     ok_sqnr = target_sqnr is None or sqnr is None or sqnr >= target_sqnr
     ok_agree = target_agreement is None or score["agreement"] >= target_agreement
-    return ok_sqnr and ok_agree
+    ok_cos = target_cosine is None or score["cosine"] >= target_cosine
+    return ok_sqnr and ok_agree and ok_cos
 
 
 def _converters(ref: Graph, tprec: Mapping[str, str]) -> set[tuple[str, str]]:
@@ -193,7 +212,8 @@ def first_meeting(met: Callable[[int], bool], n: int) -> int:
 
 
 def choose_mixed(ref: Graph, qg: Graph, calib: np.ndarray, target_sqnr: float | None = None,
-                 target_agreement: float | None = None) -> tuple[Graph, list[dict[str, Any]]]:
+                 target_agreement: float | None = None,
+                 target_cosine: float | None = None) -> tuple[Graph, list[dict[str, Any]]]:
     """The mixed graph of the greedy promotion and its steps: [{"promoted", "op", "measured",
     "sqnr_db", "agreement", "cosine", "tensor_bytes", "extra_tensor_bytes", "int16_macs",
     "converters"}], step 0 being all-int8, one row per promotion up to where the search stopped.
@@ -202,8 +222,9 @@ def choose_mixed(ref: Graph, qg: Graph, calib: np.ndarray, target_sqnr: float | 
     All-int8 meeting the target costs no sensitivity analysis; otherwise the whole greedy order
     is fixed first (`promotion_order`) and the search measures prefixes of it. The last row is
     measured and says whether every given target was met (all layers int16 and unmet: False)."""
-    if target_sqnr is None and target_agreement is None:
-        raise ValueError("choose_mixed needs --target-sqnr and/or --target-agreement")
+    targets = (target_sqnr, target_agreement, target_cosine)
+    if targets == (None, None, None):
+        raise ValueError("choose_mixed needs --target-sqnr, --target-agreement and/or --target-cosine")
     full_ref, full_qg, with_softmax = ref, qg, qg.nodes[-1].op == "softmax"
     ref, qg = without_softmax(ref), without_softmax(qg)
     calib = np.asarray(calib, np.float32)[:SEARCH_SAMPLES]
@@ -215,7 +236,7 @@ def choose_mixed(ref: Graph, qg: Graph, calib: np.ndarray, target_sqnr: float | 
     graphs = {0: qg}
     order: list[str] = []
     k = 0
-    if not _met(scores[0], target_sqnr, target_agreement):
+    if not _met(scores[0], *targets):
         noise8 = _noise(isolated_sensitivity(ref, qg, calib[:SENSITIVITY_SAMPLES]))
         noise16 = _noise(isolated_sensitivity(ref, _build_body(ref, qg, all_int16(ref)), calib[:SENSITIVITY_SAMPLES]))
         gain = {name: noise8[name] - noise16.get(name, 0.0) for name in noise8}
@@ -226,11 +247,11 @@ def choose_mixed(ref: Graph, qg: Graph, calib: np.ndarray, target_sqnr: float | 
             if j not in scores:
                 graphs[j] = _build_body(ref, qg, {name: "int16" for name in order[:j]})
                 scores[j] = fidelity(ref, graphs[j], calib, reference)
-            return _met(scores[j], target_sqnr, target_agreement)
+            return _met(scores[j], *targets)
 
         k = first_meeting(met, len(order))
     steps = [_step(ref, order, j, ops, macs, base[1], scores.get(j)) for j in range(k + 1)]
-    steps[-1]["target_met"] = _met(scores[k], target_sqnr, target_agreement)
+    steps[-1]["target_met"] = _met(scores[k], *targets)
     if k == 0:
         return full_qg, steps
     return (_with_softmax(graphs[k], ref, full_ref) if with_softmax else graphs[k]), steps
@@ -251,10 +272,11 @@ def _step(ref: Graph, order: list[str], j: int, ops: Mapping[str, str], macs: Ma
 
 
 def apply_precision(ref: Graph, qg: Graph, calib: np.ndarray | None, precision: str = "int8",
-                    target_sqnr: float | None = None,
-                    target_agreement: float | None = None) -> tuple[Graph, list[dict[str, Any]] | None]:
+                    target_sqnr: float | None = None, target_agreement: float | None = None,
+                    target_cosine: float | None = None) -> tuple[Graph, list[dict[str, Any]] | None]:
     """``qg`` at ``precision`` ("int8", "int16": every layer 16x8, "mixed": `choose_mixed` on
-    ``calib``; without targets, agreement DEFAULT_AGREEMENT) and the promotion steps (mixed only)."""
+    ``calib``; without targets, agreement DEFAULT_AGREEMENT and cosine DEFAULT_COSINE, the issue's
+    goals) and the promotion steps (mixed only)."""
     if precision == "int8":
         return qg, None
     if precision == "int16":
@@ -263,6 +285,6 @@ def apply_precision(ref: Graph, qg: Graph, calib: np.ndarray | None, precision: 
         raise ValueError(f"unknown precision {precision!r} (expected int8, mixed or int16)")
     if calib is None:
         raise MnvError("--precision mixed needs calibration data (--calib) to measure the promotions on")
-    if target_sqnr is None and target_agreement is None:
-        target_agreement = DEFAULT_AGREEMENT
-    return choose_mixed(ref, qg, calib, target_sqnr, target_agreement)
+    if target_sqnr is None and target_agreement is None and target_cosine is None:
+        target_agreement, target_cosine = DEFAULT_AGREEMENT, DEFAULT_COSINE
+    return choose_mixed(ref, qg, calib, target_sqnr, target_agreement, target_cosine)
