@@ -12,7 +12,8 @@ from mnv3c.quant.layer_norm import MAX_ROW16, layer_norm_params, layer_norm_s16
 from mnv3c.analysis import layer_stats
 from mnv3c.quant import mixed as mixed_mod
 from mnv3c.quant.mixed import (_next_layer, all_int16, choose_mixed, fidelity, first_meeting, precision_cost, rebuild,
-                               output_rows, tensor_bytes, without_softmax)
+                               output_rows, position_scores, tensor_bytes,
+                               without_softmax)
 from mnv3c.quant.quantize import ALIASING, quantize_with_float
 from mnv3c.quant.simulate import dequantize_tensor, quantize_input, simulate
 from mnv3c.reference.float_exec import run_float
@@ -260,8 +261,18 @@ def test_fidelity_rows_are_output_positions() -> None:
     nchw = np.arange(2 * 2 * 1 * 3, dtype=np.float64).reshape(2, 2, 1, 3)  # 2 samples, 2 channels, 1x3 pixels
     rows = output_rows(nchw.reshape(2, -1), (1, 2, 1, 3))
     assert rows.shape == (6, 2) and list(rows[0]) == [0, 3] and list(rows[5]) == [8, 11]
-    assert output_rows(nchw.reshape(2, -1)[:, :3], (1, 1, 1, 3)).shape == (2, 3)  # one channel: per sample
+    assert output_rows(nchw.reshape(2, -1)[:, :3], (1, 1, 1, 3)).shape == (6, 1)  # one channel: no argmax
     assert output_rows(np.ones((4, 10)), (1, 10)).shape == (4, 10)
+
+
+def test_position_scores_by_hand() -> None:
+    """Agreement and cosine per CTC step; a one-channel map: agreement 1, cosine per sample."""
+    f = np.array([[0.0, 1.0, 0.0, 5.0, 0.0, 0.0]])  # 2 steps x 3 classes: argmax 1, 0
+    q = np.array([[0.0, 1.0, 0.0, 0.0, 0.0, 5.0]])  # argmax 1, 2
+    agree, cos = position_scores(f, q, (1, 2, 3))
+    assert agree == 0.5 and cos == 0.5  # step cosines 1 and 0
+    agree, cos = position_scores(np.array([[1.0, 2.0, 3.0, 4.0]]), np.array([[4.0, 3.0, 2.0, 1.0]]), (1, 1, 2, 2))
+    assert agree == 1.0 and abs(cos - 20 / 30) < 1e-12  # one cosine over the whole map, not per pixel
 
 
 def test_cosine_target_promotes_until_met(tiny) -> None:

@@ -93,23 +93,32 @@ def fidelity(ref: Graph, qg: Graph, x: np.ndarray, reference: np.ndarray | None 
     f = reference if reference is not None else _float_outputs(ref, x)
     q = np.concatenate([dequantize_output(qg, simulate(qg, quantize_input(qg, x[i:i + BATCH])))
                         for i in range(0, len(x), BATCH)]).reshape(len(x), -1).astype(np.float64)
-    shape = tuple(ref.tensors[ref.outputs[0]].shape)
+    agree, cos = position_scores(f, q, tuple(ref.tensors[ref.outputs[0]].shape))
+    return {"sqnr_db": sqnr_db(float((f ** 2).sum()), float(((f - q) ** 2).sum())), "agreement": agree, "cosine": cos}
+
+
+def position_scores(f: np.ndarray, q: np.ndarray, shape: tuple[int, ...]) -> tuple[float, float]:
+    """(argmax agreement, mean cosine) of flat outputs ``q`` with ``f`` [N, prod(shape[1:])] over the
+    rows of `output_rows`; a one-class output (a probability map) has no argmax to disagree on
+    (agreement 1) and its cosine is each sample's."""
     rf, rq = output_rows(f, shape), output_rows(q, shape)
+    agree = float((rf.argmax(1) == rq.argmax(1)).mean()) if rf.shape[1] > 1 else 1.0
+    if rf.shape[1] == 1:
+        rf, rq = f, q
     norms = np.linalg.norm(rf, axis=1) * np.linalg.norm(rq, axis=1)
     cos = np.where(norms > 0, (rf * rq).sum(axis=1) / np.maximum(norms, 1e-30), 1.0)
-    return {"sqnr_db": sqnr_db(float((f ** 2).sum()), float(((f - q) ** 2).sum())),
-            "agreement": float((rf.argmax(1) == rq.argmax(1)).mean()), "cosine": float(cos.mean())}
+    return agree, float(cos.mean())
 
 
 def output_rows(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Flat outputs ``a`` [N, prod(shape[1:])] of an output of ``shape`` as [positions, classes]: a
     sequence [N, T, C] gives one row per step and an NCHW map one per pixel (classes = channels), as
-    the per-step CTC argmax and a segmentation read them; a one-channel map (a probability map) and
-    a [N, C] vector give one row per sample. Flattening a sequence instead made one argmax over T*C."""
+    the per-step CTC argmax and a segmentation read them; a [N, C] vector one row per sample.
+    Flattening a sequence instead made one argmax over T*C, and of a map one over its pixels."""
     a = a.reshape(len(a), *shape[1:])
     if a.ndim == 3:
         return a.reshape(-1, shape[-1])
-    if a.ndim == 4 and shape[1] > 1:
+    if a.ndim == 4:
         return a.transpose(0, 2, 3, 1).reshape(-1, shape[1])
     return a.reshape(len(a), -1)
 
