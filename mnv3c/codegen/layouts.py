@@ -80,6 +80,14 @@ def rows_mve(w: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(_pad_to(_pad_to(w.reshape(w.shape[0], -1), 0, 4), 1, 16)).reshape(-1)
 
 
+def pointwise_mve(w: np.ndarray) -> np.ndarray:
+    """[out][in] (or OHWI with 1x1) -> out padded to a multiple of 4 and K to 16 with zeros, then per
+    block of four output channels and chunk of 16 values the four rows' 16 bytes, o0 .. o3: one pointer
+    walks a block (arm_mve/conv1x1_s8_arm_mve.c)."""
+    m = _pad_to(_pad_to(w.reshape(w.shape[0], -1), 0, 4), 1, 16)
+    return np.ascontiguousarray(m.reshape(-1, 4, m.shape[1] // 16, 16).transpose(0, 2, 1, 3)).reshape(-1)
+
+
 def _offset128(a: np.ndarray) -> np.ndarray:
     """Each int8 w as the byte of w + 128 (w ^ 0x80, read as uint8): the Xtensa variants load it with
     L8UI, no sign extension, and subtract 128 * sum x (xtensa/mnv3c_xt_gemm.h)."""
@@ -159,6 +167,7 @@ LAYOUTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "depthwise_rv": depthwise_rv,
     "dense_rv": dense_rv,
     "rows_mve": rows_mve,
+    "pointwise_mve": pointwise_mve,
     "pointwise_xt": pointwise_xt,
     "dense_xt": dense_xt,
     "depthwise_xt": depthwise_xt,

@@ -151,7 +151,8 @@ KERNELS: dict[str, Kernel] = {
                ("arm_dsp/squeeze_excite_s8_arm_dsp.c", "arm_dsp/dense_s8_arm_dsp.c"), inplace_operands=(0,),
                scratch=_se_table_scratch, headers=_ARM_DSP_HEADERS, layout="pointwise_dsp"),
         # runtime_c/arm_mve/: Cortex-M55 (Helium)
-        *_variant_pair("conv1x1_s8_arm_mve", "mnv3c_conv2d_params", "arm_mve", _ARM_MVE_HEADERS, "", "mve_out_table"),
+        *_variant_pair("conv1x1_s8_arm_mve", "mnv3c_conv2d_params", "arm_mve", _ARM_MVE_HEADERS, "pointwise_mve",
+                      "mve_out_table"),
         *_variant_pair("depthwise_conv2d_s8_arm_mve", "mnv3c_depthwise_conv2d_params", "arm_mve", _ARM_MVE_HEADERS,
                        "", "mve_dw_out_table"),
         *_variant_pair("dense_s8_arm_mve", "mnv3c_dense_params", "arm_mve", _ARM_MVE_HEADERS, "", "mve_out_table"),

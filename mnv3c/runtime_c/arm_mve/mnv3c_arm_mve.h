@@ -19,7 +19,7 @@ extern "C" {
 #define MNV3C_DW_MVE_MAX_TAPS 64 /* depthwise: tap addresses on the stack */
 #define MNV3C_CONV_MVE_MAX_K 1024 /* conv2d: the receptive field on the stack */
 
-/* conv1x1_s8 on the portable OHWI weights, any in_c. */
+/* conv1x1_s8 on "pointwise_mve" weights (mnv3c/codegen/layouts.py), any in_c. */
 void mnv3c_conv1x1_s8_arm_mve(const mnv3c_conv2d_params *p,
     const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
 size_t mnv3c_conv1x1_s8_arm_mve_scratch_bytes(const mnv3c_conv2d_params *p);
