@@ -80,44 +80,70 @@ static inline void mnv3c_dsp_widen_pair(const int8_t *xp, const int8_t *xq, int3
     "smlad %[" B "], %[xa], %[w0], %[" B "]\n\t"      \
     "smlad %[" QB "], %[xc], %[w0], %[" QB "]\n\t"
 
-/* All out_c output channels of pixels p, q (yq == NULL: p only) from `groups` (>= 1) widened groups. */
+/* Zero start sums (the general output stage adds the bias after the sums). */
+static const int32_t mnv3c_dsp_zero_start[4] = {0, 0, 0, 0};
+
+/*
+ * The sums of one block of four output channels of both pixels, started at start[0..3]: 14 live
+ * registers (8 sums, 2 x pairs, 2 weight pairs, 2 pointers), all named so that the sums stay in r4-r11
+ * for the written-out output stage (mnv3c_dsp_store_pq). The loop bound comes in r3, is pushed, and
+ * is re-read from the stack each iteration. A statement macro over the caller's register variables.
+ */
+#define MNV3C_DSP_GEMM_BLOCK(start, end, xbuf, weights)                                                  \
+    do {                                                                                                 \
+        register int32_t xa __asm__("r0"), xc __asm__("r1");                                             \
+        register const int32_t *w0 __asm__("r2") = (start);                                              \
+        register const int32_t *w1 __asm__("r3") = (end);                                                \
+        register const int32_t *xb __asm__("r12") = (xbuf);                                              \
+        register const int8_t *wp __asm__("lr") = (weights);                                             \
+        __asm__ volatile(                                                                                \
+            "str %[w1], [sp, #-8]!\n\t"                                                                  \
+            "ldm %[w0], {r4, r5, r6, r7}\n\t"                                                            \
+            "mov r8, r4\n\t"                                                                             \
+            "mov r9, r5\n\t"                                                                             \
+            "mov r10, r6\n\t"                                                                            \
+            "mov r11, r7\n\t"                                                                            \
+            "1:\n\t"                                                                                     \
+            "ldrd %[xa], %[xc], [%[xb]], #8\n\t"                                                         \
+            MNV3C_DSP_STEP("p0", "p1", "q0", "q1")                                                       \
+            MNV3C_DSP_STEP("p2", "p3", "q2", "q3")                                                       \
+            "ldrd %[xa], %[xc], [%[xb]], #8\n\t"                                                         \
+            MNV3C_DSP_STEP("p0", "p1", "q0", "q1")                                                       \
+            MNV3C_DSP_STEP("p2", "p3", "q2", "q3")                                                       \
+            "ldr %[w1], [sp]\n\t"                                                                        \
+            "cmp %[xb], %[w1]\n\t"                                                                       \
+            "bne 1b\n\t"                                                                                 \
+            "add sp, sp, #8\n\t"                                                                         \
+            : [p0] "=&r"(p0), [p1] "=&r"(p1), [p2] "=&r"(p2), [p3] "=&r"(p3), [q0] "=&r"(q0),            \
+              [q1] "=&r"(q1), [q2] "=&r"(q2), [q3] "=&r"(q3), [xb] "+r"(xb), [w] "+r"(wp), [xa] "=&r"(xa), \
+              [xc] "=&r"(xc), [w0] "+r"(w0), [w1] "+r"(w1)                                               \
+            :                                                                                            \
+            : "cc", "memory");                                                                           \
+        (weights) = wp;                                                                                  \
+    } while (0)
+
+/* All out_c output channels of pixels p, q (yq == NULL: p only) from `groups` (>= 1) widened groups:
+ * whole blocks of both pixels in a short mode with the written-out stage, the rest (the general and
+ * clamp modes, a last partial block, a lone pixel) through mnv3c_dsp_store_block. */
 MNV3C_DSP_INLINE void mnv3c_dsp_gemm_pair(const int32_t *xbuf, int32_t groups, const int8_t *weights,
                                           const mnv3c_dsp_out *s, int8_t *yp, int8_t *yq, int mode)
 {
     const int8_t *w = weights;
     const int32_t *const end = xbuf + 4 * groups;
-    int32_t o;
-    for (o = 0; o < s->out_c; o += 4) {
-        const int32_t *xb = xbuf;
-        int32_t a[4];
-        int32_t p0, p1, p2, p3, q0, q1, q2, q3;
-        int32_t xa, xc, w0, w1 = (int32_t)end;
-        mnv3c_dsp_start(s, o, mode, a);
-        p0 = q0 = a[0], p1 = q1 = a[1], p2 = q2 = a[2], p3 = q3 = a[3];
-        /* 14 live registers (8 sums, 2 x pairs, 2 weight pairs, 2 pointers): written out so the
-         * compiler cannot spill a sum. The loop bound comes in w1, is pushed, and is re-read from
-         * the stack each iteration. */
-        __asm__ volatile(
-            "str %[w1], [sp, #-8]!\n\t"
-            "1:\n\t"
-            "ldrd %[xa], %[xc], [%[xb]], #8\n\t"
-            MNV3C_DSP_STEP("p0", "p1", "q0", "q1")
-            MNV3C_DSP_STEP("p2", "p3", "q2", "q3")
-            "ldrd %[xa], %[xc], [%[xb]], #8\n\t"
-            MNV3C_DSP_STEP("p0", "p1", "q0", "q1")
-            MNV3C_DSP_STEP("p2", "p3", "q2", "q3")
-            "ldr %[w1], [sp]\n\t"
-            "cmp %[xb], %[w1]\n\t"
-            "bne 1b\n\t"
-            "add sp, sp, #8\n\t"
-            : [p0] "+r"(p0), [p1] "+r"(p1), [p2] "+r"(p2), [p3] "+r"(p3), [q0] "+r"(q0), [q1] "+r"(q1),
-              [q2] "+r"(q2), [q3] "+r"(q3), [xb] "+r"(xb), [w] "+r"(w), [xa] "=&r"(xa), [xc] "=&r"(xc),
-              [w0] "=&r"(w0), [w1] "+r"(w1)
-            :
-            : "cc", "memory");
+    register int32_t p0 __asm__("r4"), p1 __asm__("r5"), p2 __asm__("r6"), p3 __asm__("r7");
+    register int32_t q0 __asm__("r8"), q1 __asm__("r9"), q2 __asm__("r10"), q3 __asm__("r11");
+    int32_t o = 0;
+    if ((mode == MNV3C_DSP_SHORT || mode == MNV3C_DSP_SHORT_LUT) && yq != NULL) {
+        for (; o + 4 <= s->out_c; o += 4) {
+            MNV3C_DSP_GEMM_BLOCK(s->mult + (o >> 2) * MNV3C_DSP_TABLE_BLOCK, end, xbuf, w);
+            mnv3c_dsp_store_pq(s, o, p0, p1, p2, p3, q0, q1, q2, q3, yp, yq, mode);
+        }
+    }
+    for (; o < s->out_c; o += 4) {
+        MNV3C_DSP_GEMM_BLOCK(mode != MNV3C_DSP_GENERAL ? s->mult + (o >> 2) * MNV3C_DSP_TABLE_BLOCK
+                                                       : mnv3c_dsp_zero_start,
+                             end, xbuf, w);
         {
-            /* through memory: the output stage then runs as one compact loop with its parameters
-             * in registers, instead of four unrolled copies reloading them from the stack */
             const int32_t sums[8] = {p0, p1, p2, p3, q0, q1, q2, q3};
             mnv3c_dsp_store_block(s, o, sums, yp, yq, mode);
         }

@@ -163,6 +163,90 @@ MNV3C_DSP_INLINE void mnv3c_dsp_store_block(const mnv3c_dsp_out *s, int32_t o, c
     }
 }
 
+/*
+ * The short stage of one output channel of pixels p and q, in place on their sums P and Q, with the
+ * channel's {mx, k, r} in r0, r1, r2 (loaded by LDM from the table cursor in r3): t = SMMLAR(acc, mx, acc),
+ * t - [t < 0] + k (the sign of t, not of acc: the stage's own definition, mnv3c_dsp_requant.h's proof),
+ * >> r, SSAT 8, the table (LUT: its base register), one STRB each at byte I of yp (r12) and yq (lr).
+ */
+#define MNV3C_DSP_STAGE_PQ(P, Q, I, LUT)                        \
+    "ldm r3!, {r0, r1, r2}\n\t"                                  \
+    "smmlar " P ", " P ", r0, " P "\n\t"                         \
+    "smmlar " Q ", " Q ", r0, " Q "\n\t"                         \
+    MNV3C_DSP_STAGE_TAIL(P, Q, I, LUT)
+#define MNV3C_DSP_STAGE_TAIL(P, Q, I, LUT)                      \
+    "sub " P ", " P ", " P ", lsr #31\n\t"                       \
+    "sub " Q ", " Q ", " Q ", lsr #31\n\t"                       \
+    "add " P ", " P ", r1\n\t"                                   \
+    "add " Q ", " Q ", r1\n\t"                                   \
+    "asr " P ", " P ", r2\n\t"                                   \
+    "asr " Q ", " Q ", r2\n\t"                                   \
+    "ssat " P ", #8, " P "\n\t"                                  \
+    "ssat " Q ", #8, " Q "\n\t"                                  \
+    LUT                                                          \
+    "strb " P ", [r12, #" I "]\n\t"                              \
+    "strb " Q ", [lr, #" I "]\n\t"
+#define MNV3C_DSP_LUT_PQ(P, Q, BASE) "ldrb " P ", [" BASE ", " P "]\n\t" "ldrb " Q ", [" BASE ", " Q "]\n\t"
+
+/*
+ * A whole block of four output channels of both pixels in the SHORT or SHORT_LUT mode (mode a
+ * compile-time constant), the eight sums in r4-r7 (p) and r8-r11 (q) where the kernels' product loops
+ * leave them, written out: 6.5 instructions per output value plus the table (about 19 in the compiled
+ * C, which spilled sums and parameters around the four channels). With the table, its base comes in r0,
+ * waits on the stack while mx of channel 0 is live (14 registers are), then stays in r4.
+ */
+MNV3C_DSP_INLINE void mnv3c_dsp_store_pq(const mnv3c_dsp_out *s, int32_t o, int32_t p0_, int32_t p1_, int32_t p2_,
+                                         int32_t p3_, int32_t q0_, int32_t q1_, int32_t q2_, int32_t q3_, int8_t *yp,
+                                         int8_t *yq, int mode)
+{
+    register int32_t p0 __asm__("r4") = p0_;
+    register int32_t p1 __asm__("r5") = p1_;
+    register int32_t p2 __asm__("r6") = p2_;
+    register int32_t p3 __asm__("r7") = p3_;
+    register int32_t q0 __asm__("r8") = q0_;
+    register int32_t q1 __asm__("r9") = q1_;
+    register int32_t q2 __asm__("r10") = q2_;
+    register int32_t q3 __asm__("r11") = q3_;
+    register const int32_t *ch __asm__("r3") = s->mult + (o >> 2) * MNV3C_DSP_TABLE_BLOCK + 4;
+    register int8_t *rp __asm__("r12") = yp + o;
+    register int8_t *rq __asm__("lr") = yq + o;
+    register int32_t k __asm__("r1");
+    register int32_t r __asm__("r2");
+    if (mode == MNV3C_DSP_SHORT_LUT) {
+        register const int8_t *mx __asm__("r0") = s->lut128;
+        __asm__ volatile(
+            "push {r0}\n\t"
+            "ldm r3!, {r0, r1, r2}\n\t"
+            "smmlar r4, r4, r0, r4\n\t"
+            "smmlar r8, r8, r0, r8\n\t"
+            "pop {r0}\n\t"
+            MNV3C_DSP_STAGE_TAIL("r4", "r8", "0", MNV3C_DSP_LUT_PQ("r4", "r8", "r0"))
+            "mov r4, r0\n\t"
+            MNV3C_DSP_STAGE_PQ("r5", "r9", "1", MNV3C_DSP_LUT_PQ("r5", "r9", "r4"))
+            MNV3C_DSP_STAGE_PQ("r6", "r10", "2", MNV3C_DSP_LUT_PQ("r6", "r10", "r4"))
+            MNV3C_DSP_STAGE_PQ("r7", "r11", "3", MNV3C_DSP_LUT_PQ("r7", "r11", "r4"))
+            : "+r"(p0), "+r"(p1), "+r"(p2), "+r"(p3), "+r"(q0), "+r"(q1), "+r"(q2), "+r"(q3), "+r"(ch),
+              "+r"(mx), "=&r"(k), "=&r"(r)
+            : "r"(rp), "r"(rq)
+            : "cc", "memory");
+        return;
+    }
+    register int32_t mx __asm__("r0");
+    __asm__ volatile(
+        MNV3C_DSP_STAGE_PQ("r4", "r8", "0", "")
+        MNV3C_DSP_STAGE_PQ("r5", "r9", "1", "")
+        MNV3C_DSP_STAGE_PQ("r6", "r10", "2", "")
+        MNV3C_DSP_STAGE_PQ("r7", "r11", "3", "")
+        : "+r"(p0), "+r"(p1), "+r"(p2), "+r"(p3), "+r"(q0), "+r"(q1), "+r"(q2), "+r"(q3), "+r"(ch),
+          "=&r"(mx), "=&r"(k), "=&r"(r)
+        : "r"(rp), "r"(rq)
+        : "cc", "memory");
+}
+
+#undef MNV3C_DSP_STAGE_PQ
+#undef MNV3C_DSP_STAGE_TAIL
+#undef MNV3C_DSP_LUT_PQ
+
 /* A kernel body `name(p, x, y, mode)` behind its two entry points: the general one and the _short one,
  * which picks its mode from the layer's clamp and table once per call. */
 #define MNV3C_DSP_ENTRY_POINTS(entry, body, params_type, out_of)                                            \
