@@ -27,45 +27,8 @@
     "smlad %[" B "], %[xa], %[w1], %[" B "]\n\t"      \
     "smlad %[" QB "], %[xc], %[w1], %[" QB "]\n\t"
 
-/* All out_c output channels of pixels p, q (yq == NULL: p only) from `groups` (>= 1) widened groups. */
-MNV3C_DSP_INLINE void gemm16_pair(const int32_t *xbuf, int32_t groups, const int8_t *weights,
-                                  const mnv3c_dsp_out *s, int8_t *yp, int8_t *yq, int mode)
-{
-    const int8_t *w = weights;
-    const int32_t *const end = xbuf + 4 * groups;
-    int32_t o;
-    for (o = 0; o < s->out_c; o += 4) {
-        const int32_t *xb = xbuf;
-        int32_t a[4];
-        int32_t p0, p1, p2, p3, q0, q1, q2, q3;
-        int32_t xa, xc, w0, w1 = (int32_t)end;
-        mnv3c_dsp_start(s, o, mode, a);
-        p0 = q0 = a[0], p1 = q1 = a[1], p2 = q2 = a[2], p3 = q3 = a[3];
-        /* 14 live registers, as mnv3c_dsp_gemm_pair: the loop bound is pushed and re-read */
-        __asm__ volatile(
-            "str %[w1], [sp, #-8]!\n\t"
-            "1:\n\t"
-            "ldrd %[xa], %[xc], [%[xb]], #8\n\t"
-            MNV3C_DSP16_STEP("p0", "p1", "q0", "q1")
-            MNV3C_DSP16_STEP("p2", "p3", "q2", "q3")
-            "ldrd %[xa], %[xc], [%[xb]], #8\n\t"
-            MNV3C_DSP16_STEP("p0", "p1", "q0", "q1")
-            MNV3C_DSP16_STEP("p2", "p3", "q2", "q3")
-            "ldr %[w1], [sp]\n\t"
-            "cmp %[xb], %[w1]\n\t"
-            "bne 1b\n\t"
-            "add sp, sp, #8\n\t"
-            : [p0] "+r"(p0), [p1] "+r"(p1), [p2] "+r"(p2), [p3] "+r"(p3), [q0] "+r"(q0), [q1] "+r"(q1),
-              [q2] "+r"(q2), [q3] "+r"(q3), [xb] "+r"(xb), [w] "+r"(w), [xa] "=&r"(xa), [xc] "=&r"(xc),
-              [w0] "=&r"(w0), [w1] "+r"(w1)
-            :
-            : "cc", "memory");
-        {
-            const int32_t sums[8] = {p0, p1, p2, p3, q0, q1, q2, q3};
-            mnv3c_dsp_store_block(s, o, sums, yp, yq, mode);
-        }
-    }
-}
+/* The product and output stage of mnv3c_dsp_gemm.h on the int16 weights. */
+MNV3C_DSP_DEFINE_GEMM_PAIR(gemm16_pair, MNV3C_DSP16_STEP)
 
 #undef MNV3C_DSP16_STEP
 

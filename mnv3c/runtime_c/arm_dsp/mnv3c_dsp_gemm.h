@@ -89,7 +89,7 @@ static const int32_t mnv3c_dsp_zero_start[4] = {0, 0, 0, 0};
  * for the written-out output stage (mnv3c_dsp_store_pq). The loop bound comes in r3, is pushed, and
  * is re-read from the stack each iteration. A statement macro over the caller's register variables.
  */
-#define MNV3C_DSP_GEMM_BLOCK(start, end, xbuf, weights)                                                  \
+#define MNV3C_DSP_GEMM_BLOCK(STEP, start, end, xbuf, weights)                                                \
     do {                                                                                                 \
         register int32_t xa __asm__("r0"), xc __asm__("r1");                                             \
         register const int32_t *w0 __asm__("r2") = (start);                                              \
@@ -105,11 +105,11 @@ static const int32_t mnv3c_dsp_zero_start[4] = {0, 0, 0, 0};
             "mov r11, r7\n\t"                                                                            \
             "1:\n\t"                                                                                     \
             "ldrd %[xa], %[xc], [%[xb]], #8\n\t"                                                         \
-            MNV3C_DSP_STEP("p0", "p1", "q0", "q1")                                                       \
-            MNV3C_DSP_STEP("p2", "p3", "q2", "q3")                                                       \
+            STEP("p0", "p1", "q0", "q1")                                                                 \
+            STEP("p2", "p3", "q2", "q3")                                                                 \
             "ldrd %[xa], %[xc], [%[xb]], #8\n\t"                                                         \
-            MNV3C_DSP_STEP("p0", "p1", "q0", "q1")                                                       \
-            MNV3C_DSP_STEP("p2", "p3", "q2", "q3")                                                       \
+            STEP("p0", "p1", "q0", "q1")                                                                 \
+            STEP("p2", "p3", "q2", "q3")                                                                 \
             "ldr %[w1], [sp]\n\t"                                                                        \
             "cmp %[xb], %[w1]\n\t"                                                                       \
             "bne 1b\n\t"                                                                                 \
@@ -122,33 +122,38 @@ static const int32_t mnv3c_dsp_zero_start[4] = {0, 0, 0, 0};
         (weights) = wp;                                                                                  \
     } while (0)
 
-/* All out_c output channels of pixels p, q (yq == NULL: p only) from `groups` (>= 1) widened groups:
- * whole blocks of both pixels in a short mode with the written-out stage, the rest (the general and
- * clamp modes, a last partial block, a lone pixel) through mnv3c_dsp_store_block. */
-MNV3C_DSP_INLINE void mnv3c_dsp_gemm_pair(const int32_t *xbuf, int32_t groups, const int8_t *weights,
-                                          const mnv3c_dsp_out *s, int8_t *yp, int8_t *yq, int mode)
-{
-    const int8_t *w = weights;
-    const int32_t *const end = xbuf + 4 * groups;
-    register int32_t p0 __asm__("r4"), p1 __asm__("r5"), p2 __asm__("r6"), p3 __asm__("r7");
-    register int32_t q0 __asm__("r8"), q1 __asm__("r9"), q2 __asm__("r10"), q3 __asm__("r11");
-    int32_t o = 0;
-    if ((mode == MNV3C_DSP_SHORT || mode == MNV3C_DSP_SHORT_LUT) && yq != NULL) {
-        for (; o + 4 <= s->out_c; o += 4) {
-            MNV3C_DSP_GEMM_BLOCK(s->mult + (o >> 2) * MNV3C_DSP_TABLE_BLOCK, end, xbuf, w);
-            mnv3c_dsp_store_pq(s, o, p0, p1, p2, p3, q0, q1, q2, q3, yp, yq, mode);
-        }
+/* `name(xbuf, groups, weights, s, yp, yq, mode)`: all out_c output channels of pixels p, q (yq == NULL:
+ * p only) from `groups` (>= 1) widened groups, STEP the product's step on the weights' layout: whole
+ * blocks of both pixels in a short mode with the written-out stage, the rest (the general and clamp
+ * modes, a last partial block, a lone pixel) through mnv3c_dsp_store_block. */
+#define MNV3C_DSP_DEFINE_GEMM_PAIR(name, STEP)                                                           \
+    MNV3C_DSP_INLINE void name(const int32_t *xbuf, int32_t groups, const int8_t *weights,               \
+                               const mnv3c_dsp_out *s, int8_t *yp, int8_t *yq, int mode)                 \
+    {                                                                                                    \
+        const int8_t *w = weights;                                                                       \
+        const int32_t *const end = xbuf + 4 * groups;                                                    \
+        register int32_t p0 __asm__("r4"), p1 __asm__("r5"), p2 __asm__("r6"), p3 __asm__("r7");         \
+        register int32_t q0 __asm__("r8"), q1 __asm__("r9"), q2 __asm__("r10"), q3 __asm__("r11");       \
+        int32_t o = 0;                                                                                   \
+        if ((mode == MNV3C_DSP_SHORT || mode == MNV3C_DSP_SHORT_LUT) && yq != NULL) {                    \
+            for (; o + 4 <= s->out_c; o += 4) {                                                          \
+                MNV3C_DSP_GEMM_BLOCK(STEP, s->mult + (o >> 2) * MNV3C_DSP_TABLE_BLOCK, end, xbuf, w);    \
+                mnv3c_dsp_store_pq(s, o, p0, p1, p2, p3, q0, q1, q2, q3, yp, yq, mode);                  \
+            }                                                                                            \
+        }                                                                                                \
+        for (; o < s->out_c; o += 4) {                                                                   \
+            MNV3C_DSP_GEMM_BLOCK(STEP,                                                                   \
+                                 mode != MNV3C_DSP_GENERAL ? s->mult + (o >> 2) * MNV3C_DSP_TABLE_BLOCK  \
+                                                           : mnv3c_dsp_zero_start,                       \
+                                 end, xbuf, w);                                                          \
+            {                                                                                            \
+                const int32_t sums[8] = {p0, p1, p2, p3, q0, q1, q2, q3};                                \
+                mnv3c_dsp_store_block(s, o, sums, yp, yq, mode);                                         \
+            }                                                                                            \
+        }                                                                                                \
     }
-    for (; o < s->out_c; o += 4) {
-        MNV3C_DSP_GEMM_BLOCK(mode != MNV3C_DSP_GENERAL ? s->mult + (o >> 2) * MNV3C_DSP_TABLE_BLOCK
-                                                       : mnv3c_dsp_zero_start,
-                             end, xbuf, w);
-        {
-            const int32_t sums[8] = {p0, p1, p2, p3, q0, q1, q2, q3};
-            mnv3c_dsp_store_block(s, o, sums, yp, yq, mode);
-        }
-    }
-}
+
+MNV3C_DSP_DEFINE_GEMM_PAIR(mnv3c_dsp_gemm_pair, MNV3C_DSP_STEP)
 
 #undef MNV3C_DSP_STEP
 
