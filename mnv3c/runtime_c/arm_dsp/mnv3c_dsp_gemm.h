@@ -87,8 +87,18 @@ static const int32_t mnv3c_dsp_zero_start[4] = {0, 0, 0, 0};
  * The sums of one block of four output channels of both pixels, started at start[0..3]: 14 live
  * registers (8 sums, 2 x pairs, 2 weight pairs, 2 pointers), all named so that the sums stay in r4-r11
  * for the written-out output stage (mnv3c_dsp_store_pq). The loop bound comes in r3, is pushed, and
- * is re-read from the stack each iteration. A statement macro over the caller's register variables.
+ * is re-read from the stack each iteration of two groups (an odd count enters at the second). A
+ * statement macro over the caller's register variables.
  */
+/* One group of four values (16 bytes of the widened buffer) of both pixels against a block's weights. */
+#define MNV3C_DSP_GEMM_GROUP(STEP)                  \
+    "ldrd %[xa], %[xc], [%[xb]], #8\n\t"            \
+    STEP("p0", "p1", "q0", "q1")                    \
+    STEP("p2", "p3", "q2", "q3")                    \
+    "ldrd %[xa], %[xc], [%[xb]], #8\n\t"            \
+    STEP("p0", "p1", "q0", "q1")                    \
+    STEP("p2", "p3", "q2", "q3")
+
 #define MNV3C_DSP_GEMM_BLOCK(STEP, start, end, xbuf, weights)                                                \
     do {                                                                                                 \
         register int32_t xa __asm__("r0"), xc __asm__("r1");                                             \
@@ -103,13 +113,13 @@ static const int32_t mnv3c_dsp_zero_start[4] = {0, 0, 0, 0};
             "mov r9, r5\n\t"                                                                             \
             "mov r10, r6\n\t"                                                                            \
             "mov r11, r7\n\t"                                                                            \
+            "sub %[xa], %[w1], %[xb]\n\t"                                                                \
+            "tst %[xa], #16\n\t"                                                                         \
+            "bne 2f\n\t"                                                                                 \
             "1:\n\t"                                                                                     \
-            "ldrd %[xa], %[xc], [%[xb]], #8\n\t"                                                         \
-            STEP("p0", "p1", "q0", "q1")                                                                 \
-            STEP("p2", "p3", "q2", "q3")                                                                 \
-            "ldrd %[xa], %[xc], [%[xb]], #8\n\t"                                                         \
-            STEP("p0", "p1", "q0", "q1")                                                                 \
-            STEP("p2", "p3", "q2", "q3")                                                                 \
+            MNV3C_DSP_GEMM_GROUP(STEP)                                                                   \
+            "2:\n\t"                                                                                     \
+            MNV3C_DSP_GEMM_GROUP(STEP)                                                                   \
             "ldr %[w1], [sp]\n\t"                                                                        \
             "cmp %[xb], %[w1]\n\t"                                                                       \
             "bne 1b\n\t"                                                                                 \
