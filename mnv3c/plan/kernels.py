@@ -46,7 +46,7 @@ class Kernel:
 
 
 _ARM_DSP_HEADERS = ("arm_dsp/mnv3c_arm_dsp.h", "arm_dsp/mnv3c_dsp_gemm.h", "arm_dsp/mnv3c_dsp_requant.h",
-                    "arm_dsp/mnv3c_dsp_conv2d.h")
+                    "arm_dsp/mnv3c_dsp_conv2d.h", "arm_dsp/mnv3c_dsp_quad.h")
 _RISCV_HEADERS = ("riscv/mnv3c_riscv.h", "riscv/mnv3c_rv_gemm.h")
 _XTENSA_HEADERS = ("xtensa/mnv3c_xtensa.h", "xtensa/mnv3c_xt_gemm.h")
 _ARM_MVE_HEADERS = ("arm_mve/mnv3c_arm_mve.h", "arm_mve/mnv3c_mve_dot.h", "arm_mve/mnv3c_mve_requant.h",

@@ -213,7 +213,8 @@ MNV3C_DSP_INLINE void mnv3c_dsp_store_pq(const mnv3c_dsp_out *s, int32_t o, int3
     register int32_t k __asm__("r1");
     register int32_t r __asm__("r2");
     if (mode == MNV3C_DSP_SHORT_LUT) {
-        register const int8_t *mx __asm__("r0") = s->lut128;
+        const int8_t *const lut = s->lut128; /* (plain initializers: cppcheck misreads asm-register ones) */
+        register const int8_t *mx __asm__("r0") = lut;
         __asm__ volatile(
             "push {r0}\n\t"
             "ldm r3!, {r0, r1, r2}\n\t"

@@ -42,19 +42,22 @@
  */
 MNV3C_DSP_INLINE void block(const int8_t *xp, const int8_t *xq, const int8_t *w, int32_t k, int32_t acc[8])
 {
-    register int32_t p0 __asm__("r0") = acc[0];
-    register int32_t p1 __asm__("r2") = acc[1];
-    register int32_t p2 __asm__("r4") = acc[2];
-    register int32_t p3 __asm__("r6") = acc[3];
-    register int32_t q0 __asm__("r8") = acc[4];
-    register int32_t q1 __asm__("r10") = acc[5];
-    register int32_t q2 __asm__("r12") = acc[6];
-    register int32_t q3 __asm__("lr") = acc[7];
+    /* plain initializers: cppcheck misreads expressions after an asm register */
+    const int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3], a4 = acc[4], a5 = acc[5], a6 = acc[6],
+                  a7 = acc[7], chunks = k >> 4, tail = k & 15;
+    register int32_t p0 __asm__("r0") = a0;
+    register int32_t p1 __asm__("r2") = a1;
+    register int32_t p2 __asm__("r4") = a2;
+    register int32_t p3 __asm__("r6") = a3;
+    register int32_t q0 __asm__("r8") = a4;
+    register int32_t q1 __asm__("r10") = a5;
+    register int32_t q2 __asm__("r12") = a6;
+    register int32_t q3 __asm__("lr") = a7;
     register const int8_t *rp __asm__("r1") = xp;
     register const int8_t *rq __asm__("r3") = xq;
     register const int8_t *rw __asm__("r5") = w;
-    register int32_t n __asm__("r9") = k >> 4;
-    register int32_t rest __asm__("r11") = k & 15;
+    register int32_t n __asm__("r9") = chunks;
+    register int32_t rest __asm__("r11") = tail;
     __asm__ volatile(
         "cmp %[n], #0\n\t"
         "beq 2f\n\t"
