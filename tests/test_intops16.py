@@ -92,6 +92,19 @@ def test_layer_norm16_ties_saturation_and_the_longest_row() -> None:
         layer_norm_params(n + 1, 1e-5, 1.0, 1.0, np.ones(n + 1), np.zeros(n + 1), int16=True)
 
 
+def test_mul16_by_hand() -> None:
+    """TFLite's int16 Mul: the int32 MBQM of a·b. SRDHM rounds a positive tie up and a negative one
+    towards zero (gemmlowp's nudge), the right shift rounds half away from zero (RDBP), the product
+    of two -32768 is 2^30 (fits int32), the result saturates at the int16 bounds and the clamp."""
+    half = 1 << 30  # 0.5 in Q31
+    a, b = np.array([3, -3, 2, -2, -32768, 181], np.int16), np.array([5, 5, 3, 3, -32768, 181], np.int16)
+    assert list(q16.mul16(a[:2], b[:2], half, 0)) == [8, -7]  # 7.5, -7.5
+    assert list(q16.mul16(a[2:4], b[2:4], half, -1)) == [2, -2]  # 6 * 0.5 = 3, then +-3 / 2 = +-1.5
+    assert list(q16.mul16(a[4:], b[4:], half, 0)) == [32767, 16381]  # 2^29 saturates; 32761 / 2 = 16380.5
+    assert list(q16.mul16(a[4:], b[4:], half, -2, lo=0, hi=4000)) == [4000, 4000]  # 2^27 and 4095 clamped
+    assert list(q16.mul16(np.array([-32768], np.int16), np.array([32767], np.int16), half, 0)) == [-32768]
+
+
 def test_add16_uses_left_shift_15() -> None:
     p = AddParams(*quantize_multiplier(0.5), *quantize_multiplier(0.25), *quantize_multiplier(2 / (1 << 15)))
     a, b = np.array([1000, -32768, 32767]), np.array([1000, -32768, 32767])

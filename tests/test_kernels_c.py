@@ -117,7 +117,7 @@ class Case:
 
     @property
     def in_place_ok(self) -> bool:
-        return self.kernel in ("add_s8", "mul_s8", "lut_s8", "squeeze_excite_s8", "add_s16", "lut_s16",
+        return self.kernel in ("add_s8", "mul_s8", "lut_s8", "squeeze_excite_s8", "add_s16", "mul_s16", "lut_s16",
                                "squeeze_excite_s16")
 
 
@@ -519,6 +519,19 @@ def add16_case(pick: Pick, rng: np.random.Generator) -> Case:
     return Case("add_s16", "add_s16", params, [a, b], y)
 
 
+def mul16_case(pick: Pick, rng: np.random.Generator) -> Case:
+    rows, cols, broadcast = pick([1, 4, 9]), pick(CHANNELS), pick([0, 1])
+    a = _x16(pick, rng, (rows, cols))
+    b = _x16(pick, rng, (1, cols) if broadcast else (rows, cols))
+    mult = int(rng.integers(2**30, 2**31))
+    shift = pick([-15, -1, 0, int(rng.integers(-31, 1))])  # |a·b| <= 2^30: no left shift fits int32
+    lo, hi, _ = _activation16(pick, rng)
+    y = q16.mul16(a, b, mult, shift, lo, hi)
+    params = dict(rows=rows, cols=cols, b_broadcast=broadcast, a_zp=0, b_zp=0, out_mult=mult, out_shift=shift,
+                  output_zp=0, act_min=lo, act_max=hi)
+    return Case("mul_s16", "mul", params, [a, b[0] if broadcast else b], y)
+
+
 def global_avg_pool16_case(pick: Pick, rng: np.random.Generator) -> Case:
     c, h, w = pick(CHANNELS), pick([1, 2, 7]), pick([1, 3, 7])
     x = _x16(pick, rng, (1, c, h, w))
@@ -683,6 +696,7 @@ BUILDERS: dict[str, Callable[[Pick, np.random.Generator], Case]] = {
     "depthwise_conv2d_s16": depthwise16_case,
     "dense_s16": dense16_case,
     "add_s16": add16_case,
+    "mul_s16": mul16_case,
     "global_avg_pool_s16": global_avg_pool16_case,
     "avg_pool_s16": avg_pool16_case,
     "max_pool_s16": max_pool16_case,

@@ -4,7 +4,7 @@ form of docs/ARITHMETIC.md's "int16" section, which the C kernels `*_s16.c` repr
 TFLite's 16x8 quantization: activations symmetric int16 (zero point 0), weights symmetric int8 per
 output channel, int64 bias and accumulator for conv/depthwise/dense, requantized by TFLite's int64
 MultiplyByQuantizedMultiplier (`mbqm64`: a 16-bit "reduced" multiplier and one rounding shift).
-Add uses TFLite's int16 left shift of 15; the other kernels reuse the int32 helpers of `intops`.
+Add uses TFLite's int16 left shift of 15; the other kernels (mul, pools) reuse the int32 helpers of `intops`.
 Activation tables have 513 int16 entries with linear interpolation, as TFLite's int16 LUTs.
 """
 
@@ -15,7 +15,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from mnv3c.quant.intops import (AddParams, ArrayLike, Pads, Pair, _i32, _mbqm64,
-                                _per_channel, _taps, _valid_count, round_half_away)
+                                _per_channel, _taps, _valid_count, mbqm, round_half_away)
 
 INT16_MIN, INT16_MAX = -(1 << 15), (1 << 15) - 1
 ADD_LEFT_SHIFT_16 = 15
@@ -41,6 +41,14 @@ def mbqm64(x: ArrayLike, multiplier: ArrayLike, shift: ArrayLike) -> np.ndarray:
     total = 15 - s
     y = (x64 * reduced_multiplier(multiplier) + (np.int64(1) << (total - 1))) >> total
     return _i32(y, "mbqm64 result")
+
+
+def mul16(a: np.ndarray, b: np.ndarray, multiplier: int, shift: int, lo: int = INT16_MIN,
+          hi: int = INT16_MAX) -> np.ndarray:
+    """TFLite's int16 Mul (zero points 0): clamp16(MBQM(a·b, M, S), lo, hi), numpy broadcasting;
+    |a·b| <= 2^30 fits the int32 MBQM of `intops`."""
+    acc = a.astype(np.int64) * b.astype(np.int64)
+    return np.clip(mbqm(acc, multiplier, shift), lo, hi).astype(np.int16)
 
 
 def lut16(x: np.ndarray, table: np.ndarray) -> np.ndarray:

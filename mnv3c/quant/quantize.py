@@ -798,6 +798,26 @@ def _build_add16(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, QP
                     shift=p.sy, **stage)
 
 
+def _build_mul16(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, QP]) -> None:
+    """TFLite's int16 Mul: y = clamp16(MBQM(a·b, Q(sa·sb/sy)), lo, hi); by a scalar constant c, the
+    513-entry int16 table of x·c (then act), as `_build_mul`'s int8 table."""
+    act, act_params = n.attrs.get("act", "none"), n.attrs.get("act_params")
+    sy, _ = params[n.outputs[0]]
+    scalar = g.tensors[n.inputs[1]].data
+    if scalar is not None:
+        c = float(np.asarray(scalar).reshape(-1)[0])
+        qn.inputs = qn.inputs[:1]
+        qn.attrs["lut"] = intops16.make_lut16(lambda v: apply_activation(v * c, act, act_params or {}),
+                                              params[n.inputs[0]][0], sy)
+        return
+    if act in LUT_ACTS:
+        raise UnsupportedModelError(f"node {shown(n.name)}: mul with a fused {act} has no int16 kernel")
+    (sa, _), (sb, _) = params[n.inputs[0]], params[n.inputs[1]]
+    lo, hi = _act_clamp(act, act_params, sy, 0, INT16_MIN, INT16_MAX)
+    m, s = intops.quantize_multiplier(sa * sb / sy)
+    qn.attrs.update(a_zero_point=0, b_zero_point=0, y_zero_point=0, multiplier=m, shift=s, lo=lo, hi=hi)
+
+
 def _build_squeeze_excite16(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, QP]) -> None:
     x, w1, b1, w2, b2 = n.inputs
     out = n.outputs[0]
@@ -840,6 +860,7 @@ _BUILDERS16: dict[str, Callable[[Graph, Graph, Node, Node, Mapping[str, QP]], No
     "depthwise_conv2d": _build_weighted16,
     "dense": _build_weighted16,
     "add": _build_add16,
+    "mul": _build_mul16,
     "squeeze_excite": _build_squeeze_excite16,
     "global_avg_pool": _build_global_avg_pool,  # zero points are 0: the int8 builders' attrs hold
     "avg_pool": _build_avg_pool,

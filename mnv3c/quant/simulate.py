@@ -261,6 +261,13 @@ def _add16(n: Node, ins: list, batch: int) -> np.ndarray:
     return intops16.add(ins[0], ins[1], p, int(a["lo"]), int(a["hi"]), a.get("lut"))
 
 
+def _mul16(n: Node, ins: list, batch: int) -> np.ndarray:
+    a = n.attrs
+    if a.get("lut") is not None:  # by a scalar constant
+        return intops16.lut16(ins[0], a["lut"])
+    return intops16.mul16(ins[0], ins[1], int(a["multiplier"]), int(a["shift"]), int(a["lo"]), int(a["hi"]))
+
+
 def _squeeze_excite16(n: Node, ins: list, batch: int) -> np.ndarray:
     a = n.attrs
     x, w1, b1, w2, b2 = ins
@@ -296,6 +303,7 @@ _KERNELS16: dict[str, Callable[[Node, list, int], np.ndarray]] = {
     "dense": _dense16,
     "layer_norm": _layer_norm16,
     "add": _add16,
+    "mul": _mul16,
     "squeeze_excite": _squeeze_excite16,
     "global_avg_pool": _global_avg_pool16,
     "avg_pool": _avg_pool16,

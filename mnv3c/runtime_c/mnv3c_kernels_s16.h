@@ -84,6 +84,11 @@ void mnv3c_add_s16(const mnv3c_add_s16_params *p,
     const int16_t *a, const int16_t *b, int16_t *y, void *scratch);
 size_t mnv3c_add_s16_scratch_bytes(const mnv3c_add_s16_params *p);
 
+/* Int16 Mul (zero points 0): mul_s8's layouts and params struct (its zero points unused). */
+void mnv3c_mul_s16(const mnv3c_mul_params *p,
+    const int16_t *a, const int16_t *b, int16_t *y, void *scratch);
+size_t mnv3c_mul_s16_scratch_bytes(const mnv3c_mul_params *p);
+
 typedef struct {
     int32_t in_h, in_w, channels;
     int32_t pool_mult, pool_shift; /* Q(sx / (s_pool * in_h * in_w)) */
