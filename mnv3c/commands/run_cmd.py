@@ -49,7 +49,7 @@ def run_model(model: str, target: str, board_name: str | None, calib: str | np.n
     """Everything `mnv3c run` reports (SPEC's run JSON); ``calib``/``inputs`` are paths or samples,
     ``options`` the `quantize` options (``softmax=False``: the device model ends at the logits),
     ``name`` the generated library's prefix, ``ram_budget`` the schedule's (--ram-budget)."""
-    board = resolve_board(target, board_name)
+    board = resolve_board(target, board_name, run=True)
     check_name(name)
     if board.hardware:  # said before the slow part: nothing here can run a real board
         raise MnvError(f"{board.name} is real hardware and cannot be run here; use `mnv3c compile` + `mnv3c build`, "

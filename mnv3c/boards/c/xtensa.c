@@ -1,6 +1,7 @@
 /*
  * xtensa.c - I/O, exit and exception report for the QEMU Xtensa `sim`
- * machine (lx106 core).  Output and exit go through the simulator's
+ * machine: the lx106 core (call0 ABI, xtensa_start.S) and the de233_fpu core
+ * (windowed ABI, xtensa_win_start.S).  Output and exit go through the simulator's
  * semihosting call, SIMCALL (QEMU target/xtensa/xtensa-semi.c: a2 = call
  * number, a3.. = arguments, result in a2, errno in a3); QEMU must run with
  * -semihosting, otherwise SIMCALL is an illegal instruction.
@@ -32,6 +33,8 @@ extern uint8_t __stack_bottom[]; /* sections.ld */
 
 /* The exception report runs on its own stack (xtensa_start.S), so it works after a stack overflow. */
 uint8_t mnv3c_fault_stack[1024] __attribute__((aligned(16)));
+/* Set by xtensa_win_start.S when a report starts, so a fault inside the report exits instead of looping. */
+volatile uint32_t mnv3c_fault_reporting;
 
 static uint32_t simcall(uint32_t call, uint32_t a, uint32_t b, uint32_t c)
 {
@@ -103,19 +106,35 @@ static const char *cause_name(uint32_t cause)
     }
 }
 
-/* Entered from mnv3c_exception_entry (xtensa_start.S) with the vector that
- * was taken: 0 a general exception (PC = EPC1), 1 a double exception
- * (PC = DEPC), 2 a level-2 interrupt / debug exception (EPC2), 3 the NMI
- * (EPC3).  No interrupt is enabled, so every one of them is fatal. */
+/* Entered from mnv3c_exception_entry with the vector that was taken: 0 a
+ * general exception (PC = EPC1), 1 a double exception (PC = DEPC), 2 the
+ * debug exception, 3 the NMI; on the windowed de233_fpu core also 4..7, the
+ * level-2..5 interrupts (EPC2..EPC5).  Debug and NMI are level 2 and 3 on the
+ * lx106 (EPC2, EPC3), level 6 and 7 on de233_fpu (EPC6, EPC7).  No interrupt
+ * is enabled, so every one of them is fatal. */
 void mnv3c_fault_report(uint32_t vector)
 {
-    static const char *const kinds[] = {"exception", "double-exception", "debug", "nmi"};
+    static const char *const kinds[] = {"exception", "double-exception", "debug", "nmi", "interrupt"};
     const uint32_t cause = READ_SR(exccause);
     const uint32_t vaddr = READ_SR(excvaddr);
-    const uint32_t pc = vector == 0u ? READ_SR(epc1) : vector == 1u ? READ_SR(depc)
-                      : vector == 2u ? READ_SR(epc2) : READ_SR(epc3);
+    uint32_t pc;
+    switch (vector) {
+    case 0u: pc = READ_SR(epc1); break;
+    case 1u: pc = READ_SR(depc); break;
+#if defined(__XTENSA_WINDOWED_ABI__)
+    case 2u: pc = READ_SR(epc6); break;
+    case 3u: pc = READ_SR(epc7); break;
+    case 4u: pc = READ_SR(epc2); break;
+    case 5u: pc = READ_SR(epc3); break;
+    case 6u: pc = READ_SR(epc4); break;
+    default: pc = READ_SR(epc5); break;
+#else
+    case 2u: pc = READ_SR(epc2); break;
+    default: pc = READ_SR(epc3); break;
+#endif
+    }
     io_write("\nFAULT ");
-    io_write(kinds[vector & 3u]);
+    io_write(kinds[vector < 4u ? vector : 4u]);
     io_write_reg(" EXCCAUSE", cause);
     io_write_reg(" PC", pc);
     io_write_reg(" EXCVADDR", vaddr);
