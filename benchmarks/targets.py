@@ -35,7 +35,7 @@ from mnv3c.errors import MnvError
 from mnv3c.quant.simulate import quantize_input, simulate
 from mnv3c.zoo.mnist import load_split
 
-TARGETS = ("cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55", "riscv32", "esp8266")
+TARGETS = ("cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55", "riscv32", "esp8266", "esp32")  # esp32: sim-de233
 BUNDLED = Path(__file__).resolve().parent.parent / "mnv3c" / "data" / "mnv3_small_mnist.onnx"
 CALIB_SAMPLES = 8
 
@@ -106,7 +106,7 @@ def bench(label: str, path: Path, calib: np.ndarray, x: np.ndarray, targets: tup
     log(f"{label}: quantized in {time.time() - t:.0f} s")
     rows = []
     for target in targets:
-        board = resolve_board(target, None)
+        board = resolve_board(target, None, run=True)  # esp32: the emulated board, not ESP-IDF
         row = Row(label, target, board.name)
         outdir = work / f"{path.stem}-{target}"
         t = time.time()
