@@ -110,7 +110,9 @@ step unpack-gcc tar -C "$BUILD" -xf "$GCC_TAR"
 step configure-gcc configure_gcc
 step build-gcc make -C "$BUILD/b-gcc" -j"$JOBS" MAKEINFO=true all-gcc
 step build-libgcc make -C "$BUILD/b-gcc" -j"$JOBS" MAKEINFO=true all-target-libgcc
-step install-gcc make -C "$BUILD/b-gcc" install-gcc install-target-libgcc MAKEINFO=true
+# Debian's -dfsg tarball lacks the GFDL hook documentation, so install's tm.texi check (s-tm-texi) would
+# fail: the stamp marks it done (the docs are not installed anyway).
+step install-gcc bash -c "touch '$BUILD/b-gcc/gcc/s-tm-texi' && make -C '$BUILD/b-gcc' install-gcc install-target-libgcc MAKEINFO=true"
 step check check_no_mul32_high
 rm -rf "$BUILD"
 touch "$PREFIX/.complete"

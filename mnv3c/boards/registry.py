@@ -261,6 +261,8 @@ _BOARDS: dict[str, Board] = {
             "in sysrom 32 MiB @ 0xFE000000, data/stack/arena in sysram 64 MiB seen @ 0x40000000",
             cpu_flags=(),
             sources=QEMU_XTENSA_WINDOWED_SOURCES,
+            # libgcc has these, but without frame sizes: ours let the model's stack be bounded (stack.py)
+            libgcc_helpers=("xtensa_libgcc.c",),
             qemu_binary="qemu-system-xtensa",
             qemu_machine=("-M", "sim", "-cpu", "de233_fpu", "-m", "64M", "-semihosting"),
             regions=(

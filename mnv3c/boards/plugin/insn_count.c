@@ -20,7 +20,9 @@
  *   first entry) appends its count, relative to `begin`, to a
  *   `MARKS m0 m1 ...` line written just before the INSN line, so layer k owns
  *   exactly [m(k-1), m(k)): the glue code that sets up its call plus the
- *   kernel.  Only blocks of mnv3c_model_run get a callback (a few per layer),
+ *   kernel.  A re-entry at an address inside the previous glue block is that
+ *   block restarting after an exception (Xtensa's window overflow at the
+ *   ENTRY, underflow at the RETW of mnv3c_model_run), not a return: no mark.  Only blocks of mnv3c_model_run get a callback (a few per layer),
  *   so the profile costs nothing measurable and changes no guest instruction.
  *
  * No QEMU headers are installed on Debian, so the handful of plugin API
@@ -68,6 +70,10 @@ static FILE *out;
 
 static uint64_t glue_lo, glue_hi;     /* [lo, hi): mnv3c_model_run; 0, 0 = no profile */
 static uint64_t glue_next = UINT64_MAX; /* count where the last glue block would end */
+static uint64_t glue_prev_start = 1, glue_prev_last = 0; /* pc range of the last glue block (empty) */
+struct glue_block {
+    uint64_t n, start, last; /* instructions, first and last instruction's address */
+};
 static bool measuring;
 #define MAX_MARKS 4096
 static uint64_t marks[MAX_MARKS];
@@ -80,15 +86,19 @@ static void on_begin(unsigned int vcpu, void *udata)
     measuring = true;
     n_marks = 0;
     glue_next = UINT64_MAX;
+    glue_prev_start = 1, glue_prev_last = 0;
 }
 
 static void on_glue_block(unsigned int vcpu, void *udata)
 {
     (void)vcpu;
-    if (measuring && executed != glue_next && n_marks < MAX_MARKS) {
+    const struct glue_block *b = udata;
+    const bool restarted = b->start >= glue_prev_start && b->start <= glue_prev_last;
+    if (measuring && executed != glue_next && !restarted && n_marks < MAX_MARKS) {
         marks[n_marks++] = executed - latched;
     }
-    glue_next = executed + (uint64_t)(uintptr_t)udata;
+    glue_next = executed + b->n;
+    glue_prev_start = b->start, glue_prev_last = b->last;
 }
 
 static void on_end(unsigned int vcpu, void *udata)
@@ -112,7 +122,12 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
     size_t n = qemu_plugin_tb_n_insns(tb);
     uint64_t start = qemu_plugin_tb_vaddr(tb);
     if (start >= glue_lo && start < glue_hi) {
-        qemu_plugin_register_vcpu_tb_exec_cb(tb, on_glue_block, QEMU_PLUGIN_CB_NO_REGS, (void *)(uintptr_t)n);
+        struct glue_block *b = malloc(sizeof *b); /* a few per model: kept for the emulator's lifetime */
+        if (b == NULL) {
+            abort();
+        }
+        b->n = n, b->start = start, b->last = qemu_plugin_insn_vaddr(qemu_plugin_tb_get_insn(tb, n - 1));
+        qemu_plugin_register_vcpu_tb_exec_cb(tb, on_glue_block, QEMU_PLUGIN_CB_NO_REGS, b);
     }
     for (size_t i = 0; i < n; i++) {
         struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
