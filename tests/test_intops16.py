@@ -295,3 +295,34 @@ def test_cosine_target_promotes_until_met(tiny) -> None:
     _, steps = choose_mixed(ref, qg, calib, target_cosine=target)
     assert len(steps) > 1 and steps[-1]["target_met"] and steps[-1]["cosine"] >= target
     assert all(s["cosine"] < target for s in steps[:-1] if s["measured"])
+
+
+def test_search_stops_near_all_int16_when_the_target_is_unreachable() -> None:
+    """When even every promotion misses the target, the search stops at the fewest promotions whose
+    fidelity is within tolerance of all of them (here: agreement saturating at 0.92 from k = 13),
+    measuring about 2·log2(n) prefixes; the old search returned n (every layer int16)."""
+    from mnv3c.quant.mixed import near_all_int16
+    for n, plateau in ((40, 13), (64, 1), (64, 64), (7, 5)):
+        measured: dict[int, dict[str, float | None]] = {}
+
+        def score(k: int) -> dict[str, float | None]:
+            if k not in measured:
+                measured[k] = {"sqnr_db": 20.0, "agreement": 0.92 * min(k, plateau) / plateau, "cosine": 0.9}
+            return measured[k]
+
+        def met(k: int) -> bool:
+            return score(k)["agreement"] >= 0.99
+
+        def near(k: int) -> bool:
+            return near_all_int16(score(k), score(n), 100, None, 0.99, None)
+
+        assert first_meeting(met, n, near) == plateau
+        assert first_meeting(met, n) == n  # without the relaxed predicate: every layer
+        assert len(measured) <= 2 * n.bit_length() + 1
+
+
+def test_unmet_message_names_the_ceiling_and_the_fix() -> None:
+    from mnv3c.commands.eval_cmd import unmet_message
+    msg = unmet_message({"target_met": False, "sqnr_db": 20.0, "agreement": 0.92, "cosine": 0.95,
+                         "all_int16": {"sqnr_db": 20.3, "agreement": 0.922, "cosine": 0.951}})
+    assert "\n" not in msg and "92.20%" in msg and "int8 weights" in msg and "--adaptive-rounding" in msg

@@ -45,8 +45,17 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
                                      rows, title="mixed precision: greedy promotions, measured on --calib (-: skipped by the search)",
                                      numeric=("step", "SQNR", "agreement", "tensor bytes", "int16 MACs"))
         if not result["mixed"][-1]["target_met"]:
-            human += "\ntarget not met even with every layer int16"
+            human += "\n" + unmet_message(result["mixed"][-1])
     return result, human
+
+
+def unmet_message(last: dict) -> str:
+    """One line for a mixed search whose target is unmet: what all-int16 reaches, that the int8
+    weights cap it, and the flag that changes the int8 weights."""
+    top = last.get("all_int16") or last
+    reach = f"agreement {top['agreement']:.2%}, cosine {top['cosine']:.4f}, SQNR {_db_text(top['sqnr_db'])}"
+    return (f"target not met: all-int16 reaches only {reach} (the int8 weights cap it), so the search stopped at "
+            f"the fewest promotions within tolerance of that; try --adaptive-rounding")
 
 
 def _db_text(v: float | None) -> str:
