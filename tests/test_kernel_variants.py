@@ -21,7 +21,6 @@ from test_kernels_c import BUILDERS, STRUCTS, Case, _c_array, _c_init, squeeze_e
 
 import mnv3c
 from mnv3c.boards.qemu import run_elf
-from mnv3c.boards.registry import default_board
 from mnv3c.boards.toolchain import build
 from mnv3c.codegen.host import nchw_to_nhwc
 from mnv3c.codegen.layouts import LAYOUTS, OUT_STAGES, dsp_out_table, mve_out_table
@@ -227,7 +226,7 @@ def test_variants_match_portable_under_qemu(target: str, tmp_path: Path) -> None
     files = sorted({f for k in kernels for f in (*k.sources, *k.headers)})
     dirs = tuple(sorted({RUNTIME, *(RUNTIME / Path(f).parent for f in files)}))
     sources = [driver, *sorted({RUNTIME / s for k in kernels for s in k.sources})]
-    board = default_board(target)
+    board = resolve_board(target, None, run=True)  # esp32: its emulated board
     elf = build(board, sources, tmp_path / "driver.elf", include_dirs=dirs).elf
     lines = run_elf(board, elf, timeout_s=120).stdout_lines
     assert f"{len(cases)} passed, 0 failed" in lines, "\n".join(lines[-8:])
@@ -244,9 +243,10 @@ COVERAGE = {
     "cortex-m55": {"conv2d": "_arm_mve", "depthwise_conv2d": "_arm_mve", "dense": "_arm_mve",
                    "squeeze_excite": "_arm_mve", "add": "_arm_mve"},
     "riscv32": {"conv2d": "_riscv", "depthwise_conv2d": "_riscv", "dense": "_riscv", "squeeze_excite": "_riscv"},
-    "esp8266": {"conv2d": "_xtensa", "depthwise_conv2d": "_xtensa", "dense": "_xtensa", "squeeze_excite": "_xtensa"},
+    **{t: {"conv2d": "_xtensa", "depthwise_conv2d": "_xtensa", "dense": "_xtensa", "squeeze_excite": "_xtensa"}
+       for t in ("esp8266", "esp32")},
 }
-POINTWISE_COVERAGE = {"cortex-m55": "_arm_mve", "riscv32": "_riscv", "esp8266": "_xtensa"}  # every 1x1 conv2d layer
+POINTWISE_COVERAGE = {"cortex-m55": "_arm_mve", "riscv32": "_riscv", "esp8266": "_xtensa", "esp32": "_xtensa"}  # every 1x1 conv2d layer
 
 
 def assert_variants_cover(report: dict, target: str) -> None:
@@ -361,7 +361,7 @@ def test_short_output_stage_matches_general(target: str, vector: bool, tmp_path:
     expected = np.clip(q.mbqm(acc, mult, shift) + zp, -128, 127)
     driver = tmp_path / "short_stage.c"
     driver.write_text(_short_stage_driver(acc, mult, shift, zp, expected, vector))
-    board = default_board(target)
+    board = resolve_board(target, None, run=True)  # esp32: its emulated board
     dirs = (RUNTIME, RUNTIME / "arm_dsp", RUNTIME / "arm_mve")
     elf = build(board, [driver], tmp_path / "short_stage.elf", include_dirs=dirs).elf
     lines = run_elf(board, elf, timeout_s=120).stdout_lines

@@ -493,6 +493,7 @@ TARGET_RULES: dict[str, dict[str, list[Rule]]] = {
     "cortex-m55": _ARM_MVE_RULES,
     "riscv32": _RISCV_RULES,
     "esp8266": _XTENSA_RULES,
+    "esp32": _XTENSA_RULES,
 }
 
 
