@@ -326,3 +326,9 @@ def test_unmet_message_names_the_ceiling_and_the_fix() -> None:
     msg = unmet_message({"target_met": False, "sqnr_db": 20.0, "agreement": 0.92, "cosine": 0.95,
                          "all_int16": {"sqnr_db": 20.3, "agreement": 0.922, "cosine": 0.951}})
     assert "\n" not in msg and "92.20%" in msg and "int8 weights" in msg and "--adaptive-rounding" in msg
+
+
+def test_unmet_message_without_promotable_layers_says_so() -> None:
+    from mnv3c.commands.eval_cmd import unmet_message
+    msg = unmet_message({"target_met": False, "sqnr_db": 20.0, "agreement": 0.92, "cosine": 0.95, "all_int16": None})
+    assert "\n" not in msg and "no layer" in msg and "int16 kernel" in msg and "all-int16" not in msg

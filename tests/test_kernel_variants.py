@@ -361,7 +361,7 @@ def test_short_output_stage_matches_general(target: str, vector: bool, tmp_path:
     expected = np.clip(q.mbqm(acc, mult, shift) + zp, -128, 127)
     driver = tmp_path / "short_stage.c"
     driver.write_text(_short_stage_driver(acc, mult, shift, zp, expected, vector))
-    board = resolve_board(target, None, run=True)  # esp32: its emulated board
+    board = resolve_board(target, None)
     dirs = (RUNTIME, RUNTIME / "arm_dsp", RUNTIME / "arm_mve")
     elf = build(board, [driver], tmp_path / "short_stage.elf", include_dirs=dirs).elf
     lines = run_elf(board, elf, timeout_s=120).stdout_lines

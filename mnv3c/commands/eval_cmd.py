@@ -50,12 +50,16 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
 
 
 def unmet_message(last: dict) -> str:
-    """One line for a mixed search whose target is unmet: what all-int16 reaches, that the int8
-    weights cap it, and the flag that changes the int8 weights."""
-    top = last.get("all_int16") or last
+    """One line for a mixed search whose target is unmet: what all-int16 reaches, what caps it (the
+    int8 weights, and ops with no int16 kernel, which stay int8), and the flag that changes the int8
+    weights; or that no layer could be promoted at all."""
+    top = last.get("all_int16")
+    if top is None:
+        return "target not met: no layer of this model has an int16 kernel to promote"
     reach = f"agreement {top['agreement']:.2%}, cosine {top['cosine']:.4f}, SQNR {_db_text(top['sqnr_db'])}"
-    return (f"target not met: all-int16 reaches only {reach} (the int8 weights cap it), so the search stopped at "
-            f"the fewest promotions within tolerance of that; try --adaptive-rounding")
+    return (f"target not met: all-int16 reaches only {reach} (the int8 weights and any op with no int16 kernel "
+            f"cap it), so the search stopped at the fewest promotions within tolerance of that; "
+            f"try --adaptive-rounding")
 
 
 def _db_text(v: float | None) -> str:

@@ -297,8 +297,7 @@ def choose_mixed(ref: Graph, qg: Graph, calib: np.ndarray, target_sqnr: float | 
         positions = len(output_rows(reference, tuple(ref.tensors[ref.outputs[0]].shape)))
 
         def near(j: int) -> bool:
-            met(j)
-            return _met(scores[j], *targets) or near_all_int16(scores[j], scores[len(order)], positions, *targets)
+            return met(j) or near_all_int16(scores[j], scores[len(order)], positions, *targets)
 
         k = first_meeting(met, len(order), near)
     steps = [_step(ref, order, j, ops, macs, base[1], scores.get(j)) for j in range(k + 1)]
