@@ -154,6 +154,8 @@ APPLIES = {
                                          lambda c: _dw_fits(c) and c.params["in_c"] % 4 == 0 and _small(c)),
     "squeeze_excite_s8_xtensa": ("squeeze_excite_s8", lambda c: True),
     "squeeze_excite_s8_xtensa_short": ("squeeze_excite_s8", _se_small),
+    "conv1x1_s8_xtensa_mac16": ("conv1x1_s8", lambda c: True),
+    "conv1x1_s8_xtensa_mac16_short": ("conv1x1_s8", _small),
     "dense_s8_xtensa": ("dense_s8", lambda c: c.params["in_features"] <= 1024),
     "dense_s8_xtensa_short": ("dense_s8", lambda c: c.params["in_features"] <= 1024 and _small(c)),
 }
@@ -246,7 +248,8 @@ COVERAGE = {
     **{t: {"conv2d": "_xtensa", "depthwise_conv2d": "_xtensa", "dense": "_xtensa", "squeeze_excite": "_xtensa"}
        for t in ("esp8266", "esp32")},
 }
-POINTWISE_COVERAGE = {"cortex-m55": "_arm_mve", "riscv32": "_riscv", "esp8266": "_xtensa", "esp32": "_xtensa"}  # every 1x1 conv2d layer
+POINTWISE_COVERAGE = {"cortex-m55": "_arm_mve", "riscv32": "_riscv", "esp8266": "_xtensa",
+                      "esp32": "_xtensa_mac16"}  # every 1x1 conv2d layer
 
 
 def assert_variants_cover(report: dict, target: str) -> None:

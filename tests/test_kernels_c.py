@@ -916,7 +916,7 @@ def _c_int(v: int) -> str:
 
 def _c_array(name: str, ctype: str, values: np.ndarray) -> str:
     flat = np.ravel(values).astype(np.int64)
-    return f"static const {ctype} {name}[{flat.size}] = {{{', '.join(_c_int(int(v)) for v in flat)}}};"
+    return f"static const {ctype} {name}[{flat.size}] __attribute__((aligned(4))) = {{{', '.join(_c_int(int(v)) for v in flat)}}};"
 
 
 def _c_init(prefix: str, name: str, values: dict[str, Any], decls: list[str]) -> str:

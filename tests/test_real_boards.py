@@ -31,6 +31,7 @@ from mnv3c.boards import (
     write_input_data,
 )
 from mnv3c.boards.elf import read_elf
+from mnv3c.boards.toolchain import XTENSA_ESP32_SCRIPT, compiler_name
 from mnv3c.errors import MnvError
 
 SELFTEST = Path(__file__).resolve().parents[1] / "mnv3c" / "boards" / "selftest"
@@ -241,19 +242,23 @@ def bundled_esp32_project(tmp_path_factory) -> Path:
 
 def test_esp_idf_project_compiles_for_xtensa_with_werror(bundled_esp32_project, tmp_path):
     """Every C file of the generated ESP-IDF project (the model component and main.c, with the
-    esp_cpu.h shim) compiles with Debian's Xtensa GCC 12 (the ESP8266's lx106 configuration: the
-    ESP32's own windowed-ABI compiler is not packaged, and ESP-IDF cannot be installed here) under
-    ESP-IDF's flags with -Werror; picolibc stands in for ESP-IDF's newlib headers."""
-    _require("xtensa-lx106-elf-gcc")
+    esp_cpu.h shim) compiles for the ESP32's windowed-ABI Xtensa class (the project's own
+    xtensa-esp32-elf GCC 12, scripts/build-xtensa-esp32.sh: ESP-IDF and Espressif's compiler cannot
+    be installed here) under ESP-IDF's flags with -Werror, MAC16 kernels included; picolibc's
+    headers stand in for ESP-IDF's newlib."""
+    gcc = compiler_name(get_board("sim-de233"))
+    if shutil.which(gcc) is None:
+        pytest.skip(f"xtensa-esp32-elf-gcc is not built on this machine: run {XTENSA_ESP32_SCRIPT}")
     if not PICOLIBC_SPECS.exists():
         pytest.skip("picolibc-xtensa-lx106-elf is not installed")
     comp = bundled_esp32_project / "components" / "mnv3c_model"
     sources = [bundled_esp32_project / "main" / "main.c", *sorted((comp / "src").glob("*.c"))]
     assert len(sources) > 5 and (comp / "src" / "mnv3c_weights.c").exists()
+    assert (comp / "src" / "conv1x1_s8_xtensa_mac16.c").exists()  # the rules' ESP32 kernels ship
     (tmp_path / "esp_cpu.h").write_text(ESP_SHIM)
     for source in sources:
         obj = tmp_path / f"{source.stem}.o"
-        proc = subprocess.run(["xtensa-lx106-elf-gcc", *XTENSA_IDF_FLAGS, f"--specs={PICOLIBC_SPECS}", f"-I{tmp_path}",
+        proc = subprocess.run([gcc, *XTENSA_IDF_FLAGS, f"--specs={PICOLIBC_SPECS}", f"-I{tmp_path}",
                                f"-I{comp / 'include'}", "-c", str(source), "-o", str(obj)],
                               capture_output=True, text=True)  # fmt: skip
         assert proc.returncode == 0 and proc.stderr == "", f"{source.name}: {proc.stderr}"

@@ -104,6 +104,14 @@ def dense_xt(w: np.ndarray) -> np.ndarray:
     return _offset128(dense_rv(w))
 
 
+def pointwise_mac16(w: np.ndarray) -> np.ndarray:
+    """[out][in] (or OHWI with 1x1) -> int16 rows, each padded with zeros to a multiple of 4, then two
+    zero values the MAC16 loop reads ahead past the last row; the little-endian bytes
+    (xtensa_mac16/conv1x1_s8_xtensa_mac16.c: its loads take two int16 values per word)."""
+    m = _pad_to(w.reshape(w.shape[0], -1), 1, 4).astype("<i2").reshape(-1)
+    return np.concatenate([m, np.zeros(2, "<i2")]).view(np.int8)
+
+
 def depthwise_xt(w: np.ndarray) -> np.ndarray:
     """depthwise_rv's order as int16, the little-endian bytes of each value
     (xtensa/depthwise_conv2d_s8_xtensa.c: one L16SI per weight, no sign extension)."""
@@ -171,4 +179,5 @@ LAYOUTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "pointwise_xt": pointwise_xt,
     "dense_xt": dense_xt,
     "depthwise_xt": depthwise_xt,
+    "pointwise_mac16": pointwise_mac16,
 }

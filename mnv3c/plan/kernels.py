@@ -3,8 +3,8 @@
 A table, not code paths: each op lists candidate kernels with the condition under which each
 applies; the first match wins. Target-specific variants live beside the portable kernels in
 `runtime_c/arm_dsp/` (Cortex-M4/M7/M33: SMLAD on SXTB16-widened pairs), `runtime_c/arm_mve/`
-(Cortex-M55: Helium), `runtime_c/riscv/` (RV32IMC) and `runtime_c/xtensa/` (the LX106 of esp8266), and are `TARGET_RULES[target][op]` entries
-in front of the portable ones, without touching the schedule or the memory plan, which only see a
+(Cortex-M55: Helium), `runtime_c/riscv/` (RV32IMC), `runtime_c/xtensa/` (the LX106 of esp8266) and
+`runtime_c/xtensa_mac16/` (ESP32's MAC16), and are `TARGET_RULES[target][op]` entries in front of the portable ones, without touching the schedule or the memory plan, which only see a
 kernel's in-place permission and scratch size. A variant takes its portable twin's params struct;
 its weights may be re-laid out at compile time (`Kernel.layout`, codegen/layouts.py). Each has a
 `_short` twin (same C file) chosen where the short output stage is proven exact for the layer
@@ -49,6 +49,7 @@ _ARM_DSP_HEADERS = ("arm_dsp/mnv3c_arm_dsp.h", "arm_dsp/mnv3c_dsp_gemm.h", "arm_
                     "arm_dsp/mnv3c_dsp_conv2d.h", "arm_dsp/mnv3c_dsp_quad.h")
 _RISCV_HEADERS = ("riscv/mnv3c_riscv.h", "riscv/mnv3c_rv_gemm.h")
 _XTENSA_HEADERS = ("xtensa/mnv3c_xtensa.h", "xtensa/mnv3c_xt_gemm.h")
+_XTENSA_MAC16_HEADERS = ("xtensa_mac16/mnv3c_xtensa_mac16.h", "xtensa/mnv3c_xt_gemm.h")
 _ARM_MVE_HEADERS = ("arm_mve/mnv3c_arm_mve.h", "arm_mve/mnv3c_mve_dot.h", "arm_mve/mnv3c_mve_requant.h",
                     "arm_dsp/mnv3c_dsp_requant.h")
 
@@ -176,6 +177,9 @@ KERNELS: dict[str, Kernel] = {
         *_variant_pair("depthwise_conv2d_s8_xtensa", "mnv3c_depthwise_conv2d_params", "xtensa", _XTENSA_HEADERS,
                        "depthwise_xt", ""),
         *_variant_pair("dense_s8_xtensa", "mnv3c_dense_params", "xtensa", _XTENSA_HEADERS, "dense_xt", ""),
+        # runtime_c/xtensa_mac16/: windowed Xtensa with MAC16 (ESP32's LX6)
+        *_variant_pair("conv1x1_s8_xtensa_mac16", "mnv3c_conv2d_params", "xtensa_mac16", _XTENSA_MAC16_HEADERS,
+                       "pointwise_mac16", ""),
         *(Kernel(name, "mnv3c_squeeze_excite_params",
                  ("riscv/squeeze_excite_s8_riscv.c", "squeeze_excite_s8.c", "global_avg_pool_s8.c",
                   "riscv/dense_s8_riscv.c", "dense_s8.c", "mul_s8.c"),
@@ -486,6 +490,16 @@ _XTENSA_RULES: dict[str, list[Rule]] = {
     "squeeze_excite": [(_both(_se_xt_fits, _se_small), "squeeze_excite_s8_xtensa_short"),
                        (_se_xt_fits, "squeeze_excite_s8_xtensa"), *_RISCV_RULES["squeeze_excite"]],
 }
+# ESP32 (LX6, MAC16): the LX106's kernels, with the pointwise layers on MAC16 (int16 weights,
+# about twice their flash: the 1x1 layers' MACs per weight are their pixel count, so it pays).
+_ESP32_RULES: dict[str, list[Rule]] = {
+    **_XTENSA_RULES,
+    "conv2d": [
+        (_both(_is_pointwise_buffered, _small), "conv1x1_s8_xtensa_mac16_short"),
+        (_is_pointwise_buffered, "conv1x1_s8_xtensa_mac16"),
+        *_XTENSA_RULES["conv2d"][2:],
+    ],
+}
 TARGET_RULES: dict[str, dict[str, list[Rule]]] = {
     "cortex-m4": _ARM_DSP_RULES,
     "cortex-m7": _ARM_DSP_RULES,
@@ -493,7 +507,7 @@ TARGET_RULES: dict[str, dict[str, list[Rule]]] = {
     "cortex-m55": _ARM_MVE_RULES,
     "riscv32": _RISCV_RULES,
     "esp8266": _XTENSA_RULES,
-    "esp32": _XTENSA_RULES,
+    "esp32": _ESP32_RULES,
 }
 
 
