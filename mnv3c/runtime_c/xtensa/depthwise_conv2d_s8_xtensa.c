@@ -42,9 +42,10 @@ static void taps_of(const mnv3c_depthwise_conv2d_params *p, const int8_t *x, con
 }
 
 /* Every channel block of one output pixel; m[c]: 128 * the sum of channel c's weights. */
-MNV3C_XT_INLINE void channels(const mnv3c_xt_out *s, int32_t taps, const int8_t *const *t, const int16_t *w,
+MNV3C_XT_INLINE void channels(const mnv3c_xt_out *out, int32_t taps, const int8_t *const *t, const int16_t *w,
                               const int32_t *m, int8_t *yp, int aligned, int short_rq)
 {
+    const mnv3c_xt_out local = *out, *const s = &local; /* the int8 stores cannot alias a local copy */
     const int8_t *const *const t_end = t + taps;
     const uint32_t flip = 0x80808080u;
     int32_t c;

@@ -118,13 +118,21 @@ MNV3C_XT_INLINE int8_t mnv3c_xt_finish(const mnv3c_xt_out *s, const mnv3c_xt_cha
     int32_t v;
     if (short_rq) {
         const int32_t u = mnv3c_xt_mulhi(acc * 4, c->mh, c->ml); /* w = u + 1; w < 0 iff u < -1 */
+#ifdef __XTENSA_WINDOWED_ABI__
+        v = mnv3c_asr(u + c->round + 2 * mnv3c_asr(u + 1, 31), c->r1); /* SRAI + ADDX2: -2 [w < 0] */
+#else
         v = mnv3c_asr(u + c->round - 2 * (int32_t)(u < -1), c->r1);
+#endif
     } else {
         v = mnv3c_xt_mbqm(acc, c->mult, c->shift) + s->zp;
     }
+#ifdef __XTENSA_WINDOWED_ABI__
+    v = v < s->lo ? s->lo : v > s->hi ? s->hi : v; /* the ESP32 class has MIN/MAX */
+#else
     if ((uint32_t)(v - s->lo) > (uint32_t)s->range) { /* one compare on the common in-range path */
         v = v < s->lo ? s->lo : s->hi;
     }
+#endif
     return s->lut != NULL ? s->lut[v + 128] : (int8_t)v;
 }
 

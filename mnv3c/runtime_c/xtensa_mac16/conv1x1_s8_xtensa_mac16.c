@@ -61,18 +61,27 @@ MNV3C_XT_INLINE int32_t dot(const int16_t *x, const int16_t *w, int32_t quads)
 #endif
 }
 
+#define MAX_PIXELS 8
+
 /* Channels 0 .. out_c - 1 of n pixels, buffered in x at a stride of 4 * quads + 2 values; each
  * channel's output constants are split once for all n. */
-MNV3C_XT_INLINE void block(const int16_t *x, int32_t n, int32_t quads, const int16_t *w, const mnv3c_xt_out *s,
+MNV3C_XT_INLINE void block(const int16_t *x, int32_t n, int32_t quads, const int16_t *w, const mnv3c_xt_out *out,
                            int8_t *y, int short_rq)
 {
+    const mnv3c_xt_out s = *out; /* a local copy: the int8 stores below cannot alias it */
     const int32_t row = 4 * quads, stride = row + 2;
     int32_t o, i;
-    for (o = 0; o < s->out_c; ++o, w += row) {
-        const mnv3c_xt_chan c = mnv3c_xt_chan_of(s, o, short_rq);
-        const int32_t bias = s->bias[o];
-        for (i = 0; i < n; ++i) {
-            y[i * s->out_c + o] = mnv3c_xt_finish(s, &c, bias + dot(x + i * stride, w, quads), short_rq);
+    for (o = 0; o < s.out_c; ++o, w += row) {
+        const mnv3c_xt_chan c = mnv3c_xt_chan_of(&s, o, short_rq);
+        const int32_t bias = s.bias[o];
+        int32_t acc[MAX_PIXELS]; /* the sums first, then the output stage: fewer live registers */
+        const int16_t *xi = x;
+        int8_t *yo = y + o;
+        for (i = 0; i < n; ++i, xi += stride) {
+            acc[i] = bias + dot(xi, w, quads);
+        }
+        for (i = 0; i < n; ++i, yo += s.out_c) {
+            *yo = mnv3c_xt_finish(&s, &c, acc[i], short_rq);
         }
     }
 }
@@ -93,7 +102,6 @@ MNV3C_XT_HOT void block_short(const int16_t *x, int32_t n, int32_t quads, const 
  * read-ahead), at least two for the widest layer, as the LX106 variants' 4 KiB. */
 #define KP(in_c) (((in_c) + 3) & ~3)
 #define BUF_VALUES (2 * (KP(MNV3C_PW_MAX_C) + 2))
-#define MAX_PIXELS 8
 
 MNV3C_XT_INLINE void conv1x1(const mnv3c_conv2d_params *p, const int8_t *MNV3C_RESTRICT x,
                              int8_t *MNV3C_RESTRICT y, int short_rq)
