@@ -156,6 +156,8 @@ APPLIES = {
     "squeeze_excite_s8_xtensa_short": ("squeeze_excite_s8", _se_small),
     "conv1x1_s8_xtensa_mac16": ("conv1x1_s8", lambda c: True),
     "conv1x1_s8_xtensa_mac16_short": ("conv1x1_s8", _small),
+    "conv2d_s8_xtensa_mac16": ("conv2d_s8", lambda c: c.params["kernel_h"] * c.params["kernel_w"] * c.params["in_c"] <= 1024),
+    "conv2d_s8_xtensa_mac16_short": ("conv2d_s8", _small),
     "dense_s8_xtensa": ("dense_s8", lambda c: c.params["in_features"] <= 1024),
     "dense_s8_xtensa_short": ("dense_s8", lambda c: c.params["in_features"] <= 1024 and _small(c)),
 }
@@ -245,8 +247,9 @@ COVERAGE = {
     "cortex-m55": {"conv2d": "_arm_mve", "depthwise_conv2d": "_arm_mve", "dense": "_arm_mve",
                    "squeeze_excite": "_arm_mve", "add": "_arm_mve"},
     "riscv32": {"conv2d": "_riscv", "depthwise_conv2d": "_riscv", "dense": "_riscv", "squeeze_excite": "_riscv"},
-    **{t: {"conv2d": "_xtensa", "depthwise_conv2d": "_xtensa", "dense": "_xtensa", "squeeze_excite": "_xtensa"}
-       for t in ("esp8266", "esp32")},
+    "esp8266": {"conv2d": "_xtensa", "depthwise_conv2d": "_xtensa", "dense": "_xtensa", "squeeze_excite": "_xtensa"},
+    "esp32": {"conv2d": "_xtensa_mac16", "depthwise_conv2d": "_xtensa", "dense": "_xtensa",
+              "squeeze_excite": "_xtensa"},
 }
 POINTWISE_COVERAGE = {"cortex-m55": "_arm_mve", "riscv32": "_riscv", "esp8266": "_xtensa",
                       "esp32": "_xtensa_mac16"}  # every 1x1 conv2d layer

@@ -49,7 +49,8 @@ _ARM_DSP_HEADERS = ("arm_dsp/mnv3c_arm_dsp.h", "arm_dsp/mnv3c_dsp_gemm.h", "arm_
                     "arm_dsp/mnv3c_dsp_conv2d.h", "arm_dsp/mnv3c_dsp_quad.h")
 _RISCV_HEADERS = ("riscv/mnv3c_riscv.h", "riscv/mnv3c_rv_gemm.h")
 _XTENSA_HEADERS = ("xtensa/mnv3c_xtensa.h", "xtensa/mnv3c_xt_gemm.h")
-_XTENSA_MAC16_HEADERS = ("xtensa_mac16/mnv3c_xtensa_mac16.h", "xtensa/mnv3c_xt_gemm.h")
+_XTENSA_MAC16_HEADERS = ("xtensa_mac16/mnv3c_xtensa_mac16.h", "xtensa_mac16/mnv3c_mac16_gemm.h",
+                         "xtensa/mnv3c_xt_gemm.h")
 _ARM_MVE_HEADERS = ("arm_mve/mnv3c_arm_mve.h", "arm_mve/mnv3c_mve_dot.h", "arm_mve/mnv3c_mve_requant.h",
                     "arm_dsp/mnv3c_dsp_requant.h")
 
@@ -179,6 +180,8 @@ KERNELS: dict[str, Kernel] = {
         *_variant_pair("dense_s8_xtensa", "mnv3c_dense_params", "xtensa", _XTENSA_HEADERS, "dense_xt", ""),
         # runtime_c/xtensa_mac16/: windowed Xtensa with MAC16 (ESP32's LX6)
         *_variant_pair("conv1x1_s8_xtensa_mac16", "mnv3c_conv2d_params", "xtensa_mac16", _XTENSA_MAC16_HEADERS,
+                       "pointwise_mac16", ""),
+        *_variant_pair("conv2d_s8_xtensa_mac16", "mnv3c_conv2d_params", "xtensa_mac16", _XTENSA_MAC16_HEADERS,
                        "pointwise_mac16", ""),
         *(Kernel(name, "mnv3c_squeeze_excite_params",
                  ("riscv/squeeze_excite_s8_riscv.c", "squeeze_excite_s8.c", "global_avg_pool_s8.c",
@@ -490,14 +493,16 @@ _XTENSA_RULES: dict[str, list[Rule]] = {
     "squeeze_excite": [(_both(_se_xt_fits, _se_small), "squeeze_excite_s8_xtensa_short"),
                        (_se_xt_fits, "squeeze_excite_s8_xtensa"), *_RISCV_RULES["squeeze_excite"]],
 }
-# ESP32 (LX6, MAC16): the LX106's kernels, with the pointwise layers on MAC16 (int16 weights,
-# about twice their flash: the 1x1 layers' MACs per weight are their pixel count, so it pays).
+# ESP32 (LX6, MAC16): the LX106's kernels, with the convolutions on MAC16 (int16 weights, about
+# twice their flash: a convolution's MACs per weight are its output pixel count, so it pays; the
+# dense layers, one MAC per weight, keep int8).
 _ESP32_RULES: dict[str, list[Rule]] = {
     **_XTENSA_RULES,
     "conv2d": [
         (_both(_is_pointwise_buffered, _small), "conv1x1_s8_xtensa_mac16_short"),
         (_is_pointwise_buffered, "conv1x1_s8_xtensa_mac16"),
-        *_XTENSA_RULES["conv2d"][2:],
+        (_both(_conv_rv_fits, _small), "conv2d_s8_xtensa_mac16_short"),
+        (_conv_rv_fits, "conv2d_s8_xtensa_mac16"),
     ],
 }
 TARGET_RULES: dict[str, dict[str, list[Rule]]] = {

@@ -24,6 +24,15 @@ void mnv3c_conv1x1_s8_xtensa_mac16_short(const mnv3c_conv2d_params *p,
     const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
 size_t mnv3c_conv1x1_s8_xtensa_mac16_short_scratch_bytes(const mnv3c_conv2d_params *p);
 
+/* conv2d_s8 (group 1) on "pointwise_mac16" weights (the OHWI rows, int16), kernel_h * kernel_w * in_c
+ * <= MNV3C_PW_MAX_C; _short: the proven one-MULH output stage. */
+void mnv3c_conv2d_s8_xtensa_mac16(const mnv3c_conv2d_params *p,
+    const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_conv2d_s8_xtensa_mac16_scratch_bytes(const mnv3c_conv2d_params *p);
+void mnv3c_conv2d_s8_xtensa_mac16_short(const mnv3c_conv2d_params *p,
+    const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_conv2d_s8_xtensa_mac16_short_scratch_bytes(const mnv3c_conv2d_params *p);
+
 #ifdef __cplusplus
 }
 #endif
