@@ -119,7 +119,7 @@ MNV3C_XT_INLINE int8_t mnv3c_xt_finish(const mnv3c_xt_out *s, const mnv3c_xt_cha
     if (short_rq) {
         const int32_t u = mnv3c_xt_mulhi(acc * 4, c->mh, c->ml); /* w = u + 1; w < 0 iff u < -1 */
 #ifdef __XTENSA_WINDOWED_ABI__
-        v = mnv3c_asr(u + c->round + 2 * mnv3c_asr(u + 1, 31), c->r1); /* SRAI + ADDX2: -2 [w < 0] */
+        v = mnv3c_asr(u + c->round - 2 * (int32_t)((uint32_t)(u + 1) >> 31), c->r1); /* no branch */
 #else
         v = mnv3c_asr(u + c->round - 2 * (int32_t)(u < -1), c->r1);
 #endif
