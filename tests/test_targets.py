@@ -29,9 +29,10 @@ from mnv3c.zoo.mnist import load_split
 pytestmark = [pytest.mark.slow, pytest.mark.qemu]
 
 TARGETS = ("cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55", "riscv32")
-# esp8266 (QEMU's lx106 core) emulates several times slower: the bundled model, MobileNetV3-Small
-# and the int16 network run on it, the exporter variants (same kernels) only on TARGETS.
-ALL_TARGETS = (*TARGETS, "esp8266")
+# The Xtensa cores (QEMU's lx106 for esp8266, de233_fpu for esp32: board sim-de233) emulate several
+# times slower: the bundled model, MobileNetV3-Small and the int16 network run on them, the exporter
+# variants (same kernels) only on TARGETS.
+ALL_TARGETS = (*TARGETS, "esp8266", "esp32")
 BUNDLED = Path(__file__).resolve().parents[1] / "mnv3c" / "data" / "mnv3_small_mnist.onnx"
 V3_RESOLUTION = 96
 
@@ -90,7 +91,7 @@ def v3_small_variant(request, zoo_model) -> Case:
 
 
 def _check_target(case: Case, target: str, outdir: Path, classes: int, ram_budget: int | None = None) -> None:
-    board = resolve_board(target, None)
+    board = resolve_board(target, None, run=True)  # esp32: its emulated board
     x_c = nchw_to_nhwc(case.x_int8)
     written = write_project(case.q.qgraph, target, board, outdir, force=False, inputs_int8=x_c, ram_budget=ram_budget)
     assert written["tensor_ram_bytes"] <= (ram_budget or written["schedule"]["layer_by_layer_tensor_ram_bytes"])
@@ -125,7 +126,7 @@ def test_v3_small_1000_classes_bit_exact_on(target: str, v3_small: Case, tmp_pat
     _check_target(v3_small, target, tmp_path / "out", classes=1000)
 
 
-@pytest.mark.parametrize("target", ("cortex-m7", "cortex-m55", "riscv32"))  # arm_dsp, arm_mve, riscv variants
+@pytest.mark.parametrize("target", ("cortex-m7", "cortex-m55", "riscv32", "esp32"))  # arm_dsp, arm_mve, riscv, MAC16
 def test_v3_small_at_a_tight_ram_budget_bit_exact_on(target: str, v3_small: Case, tmp_path: Path) -> None:
     """A budget the default schedule does not pick (issue 14): other stages and band heights, same bytes."""
     _check_target(v3_small, target, tmp_path / "out", classes=1000, ram_budget=40_000)
