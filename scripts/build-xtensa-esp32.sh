@@ -13,7 +13,9 @@
 # 32 AR registers, density, MUL16, MUL32, DIV32, NSA, MINMAX, SEXT, LOOPS, ABS/ADDX, L32R, S32C1I, THREADPTR,
 # and is a subset of de233_fpu. Options a real ESP32 (LX6) has that this build does not use:
 #   MUL32_HIGH (MULSH/MULUH; de233_fpu lacks them, so GCC must not emit them: 64-bit products go through libgcc),
-#   MAC16, FP (single-precision hardware float: soft-float here), BOOLEANS; ESP32-S3's SIMD (EE.*) is absent too.
+#   MAC16 (GCC leaves it unused; the esp32 kernels use it in inline assembly, which binutils' default
+#   instruction tables assemble), FP (single-precision hardware float: soft-float here), BOOLEANS;
+#   ESP32-S3's SIMD (EE.*) is absent too.
 # Timing: ~25 min on an idle 2-core machine (binutils ~5, GCC + libgcc ~20); 95 min measured on a loaded one.
 set -euo pipefail
 
