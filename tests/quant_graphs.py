@@ -93,5 +93,22 @@ def tiny_mobilenet(seed: int = 0, softmax: bool = True) -> Graph:
     return b.g
 
 
+def data_movement_graph() -> Graph:
+    """conv -> two channel slices -> concat(slice, conv(slice), graph input) -> transpose (H <-> W)
+    -> a slice of columns -> conv: a concat with a copied input (the conv writes its scale) and
+    requantized ones, slices inside and across the C layout's rows."""
+    b = _Builder(np.random.default_rng(7), (1, 3, 6, 8))
+    x = b.conv("input", 8, k=3, act="relu")
+    lo = b.op("slice", [x], (1, 3, 6, 8), starts=(0,), ends=(3,), axes=(1,), steps=(1,))
+    hi = b.op("slice", [x], (1, 5, 6, 8), starts=(3,), ends=(8,), axes=(1,), steps=(1,))
+    c = b.conv(hi, 6, act="hard_swish")
+    cat = b.op("concat", [lo, c, "input"], (1, 12, 6, 8), axis=1)
+    t = b.op("transpose", [cat], (1, 12, 8, 6), perm=(0, 1, 3, 2))
+    w = b.op("slice", [t], (1, 12, 8, 4), starts=(1,), ends=(5,), axes=(3,), steps=(1,))
+    b.g.outputs = [b.conv(w, 4, k=3)]
+    b.g.validate()
+    return b.g
+
+
 def calib_inputs(n: int, seed: int = 1, shape: tuple[int, ...] = (3, 16, 16)) -> np.ndarray:
     return np.random.default_rng(seed).normal(0, 1, (n,) + shape).astype(np.float32)

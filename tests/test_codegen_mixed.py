@@ -11,12 +11,14 @@ import pytest
 
 from mnv3c import cli
 from mnv3c.codegen import host
+from mnv3c.codegen.host import nchw_to_nhwc
+from mnv3c.compiler import build_project, resolve_board, run_project, write_project
 from mnv3c.codegen.generate import generate
 from mnv3c.quant.mixed import all_int16, rebuild
 from mnv3c.quant.quantize import quantize_with_float
 from mnv3c.quant.simulate import quantize_input, simulate
 from mnv3c.zoo import mnist
-from quant_graphs import _Builder, calib_inputs, tiny_mobilenet
+from quant_graphs import _Builder, calib_inputs, data_movement_graph, tiny_mobilenet
 
 NARROW = Path(mnist.DATA_DIR) / "narrow" / "mnv3_small_x035_hsig02_mnist.onnx"
 
@@ -35,7 +37,8 @@ def _standalone_lut_graph():
     return b.g
 
 
-GRAPHS = {"tiny_mobilenet": lambda: tiny_mobilenet(seed=3), "standalone_luts": _standalone_lut_graph}
+GRAPHS = {"tiny_mobilenet": lambda: tiny_mobilenet(seed=3), "standalone_luts": _standalone_lut_graph,
+          "data_movement": data_movement_graph}
 PLACEMENTS = ("all", "odd", "even", "none")
 
 
@@ -57,12 +60,34 @@ def test_mixed_model_bit_exact_on_host_under_sanitizers(graph: str, placement: s
     np.testing.assert_array_equal(host.build_and_run(tmp_path / "out", x, sanitize=True), simulate(q, x))
     kernels = [layer["kernel"] for layer in report["layers"]]
     precisions = {layer["precision"] for layer in report["layers"]}
+    if graph == "data_movement" and placement == "all":
+        assert {"concat_s16", "slice_s16", "transpose_s16"} <= set(kernels)
     if placement == "none":
         assert precisions == {"int8"} and not any(k.endswith("_s16") or "requantize" in k for k in kernels)
     else:
         assert "int16" in precisions and "requantize_s8_s16" in kernels and "requantize_s16_s8" in kernels
         assert all(k.endswith("_s16") for k, layer in zip(kernels, report["layers"])
                    if layer["precision"] == "int16" and layer["op"] != "requantize")
+
+
+@pytest.mark.slow
+@pytest.mark.qemu
+@pytest.mark.parametrize("target", ["cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55", "riscv32", "esp8266"])
+def test_int16_data_movement_bit_exact_under_qemu(target: str, tmp_path: Path) -> None:
+    """concat_s16 (copied and requantized inputs), slice_s16 and transpose_s16 in a mixed model on
+    the emulated targets: the device output is the simulator's, byte for byte."""
+    g = data_movement_graph()
+    shape = g.tensors[g.inputs[0]].shape[1:]
+    ref, qg = quantize_with_float(g, calib_inputs(16, seed=4, shape=shape), progress=False)
+    q = rebuild(ref, qg, all_int16(ref))
+    x = quantize_input(q, calib_inputs(2, seed=8, shape=shape))
+    x_c = nchw_to_nhwc(x)
+    report = write_project(q, target, resolve_board(target, None), tmp_path / "out", force=False, inputs_int8=x_c)
+    assert {"concat_s16", "slice_s16", "transpose_s16"} <= {layer["kernel"] for layer in report["layers"]}
+    _, image = build_project(tmp_path / "out")
+    ran = run_project(tmp_path / "out", image, x_c)
+    want = nchw_to_nhwc(simulate(q, x)).reshape(len(x), -1)  # the device writes its NHWC storage
+    np.testing.assert_array_equal(ran.outputs.reshape(len(x), -1), want)
 
 
 def test_compile_precision_int16_marks_every_layer(tmp_path: Path, capsys) -> None:

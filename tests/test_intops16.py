@@ -17,7 +17,7 @@ from mnv3c.quant.mixed import (_next_layer, all_int16, choose_mixed, fidelity, f
 from mnv3c.quant.quantize import ALIASING, quantize_with_float
 from mnv3c.quant.simulate import dequantize_tensor, quantize_input, simulate
 from mnv3c.reference.float_exec import run_float
-from quant_graphs import calib_inputs, tiny_mobilenet
+from quant_graphs import calib_inputs, data_movement_graph, tiny_mobilenet
 
 HALF = 1 << 30  # 0.5 as a Q31 multiplier
 
@@ -120,6 +120,46 @@ def test_converters_between_int8_and_int16() -> None:
     m, s = quantize_multiplier(1 / 256)
     y = q16.int16_to_int8(np.array([384, -384, 640, 32767, -32768], np.int16), 5, m, s)
     assert y.tolist() == [2 + 5, -2 + 5, 3 + 5, 127, -128 + 5]  # 1.5 -> 2 and 2.5 -> 3: ties away from zero
+
+
+def test_concat16_copies_and_requantizes_by_hand() -> None:
+    """TFLite's int16 concat: an input with y's scale is copied; another is requantized by the int32
+    MBQM (SRDHM then RDBP: double rounding) and saturated to int16."""
+    a = np.array([[3, 2, -2, 1, -1, -3]], np.int16)
+    b = np.array([[32767, -32768, 16384, -16383]], np.int16)
+    quarter = (0, HALF, -1)  # 2^30 · 2^(-1-31) = 1/4
+    y = q16.concat([a, a, b], 1, [None, quarter, (0, HALF, 2)])  # the last: x · 2
+    # 3/4 -> 1; ±2/4 -> ±1 (ties away from zero); 1/4 -> 1 but -1/4 -> 0: SRDHM rounds +1/2 up, -1/2 to 0
+    assert y.tolist() == [[3, 2, -2, 1, -1, -3, 1, 1, -1, 1, 0, -1, 32767, -32768, 32767, -32766]]
+    assert q16.concat([b], 1, [(0, HALF, 16)]).tolist() == [[32767, -32768, 32767, -32768]]  # 2^31 fits, saturates
+    assert q16.concat([a], 1, [(0, 0, 0)]).tolist() == [[0] * 6]  # a factor below 2^-32 flushes to 0
+
+
+def test_int16_data_movement_follows_its_input_and_concat_copies_shared_inputs() -> None:
+    """slice and transpose take their input's precision and scale (no converter after an int16
+    layer); an int16 concat copies the input that shares its quantization, requantizes the others
+    (a slice of another tensor, the converted graph input) and runs its 16x8 kernel."""
+    g = data_movement_graph()
+    ref, qg = quantize_with_float(g, calib_inputs(16, seed=2, shape=(3, 6, 8)), progress=False)
+    q = rebuild(ref, qg, all_int16(ref))
+    nodes = {n.op: n for n in q.nodes}
+    assert all(q.tensors[n.outputs[0]].dtype == "int16" for n in q.nodes if n.op != "requantize")
+    assert [n.inputs[0] for n in q.nodes if n.op == "requantize"] == ["input", ref.outputs[0]]  # the int8 I/O only
+    for n in q.nodes:
+        if n.op in ("slice", "transpose"):
+            assert q.tensors[n.outputs[0]].quant.scale == q.tensors[n.inputs[0]].quant.scale
+    concat = nodes["concat"]
+    assert concat.attrs["requant"][1] is None and concat.attrs["requant"][0] is not None
+    assert concat.attrs["requant"][2] is not None and concat.attrs["y_zero_point"] == 0
+    assert all(r[0] == 0 for r in concat.attrs["requant"] if r is not None)
+    x = quantize_input(q, calib_inputs(4, seed=3, shape=(3, 6, 8)))
+    env = simulate(q, x, keep_all=True)
+    assert env[concat.outputs[0]].dtype == np.int16
+    want = q16.concat([env[i] for i in concat.inputs], 1, concat.attrs["requant"])
+    assert np.array_equal(env[concat.outputs[0]], want)
+    f = run_float(ref, {ref.inputs[0]: dequantize_tensor(q, q.inputs[0], x)}, keep_all=True)
+    got = dequantize_tensor(q, concat.outputs[0], env[concat.outputs[0]])
+    assert np.abs(got - f[concat.outputs[0]]).max() < 0.01 * np.abs(f[concat.outputs[0]]).max()
 
 
 @pytest.fixture(scope="module")

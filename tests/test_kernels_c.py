@@ -112,8 +112,8 @@ class Case:
 
     @property
     def input_array(self) -> bool:
-        """concat_s8 takes its inputs as one array of pointers."""
-        return self.kernel == "concat_s8"
+        """concat_s8 and concat_s16 take their inputs as one array of pointers."""
+        return self.kernel in ("concat_s8", "concat_s16")
 
     @property
     def in_place_ok(self) -> bool:
@@ -581,6 +581,45 @@ def squeeze_excite16_case(pick: Pick, rng: np.random.Generator) -> Case:
     return Case("squeeze_excite_s16", "squeeze_excite_s16", params, [nhwc(x)], nhwc(y))
 
 
+def concat16_case(pick: Pick, rng: np.random.Generator) -> Case:
+    """Copied and requantized int16 inputs: factors from 2^-20 (flushing to 0) up to the largest
+    left shift the quantizer allows (16, saturating), M = 2^30 for exact ties."""
+    outer, n_in = pick([1, 3, 12]), pick([1, 2, 3, 5])
+    inner = [pick([1, 4, 7, 16]) for _ in range(n_in)]
+    xs = [_x16(pick, rng, (outer, k)) for k in inner]
+    requant = []
+    for _ in range(n_in):
+        kind = pick(["copy", "scale", "tie", "widest"])
+        if kind == "copy":
+            requant.append(None)
+        elif kind == "scale":
+            requant.append((0, *q.quantize_multiplier(float(2.0 ** rng.uniform(-20, 4)))))
+        else:
+            requant.append((0, 1 << 30, int(rng.integers(-8, 1)) if kind == "tie" else 16))
+    y = q16.concat(xs, 1, requant)
+    params = dict(num_inputs=n_in, outer=outer, inner=np.array(inner), requant=np.array([r is not None for r in requant]),
+                  input_zp=np.zeros(n_in), mult=np.array([r[1] if r else 0 for r in requant]),
+                  shift=np.array([r[2] if r else 0 for r in requant]), output_zp=0)
+    return Case("concat_s16", "concat", params, xs, y)
+
+
+def slice16_case(pick: Pick, rng: np.random.Generator) -> Case:
+    case = slice_case(pick, rng)
+    x = _x16(pick, rng, case.inputs[0].shape)
+    box = tuple(slice(case.params[f"start{i}"], case.params[f"start{i}"] + case.params[f"out_d{i}"]) for i in range(3))
+    return replace(case, kernel="slice_s16", inputs=[x], expected=np.ascontiguousarray(x[box]))
+
+
+def transpose16_case(pick: Pick, rng: np.random.Generator) -> Case:
+    """transpose_case's random box over int16 elements (strides count elements, not bytes)."""
+    shape = [pick([1, 2, 3, 5]) for _ in range(4)]
+    perm = list(rng.permutation(4))
+    x = _x16(pick, rng, tuple(shape))
+    strides = [int(v) // x.itemsize for v in x.strides]
+    params = {**{f"d{i}": shape[p] for i, p in enumerate(perm)}, **{f"s{i}": strides[p] for i, p in enumerate(perm)}}
+    return Case("transpose_s16", "transpose", params, [x], np.ascontiguousarray(x.transpose(perm)))
+
+
 def requantize_s8_s16_case(pick: Pick, rng: np.random.Generator) -> Case:
     x = rng.integers(-128, 128, pick([1, 7, 300])).astype(np.int8)
     zx = _zp(pick, rng)
@@ -702,6 +741,9 @@ BUILDERS: dict[str, Callable[[Pick, np.random.Generator], Case]] = {
     "max_pool_s16": max_pool16_case,
     "lut_s16": lut16_case,
     "squeeze_excite_s16": squeeze_excite16_case,
+    "concat_s16": concat16_case,
+    "slice_s16": slice16_case,
+    "transpose_s16": transpose16_case,
     "requantize_s8_s16": requantize_s8_s16_case,
     "requantize_s16_s8": requantize_s16_s8_case,
     "softmax_s8": softmax_case,
@@ -949,7 +991,7 @@ def _c_case(i: int, case: Case) -> str:
             f"    {case.expected.dtype}_t *out = malloc(sizeof c{i}_exp);", "    int bad;"]
     body += [f"    {a.dtype}_t *in{j} = copy(c{i}_in{j}, sizeof c{i}_in{j});" for j, a in enumerate(case.inputs)]
     if case.input_array:
-        body.append(f"    const int8_t *const xs[] = {{{', '.join(ins)}}};")
+        body.append(f"    const {case.inputs[0].dtype}_t *const xs[] = {{{', '.join(ins)}}};")
     call_ins = "xs" if case.input_array else ", ".join(ins)
     body += [f"    mnv3c_{case.kernel}(&c{i}_p, {call_ins}, out, scratch);",
              f"    bad = memcmp(out, c{i}_exp, sizeof c{i}_exp) != 0;",

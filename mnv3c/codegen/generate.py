@@ -290,7 +290,8 @@ def _stage_code(g: Graph, plan: ModelPlan, stage: Stage, layers: list[_Layer], b
 def _input_args(g: Graph, plan: ModelPlan, step: Step, kernel: Kernel, buffers: dict[str, _Buffer]) -> list[str]:
     """One pointer per input, or for an ``input_array`` kernel one C99 compound literal array of them."""
     pointers = [_pointer(g, plan, t, buffers) for t in step.inputs]
-    return [f"(const int8_t *const[]){{{', '.join(pointers)}}}"] if kernel.input_array else pointers
+    ctype = "int16_t" if g.tensors[step.inputs[0]].dtype == "int16" else "int8_t"  # concat_s16 or concat_s8
+    return [f"(const {ctype} *const[]){{{', '.join(pointers)}}}"] if kernel.input_array else pointers
 
 
 def _initializer(fields: Fields, indent: str) -> str:

@@ -120,6 +120,9 @@ KERNELS: dict[str, Kernel] = {
         Kernel("lut_s16", "mnv3c_lut_s16_params", ("lut_s16.c",), inplace_operands=(0,)),
         Kernel("layer_norm_s16", "mnv3c_layer_norm_params", ("layer_norm_s16.c",),
                headers=("mnv3c_fixedpoint.h", "mnv3c_layer_norm_rows.h")),
+        Kernel("concat_s16", "mnv3c_concat_params", ("concat_s16.c",), input_array=True),
+        Kernel("slice_s16", "mnv3c_slice_params", ("slice_s16.c",)),
+        Kernel("transpose_s16", "mnv3c_transpose_params", ("transpose_s16.c",)),
         Kernel("requantize_s8_s16", "mnv3c_requantize_params", ("requantize_s8_s16.c",)),
         Kernel("requantize_s16_s8", "mnv3c_requantize_params", ("requantize_s16_s8.c",)),
         Kernel(
@@ -533,6 +536,10 @@ INT16_RULES: dict[str, list[Rule]] = {
     "max_pool": [(_always, "max_pool_s16")],
     "layer_norm": [(_always, "layer_norm_s16")],
     **{op: [(_always, "lut_s16")] for op in LUT_OPS},
+    "concat": [(_not_on_batch, "concat_s16")],
+    "slice": [(_unit_steps, "slice_s16")],
+    "transpose": [(_is_box, "transpose_s16")],
+    "reshape": [(_is_box, "transpose_s16")],
 }
 CONVERTER_RULES: list[Rule] = [(_int16_output, "requantize_s8_s16"), (_always, "requantize_s16_s8")]
 

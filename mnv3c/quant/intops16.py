@@ -10,7 +10,7 @@ Activation tables have 513 int16 entries with linear interpolation, as TFLite's 
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
@@ -175,6 +175,21 @@ def squeeze_excite(x: np.ndarray, pool_multiplier: int, pool_shift: int, fc1: De
     g = dense(r, fc2.w, fc2.bias, fc2.multiplier, fc2.shift, fc2.lo, fc2.hi, fc2.lut)
     acc = x.astype(np.int64) * g[:, :, None, None].astype(np.int64)  # |x·g| <= 2^30: an int32
     return np.clip(_mbqm64(_i32(acc, "se16 product"), mul_multiplier, mul_shift), lo, hi).astype(np.int16)
+
+
+def requantize_copy16(x: np.ndarray, multiplier: int, shift: int) -> np.ndarray:
+    """TFLite's int16 -> int16 REQUANTIZE (zero points 0): clamp16(MBQM(x, Q(sx / sy))), the int32
+    MBQM of `intops` (SRDHM then RDBP: ties away from zero). |x| <= 2^15, so x · 2^shift fits an
+    int32 for every shift <= 16, which the quantizer checks."""
+    return np.clip(_mbqm64(x.astype(np.int64), multiplier, shift), INT16_MIN, INT16_MAX).astype(np.int16)
+
+
+def concat(xs: Sequence[np.ndarray], axis: int, requant: Sequence[tuple[int, int, int] | None]) -> np.ndarray:
+    """Concatenation of int16 tensors along ``axis``, as the int8 `intops.concat` with zero points 0:
+    input i is copied (None: it has y's scale) or requantized by `requantize_copy16` with its
+    (0, M, S), M,S = Q(s_i / s_y)."""
+    parts = [x if r is None else requantize_copy16(x, r[1], r[2]) for x, r in zip(xs, requant)]
+    return np.concatenate(parts, axis=axis)
 
 
 def int8_to_int16(x: np.ndarray, zx: int, multiplier: int, shift: int) -> np.ndarray:

@@ -46,7 +46,7 @@ DEFAULT_COSINE = 0.99
 
 
 def all_int16(ref: Graph) -> dict[str, str]:
-    """Every layer that has a 16x8 kernel; the others (e.g. concat, resize, layer_norm) stay int8."""
+    """Every layer that has a 16x8 kernel; the others (e.g. resize, matmul, softmax) stay int8."""
     return {n.name: "int16" for n in ref.nodes if n.op not in ALIASING and has_int16_kernel(n.op)}
 
 

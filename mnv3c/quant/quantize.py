@@ -381,13 +381,13 @@ def build(g: Graph, params: Mapping[str, QP], precision: Mapping[str, str] | Non
 
     ``precision`` makes named nodes int16 (TFLite's 16x8: symmetric int16 activations, int8
     weights, int64 bias; `intops16`) over the calibration min/max (``ranges``, `choose_params`'
-    report: int16 has codes to spare, so only an activation's flat regions are clipped). A reshape or max_pool keeps its
-    input's precision. Where a tensor meets a consumer of the other precision, a ``requantize``
+    report: int16 has codes to spare, so only an activation's flat regions are clipped). A data-movement
+    op (reshape, max_pool, slice, transpose, channels_last_reshape) keeps its input's precision. Where a tensor meets a consumer of the other precision, a ``requantize``
     node converts it (once per precision) into ``converted_name(tensor, dtype)``; the graph input
     and output stay int8, so the C API does not change with the precision.
     """
     tprec = tensor_precisions(g, precision or {})
-    p16 = {name: int16_params(qp, (ranges or {}).get(name)) for name, qp in params.items()}
+    p16 = {name: int16_params(qp, _int16_report(ranges or {}, name)) for name, qp in params.items()}
     eff: ChainMap[str, QP] = ChainMap({}, params)  # params may be a defaultdict (placeholder_int8)
     for n in g.nodes:  # an int16 node's output and fused internals take symmetric int16 parameters
         if tprec[n.outputs[0]] == "int16" and n.op in ALIASING:  # codes are copied: the input's parameters
@@ -453,6 +453,16 @@ def int16_params(qp: QP, report: Mapping[str, Any] | None = None) -> QP:
     if bound is None:
         bound = max(s * (z + 128), s * (127 - z))
     return float(np.float32(max(float(bound), MIN_SCALE) / INT16_MAX)), 0
+
+
+def _int16_report(ranges: Mapping[str, Mapping[str, Any]], name: str) -> Mapping[str, Any] | None:
+    """The range report ``name``'s int16 scale comes from: a tensor sharing a concat output's
+    quantization (`concat_shared_inputs`) takes that output's, as its int8 one, so an int16 concat
+    copies it too instead of requantizing."""
+    report = ranges.get(name)
+    if report is not None and report.get("estimator") == "shared":
+        return ranges.get(report["with"], report)
+    return report
 
 
 def converted_name(tensor: str, dtype: str) -> str:
@@ -849,6 +859,20 @@ def _build_squeeze_excite16(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapp
                     lo=INT16_MIN, hi=INT16_MAX)
 
 
+CONCAT16_MAX_SHIFT = 16  # |x| <= 2^15: x · 2^16 still fits the int32 MBQM of the int16 requantization
+
+
+def _build_concat16(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, QP]) -> None:
+    """`_build_concat` on symmetric int16 parameters: ``requant`` per input None (y's scale: a copy)
+    or (0, M, S), M,S = Q(sx/sy), within the int32 MBQM's left shift of an int16 code."""
+    _build_concat(g, qg, n, qn, params)
+    for i, r in zip(n.inputs, qn.attrs["requant"]):
+        if r is not None and r[2] > CONCAT16_MAX_SHIFT:
+            raise UnsupportedModelError(f"node {shown(n.name)}: int16 concat input {shown(i)} needs a requantization "
+                                        f"shift of {r[2]} (> {CONCAT16_MAX_SHIFT}): its scale is extreme against "
+                                        "the output's")
+
+
 def _build_standalone_act16(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, QP]) -> None:
     (sx, _), (sy, _) = params[n.inputs[0]], params[n.outputs[0]]
     act_params = {k: n.attrs[k] for k in ("min", "max", "alpha", "beta") if n.attrs.get(k) is not None}
@@ -866,6 +890,10 @@ _BUILDERS16: dict[str, Callable[[Graph, Graph, Node, Node, Mapping[str, QP]], No
     "avg_pool": _build_avg_pool,
     "max_pool": _build_passthrough,
     "reshape": _build_passthrough,
+    "channels_last_reshape": _build_passthrough,
+    "slice": _build_passthrough,
+    "transpose": _build_passthrough,
+    "concat": _build_concat16,
     "layer_norm": _build_layer_norm16,
     **{a: _build_standalone_act16 for a in STANDALONE_ACTS},
 }

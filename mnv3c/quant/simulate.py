@@ -293,6 +293,10 @@ def _max_pool16(n: Node, ins: list, batch: int) -> np.ndarray:
     return intops16.max_pool(ins[0], tuple(n.attrs["kernel"]), *_geometry(n.attrs))
 
 
+def _concat16(n: Node, ins: list, batch: int) -> np.ndarray:
+    return intops16.concat(ins, int(n.attrs["axis"]), n.attrs["requant"])
+
+
 def _lut16(n: Node, ins: list, batch: int) -> np.ndarray:
     return intops16.lut16(ins[0], n.attrs["lut"])
 
@@ -309,6 +313,10 @@ _KERNELS16: dict[str, Callable[[Node, list, int], np.ndarray]] = {
     "avg_pool": _avg_pool16,
     "max_pool": _max_pool16,
     "reshape": _reshape,
+    "channels_last_reshape": _channels_last_reshape,  # data movement: the int8 functions move int16 codes too
+    "slice": _slice,
+    "transpose": _transpose,
+    "concat": _concat16,
     **{op: _lut16 for op in STANDALONE_ACTS},
 }
 

@@ -7,7 +7,7 @@
  *     int64 MultiplyByQuantizedMultiplier (mnv3c_mbqm64 in mnv3c_requant_s16.h), shift in [-31, 7];
  *   - fused activations are 513-entry int16 tables with linear interpolation (mnv3c_lut16).
  * Arithmetic contract: docs/ARITHMETIC.md "int16 (16x8)", executable in mnv3c/quant/intops16.py.
- * Pools reuse the int8 params structs (their zero points are 0).
+ * Pools and the data-movement kernels reuse the int8 params structs (their zero points are 0).
  */
 #ifndef MNV3C_KERNELS_S16_H
 #define MNV3C_KERNELS_S16_H
@@ -136,6 +136,22 @@ size_t mnv3c_requantize_s8_s16_scratch_bytes(const mnv3c_requantize_params *p);
 void mnv3c_requantize_s16_s8(const mnv3c_requantize_params *p,
     const int16_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
 size_t mnv3c_requantize_s16_s8_scratch_bytes(const mnv3c_requantize_params *p);
+
+/*
+ * Data movement of int16 activations: the int8 kernels' params structs and element maps, counted in
+ * int16 elements. concat_s16 requantizes an input whose scale differs (requant[i] == 1) by
+ * clamp16(MBQM(x, mult[i], shift[i])), shift[i] <= 16; its zero-point fields are unused (0).
+ */
+void mnv3c_concat_s16(const mnv3c_concat_params *p, const int16_t *const *xs, int16_t *y, void *scratch);
+size_t mnv3c_concat_s16_scratch_bytes(const mnv3c_concat_params *p);
+
+void mnv3c_slice_s16(const mnv3c_slice_params *p,
+    const int16_t *MNV3C_RESTRICT x, int16_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_slice_s16_scratch_bytes(const mnv3c_slice_params *p);
+
+void mnv3c_transpose_s16(const mnv3c_transpose_params *p, const int16_t *MNV3C_RESTRICT x,
+    int16_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_transpose_s16_scratch_bytes(const mnv3c_transpose_params *p);
 
 /* layer_norm_s16: layer_norm_s8's arithmetic on int16 codes (output_zp 0, at most 812 values per row). */
 void mnv3c_layer_norm_s16(const mnv3c_layer_norm_params *p, const int16_t *MNV3C_RESTRICT x,
