@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from mnv3c.quant import intops16 as q16
+from mnv3c.quant.batch_matmul import batch_matmul_s16
 from mnv3c.quant.intops import AddParams, quantize_multiplier
 from mnv3c.quant.layer_norm import MAX_ROW16, layer_norm_params, layer_norm_s16
 from mnv3c.analysis import layer_stats
@@ -160,6 +161,18 @@ def test_int16_data_movement_follows_its_input_and_concat_copies_shared_inputs()
     f = run_float(ref, {ref.inputs[0]: dequantize_tensor(q, q.inputs[0], x)}, keep_all=True)
     got = dequantize_tensor(q, concat.outputs[0], env[concat.outputs[0]])
     assert np.abs(got - f[concat.outputs[0]]).max() < 0.01 * np.abs(f[concat.outputs[0]]).max()
+
+
+def test_batch_matmul16_by_hand() -> None:
+    """TFLite's int16 BATCH_MATMUL: an int64 accumulator ((-32768)² · 4 = 2^32 does not wrap), the
+    int64 MBQM (one floor shift: ties round up, unlike the int8 kernel's ties away from zero) and
+    the int16 clamp."""
+    a = np.array([[[-32768] * 4, [1] * 4, [-1] * 4, [3, 0, 0, 0]]], np.int16)  # [1, 4, 4]
+    b = np.full((1, 4, 1), -32768, np.int16)  # [1, 4, 1]
+    y = batch_matmul_s16(a, b, HALF, -17)  # 0.5 · 2^-17 = 2^-18
+    assert y.ravel().tolist() == [16384, 0, 1, 0]  # 2^32 / 2^18; -0.5 -> 0 and +0.5 -> 1 (ties up); -0.375 -> 0
+    assert batch_matmul_s16(a, b, HALF, -2).ravel().tolist() == [32767, -16384, 16384, -12288]  # 2^29 saturates
+    assert batch_matmul_s16(a, b, HALF, -17, lo=0, hi=8).ravel().tolist() == [8, 0, 1, 0]  # a fused relu/clip
 
 
 @pytest.fixture(scope="module")

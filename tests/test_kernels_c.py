@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 import mnv3c
 from mnv3c.quant import intops as q
 from mnv3c.quant import intops16 as q16
-from mnv3c.quant.batch_matmul import batch_matmul_s8
+from mnv3c.quant.batch_matmul import batch_matmul_s8, batch_matmul_s16
 from mnv3c.quant.layer_norm import MAX_ROW16, layer_norm_params, layer_norm_s8, layer_norm_s16
 from mnv3c.quant.softmax import softmax_params, softmax_s8
 
@@ -681,6 +681,29 @@ def batch_matmul_case(pick: Pick, rng: np.random.Generator) -> Case:
     return Case("batch_matmul_s8", "batch_matmul", params, [a, b_stored], y)
 
 
+def batch_matmul16_case(pick: Pick, rng: np.random.Generator) -> Case:
+    """[B, M, K] x [B, K, N] of int16 codes (extremes: (-32768)² products), b read transposed from a
+    [B, N, K] array half the time; mbqm64's shift ends, M = 2^30 ties, a relu clamp."""
+    batches, rows, cols, depth = pick([1, 3]), pick([1, 4, 9]), pick([1, 5, 20]), pick([1, 15, 64])
+    a = _x16(pick, rng, (batches, rows, depth))
+    b_stored = _x16(pick, rng, (batches, depth, cols))
+    transposed = pick([0, 1])
+    if transposed:
+        b_stored = np.ascontiguousarray(b_stored.transpose(0, 2, 1))
+    b = b_stored.transpose(0, 2, 1) if transposed else b_stored
+    bits = int(depth << 30).bit_length()  # |acc| < 2^bits; the result must stay an int32
+    m = pick([1 << 30, int(rng.integers(1 << 30, 1 << 31)), (1 << 31) - 1])
+    sh = int(pick([15 - bits, 16 - bits, -31, min(7, 30 - bits)]))
+    lo, hi = pick([(-32768, 32767), (0, 32767)])
+    y = batch_matmul_s16(a, b, m, sh, lo, hi)
+    bs = [int(v) // b_stored.itemsize for v in b_stored.strides]
+    params = dict(batches=batches, rows=rows, cols=cols, depth=depth, a_batch_stride=rows * depth, a_row_stride=depth,
+                  a_depth_stride=1, b_batch_stride=bs[0], b_depth_stride=bs[2] if transposed else bs[1],
+                  b_col_stride=bs[1] if transposed else bs[2], y_batch_stride=rows * cols, y_row_stride=cols,
+                  y_col_stride=1, a_zp=0, b_zp=0, out_mult=m, out_shift=sh, output_zp=0, act_min=lo, act_max=hi)
+    return Case("batch_matmul_s16", "batch_matmul", params, [a, b_stored], y)
+
+
 def layer_norm_case(pick: Pick, rng: np.random.Generator) -> Case:
     """Rows of noise, constant rows (variance 0: eps alone) and saturating outputs, contiguous or strided."""
     rows, size, inner = pick([1, 3]), pick([1, 2, 15, 120, 4096]), pick([1, 1, 4])
@@ -749,6 +772,7 @@ BUILDERS: dict[str, Callable[[Pick, np.random.Generator], Case]] = {
     "softmax_s8": softmax_case,
     "transpose_s8": transpose_case,
     "batch_matmul_s8": batch_matmul_case,
+    "batch_matmul_s16": batch_matmul16_case,
     "layer_norm_s8": layer_norm_case,
     "layer_norm_s16": layer_norm16_case,
 }

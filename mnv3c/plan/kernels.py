@@ -123,6 +123,7 @@ KERNELS: dict[str, Kernel] = {
         Kernel("concat_s16", "mnv3c_concat_params", ("concat_s16.c",), input_array=True),
         Kernel("slice_s16", "mnv3c_slice_params", ("slice_s16.c",)),
         Kernel("transpose_s16", "mnv3c_transpose_params", ("transpose_s16.c",)),
+        Kernel("batch_matmul_s16", "mnv3c_batch_matmul_params", ("batch_matmul_s16.c",)),
         Kernel("requantize_s8_s16", "mnv3c_requantize_params", ("requantize_s8_s16.c",)),
         Kernel("requantize_s16_s8", "mnv3c_requantize_params", ("requantize_s16_s8.c",)),
         Kernel(
@@ -540,6 +541,7 @@ INT16_RULES: dict[str, list[Rule]] = {
     "slice": [(_unit_steps, "slice_s16")],
     "transpose": [(_is_box, "transpose_s16")],
     "reshape": [(_is_box, "transpose_s16")],
+    "matmul": [(_always, "batch_matmul_s16")],
 }
 CONVERTER_RULES: list[Rule] = [(_int16_output, "requantize_s8_s16"), (_always, "requantize_s16_s8")]
 

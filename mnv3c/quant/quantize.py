@@ -54,7 +54,8 @@ per-channel table a numpy array). Kernels follow docs/ARITHMETIC.md and `mnv3c.q
   inputs become [x]).
 - ``transpose``: ``perm``; y has x's quantization (bytes move).
 - ``matmul`` (two runtime tensors, TFLite BATCH_MATMUL; `batch_matmul`): ``a_zero_point``,
-  ``b_zero_point``, ``y_zero_point``, ``multiplier``, ``shift`` (Q(sa·sb/sy)), ``lo``, ``hi``.
+  ``b_zero_point``, ``y_zero_point``, ``multiplier``, ``shift`` (Q(sa·sb/sy)), ``lo``, ``hi``; int16
+  (16x16, `_build_matmul16`): zero points 0, the int16 clamp.
 - ``softmax`` inside the graph: ``axis`` (>= 1), ``multiplier``, ``left_shift``, ``diff_min`` as the
   final one; y's quantization is fixed at 1/256, -128.
 - ``layer_norm`` over the last axis (`layer_norm`): inputs [x]; ``eps``, ``gamma`` int32[D],
@@ -88,7 +89,7 @@ from mnv3c.quant import intops16
 from mnv3c.quant.intops16 import INT16_MAX, INT16_MIN
 from mnv3c.quant.ranges import MIN_SCALE, estimate_range, minmax_range, scale_zero_point
 from mnv3c.reference.activations import apply_activation, varying_interval
-from mnv3c.quant.batch_matmul import batch_matmul_params
+from mnv3c.quant.batch_matmul import batch_matmul_params, batch_matmul_params16
 from mnv3c.quant.layer_norm import layer_norm_params
 from mnv3c.quant.softmax import OUTPUT_SCALE as SOFTMAX_SCALE, OUTPUT_ZERO_POINT as SOFTMAX_ZERO_POINT
 from mnv3c.quant.softmax import append_softmax, softmax_params
@@ -702,15 +703,28 @@ def _build_concat(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, Q
 
 def _build_matmul(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, QP]) -> None:
     """TFLite BATCH_MATMUL int8 of two runtime tensors [N, (B,) M, K] x [N, (B,) K, N']."""
+    depth = _matmul_depth(g, n, "int8")
+    (sa, za), (sb, zb), (sy, zy) = params[n.inputs[0]], params[n.inputs[1]], params[n.outputs[0]]
+    m, s = batch_matmul_params(n.name, depth, sa, sb, sy)
+    qn.attrs.update(a_zero_point=za, b_zero_point=zb, y_zero_point=zy, multiplier=m, shift=s, lo=-128, hi=127)
+
+
+def _build_matmul16(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, QP]) -> None:
+    """TFLite BATCH_MATMUL 16x16: symmetric int16 operands, int64 accumulator, mbqm64 (`batch_matmul_s16`)."""
+    depth = _matmul_depth(g, n, "int16")
+    (sa, _), (sb, _), (sy, _) = params[n.inputs[0]], params[n.inputs[1]], params[n.outputs[0]]
+    m, s = batch_matmul_params16(n.name, depth, sa, sb, sy)
+    qn.attrs.update(a_zero_point=0, b_zero_point=0, y_zero_point=0, multiplier=m, shift=s, lo=INT16_MIN, hi=INT16_MAX)
+
+
+def _matmul_depth(g: Graph, n: Node, dtype: str) -> int:
     a, b = (g.tensors[i] for i in n.inputs)
     if a.is_const or b.is_const or len(a.shape) != len(b.shape) or len(a.shape) not in (3, 4) \
             or a.shape[:-2] != b.shape[:-2]:
-        raise UnsupportedModelError(f"node {shown(n.name)}: matmul of {list(a.shape)} by {list(b.shape)} has no int8 "
-                                    "kernel (two runtime tensors of equal batch dims, rank 3 or 4; a constant "
-                                    "weight becomes a dense layer)")
-    (sa, za), (sb, zb), (sy, zy) = params[n.inputs[0]], params[n.inputs[1]], params[n.outputs[0]]
-    m, s = batch_matmul_params(n.name, int(a.shape[-1]), sa, sb, sy)
-    qn.attrs.update(a_zero_point=za, b_zero_point=zb, y_zero_point=zy, multiplier=m, shift=s, lo=-128, hi=127)
+        raise UnsupportedModelError(f"node {shown(n.name)}: matmul of {list(a.shape)} by {list(b.shape)} has no "
+                                    f"{dtype} kernel (two runtime tensors of equal batch dims, rank 3 or 4; a "
+                                    "constant weight becomes a dense layer)")
+    return int(a.shape[-1])
 
 
 def _build_softmax(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, QP]) -> None:
@@ -894,6 +908,7 @@ _BUILDERS16: dict[str, Callable[[Graph, Graph, Node, Node, Mapping[str, QP]], No
     "slice": _build_passthrough,
     "transpose": _build_passthrough,
     "concat": _build_concat16,
+    "matmul": _build_matmul16,
     "layer_norm": _build_layer_norm16,
     **{a: _build_standalone_act16 for a in STANDALONE_ACTS},
 }

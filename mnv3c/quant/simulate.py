@@ -17,7 +17,7 @@ from mnv3c.ir.graph import Graph, Node
 from mnv3c.quant import intops, intops16
 from mnv3c.quant.accumulate import conv2d_acc, depthwise_acc
 from mnv3c.quant.quantize import STANDALONE_ACTS, requant_zero_point
-from mnv3c.quant.batch_matmul import batch_matmul_s8
+from mnv3c.quant.batch_matmul import batch_matmul_s8, batch_matmul_s16
 from mnv3c.quant.layer_norm import layer_norm_s8, layer_norm_s16
 from mnv3c.quant.softmax import softmax_s8
 
@@ -297,6 +297,11 @@ def _concat16(n: Node, ins: list, batch: int) -> np.ndarray:
     return intops16.concat(ins, int(n.attrs["axis"]), n.attrs["requant"])
 
 
+def _matmul16(n: Node, ins: list, batch: int) -> np.ndarray:
+    a = n.attrs
+    return batch_matmul_s16(ins[0], ins[1], int(a["multiplier"]), int(a["shift"]), int(a["lo"]), int(a["hi"]))
+
+
 def _lut16(n: Node, ins: list, batch: int) -> np.ndarray:
     return intops16.lut16(ins[0], n.attrs["lut"])
 
@@ -317,6 +322,7 @@ _KERNELS16: dict[str, Callable[[Node, list, int], np.ndarray]] = {
     "slice": _slice,
     "transpose": _transpose,
     "concat": _concat16,
+    "matmul": _matmul16,
     **{op: _lut16 for op in STANDALONE_ACTS},
 }
 

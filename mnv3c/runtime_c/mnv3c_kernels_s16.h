@@ -153,6 +153,12 @@ void mnv3c_transpose_s16(const mnv3c_transpose_params *p, const int16_t *MNV3C_R
     int16_t *MNV3C_RESTRICT y, void *scratch);
 size_t mnv3c_transpose_s16_scratch_bytes(const mnv3c_transpose_params *p);
 
+/* batch_matmul_s16: batch_matmul_s8's strides, int16 operands and result, zero points unused (0),
+ * int64 accumulator, y = clamp16(MBQM64(acc, out_mult, out_shift), act_min, act_max). */
+void mnv3c_batch_matmul_s16(const mnv3c_batch_matmul_params *p, const int16_t *MNV3C_RESTRICT a,
+    const int16_t *MNV3C_RESTRICT b, int16_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_batch_matmul_s16_scratch_bytes(const mnv3c_batch_matmul_params *p);
+
 /* layer_norm_s16: layer_norm_s8's arithmetic on int16 codes (output_zp 0, at most 812 values per row). */
 void mnv3c_layer_norm_s16(const mnv3c_layer_norm_params *p, const int16_t *MNV3C_RESTRICT x,
     int16_t *MNV3C_RESTRICT y, void *scratch);
