@@ -102,7 +102,12 @@ def _quantize(graph, path: Path, calib: np.ndarray, options: dict, precisions: l
     opts = {**options, "softmax": int8_softmax_fits(graph)}
     target = opts.pop("target_agreement", None)
     q = quantize_model(str(path), None, calib, progress=False, loaded=(graph, {}), options=opts)
-    return {p: apply_precision(q.reference, q.qgraph, calib, p, None, target) for p in precisions}
+    out = {p: apply_precision(q.reference, q.qgraph, calib, p, None, target) for p in precisions if p != "mixed"}
+    if "mixed" in precisions:  # through `compile`'s path: a missed target is retried with adaptive rounding
+        m = quantize_model(str(path), None, calib, progress=False, loaded=(graph, {}),
+                           options={**opts, "precision": "mixed", "target_agreement": target})
+        out["mixed"] = (m.qgraph, m.qgraph.meta["quant"]["mixed_steps"])
+    return {p: out[p] for p in precisions}
 
 
 def measure(m: corpus.CorpusModel, n_calib: int, n_eval: int, quick: bool, tmp: Path, options: dict,
@@ -159,7 +164,9 @@ def _promotions(steps: list | None) -> str:
     """With --precision mixed: how many layers the search made int16 and whether it met its target."""
     if not steps:
         return ""
-    return f" ({len(steps) - 1} layers int16{'' if steps[-1]['target_met'] else ', target unmet'})"
+    auto = steps[-1].get("adaptive_rounding_auto")
+    rounding = ", adaptive rounding" if auto and auto["kept"] else (", adaptive rounding tried" if auto else "")
+    return f" ({len(steps) - 1} layers int16{'' if steps[-1]['target_met'] else ', target unmet'}{rounding})"
 
 
 def _row(r: dict, methods: list[str]) -> str:

@@ -35,7 +35,7 @@ from mnv3c.profile import layer_profile
 from mnv3c.quant.evaluate import layer_sqnr, load_float_graph
 from mnv3c.progress import stage
 from mnv3c.report import HTML_NAME, write_report_html
-from mnv3c.quant.mixed import apply_precision
+from mnv3c.quant.mixed import precision_with_rounding_fallback
 from mnv3c.quant.quantize import placeholder_int8, quantize_with_float
 
 SYNTHETIC_CALIB_SAMPLES = 32
@@ -90,7 +90,8 @@ def quantize_model(model: str, input_shape: tuple[int, ...] | None, calib: str |
     Without either, calibrate on seeded synthetic inputs and say so: fine for checking
     bit-exactness, not for accuracy. ``loaded``: the model's `load_float_graph` result, when the
     caller already has it. ``options``: `quantize` options (the command line's calibration flags)
-    and `apply_precision`'s precision/target_sqnr/target_agreement/target_cosine."""
+    and `apply_precision`'s precision/target_sqnr/target_agreement/target_cosine (a mixed search
+    that misses its target is retried with adaptive rounding: `precision_with_rounding_fallback`)."""
     graph, recorded = loaded or load_model(model, input_shape)
     shape = tuple(graph.tensors[graph.inputs[0]].shape)
     given = calib is not None and (isinstance(calib, np.ndarray) or bool(calib))
@@ -107,11 +108,15 @@ def quantize_model(model: str, input_shape: tuple[int, ...] | None, calib: str |
         print(f"mnv3c: warning: {note}", file=sys.stderr)
     options = dict(options or {})
     precision = {k: options.pop(k, None) for k in ("precision", "target_sqnr", "target_agreement", "target_cosine")}
-    reference, qgraph = quantize_with_float(graph, calib, activation_params=recorded or None, progress=progress,
-                                            **options)
-    qgraph, steps = apply_precision(reference, qgraph, calib, precision["precision"] or "int8",
-                                    precision["target_sqnr"], precision["target_agreement"],
-                                    precision["target_cosine"])
+    def quantized(**more: Any) -> tuple[Graph, Graph]:
+        return quantize_with_float(graph, calib, activation_params=recorded or None, progress=progress,
+                                   **{**options, **more})
+
+    reference, qgraph = quantized()
+    retry = None if options.get("adaptive_rounding") or calib is None else lambda: quantized(adaptive_rounding=True)
+    reference, qgraph, steps = precision_with_rounding_fallback(
+        reference, qgraph, calib, precision["precision"] or "int8",
+        (precision["target_sqnr"], precision["target_agreement"], precision["target_cosine"]), retry, progress)
     qgraph.meta["quant"]["calibration"] = note
     qgraph.meta["quant"]["mixed_steps"] = steps
     return Quantized(graph, qgraph, note, reference, calib if given else None)

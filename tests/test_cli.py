@@ -310,6 +310,8 @@ def test_mixed_precision_promotes_until_the_target_and_reports_costs(files, tmp_
     assert steps[-1]["sqnr_db"] >= steps[-1]["all_int16"]["sqnr_db"] - 0.5
     assert {x["name"] for x in computing if x["precision"] == "int16"} == promoted
     assert steps[-1]["extra_tensor_bytes"] > 0 and 0 < steps[-1]["int16_macs"] <= report["macs"]
+    auto = steps[-1]["adaptive_rounding_auto"]  # missed: retried with adaptive rounding, recorded either way
+    assert auto["tried"] and report["quantization"]["adaptive_rounding"] is auto["kept"]
     r = mnv3c_json(capsys, "eval", files["model"], "--calib", files["calib"], "--data", files["data"],
                    "--labels", files["labels"], "--precision", "mixed", "--target-agreement", "0.5", "--per-layer")
     assert r["precision"] == "mixed" and r["mixed"][-1]["target_met"] and r["mixed"][-1]["agreement"] >= 0.5

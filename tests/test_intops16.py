@@ -374,11 +374,56 @@ def test_search_stops_near_all_int16_when_the_target_is_unreachable() -> None:
         assert len(measured) <= 2 * n.bit_length() + 1
 
 
+def test_missed_target_is_retried_with_adaptive_rounding_and_the_closer_search_kept(tiny) -> None:
+    """A mixed search that misses its target even with every layer int16 is run once more on the
+    adaptively rounded quantization; the outcome closer to the target is kept and says so. A met
+    target (or a caller that already rounds adaptively: no ``requantize``) does not requantize."""
+    from mnv3c.quant.mixed import closer, precision_with_rounding_fallback
+    ref, qg, calib = tiny
+    calls = []
+
+    def requantize():
+        calls.append(1)
+        return quantize_with_float(tiny_mobilenet(seed=3), calib, progress=False, adaptive_rounding=True)
+
+    targets = (200.0, None, None)  # unreachable
+    kept_ref, kept, steps = precision_with_rounding_fallback(ref, qg, calib, "mixed", targets, requantize, False)
+    auto = steps[-1]["adaptive_rounding_auto"]
+    assert calls == [1] and auto["tried"] and not steps[-1]["target_met"]
+    rtn, adaptive = auto["round_to_nearest"], auto["adaptive"]
+    assert rtn["target_met"] is False and adaptive["target_met"] is False
+    adaptive_key = (adaptive["agreement"], adaptive["cosine"], adaptive["sqnr_db"])
+    assert auto["kept"] == (adaptive_key > (rtn["agreement"], rtn["cosine"], rtn["sqnr_db"]))
+    assert kept.meta["quant"]["adaptive_rounding"] is auto["kept"] and (kept_ref is ref) is not auto["kept"]
+    assert steps[-1]["sqnr_db"] == (adaptive if auto["kept"] else rtn)["sqnr_db"]
+
+    def refuse():
+        raise AssertionError("a met target must not requantize")
+
+    s8 = fidelity(ref, qg, calib)["sqnr_db"]
+    _, _, met = precision_with_rounding_fallback(ref, qg, calib, "mixed", (s8 - 1, None, None), refuse, False)
+    assert met[-1]["target_met"] and met[-1]["adaptive_rounding_auto"] is None and len(met) == 1
+    _, _, unmet = precision_with_rounding_fallback(ref, qg, calib, "mixed", targets, None, False)
+    assert unmet[-1]["adaptive_rounding_auto"] is None
+    assert precision_with_rounding_fallback(ref, qg, calib, "int16", targets, refuse, False)[2] is None
+    row = {"target_met": False, "agreement": 0.9, "cosine": 0.99, "sqnr_db": 20.0, "extra_tensor_bytes": 10}
+    assert closer({**row, "target_met": True, "agreement": 0.5}, row)  # a met target first
+    assert closer({**row, "agreement": 0.91, "cosine": 0.5}, row) and not closer(row, row)
+    assert closer({**row, "sqnr_db": None}, row) and closer({**row, "extra_tensor_bytes": 0}, row)
+
+
 def test_unmet_message_names_the_ceiling_and_the_fix() -> None:
     from mnv3c.commands.eval_cmd import unmet_message
     msg = unmet_message({"target_met": False, "sqnr_db": 20.0, "agreement": 0.92, "cosine": 0.95,
                          "all_int16": {"sqnr_db": 20.3, "agreement": 0.922, "cosine": 0.951}})
     assert "\n" not in msg and "92.20%" in msg and "int8 weights" in msg and "--adaptive-rounding" in msg
+    tried = {"tried": True, "kept": True, "round_to_nearest": {"agreement": 0.9, "cosine": 0.95},
+             "adaptive": {"agreement": 0.92, "cosine": 0.951}}
+    msg = unmet_message({"target_met": False, "agreement": 0.92, "cosine": 0.951, "sqnr_db": 20.3,
+                         "all_int16": {"sqnr_db": 20.3, "agreement": 0.922, "cosine": 0.951},
+                         "adaptive_rounding_auto": tried})
+    assert "\n" not in msg and "adaptive rounding of the weights was tried (kept" in msg and "90.00%" in msg
+    assert "try --adaptive-rounding" not in msg
 
 
 def test_unmet_message_without_promotable_layers_says_so() -> None:

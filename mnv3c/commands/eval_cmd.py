@@ -57,9 +57,15 @@ def unmet_message(last: dict) -> str:
     if top is None:
         return "target not met: no layer of this model has an int16 kernel to promote"
     reach = f"agreement {top['agreement']:.2%}, cosine {top['cosine']:.4f}, SQNR {_db_text(top['sqnr_db'])}"
+    auto = last.get("adaptive_rounding_auto")
+    if auto is None:
+        fix = "try --adaptive-rounding"
+    else:
+        rtn = auto["round_to_nearest"]
+        fix = (f"adaptive rounding of the weights was tried ({'kept' if auto['kept'] else 'not kept'}: "
+               f"round-to-nearest reached agreement {rtn['agreement']:.2%}, cosine {rtn['cosine']:.4f})")
     return (f"target not met: all-int16 reaches only {reach} (the int8 weights and any op with no int16 kernel "
-            f"cap it), so the search stopped at the fewest promotions within tolerance of that; "
-            f"try --adaptive-rounding")
+            f"cap it), so the search stopped at the fewest promotions within tolerance of that; {fix}")
 
 
 def _db_text(v: float | None) -> str:

@@ -20,7 +20,7 @@ from mnv3c.ir.graph import Graph
 from mnv3c.passes.pipeline import optimize
 from mnv3c.progress import stage
 from mnv3c.quant.qdq_import import QP, is_qdq_model, strip_qdq
-from mnv3c.quant.mixed import apply_precision
+from mnv3c.quant.mixed import precision_with_rounding_fallback
 from mnv3c.quant.quantize import quant_report, quantize_with_float, source_tensor
 from mnv3c.quant.sensitivity import isolated_sensitivity, sqnr_db
 from mnv3c.quant.simulate import host_output, quantize_input, simulate
@@ -74,7 +74,12 @@ def evaluate(model: str | Path | onnx.ModelProto | Graph, calib: np.ndarray | No
     quantized, with ``sensitivity``; measured on the first SENSITIVITY_SAMPLES of ``data``), and
     "quant" (the calibration choices, `quant_report`)."""
     g, ref, qg = quantize_model(model, calib, input_shape, progress=progress, **options)
-    qg, mixed_steps = apply_precision(ref, qg, calib, precision, target_sqnr, target_agreement, target_cosine)
+    retry = (None if options.get("adaptive_rounding") or calib is None else
+             lambda: quantize_model(model, calib, input_shape, progress=progress,
+                                  **{**options, "adaptive_rounding": True})[1:])
+    ref, qg, mixed_steps = precision_with_rounding_fallback(ref, qg, calib, precision,
+                                                            (target_sqnr, target_agreement, target_cosine), retry,
+                                                            progress)
     data, labels = np.asarray(data, np.float32), np.asarray(labels).reshape(-1)
     f_out, q_out = [], []
     signal: dict[str, float] = {}
