@@ -392,8 +392,9 @@ def test_missed_target_is_retried_with_adaptive_rounding_and_the_closer_search_k
     assert calls == [1] and auto["tried"] and not steps[-1]["target_met"]
     rtn, adaptive = auto["round_to_nearest"], auto["adaptive"]
     assert rtn["target_met"] is False and adaptive["target_met"] is False
-    adaptive_key = (adaptive["agreement"], adaptive["cosine"], adaptive["sqnr_db"])
-    assert auto["kept"] == (adaptive_key > (rtn["agreement"], rtn["cosine"], rtn["sqnr_db"]))
+    def key(r):
+        return tuple((c["agreement"], c["cosine"], c["sqnr_db"]) for c in (r["all_int16"], r))
+    assert auto["kept"] == (key(adaptive) > key(rtn))
     assert kept.meta["quant"]["adaptive_rounding"] is auto["kept"] and (kept_ref is ref) is not auto["kept"]
     assert steps[-1]["sqnr_db"] == (adaptive if auto["kept"] else rtn)["sqnr_db"]
 
@@ -410,6 +411,8 @@ def test_missed_target_is_retried_with_adaptive_rounding_and_the_closer_search_k
     assert closer({**row, "target_met": True, "agreement": 0.5}, row)  # a met target first
     assert closer({**row, "agreement": 0.91, "cosine": 0.5}, row) and not closer(row, row)
     assert closer({**row, "sqnr_db": None}, row) and closer({**row, "extra_tensor_bytes": 0}, row)
+    top = {"agreement": 0.95, "cosine": 0.99, "sqnr_db": 20.0}  # a miss: the higher ceiling wins over the stop
+    assert closer({**row, "agreement": 0.89, "all_int16": top}, {**row, "all_int16": {**top, "agreement": 0.94}})
 
 
 def test_unmet_message_names_the_ceiling_and_the_fix() -> None:

@@ -326,11 +326,18 @@ def _step(ref: Graph, order: list[str], j: int, ops: Mapping[str, str], macs: Ma
 
 def closer(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     """Whether search outcome ``a`` (a last `choose_mixed` step) is better than ``b``: a met target
-    first, then the higher agreement, cosine, SQNR (an exact output counts as the best SQNR), then
-    the fewer extra tensor bytes."""
+    first; between two misses the higher ceiling (``all_int16``: what the weights let 16x8 reach,
+    measured, where each search's stop is only within tolerance of its own ceiling), then the
+    stop's own agreement, cosine, SQNR (an exact output counts as the best SQNR), then the fewer
+    extra tensor bytes."""
+    def fid(r: Mapping[str, Any] | None) -> tuple:
+        if r is None:
+            return ()
+        return (r["agreement"], r["cosine"], float("inf") if r["sqnr_db"] is None else r["sqnr_db"])
+
     def key(r: Mapping[str, Any]) -> tuple:
-        sqnr = float("inf") if r["sqnr_db"] is None else r["sqnr_db"]
-        return (bool(r["target_met"]), r["agreement"], r["cosine"], sqnr, -r["extra_tensor_bytes"])
+        ceiling = None if r["target_met"] else r.get("all_int16")
+        return (bool(r["target_met"]), fid(ceiling), fid(r), -r["extra_tensor_bytes"])
     return key(a) > key(b)
 
 
@@ -364,7 +371,7 @@ def precision_with_rounding_fallback(
 
 
 def _fidelity(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: row[k] for k in ("sqnr_db", "agreement", "cosine", "target_met")}
+    return {**{k: row[k] for k in ("sqnr_db", "agreement", "cosine", "target_met")}, "all_int16": row.get("all_int16")}
 
 
 def apply_precision(ref: Graph, qg: Graph, calib: np.ndarray | None, precision: str = "int8",
