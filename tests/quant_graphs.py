@@ -110,5 +110,23 @@ def data_movement_graph() -> Graph:
     return b.g
 
 
+def attention_graph() -> Graph:
+    """conv -> q, k, v (1x1 convs, 4 heads as channels) -> q·kᵀ [N, heads, T, T] -> softmax on the
+    last axis (in NHWC its rows are strided by the heads) -> ·v -> conv -> pools -> dense -> a
+    trailing softmax over 6 classes: the recogniser's attention with a classifier's head."""
+    b = _Builder(np.random.default_rng(5), (1, 3, 5, 6))
+    x = b.conv("input", 8, k=3, act="relu")
+    q, k, v = (b.conv(x, 4) for _ in range(3))  # [1, 4, T=5, 6]
+    kt = b.op("transpose", [k], (1, 4, 6, 5), perm=(0, 1, 3, 2))
+    scores = b.op("matmul", [q, kt], (1, 4, 5, 5))
+    att = b.op("softmax", [scores], (1, 4, 5, 5), axis=-1)
+    y = b.conv(b.op("matmul", [att, v], (1, 4, 5, 6)), 8, k=3, act="relu")
+    gp = b.op("global_avg_pool", [y], (1, 8, 1, 1))
+    logits = b.dense(b.op("reshape", [gp], (1, 8), shape=(1, 8), view=True), 6)
+    b.g.outputs = [b.op("softmax", [logits], (1, 6), axis=-1)]
+    b.g.validate()
+    return b.g
+
+
 def calib_inputs(n: int, seed: int = 1, shape: tuple[int, ...] = (3, 16, 16)) -> np.ndarray:
     return np.random.default_rng(seed).normal(0, 1, (n,) + shape).astype(np.float32)

@@ -240,9 +240,9 @@ def _attention_block_16x8(t: int = 7, heads: int = 2, e: int = 5, samples: int =
 def test_attention_block_16x8_sequence_dense_bit_exact_in_c(tmp_path: Path) -> None:
     """--precision int16 on the attention block: its dense layers over the token sequence run 16x8
     (conv2d_s16 over T pixels, every token, not only the first) and so does the layer norm
-    (layer_norm_s16), the swish product (mul_s16), both attention products (batch_matmul_s16) and
-    the heads' slices/transposes; the softmax, without a 16x8 kernel, stays int8 between converters;
-    C and simulator agree byte for byte."""
+    (layer_norm_s16), the swish product (mul_s16), both attention products (batch_matmul_s16), the
+    heads' slices/transposes and the softmax over the scores' last axis (softmax_s16, rows strided in
+    the NHWC layout: no converter around it); C and simulator agree byte for byte."""
     ref, q, xq = _attention_block_16x8()
     dense = [nd for nd in q.nodes if nd.op == "dense"]
     norms = [nd for nd in q.nodes if nd.op == "layer_norm"]
@@ -255,7 +255,13 @@ def test_attention_block_16x8_sequence_dense_bit_exact_in_c(tmp_path: Path) -> N
     kernels = [layer["kernel"] for layer in report["layers"]]
     assert "layer_norm_s16" in kernels and "mul_s16" in kernels  # the MLP's x·sigmoid(1.702x) in int16
     assert kernels.count("lut_s16") >= 2  # the scalar muls (q·scale, 1.702x) and the sigmoid: int16 tables
-    assert kernels.count("batch_matmul_s16") == 2 and "softmax_s8" in kernels  # q·kᵀ and ·v 16x16, softmax int8
+    assert kernels.count("batch_matmul_s16") == 2  # q·kᵀ and ·v 16x16
+    assert "softmax_s16" in kernels and "softmax_s8" not in kernels  # the attention softmax between them, int16
+    sm = next(nd for nd in q.nodes if nd.op == "softmax")
+    producers = q.producers()
+    assert producers[sm.inputs[0]].op == "matmul" and all(  # no converter on either side of it
+        nd.op == "matmul" for nd in q.nodes if sm.outputs[0] in nd.inputs)
+    assert q.tensors[sm.outputs[0]].quant.scale == 1 / 32768 and q.tensors[sm.outputs[0]].quant.zero_point == 0
     assert "slice_s16" in kernels or "transpose_s16" in kernels  # the heads' data movement stays int16
     np.testing.assert_array_equal(host.build_and_run(tmp_path / "c", xq, sanitize=True), sim)
 
@@ -264,8 +270,8 @@ def test_attention_block_16x8_sequence_dense_bit_exact_in_c(tmp_path: Path) -> N
 @pytest.mark.qemu
 @pytest.mark.parametrize("target", ["cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55", "riscv32", "esp8266"])
 def test_attention_block_16x8_bit_exact_under_qemu(target: str, tmp_path: Path) -> None:
-    """The 16x8 sequence kernels (conv2d_s16 over tokens, layer_norm_s16, mul_s16, batch_matmul_s16, the
-    int16 data movement) on the emulated targets."""
+    """The 16x8 sequence kernels (conv2d_s16 over tokens, layer_norm_s16, mul_s16, batch_matmul_s16,
+    softmax_s16, the int16 data movement) on the emulated targets."""
     _, q, xq = _attention_block_16x8(samples=2)
     x_c = nchw_to_nhwc(xq)
     write_project(q, target, resolve_board(target, None), tmp_path / "out", force=False, inputs_int8=x_c)

@@ -18,7 +18,7 @@ from mnv3c.quant.mixed import all_int16, rebuild
 from mnv3c.quant.quantize import quantize_with_float
 from mnv3c.quant.simulate import quantize_input, simulate
 from mnv3c.zoo import mnist
-from quant_graphs import _Builder, calib_inputs, data_movement_graph, tiny_mobilenet
+from quant_graphs import _Builder, attention_graph, calib_inputs, data_movement_graph, tiny_mobilenet
 
 NARROW = Path(mnist.DATA_DIR) / "narrow" / "mnv3_small_x035_hsig02_mnist.onnx"
 
@@ -38,7 +38,7 @@ def _standalone_lut_graph():
 
 
 GRAPHS = {"tiny_mobilenet": lambda: tiny_mobilenet(seed=3), "standalone_luts": _standalone_lut_graph,
-          "data_movement": data_movement_graph}
+          "data_movement": data_movement_graph, "attention": attention_graph}
 PLACEMENTS = ("all", "odd", "even", "none")
 
 
@@ -62,6 +62,8 @@ def test_mixed_model_bit_exact_on_host_under_sanitizers(graph: str, placement: s
     precisions = {layer["precision"] for layer in report["layers"]}
     if graph == "data_movement" and placement == "all":
         assert {"concat_s16", "slice_s16", "transpose_s16"} <= set(kernels)
+    if graph in ("attention", "tiny_mobilenet") and placement == "all":  # the attention's and the trailing one
+        assert kernels.count("softmax_s16") == (2 if graph == "attention" else 1) and "softmax_s8" not in kernels
     if placement == "none":
         assert precisions == {"int8"} and not any(k.endswith("_s16") or "requantize" in k for k in kernels)
     else:
@@ -70,20 +72,28 @@ def test_mixed_model_bit_exact_on_host_under_sanitizers(graph: str, placement: s
                    if layer["precision"] == "int16" and layer["op"] != "requantize")
 
 
+QEMU_GRAPHS = {"data_movement": (data_movement_graph, {"concat_s16", "slice_s16", "transpose_s16"}),
+               "attention": (attention_graph, {"batch_matmul_s16", "softmax_s16"})}
+
+
 @pytest.mark.slow
 @pytest.mark.qemu
+@pytest.mark.parametrize("graph", sorted(QEMU_GRAPHS))
 @pytest.mark.parametrize("target", ["cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55", "riscv32", "esp8266"])
-def test_int16_data_movement_bit_exact_under_qemu(target: str, tmp_path: Path) -> None:
-    """concat_s16 (copied and requantized inputs), slice_s16 and transpose_s16 in a mixed model on
-    the emulated targets: the device output is the simulator's, byte for byte."""
-    g = data_movement_graph()
+def test_int16_kernels_bit_exact_under_qemu(graph: str, target: str, tmp_path: Path) -> None:
+    """Every layer int16 on the emulated targets: the data movement (concat_s16 with copied and
+    requantized inputs, slice_s16, transpose_s16), and an attention whose softmax over strided rows
+    (softmax_s16) sits between two batch_matmul_s16 and whose trailing softmax is int16 before the
+    int8 output; the device output is the simulator's, byte for byte."""
+    build_graph, wanted = QEMU_GRAPHS[graph]
+    g = build_graph()
     shape = g.tensors[g.inputs[0]].shape[1:]
     ref, qg = quantize_with_float(g, calib_inputs(16, seed=4, shape=shape), progress=False)
     q = rebuild(ref, qg, all_int16(ref))
     x = quantize_input(q, calib_inputs(2, seed=8, shape=shape))
     x_c = nchw_to_nhwc(x)
     report = write_project(q, target, resolve_board(target, None), tmp_path / "out", force=False, inputs_int8=x_c)
-    assert {"concat_s16", "slice_s16", "transpose_s16"} <= {layer["kernel"] for layer in report["layers"]}
+    assert wanted <= {layer["kernel"] for layer in report["layers"]}
     _, image = build_project(tmp_path / "out")
     ran = run_project(tmp_path / "out", image, x_c)
     want = nchw_to_nhwc(simulate(q, x)).reshape(len(x), -1)  # the device writes its NHWC storage

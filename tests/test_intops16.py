@@ -8,6 +8,8 @@ import pytest
 
 from mnv3c.quant import intops16 as q16
 from mnv3c.quant.batch_matmul import batch_matmul_s16
+from mnv3c.quant.softmax import DIFF_LIMIT, softmax_params, softmax_s16
+from mnv3c.errors import UnsupportedModelError
 from mnv3c.quant.intops import AddParams, quantize_multiplier
 from mnv3c.quant.layer_norm import MAX_ROW16, layer_norm_params, layer_norm_s16
 from mnv3c.analysis import layer_stats
@@ -173,6 +175,44 @@ def test_batch_matmul16_by_hand() -> None:
     assert y.ravel().tolist() == [16384, 0, 1, 0]  # 2^32 / 2^18; -0.5 -> 0 and +0.5 -> 1 (ties up); -0.375 -> 0
     assert batch_matmul_s16(a, b, HALF, -2).ravel().tolist() == [32767, -16384, 16384, -12288]  # 2^29 saturates
     assert batch_matmul_s16(a, b, HALF, -17, lo=0, hi=8).ravel().tolist() == [8, 0, 1, 0]  # a fused relu/clip
+
+
+def test_softmax16_by_hand() -> None:
+    """The int8 softmax's gemmlowp steps on int16 codes, output in units of 1/32768 (zero point 0):
+    uniform rows give 32768/n rounded (n = 1: 1 saturates to 32767), equal maxima share exactly, a
+    max 65535 codes above the rest takes everything, and diff_min cuts exps off (hand-chosen
+    M = 2^30, L = 27: one code is 1.0, so the row 0, -1, -2, -3 is e^0..e^-3)."""
+    m, sh, d = softmax_params(2.0 ** -10)
+    assert (m, sh, d) == (HALF, 17, -15872)  # 2^-10 · 2^26 = 0.5 · 2^17; -floor(31 · 2^26 / 2^17)
+    for n, want in ((1, 32767), (2, 16384), (3, 10923), (6, 5461), (7, 4681), (4095, 8)):  # 10922.67, 5461.33, ...
+        assert softmax_s16(np.full((1, n), 123, np.int16), m, sh, d).tolist() == [[want] * n]
+    assert softmax_s16(np.array([[32767, -32768, -32768, 32767]], np.int16), m, sh, d).tolist() == [[16384, 0, 0, 16384]]
+    assert softmax_s16(np.array([[32767, -32768, -32768]], np.int16), m, sh, d).tolist() == [[32767, 0, 0]]
+    x = np.array([[0, -1, -2, -3]], np.int16)
+    # 32768 · e^-k / (1 + e^-1 + e^-2) = 21798.6, 8019.3, 2950.1; e^-3 cut off by diff_min -2
+    assert softmax_s16(x, HALF, 27, -2).tolist() == [[21799, 8019, 2950, 0]]
+    assert softmax_s16(x, HALF, 27, -3).tolist() == [[21100, 7762, 2856, 1050]]  # with e^-3: 21099.8, ... 1050.5
+    assert softmax_s16(x.T, HALF, 27, -3, axis=0).T.tolist() == [[21100, 7762, 2856, 1050]]  # any axis
+
+
+@pytest.mark.parametrize("scale", [2.0 ** -27, 1e-4, 15.99])
+def test_softmax16_every_int16_difference_fits_at_extreme_scales(scale: float) -> None:
+    """diff_min bounds the differences the kernel rescales, |diff_min| · 2^L <= 31 · 2^26, at the
+    smallest scale the kernel takes (L = 0, diff_min about -2^31: every int16 difference is used)
+    and the largest (L = 30, diff_min -1); a row spanning the int16 range (differences down to
+    -65535) runs through the simulator's int32 guards, and still sums to about 32768."""
+    m, sh, d = softmax_params(scale)
+    assert 0 <= sh <= 30 and -d << sh <= DIFF_LIMIT < 2 ** 31
+    x = np.concatenate([np.arange(-32768, 32768, 32), [32767]]).astype(np.int16)[None]  # 2049 values
+    y = softmax_s16(x, m, sh, d)
+    assert y.max() <= 32767 and abs(int(y.astype(np.int64).sum()) - 32768) <= x.size // 2 + 1
+
+
+@pytest.mark.parametrize("scale", [1e-9, 16.0])
+def test_softmax_refuses_scales_outside_the_kernel(scale: float) -> None:
+    """Below 2^-27 the rescaling would need a right shift; from 16 up, a left shift over 30."""
+    with pytest.raises(UnsupportedModelError, match="softmax input scale"):
+        softmax_params(scale)
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ from mnv3c.quant import intops as q
 from mnv3c.quant import intops16 as q16
 from mnv3c.quant.batch_matmul import batch_matmul_s8, batch_matmul_s16
 from mnv3c.quant.layer_norm import MAX_ROW16, layer_norm_params, layer_norm_s8, layer_norm_s16
-from mnv3c.quant.softmax import softmax_params, softmax_s8
+from mnv3c.quant.softmax import softmax_params, softmax_s8, softmax_s16
 
 RUNTIME = Path(mnv3c.__file__).parent / "runtime_c"
 SOURCES = sorted(RUNTIME.glob("*.c"))
@@ -649,6 +649,25 @@ def softmax_case(pick: Pick, rng: np.random.Generator) -> Case:
     return Case("softmax_s8", "softmax", params, [x], softmax_s8(x, m, s, d, axis=1))
 
 
+def softmax16_case(pick: Pick, rng: np.random.Generator) -> Case:
+    """int16 rows: the full code range (differences to -65535, most below diff_min), a narrow band
+    (every difference used, 4095 of them summed), ties, and a dominating max; scales from the
+    smallest the kernel takes (left_shift 0: diff_min about -2^31) to the largest (left_shift 30:
+    diff_min -1), where |diff_min| · 2^left_shift is at its 31 · 2^26 bound; strided rows."""
+    rows, size, inner = pick([1, 3]), pick([1, 2, 10, 100, 1000, 4095]), pick([1, 1, 3, 8])
+    kind = pick(["random", "band", "ties", "dominant"])
+    if kind == "dominant":
+        x = np.full((rows, size, inner), -32768, np.int16)
+        x[:, int(rng.integers(size)), :] = 32767
+    else:
+        x = _x16(pick, rng, (rows, size, inner)) if kind == "random" else \
+            rng.integers(-300, 300 if kind == "band" else -298, (rows, size, inner)).astype(np.int16)
+    scale = pick([float(2.0 ** rng.uniform(-20, 0)), 2.0 ** -27, 15.99])  # 15.99: left_shift 30
+    m, s, d = softmax_params(scale)
+    params = dict(rows=rows, size=size, inner=inner, multiplier=m, left_shift=s, diff_min=d)
+    return Case("softmax_s16", "softmax", params, [x], softmax_s16(x, m, s, d, axis=1))
+
+
 def transpose_case(pick: Pick, rng: np.random.Generator) -> Case:
     """A random permutation of a random 4-D box, as strides into the contiguous input."""
     shape = [pick([1, 2, 3, 5]) for _ in range(4)]
@@ -770,6 +789,7 @@ BUILDERS: dict[str, Callable[[Pick, np.random.Generator], Case]] = {
     "requantize_s8_s16": requantize_s8_s16_case,
     "requantize_s16_s8": requantize_s16_s8_case,
     "softmax_s8": softmax_case,
+    "softmax_s16": softmax16_case,
     "transpose_s8": transpose_case,
     "batch_matmul_s8": batch_matmul_case,
     "batch_matmul_s16": batch_matmul16_case,
@@ -1077,7 +1097,7 @@ def test_cross_compiles_freestanding(tmp_path: Path, target: str) -> None:
 
 def test_sources_include_only_the_allowed_headers() -> None:
     allowed = {"stdint.h", "stddef.h", "string.h", "mnv3c_kernels.h", "mnv3c_requant.h", "mnv3c_kernels_s16.h",
-               "mnv3c_requant_s16.h", "mnv3c_fixedpoint.h", "mnv3c_layer_norm_rows.h"}
+               "mnv3c_requant_s16.h", "mnv3c_fixedpoint.h", "mnv3c_layer_norm_rows.h", "mnv3c_softmax_exp.h"}
     for src in [*SOURCES, *RUNTIME.glob("*.h")]:
         includes = set(re.findall(r'^#include [<"](.+)[>"]', src.read_text(), re.M))
         assert includes <= allowed, src.name

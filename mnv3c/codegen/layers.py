@@ -490,7 +490,9 @@ def _softmax(e: _Emitter) -> LayerCode:
     e.code.fields = [*_row_fields(e, int(e.a["axis"])),
                      ("multiplier", str(int(e.a["multiplier"]))), ("left_shift", str(int(e.a["left_shift"]))),
                      ("diff_min", str(int(e.a["diff_min"])))]
-    e.code.notes.append("int8 softmax (TFLite semantics): output scale 1/256, zero point -128")
+    int16 = e.graph.tensors[e.node.outputs[0]].dtype == "int16"
+    e.code.notes.append("int16 softmax (16x8, gemmlowp exp): output scale 1/32768, zero point 0" if int16
+                        else "int8 softmax (TFLite semantics): output scale 1/256, zero point -128")
     return e.code
 
 

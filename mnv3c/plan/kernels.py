@@ -124,6 +124,8 @@ KERNELS: dict[str, Kernel] = {
         Kernel("slice_s16", "mnv3c_slice_params", ("slice_s16.c",)),
         Kernel("transpose_s16", "mnv3c_transpose_params", ("transpose_s16.c",)),
         Kernel("batch_matmul_s16", "mnv3c_batch_matmul_params", ("batch_matmul_s16.c",)),
+        Kernel("softmax_s16", "mnv3c_softmax_params", ("softmax_s16.c",),
+               headers=("mnv3c_fixedpoint.h", "mnv3c_softmax_exp.h")),
         Kernel("requantize_s8_s16", "mnv3c_requantize_params", ("requantize_s8_s16.c",)),
         Kernel("requantize_s16_s8", "mnv3c_requantize_params", ("requantize_s16_s8.c",)),
         Kernel(
@@ -133,7 +135,8 @@ KERNELS: dict[str, Kernel] = {
             inplace_operands=(0,),
             scratch=lambda node, graph: 2 * _se_scratch(node, graph),
         ),
-        Kernel("softmax_s8", "mnv3c_softmax_params", ("softmax_s8.c",), headers=("mnv3c_fixedpoint.h",)),
+        Kernel("softmax_s8", "mnv3c_softmax_params", ("softmax_s8.c",),
+               headers=("mnv3c_fixedpoint.h", "mnv3c_softmax_exp.h")),
         Kernel("transpose_s8", "mnv3c_transpose_params", ("transpose_s8.c",)),
         Kernel("batch_matmul_s8", "mnv3c_batch_matmul_params", ("batch_matmul_s8.c",)),
         Kernel("layer_norm_s8", "mnv3c_layer_norm_params", ("layer_norm_s8.c",),
@@ -542,6 +545,7 @@ INT16_RULES: dict[str, list[Rule]] = {
     "transpose": [(_is_box, "transpose_s16")],
     "reshape": [(_is_box, "transpose_s16")],
     "matmul": [(_always, "batch_matmul_s16")],
+    "softmax": [(_always, "softmax_s16")],
 }
 CONVERTER_RULES: list[Rule] = [(_int16_output, "requantize_s8_s16"), (_always, "requantize_s16_s8")]
 

@@ -33,7 +33,7 @@ from mnv3c.analysis import layer_stats
 from mnv3c.errors import MnvError
 from mnv3c.ir.graph import Graph
 from mnv3c.progress import stage
-from mnv3c.quant.quantize import ALIASING, build, has_int16_kernel, tensor_precisions
+from mnv3c.quant.quantize import ALIASING, build, has_int16_kernel, int8_output, tensor_precisions
 from mnv3c.quant.softmax import append_softmax
 from mnv3c.quant.sensitivity import isolated_sensitivity, sqnr_db
 from mnv3c.quant.simulate import dequantize_output, quantize_input, simulate
@@ -47,30 +47,44 @@ DEFAULT_COSINE = 0.99
 
 
 def all_int16(ref: Graph) -> dict[str, str]:
-    """Every layer that has a 16x8 kernel; the others (e.g. resize, matmul, softmax) stay int8."""
+    """Every layer that has a 16x8 kernel; the others (e.g. resize, conv_transpose) stay int8."""
     return {n.name: "int16" for n in ref.nodes if n.op not in ALIASING and has_int16_kernel(n.op)}
 
 
 def rebuild(ref: Graph, qg: Graph, precision: Mapping[str, str]) -> Graph:
-    """``qg`` (an int8 graph of float graph ``ref``) with the given per-layer precision. An int8
-    softmax at the end (quantize.append_softmax) is built again after the rest: its ranges are
-    derived, not calibrated."""
+    """``qg`` (an int8 graph of float graph ``ref``) with the given per-layer precision. A softmax
+    at the end (quantize.append_softmax) is built again after the rest: its ranges are derived, not
+    calibrated, and it takes the precision of the logits it reads."""
     ref_body, qg_body = without_softmax(ref), without_softmax(qg)
     q = _build_body(ref_body, qg_body, precision)
     return q if qg_body is qg else _with_softmax(q, ref_body, ref)
 
 
 def without_softmax(g: Graph) -> Graph:
-    """``g`` without its trailing int8 (or float) softmax node, ending at the logits; ``g`` itself
-    when it ends in another op. The precision search compares logits: probabilities near 0 and 1
-    hide the errors it ranks."""
-    if not g.nodes or g.nodes[-1].op != "softmax":
+    """``g`` without its trailing softmax node (float, int8, or int16 with the int8 converter after
+    it), ending at the logits the softmax reads; ``g`` itself when it ends in another op. The
+    precision search compares logits: probabilities near 0 and 1 hide the errors it ranks."""
+    tail = _softmax_tail(g)
+    if not tail:
         return g
     body = g.copy()
-    body.nodes.remove(body.nodes[-1])
-    body.outputs = [g.nodes[-1].inputs[0]]
+    del body.nodes[-tail:]
+    body.outputs = [g.nodes[-tail].inputs[0]]
     body.remove_unused_tensors()
+    if tail == 2:  # int16 logits: end at their int8 converter, as `build` made the graph the search measured
+        body.outputs = [int8_output(body, body.outputs[0])]
     return body
+
+
+def _softmax_tail(g: Graph) -> int:
+    """How many final nodes make ``g``'s trailing softmax: 1, 2 (an int16 softmax and its int8
+    output converter, `append_softmax`), or 0."""
+    if g.nodes and g.nodes[-1].op == "softmax":
+        return 1
+    if len(g.nodes) > 1 and g.nodes[-1].op == "requantize" and g.nodes[-2].op == "softmax" \
+            and g.nodes[-1].inputs[0] == g.nodes[-2].outputs[0]:
+        return 2
+    return 0
 
 
 def _build_body(ref_body: Graph, qg_body: Graph, precision: Mapping[str, str]) -> Graph:
@@ -81,7 +95,7 @@ def _build_body(ref_body: Graph, qg_body: Graph, precision: Mapping[str, str]) -
 
 
 def _with_softmax(q: Graph, ref_body: Graph, ref: Graph) -> Graph:
-    """The graph output stays int8 whatever the precision, so the int8 softmax kernel applies."""
+    """The softmax on ``q``'s logits, int16 where they are (the output stays int8 either way)."""
     append_softmax(q, ref_body.copy(), ref)
     return q
 
@@ -271,7 +285,7 @@ def choose_mixed(ref: Graph, qg: Graph, calib: np.ndarray, target_sqnr: float | 
     targets = (target_sqnr, target_agreement, target_cosine)
     if targets == (None, None, None):
         raise ValueError("choose_mixed needs --target-sqnr, --target-agreement and/or --target-cosine")
-    full_ref, full_qg, with_softmax = ref, qg, qg.nodes[-1].op == "softmax"
+    full_ref, full_qg, with_softmax = ref, qg, _softmax_tail(qg) > 0
     ref, qg = without_softmax(ref), without_softmax(qg)
     calib = np.asarray(calib, np.float32)[:SEARCH_SAMPLES]
     reference = _float_outputs(ref, calib)

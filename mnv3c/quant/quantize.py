@@ -57,7 +57,7 @@ per-channel table a numpy array). Kernels follow docs/ARITHMETIC.md and `mnv3c.q
   ``b_zero_point``, ``y_zero_point``, ``multiplier``, ``shift`` (Q(sa·sb/sy)), ``lo``, ``hi``; int16
   (16x16, `_build_matmul16`): zero points 0, the int16 clamp.
 - ``softmax`` inside the graph: ``axis`` (>= 1), ``multiplier``, ``left_shift``, ``diff_min`` as the
-  final one; y's quantization is fixed at 1/256, -128.
+  final one; y's quantization is fixed at 1/256, -128 (int16: 1/32768, 0, TFLite's int16 softmax).
 - ``layer_norm`` over the last axis (`layer_norm`): inputs [x]; ``eps``, ``gamma`` int32[D],
   ``beta`` int64[D], ``out_shift``, ``y_zero_point``.
 
@@ -92,6 +92,7 @@ from mnv3c.reference.activations import apply_activation, varying_interval
 from mnv3c.quant.batch_matmul import batch_matmul_params, batch_matmul_params16
 from mnv3c.quant.layer_norm import layer_norm_params
 from mnv3c.quant.softmax import OUTPUT_SCALE as SOFTMAX_SCALE, OUTPUT_ZERO_POINT as SOFTMAX_ZERO_POINT
+from mnv3c.quant.softmax import OUTPUT16_SCALE as SOFTMAX16_SCALE
 from mnv3c.quant.softmax import append_softmax, softmax_params
 from mnv3c.quant.weight_rounding import choose_codes, layer_weights
 from mnv3c.reference.resize import nearest_indices, source_coords
@@ -389,6 +390,7 @@ def build(g: Graph, params: Mapping[str, QP], precision: Mapping[str, str] | Non
     """
     tprec = tensor_precisions(g, precision or {})
     p16 = {name: int16_params(qp, _int16_report(ranges or {}, name)) for name, qp in params.items()}
+    p16.update({n.outputs[0]: (SOFTMAX16_SCALE, 0) for n in g.nodes if n.op == "softmax"})  # fixed, as in int8
     eff: ChainMap[str, QP] = ChainMap({}, params)  # params may be a defaultdict (placeholder_int8)
     for n in g.nodes:  # an int16 node's output and fused internals take symmetric int16 parameters
         if tprec[n.outputs[0]] == "int16" and n.op in ALIASING:  # codes are copied: the input's parameters
@@ -504,6 +506,12 @@ def _converter(qg: Graph, name: str, dtype: str, params: Mapping[str, QP], p16: 
         attrs = {"x_zero_point": 0, "y_zero_point": z8, "multiplier": m, "shift": sh}
     qg.add_node(Node(out, "requantize", [name], [out], attrs))
     return out
+
+
+def int8_output(qg: Graph, name: str) -> str:
+    """The int8 converter of int16 tensor ``name`` that `build` ends a graph with int16 outputs with
+    (int8 parameters from ``qg.meta["quant"]["params"]``): the converted tensor's name."""
+    return _converter(qg, name, "int8", qg.meta["quant"]["params"], {name: eff_of(qg, name)})
 
 
 def _act_clamp(act: str, act_params: Mapping[str, Any] | None, s: float, z: int,
@@ -731,7 +739,7 @@ def _build_softmax(g: Graph, qg: Graph, n: Node, qn: Node, params: Mapping[str, 
     rank = len(g.tensors[n.inputs[0]].shape)
     axis = int(n.attrs.get("axis", -1)) % rank
     if axis == 0:
-        raise UnsupportedModelError(f"node {shown(n.name)}: softmax over the batch axis has no int8 kernel")
+        raise UnsupportedModelError(f"node {shown(n.name)}: softmax over the batch axis has no integer kernel")
     multiplier, left_shift, diff_min = softmax_params(params[n.inputs[0]][0])
     qn.attrs.update(axis=axis, multiplier=multiplier, left_shift=left_shift, diff_min=diff_min)
 
@@ -909,6 +917,7 @@ _BUILDERS16: dict[str, Callable[[Graph, Graph, Node, Node, Mapping[str, QP]], No
     "transpose": _build_passthrough,
     "concat": _build_concat16,
     "matmul": _build_matmul16,
+    "softmax": _build_softmax,  # the int8 arithmetic on int16 codes (softmax_s16); y: 1/32768, 0
     "layer_norm": _build_layer_norm16,
     **{a: _build_standalone_act16 for a in STANDALONE_ACTS},
 }

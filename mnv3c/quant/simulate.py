@@ -19,7 +19,7 @@ from mnv3c.quant.accumulate import conv2d_acc, depthwise_acc
 from mnv3c.quant.quantize import STANDALONE_ACTS, requant_zero_point
 from mnv3c.quant.batch_matmul import batch_matmul_s8, batch_matmul_s16
 from mnv3c.quant.layer_norm import layer_norm_s8, layer_norm_s16
-from mnv3c.quant.softmax import softmax_s8
+from mnv3c.quant.softmax import softmax_s8, softmax_s16
 
 
 def quantize_tensor(qg: Graph, name: str, x: np.ndarray) -> np.ndarray:
@@ -223,6 +223,11 @@ def _softmax(n: Node, ins: list, batch: int) -> np.ndarray:
     return softmax_s8(ins[0], int(a["multiplier"]), int(a["left_shift"]), int(a["diff_min"]), int(a["axis"]))
 
 
+def _softmax16(n: Node, ins: list, batch: int) -> np.ndarray:
+    a = n.attrs
+    return softmax_s16(ins[0], int(a["multiplier"]), int(a["left_shift"]), int(a["diff_min"]), int(a["axis"]))
+
+
 def _requantize(n: Node, ins: list, batch: int) -> np.ndarray:
     a = n.attrs
     if ins[0].dtype == np.int8:
@@ -323,6 +328,7 @@ _KERNELS16: dict[str, Callable[[Node, list, int], np.ndarray]] = {
     "transpose": _transpose,
     "concat": _concat16,
     "matmul": _matmul16,
+    "softmax": _softmax16,
     **{op: _lut16 for op in STANDALONE_ACTS},
 }
 

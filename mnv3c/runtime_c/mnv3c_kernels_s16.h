@@ -159,6 +159,12 @@ void mnv3c_batch_matmul_s16(const mnv3c_batch_matmul_params *p, const int16_t *M
     const int16_t *MNV3C_RESTRICT b, int16_t *MNV3C_RESTRICT y, void *scratch);
 size_t mnv3c_batch_matmul_s16_scratch_bytes(const mnv3c_batch_matmul_params *p);
 
+/* softmax_s16: softmax_s8's rows and params on symmetric int16 x; y in units of 1/32768 (scale
+ * 1/32768, zero point 0), clamped to [0, 32767], 0 where x - max(x) < diff_min. */
+void mnv3c_softmax_s16(const mnv3c_softmax_params *p, const int16_t *MNV3C_RESTRICT x,
+    int16_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_softmax_s16_scratch_bytes(const mnv3c_softmax_params *p);
+
 /* layer_norm_s16: layer_norm_s8's arithmetic on int16 codes (output_zp 0, at most 812 values per row). */
 void mnv3c_layer_norm_s16(const mnv3c_layer_norm_params *p, const int16_t *MNV3C_RESTRICT x,
     int16_t *MNV3C_RESTRICT y, void *scratch);
