@@ -3,30 +3,38 @@
  * dilation) for Cortex-M cores with the DSP extension: the arithmetic of ../depthwise_conv2d_s8.c
  * (same bytes), two output pixels x four channels at a time with 16-bit multiply-accumulates.
  *
- * Pixels go in pairs p, q, consecutive in raster order (q may start the next row, so a row of odd
- * width leaves no lone pixel; only an odd pixel count leaves one, the last, computed as a pair with
- * itself and stored once). Per pair a table holds for every tap the addresses of both pixels'
- * inputs, interleaved [p tap 0, q tap 0, p tap 1, ...]: inside the input, or a row of input_zp bytes
- * for a padded tap, which is what the folded bias expects (acc = bias_folded + sum x' w, x' = input_zp
- * on padded taps: mnv3c_kernels.h); interior pixels just add the tap offsets, computed once per call.
- * Then for each group of four channels c0..c3 (pair_sums, one non-inlined routine for every output
- * stage), per tap: one LDRD of the two addresses, the channel offset c from the stack, one word load
- * per pixel, SXTB16 and SXTB16 ROR 8 give (c0, c2) and (c1, c3) as int16 pairs, two word loads the
- * matching weight pairs, and eight SMLABB/SMLATT accumulate the four channels of both pixels: 18
- * instructions per tap and 8 MACs, one LDRD of weights serving both pixels... as two LDR: the eight
- * sums, the table and weight cursors and four temporaries fill r0-r12 and lr, so c waits on the stack
- * and is re-read into the temporary that is free at that point. The taps of one kernel row are
- * written out for kernel widths 3 and 5 (3 instructions of loop per row), one tap per iteration for
- * any other width. Sums of up to MNV3C_DW_CHUNK groups go to a buffer, then the output stage: the
- * written-out paired stage (mnv3c_dsp_store_pq, about 6.5 instructions per value) for whole groups of
- * both pixels in the SHORT and SHORT_LUT modes, mnv3c_dsp_store_block otherwise.
+ * Pixels go in pairs p, q consecutive in raster order: q may start the next row, so a row of odd
+ * width leaves no lone pixel; an odd pixel count leaves one, the last, computed as a pair with itself
+ * (its bytes stored twice at the same place, or once by store_groups). Per pair a table holds for
+ * every tap the input addresses of both pixels, interleaved [p tap 0, q tap 0, p tap 1, ...]: inside
+ * the input, or a row of input_zp bytes for a padded tap, which is what the folded bias expects
+ * (acc = bias_folded + sum x' w, x' = input_zp on padded taps: mnv3c_kernels.h); a tap's address is
+ * the pixel's offset plus the tap's, computed once per call (fill_pair).
+ *
+ * pair_sums, one assembly routine shared by every output stage, then runs all whole groups of four
+ * channels c0..c3 of the pair. Per tap: one LDRD of the two addresses, the channel offset c re-read
+ * from the stack, one word load per pixel, SXTB16 and SXTB16 ROR 8 give (c0, c2) and (c1, c3) as
+ * int16 pairs, two word loads the matching weight pairs (shared by both pixels), and eight
+ * SMLABB/SMLATT accumulate four channels of both pixels: 18 instructions for 8 MACs (the one-pixel
+ * design it replaces: 9 for 4 MACs). The eight sums (r4-r11), the table and weight cursors (r12, lr)
+ * and four temporaries take every register, hence c on the stack, read into the temporary that is
+ * free at that point. The 3x3 taps are written out; 5x5 loops over rows of five written-out taps (3
+ * instructions per row); any other kernel loops one tap at a time (3 per tap). In the SHORT and
+ * SHORT_LUT modes the routine ends each group with the short stage of its eight values (as
+ * mnv3c_dsp_store_pq: 6.5 instructions per value, + 1 for the table); about 25 more per group keep
+ * its cursors on the stack. Measured on Cortex-M7, MobileNetV3-Small 96x96: 5x5 layers 0.34-0.35
+ * MAC/instruction, 3x3 0.22-0.28 (0.20-0.31 and 0.195-0.225 before). Otherwise (SHORT_CLAMP, GENERAL)
+ * the routine leaves the sums of up to MNV3C_DW_CHUNK groups in a buffer for store_groups.
+ *
  * Weights: "depthwise_dsp" (mnv3c/codegen/layouts.py): int16, per group of four channels (in_c padded
  * with zeros to a multiple of 4) and per tap, [w c0, w c2, w c1, w c3]; twice the bytes of the int8
  * HWC weights, which are small for depthwise layers (counted in weights_bytes like any array).
  * A last group of fewer than four channels loads only its own bytes and stores only its outputs
- * (per pixel, in C). The routine pushes 16 bytes inside its assembly (the frame GCC measures is the
- * rest). Precondition (plan/kernels.py): ch_mult 1, in_c <= MNV3C_DW_DSP_MAX_C, kernel_h * kernel_w <=
- * MNV3C_DW_DSP_MAX_TAPS. Two entry points as in conv1x1_s8_arm_dsp.c (_short: proven short stage).
+ * (group_tail, per pixel, in C). pair_sums moves the stack pointer down by 56 bytes of cursors inside
+ * its assembly, beyond the frame GCC measures (the harness's margin covers them, as the 8 bytes of
+ * mnv3c_dsp_gemm.h). Precondition (plan/kernels.py): ch_mult 1, in_c <= MNV3C_DW_DSP_MAX_C,
+ * kernel_h * kernel_w <= MNV3C_DW_DSP_MAX_TAPS. Two entry points as in conv1x1_s8_arm_dsp.c (_short:
+ * proven short stage), one body with the mode as an argument.
  */
 #include <stddef.h>
 
@@ -49,7 +57,7 @@ typedef struct {
     int32_t qd;
     int32_t stage;            /* 0: sums to the buffer; 1: SHORT stage; 2: SHORT_LUT stage */
     const int8_t *lut128;
-    int32_t kw;               /* taps written out per iteration: 5, 3, else 1 */
+    int32_t body;             /* 2: the 3x3 taps written out; 1: rows of five; 0: one tap per iteration */
 } dw_job;
 
 /* One tap of both pixels (table cursor r12, weights cursor lr, c at [sp, #4], sums r4-r11). */
@@ -94,6 +102,15 @@ typedef struct {
     "smmlar " P ", " P ", r0, " P "\n\t"                    \
     "smmlar " Q ", " Q ", r0, " Q "\n\t"                    \
     MNV3C_DW_STAGE_TAIL(P, Q, I, LUT)
+/* Before a group's stage: the weight cursor saved, r3 the stage table, r12 yp, lr yq, yp advanced. */
+#define MNV3C_DW_STAGE_SETUP     \
+    "str lr, [sp, #12]\n\t"      \
+    "ldr r3, [sp, #28]\n\t"      \
+    "ldr r12, [sp, #16]\n\t"     \
+    "ldr lr, [sp, #20]\n\t"      \
+    "add lr, lr, r12\n\t"        \
+    "add r0, r12, #4\n\t"        \
+    "str r0, [sp, #16]\n\t"
 #define MNV3C_DW_LUT(P, Q, BASE) "ldrb " P ", [" BASE ", " P "]\n\t" "ldrb " Q ", [" BASE ", " Q "]\n\t"
 
 /*
@@ -108,10 +125,8 @@ static __attribute__((noinline)) void pair_sums(dw_job *job)
 {
     dw_job *jp = job; /* the register is reused by the assembly */
     __asm__ volatile(
-        "sub sp, sp, #48\n\t"
+        "sub sp, sp, #56\n\t"
         "str %[j], [sp]\n\t"
-        "ldr r1, [%[j], %[oc]]\n\t"
-        "str r1, [sp, #4]\n\t"
         "ldr r1, [%[j], %[oend]]\n\t"
         "str r1, [sp, #8]\n\t"
         "ldr r1, [%[j], %[oy]]\n\t"
@@ -122,26 +137,38 @@ static __attribute__((noinline)) void pair_sums(dw_job *job)
         "str r1, [sp, #24]\n\t"
         "ldr r1, [%[j], %[otab]]\n\t"
         "str r1, [sp, #32]\n\t"
-        "ldr r1, [%[j], %[ostage]]\n\t"
-        "str r1, [sp, #40]\n\t"
-        "ldr r1, [%[j], %[ogroups]]\n\t"
-        "str r1, [sp, #44]\n\t"
+        "ldr r1, [%[j], %[olut]]\n\t"
+        "str r1, [sp, #48]\n\t"
+        "ldr r1, [%[j], %[oc]]\n\t"
+        "str r1, [sp, #4]\n\t"
+        "ldr r2, [%[j], %[ogroups]]\n\t"
+        "add r1, r1, r2, lsl #2\n\t"
+        "str r1, [sp, #44]\n\t" /* c past the last group */
         "ldr lr, [%[j], %[owt]]\n\t"
-        "ldr r1, [%[j], %[okw]]\n\t"
-        "cmp r1, #5\n\t"
-        "bne 91f\n\t"
-        "adr r2, 25f\n\t"
-        "b 93f\n\t"
-        "91:\n\t"
-        "cmp r1, #3\n\t"
-        "bne 92f\n\t"
-        "adr r2, 23f\n\t"
-        "b 93f\n\t"
-        "92:\n\t"
+        "ldr r1, [%[j], %[obody]]\n\t"
         "adr r2, 21f\n\t"
-        "93:\n\t"
-        "orr r2, r2, #1\n\t" /* a Thumb address for LDR PC */
+        "cmp r1, #1\n\t"
+        "bne 94f\n\t"
+        "adr r2, 25f\n\t"
+        "94:\n\t"
+        "cmp r1, #2\n\t"
+        "bne 95f\n\t"
+        "adr r2, 39f\n\t"
+        "95:\n\t"
+        "orr r2, r2, #1\n\t" /* Thumb addresses for LDR PC */
         "str r2, [sp, #36]\n\t"
+        "ldr r1, [%[j], %[ostage]]\n\t"
+        "adr r2, 8f\n\t"
+        "cmp r1, #1\n\t"
+        "bne 96f\n\t"
+        "adr r2, 7f\n\t"
+        "96:\n\t"
+        "cmp r1, #2\n\t"
+        "bne 97f\n\t"
+        "adr r2, 70f\n\t"
+        "97:\n\t"
+        "orr r2, r2, #1\n\t"
+        "str r2, [sp, #40]\n\t"
         "1:\n\t"
         "ldr r1, [sp, #24]\n\t"
         "ldm r1!, {r4, r5, r6, r7}\n\t"
@@ -153,50 +180,41 @@ static __attribute__((noinline)) void pair_sums(dw_job *job)
         "mov r11, r7\n\t"
         "ldr pc, [sp, #36]\n\t"
         ".p2align 2\n\t"
+        "39:\n\t"
+        MNV3C_DW_TAP3
+        MNV3C_DW_TAP3
+        MNV3C_DW_TAP3
+        "ldr pc, [sp, #40]\n\t"
+        ".p2align 2\n\t"
         "25:\n\t"
         MNV3C_DW_TAP5
         "ldr r3, [sp, #8]\n\t"
         "cmp r12, r3\n\t"
         "bne 25b\n\t"
-        "b 9f\n\t"
-        ".p2align 2\n\t"
-        "23:\n\t"
-        MNV3C_DW_TAP3
-        "ldr r3, [sp, #8]\n\t"
-        "cmp r12, r3\n\t"
-        "bne 23b\n\t"
-        "b 9f\n\t"
+        "ldr pc, [sp, #40]\n\t"
         ".p2align 2\n\t"
         "21:\n\t"
         MNV3C_DW_TAP
         "ldr r3, [sp, #8]\n\t"
         "cmp r12, r3\n\t"
         "bne 21b\n\t"
-        "9:\n\t"
-        "ldr r1, [sp, #40]\n\t"
-        "cmp r1, #0\n\t"
-        "beq 8f\n\t"
-        "str lr, [sp, #12]\n\t"
-        "ldr r3, [sp, #28]\n\t"
-        "ldr r12, [sp, #16]\n\t"
-        "ldr lr, [sp, #20]\n\t"
-        "add lr, lr, r12\n\t"
-        "add r0, r12, #4\n\t"
-        "str r0, [sp, #16]\n\t"
-        "cmp r1, #1\n\t"
-        "beq 7f\n\t"
+        "ldr pc, [sp, #40]\n\t"
+        ".p2align 2\n\t"
+        "70:\n\t"
+        MNV3C_DW_STAGE_SETUP
         "ldm r3!, {r0, r1, r2}\n\t"
         "smmlar r4, r4, r0, r4\n\t"
         "smmlar r8, r8, r0, r8\n\t"
-        "ldr r0, [sp]\n\t"
-        "ldr r0, [r0, %[olut]]\n\t"
+        "ldr r0, [sp, #48]\n\t"
         MNV3C_DW_STAGE_TAIL("r4", "r8", "0", MNV3C_DW_LUT("r4", "r8", "r0"))
         "mov r4, r0\n\t"
         MNV3C_DW_STAGE("r5", "r9", "1", MNV3C_DW_LUT("r5", "r9", "r4"))
         MNV3C_DW_STAGE("r6", "r10", "2", MNV3C_DW_LUT("r6", "r10", "r4"))
         MNV3C_DW_STAGE("r7", "r11", "3", MNV3C_DW_LUT("r7", "r11", "r4"))
         "b 6f\n\t"
+        ".p2align 2\n\t"
         "7:\n\t"
+        MNV3C_DW_STAGE_SETUP
         MNV3C_DW_STAGE("r4", "r8", "0", "")
         MNV3C_DW_STAGE("r5", "r9", "1", "")
         MNV3C_DW_STAGE("r6", "r10", "2", "")
@@ -204,7 +222,15 @@ static __attribute__((noinline)) void pair_sums(dw_job *job)
         "6:\n\t"
         "str r3, [sp, #24]\n\t" /* the next group's start sums follow this group's stage table */
         "ldr lr, [sp, #12]\n\t"
-        "b 5f\n\t"
+        "5:\n\t"
+        "ldr r1, [sp, #4]\n\t"
+        "adds r1, r1, #4\n\t"
+        "str r1, [sp, #4]\n\t"
+        "ldr r2, [sp, #44]\n\t"
+        "cmp r1, r2\n\t"
+        "bne 1b\n\t"
+        "b 99f\n\t"
+        ".p2align 2\n\t"
         "8:\n\t"
         "ldr r0, [sp]\n\t"
         "ldr r1, [r0, %[osums]]\n\t"
@@ -214,22 +240,16 @@ static __attribute__((noinline)) void pair_sums(dw_job *job)
         "ldr r2, [r0, %[ostep]]\n\t"
         "add r1, r1, r2\n\t"
         "str r1, [sp, #24]\n\t"
-        "5:\n\t"
-        "ldr r1, [sp, #4]\n\t"
-        "adds r1, r1, #4\n\t"
-        "str r1, [sp, #4]\n\t"
-        "ldr r1, [sp, #44]\n\t"
-        "subs r1, r1, #1\n\t"
-        "str r1, [sp, #44]\n\t"
-        "bne 1b\n\t"
-        "add sp, sp, #48\n\t"
+        "b 5b\n\t"
+        "99:\n\t"
+        "add sp, sp, #56\n\t"
         : [j] "+r"(jp)
         : [oc] "i"(offsetof(dw_job, c)), [oend] "i"(offsetof(dw_job, end)), [owt] "i"(offsetof(dw_job, wt)),
           [ostart] "i"(offsetof(dw_job, start)), [ostep] "i"(offsetof(dw_job, step)),
           [otab] "i"(offsetof(dw_job, tab)), [osums] "i"(offsetof(dw_job, sums)),
           [ogroups] "i"(offsetof(dw_job, groups)), [oy] "i"(offsetof(dw_job, y)), [oqd] "i"(offsetof(dw_job, qd)),
           [ostage] "i"(offsetof(dw_job, stage)), [olut] "i"(offsetof(dw_job, lut128)),
-          [okw] "i"(offsetof(dw_job, kw))
+          [obody] "i"(offsetof(dw_job, body))
         : "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "lr", "cc", "memory");
 }
 
@@ -239,17 +259,22 @@ static __attribute__((noinline)) void pair_sums(dw_job *job)
 #undef MNV3C_DW_STAGE
 #undef MNV3C_DW_STAGE_TAIL
 #undef MNV3C_DW_LUT
+#undef MNV3C_DW_STAGE_SETUP
 
-/* The output stage of n groups from their sums (pixel q: yq, NULL for none), mode at run time. */
+/* The output stage of n groups from their sums (pixel q: yq, NULL for none), the mode tested per value:
+ * one copy for the paths that do not use pair_sums' stage (lone pixel, SHORT_CLAMP, GENERAL, a last
+ * partial group). */
 static __attribute__((noinline)) void store_groups(const mnv3c_dsp_out *s, int32_t c, const int32_t *sums, int32_t n,
                                                    int8_t *y, int8_t *yq, int mode)
 {
     for (; n > 0; --n, c += 4, sums += 8) {
-        switch (mode) {
-        case MNV3C_DSP_GENERAL: mnv3c_dsp_store_block(s, c, sums, y, yq, MNV3C_DSP_GENERAL); break;
-        case MNV3C_DSP_SHORT: mnv3c_dsp_store_block(s, c, sums, y, yq, MNV3C_DSP_SHORT); break;
-        case MNV3C_DSP_SHORT_LUT: mnv3c_dsp_store_block(s, c, sums, y, yq, MNV3C_DSP_SHORT_LUT); break;
-        default: mnv3c_dsp_store_block(s, c, sums, y, yq, MNV3C_DSP_SHORT_CLAMP); break;
+        const int32_t valid = s->out_c - c < 4 ? s->out_c - c : 4;
+        int32_t i;
+        for (i = 0; i < valid; ++i) {
+            y[c + i] = mnv3c_dsp_requant(s, c + i, sums[i], mode);
+            if (yq != NULL) {
+                yq[c + i] = mnv3c_dsp_requant(s, c + i, sums[4 + i], mode);
+            }
         }
     }
 }
@@ -281,27 +306,40 @@ static mnv3c_dsp_out out_of(const mnv3c_depthwise_conv2d_params *p)
     return s;
 }
 
-/* The tap addresses of output pixel (oy, ox) at tap[0], tap[2], ...: the interior adds the offsets. */
-static __attribute__((noinline)) void fill_taps(const mnv3c_depthwise_conv2d_params *p, const int8_t *x,
-                                                const int32_t *offset, const int8_t *zrow, int32_t oy, int32_t ox,
-                                                const int8_t **tap)
+/* Whether output pixel (oy, ox) has every tap inside the input; its offset in x in *base. */
+MNV3C_DSP_INLINE int pixel_inside(const mnv3c_depthwise_conv2d_params *p, int32_t oy, int32_t ox, int32_t *base)
 {
-    const int32_t C = p->in_c, kh = p->kernel_h, kw = p->kernel_w, in_h = p->in_h, in_w = p->in_w;
     const int32_t iy0 = oy * p->stride_h - p->pad_top, ix0 = ox * p->stride_w - p->pad_left;
-    int32_t t, ky, kx;
-    if (iy0 >= 0 && iy0 + (kh - 1) * p->dilation_h < in_h && ix0 >= 0 && ix0 + (kw - 1) * p->dilation_w < in_w) {
-        const int8_t *x0 = x + (iy0 * in_w + ix0) * C;
-        for (t = 0; t < kh * kw; ++t) {
-            tap[2 * t] = x0 + offset[t];
+    *base = (iy0 * p->in_w + ix0) * p->in_c;
+    return iy0 >= 0 && iy0 + (p->kernel_h - 1) * p->dilation_h < p->in_h && ix0 >= 0 &&
+           ix0 + (p->kernel_w - 1) * p->dilation_w < p->in_w;
+}
+
+/* The tap addresses of output pixels p = (oy, ox) and q = (qy, qx) interleaved in tab: a pixel's offset
+ * plus the tap's (x + base + offset[t]), or zrow for a tap in the padding. */
+static __attribute__((noinline)) void fill_pair(const mnv3c_depthwise_conv2d_params *p, const int8_t *x,
+                                                const int32_t *offset, const int8_t *zrow, const int32_t at[4],
+                                                const int8_t **tab)
+{
+    const int32_t kh = p->kernel_h, kw = p->kernel_w, taps = kh * kw;
+    int32_t bp, bq, t, ky, kx, k;
+    const int p_in = pixel_inside(p, at[0], at[1], &bp), q_in = pixel_inside(p, at[2], at[3], &bq);
+    if (p_in && q_in) {
+        for (t = 0; t < taps; ++t) {
+            tab[2 * t] = x + (bp + offset[t]);
+            tab[2 * t + 1] = x + (bq + offset[t]);
         }
         return;
     }
-    for (ky = 0; ky < kh; ++ky) {
-        const int32_t iy = iy0 + ky * p->dilation_h;
-        for (kx = 0; kx < kw; ++kx) {
-            const int32_t ix = ix0 + kx * p->dilation_w;
-            const int inside = iy >= 0 && iy < in_h && ix >= 0 && ix < in_w;
-            tap[2 * (ky * kw + kx)] = inside ? x + (iy * in_w + ix) * C : zrow;
+    for (k = 0; k < 2; ++k) {
+        const int32_t iy0 = at[2 * k] * p->stride_h - p->pad_top, ix0 = at[2 * k + 1] * p->stride_w - p->pad_left;
+        const int32_t base = k == 0 ? bp : bq;
+        for (ky = 0, t = 0; ky < kh; ++ky) {
+            const int row_inside = (uint32_t)(iy0 + ky * p->dilation_h) < (uint32_t)p->in_h;
+            for (kx = 0; kx < kw; ++kx, ++t) {
+                const int inside = row_inside && (uint32_t)(ix0 + kx * p->dilation_w) < (uint32_t)p->in_w;
+                tab[2 * t + k] = inside ? x + (base + offset[t]) : zrow;
+            }
         }
     }
 }
@@ -330,20 +368,19 @@ static __attribute__((noinline, noclone)) void depthwise(const mnv3c_depthwise_c
         }
     }
     for (i = 0; i < npix; i += 2, y += 2 * C) {
-        int8_t *const yq = i + 1 < npix ? y + C : NULL;
-        const int32_t qy = yq == NULL ? oy : oy + (ox + 1 == p->out_w);
-        const int32_t qx = yq == NULL ? ox : (ox + 1 == p->out_w ? 0 : ox + 1);
-        int32_t g;
-        fill_taps(p, x, offset, zrow, oy, ox, tab);
-        fill_taps(p, x, offset, zrow, qy, qx, tab + 1); /* a lone last pixel: q is p again, not stored */
-        oy = qy + (qx + 1 == p->out_w), ox = qx + 1 == p->out_w ? 0 : qx + 1;
+        int8_t *const yq = i + 1 < npix ? y + C : NULL; /* a lone last pixel: q is p again */
+        int32_t at[4], g;
+        at[0] = oy, at[1] = ox;
+        at[2] = yq == NULL ? oy : oy + (ox + 1 == p->out_w), at[3] = yq == NULL ? ox : (ox + 1 == p->out_w ? 0 : ox + 1);
+        fill_pair(p, x, offset, zrow, at, tab);
+        oy = at[2] + (at[3] + 1 == p->out_w), ox = at[3] + 1 == p->out_w ? 0 : at[3] + 1;
         for (g = 0; g < whole;) {
             dw_job job;
-            job.tab = tab, job.end = tab + 2 * taps, job.kw = kw, job.wt = w16 + 2 * g * taps, job.c = 4 * g;
+            job.tab = tab, job.end = tab + 2 * taps, job.body = taps == 9 && kw == 3 ? 2 : kw == 5, job.wt = w16 + 2 * g * taps, job.c = 4 * g;
             job.start = mode != MNV3C_DSP_GENERAL ? s.mult + g * MNV3C_DSP_TABLE_BLOCK : mnv3c_dsp_zero_start;
             job.step = mode != MNV3C_DSP_GENERAL ? (int32_t)(MNV3C_DSP_TABLE_BLOCK * sizeof(int32_t)) : 0;
-            job.y = y + 4 * g, job.qd = C, job.lut128 = s.lut128, job.sums = sums;
-            if ((mode == MNV3C_DSP_SHORT || mode == MNV3C_DSP_SHORT_LUT) && yq != NULL) {
+            job.y = y + 4 * g, job.qd = yq != NULL ? C : 0, job.lut128 = s.lut128, job.sums = sums;
+            if (mode == MNV3C_DSP_SHORT || mode == MNV3C_DSP_SHORT_LUT) { /* a lone p: q's bytes on p's, the same */
                 job.stage = mode == MNV3C_DSP_SHORT ? 1 : 2, job.groups = whole - g;
                 pair_sums(&job);
                 break;
