@@ -57,7 +57,8 @@ typedef struct {
     int32_t qd;
     int32_t stage;            /* 0: sums to the buffer; 1: SHORT stage; 2: SHORT_LUT stage */
     const int8_t *lut128;
-    int32_t body;             /* 2: the 3x3 taps written out; 1: rows of five; 0: one tap per iteration */
+    int32_t body;             /* 2: the 3x3 taps written out; 1: rows of five; 0: one tap per iteration;
+                               * 3: pixel p alone, one tap per iteration */
 } dw_job;
 
 /* One tap of both pixels (table cursor r12, weights cursor lr, c at [sp, #4], sums r4-r11). */
@@ -155,6 +156,10 @@ static __attribute__((noinline)) void pair_sums(dw_job *job)
         "bne 95f\n\t"
         "adr r2, 39f\n\t"
         "95:\n\t"
+        "cmp r1, #3\n\t"
+        "bne 98f\n\t"
+        "adr r2, 31f\n\t"
+        "98:\n\t"
         "orr r2, r2, #1\n\t" /* Thumb addresses for LDR PC */
         "str r2, [sp, #36]\n\t"
         "ldr r1, [%[j], %[ostage]]\n\t"
@@ -171,13 +176,10 @@ static __attribute__((noinline)) void pair_sums(dw_job *job)
         "str r2, [sp, #40]\n\t"
         "1:\n\t"
         "ldr r1, [sp, #24]\n\t"
-        "ldm r1!, {r4, r5, r6, r7}\n\t"
+        "ldm r1, {r4, r5, r6, r7}\n\t"
+        "ldm r1!, {r8, r9, r10, r11}\n\t"
         "str r1, [sp, #28]\n\t"
         "ldr r12, [sp, #32]\n\t"
-        "mov r8, r4\n\t"
-        "mov r9, r5\n\t"
-        "mov r10, r6\n\t"
-        "mov r11, r7\n\t"
         "ldr pc, [sp, #36]\n\t"
         ".p2align 2\n\t"
         "39:\n\t"
@@ -200,6 +202,34 @@ static __attribute__((noinline)) void pair_sums(dw_job *job)
         "bne 21b\n\t"
         "ldr pc, [sp, #40]\n\t"
         ".p2align 2\n\t"
+        "31:\n\t" /* a lone pixel: p's taps only, then q = p */
+        "ldr r0, [r12], #8\n\t"
+        "ldr r3, [sp, #4]\n\t"
+        "ldr r0, [r0, r3]\n\t"
+        "ldrd r1, r2, [lr], #8\n\t"
+        "sxtb16 r3, r0\n\t"
+        "sxtb16 r0, r0, ror #8\n\t"
+        "smlabb r4, r3, r1, r4\n\t"
+        "smlatt r6, r3, r1, r6\n\t"
+        "smlabb r5, r0, r2, r5\n\t"
+        "smlatt r7, r0, r2, r7\n\t"
+        "ldr r3, [sp, #8]\n\t"
+        "cmp r12, r3\n\t"
+        "bne 31b\n\t"
+        "mov r8, r4\n\t"
+        "mov r9, r5\n\t"
+        "mov r10, r6\n\t"
+        "mov r11, r7\n\t"
+        "ldr pc, [sp, #40]\n\t"
+        ".p2align 2\n\t"
+        "7:\n\t"
+        MNV3C_DW_STAGE_SETUP
+        MNV3C_DW_STAGE("r4", "r8", "0", "")
+        MNV3C_DW_STAGE("r5", "r9", "1", "")
+        MNV3C_DW_STAGE("r6", "r10", "2", "")
+        MNV3C_DW_STAGE("r7", "r11", "3", "")
+        "b 6f\n\t"
+        ".p2align 2\n\t"
         "70:\n\t"
         MNV3C_DW_STAGE_SETUP
         "ldm r3!, {r0, r1, r2}\n\t"
@@ -211,14 +241,6 @@ static __attribute__((noinline)) void pair_sums(dw_job *job)
         MNV3C_DW_STAGE("r5", "r9", "1", MNV3C_DW_LUT("r5", "r9", "r4"))
         MNV3C_DW_STAGE("r6", "r10", "2", MNV3C_DW_LUT("r6", "r10", "r4"))
         MNV3C_DW_STAGE("r7", "r11", "3", MNV3C_DW_LUT("r7", "r11", "r4"))
-        "b 6f\n\t"
-        ".p2align 2\n\t"
-        "7:\n\t"
-        MNV3C_DW_STAGE_SETUP
-        MNV3C_DW_STAGE("r4", "r8", "0", "")
-        MNV3C_DW_STAGE("r5", "r9", "1", "")
-        MNV3C_DW_STAGE("r6", "r10", "2", "")
-        MNV3C_DW_STAGE("r7", "r11", "3", "")
         "6:\n\t"
         "str r3, [sp, #24]\n\t" /* the next group's start sums follow this group's stage table */
         "ldr lr, [sp, #12]\n\t"
@@ -376,7 +398,8 @@ static __attribute__((noinline, noclone)) void depthwise(const mnv3c_depthwise_c
         oy = at[2] + (at[3] + 1 == p->out_w), ox = at[3] + 1 == p->out_w ? 0 : at[3] + 1;
         for (g = 0; g < whole;) {
             dw_job job;
-            job.tab = tab, job.end = tab + 2 * taps, job.body = taps == 9 && kw == 3 ? 2 : kw == 5, job.wt = w16 + 2 * g * taps, job.c = 4 * g;
+            job.tab = tab, job.end = tab + 2 * taps, job.wt = w16 + 2 * g * taps, job.c = 4 * g;
+            job.body = yq == NULL ? 3 : taps == 9 && kw == 3 ? 2 : kw == 5;
             job.start = mode != MNV3C_DSP_GENERAL ? s.mult + g * MNV3C_DSP_TABLE_BLOCK : mnv3c_dsp_zero_start;
             job.step = mode != MNV3C_DSP_GENERAL ? (int32_t)(MNV3C_DSP_TABLE_BLOCK * sizeof(int32_t)) : 0;
             job.y = y + 4 * g, job.qd = yq != NULL ? C : 0, job.lut128 = s.lut128, job.sums = sums;
