@@ -4,12 +4,13 @@
  * (same bytes), two output pixels x four channels at a time with 16-bit multiply-accumulates.
  *
  * Pixels go in pairs p, q consecutive in raster order: q may start the next row, so a row of odd
- * width leaves no lone pixel; an odd pixel count leaves one, the last, computed as a pair with itself
- * (its bytes stored twice at the same place, or once by store_groups). Per pair a table holds for
- * every tap the input addresses of both pixels, interleaved [p tap 0, q tap 0, p tap 1, ...]: inside
- * the input, or a row of input_zp bytes for a padded tap, which is what the folded bias expects
- * (acc = bias_folded + sum x' w, x' = input_zp on padded taps: mnv3c_kernels.h); a tap's address is
- * the pixel's offset plus the tap's, computed once per call (fill_pair).
+ * width leaves no lone pixel; an odd pixel count leaves one, the last, which runs a one-pixel tap loop
+ * (13 instructions per tap for 4 MACs) and the same output stage (q = p: its bytes stored twice at
+ * the same place, or once by store_groups). Per pair a table holds for every tap the input addresses
+ * of both pixels, interleaved [p tap 0, q tap 0, p tap 1, ...]: inside the input, or a row of
+ * input_zp bytes for a padded tap, which is what the folded bias expects (acc = bias_folded +
+ * sum x' w, x' = input_zp on padded taps: mnv3c_kernels.h); a tap's address is the pixel's offset
+ * plus the tap's, computed once per call (fill_pair).
  *
  * pair_sums, one assembly routine shared by every output stage, then runs all whole groups of four
  * channels c0..c3 of the pair. Per tap: one LDRD of the two addresses, the channel offset c re-read
@@ -22,9 +23,10 @@
  * instructions per row); any other kernel loops one tap at a time (3 per tap). In the SHORT and
  * SHORT_LUT modes the routine ends each group with the short stage of its eight values (as
  * mnv3c_dsp_store_pq: 6.5 instructions per value, + 1 for the table); about 25 more per group keep
- * its cursors on the stack. Measured on Cortex-M7, MobileNetV3-Small 96x96: 5x5 layers 0.34-0.35
- * MAC/instruction, 3x3 0.22-0.28 (0.20-0.31 and 0.195-0.225 before). Otherwise (SHORT_CLAMP, GENERAL)
- * the routine leaves the sums of up to MNV3C_DW_CHUNK groups in a buffer for store_groups.
+ * its cursors on the stack. Measured on Cortex-M7, MobileNetV3-Small 96x96: 5x5 layers 0.33-0.35
+ * MAC/instruction, 3x3 0.22-0.28 (one pixel per pass: 0.30-0.31 and 0.195-0.225). Otherwise
+ * (SHORT_CLAMP, GENERAL) the routine leaves the sums of up to MNV3C_DW_CHUNK groups in a buffer for
+ * store_groups.
  *
  * Weights: "depthwise_dsp" (mnv3c/codegen/layouts.py): int16, per group of four channels (in_c padded
  * with zeros to a multiple of 4) and per tap, [w c0, w c2, w c1, w c3]; twice the bytes of the int8
@@ -116,11 +118,12 @@ typedef struct {
 
 /*
  * Every group of a job, in one assembly routine shared by all output stages (so written out once):
- * r4-r11 the sums, r12 and lr the table and weight cursors, r0-r3 temporaries, and on the stack (48
- * bytes) the job, c, the table end, the saved weight cursor, yp, qd, the start-sum cursor, the stage's
- * table cursor, the table, the tap loop for kw, the stage and the groups left. Per group: start sums,
- * the taps, then the short stage of both pixels (stages 1, 2; 6.5 instructions per value + the table)
- * or the eight sums to the buffer (stage 0).
+ * r4-r11 the sums, r12 and lr the table and weight cursors, r0-r3 temporaries, and on the stack (56
+ * bytes, by offset) 0 the job, 4 c, 8 the table end, 12 the saved weight cursor, 16 yp, 20 qd, 24 the
+ * start-sum cursor, 28 the stage's table cursor, 32 the table, 36 the tap loop and 40 the stage (code
+ * addresses, jumped to by LDR PC), 44 c past the last group, 48 the table of the LUT stage. Per group:
+ * start sums, the taps, then the short stage of both pixels (stages 1, 2) or the eight sums to the
+ * buffer (stage 0).
  */
 static __attribute__((noinline)) void pair_sums(dw_job *job)
 {
