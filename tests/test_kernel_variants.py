@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from test_codegen_models import ZOO, quantized
-from test_kernels_c import BUILDERS, STRUCTS, Case, _c_array, _c_init, squeeze_excite_case
+from test_kernels_c import (BUILDERS, STRUCTS, Case, _activation, _bias, _c_array, _c_init, _geometry, _out, _requant,
+                            _weights, _zp, nhwc, squeeze_excite_case)
 
 import mnv3c
 from mnv3c.boards.qemu import run_elf
@@ -231,6 +232,68 @@ def test_variants_match_portable_under_qemu(target: str, tmp_path: Path) -> None
     dirs = tuple(sorted({RUNTIME, *(RUNTIME / Path(f).parent for f in files)}))
     sources = [driver, *sorted({RUNTIME / s for k in kernels for s in k.sources})]
     board = resolve_board(target, None, run=True)  # esp32: its emulated board
+    elf = build(board, sources, tmp_path / "driver.elf", include_dirs=dirs).elf
+    lines = run_elf(board, elf, timeout_s=120).stdout_lines
+    assert f"{len(cases)} passed, 0 failed" in lines, "\n".join(lines[-8:])
+
+
+# --- the arm_dsp depthwise kernel's pixel pairs: widths 1, 2 and odd, lone last pixels, both strides ---
+
+def _dw_pair_case(kernel: tuple[int, int], stride: int, out_w: int, channels: int, rng: np.random.Generator) -> Case:
+    """A same-padded depthwise case with out_w output columns (rows: 1 to 3, so the pixel count is
+    often odd and pairs cross rows); quantization drawn as in test_kernels_c.depthwise_case."""
+    def pick(options):
+        return list(options)[rng.integers(len(options))]
+
+    (kh, kw), out_h = kernel, int(rng.integers(1, 4))
+    pads = (kh // 2, kw // 2, (kh - 1) // 2, (kw - 1) // 2)
+    h, w = (out_h - 1) * stride + 1, (out_w - 1) * stride + 1
+    g = dict(kernel=kernel, strides=(stride, stride), dilations=(1, 1), pads=pads, h=h, w=w,
+             oh=_out(h, kh, stride, pads[0], pads[2], 1), ow=_out(w, kw, stride, pads[1], pads[3], 1))
+    x = rng.integers(-128, 128, (1, channels, h, w)).astype(np.int8)
+    wt = _weights(pick, rng, (channels, 1) + kernel)
+    abs_sums = np.abs(wt.astype(np.int64)).sum(axis=(1, 2, 3))
+    bias = _bias(pick, rng, abs_sums)
+    zx, zy = _zp(pick, rng), _zp(pick, rng)
+    mult, shift = _requant(pick, rng, channels, int((abs_sums * 255 + np.abs(bias)).max()))
+    lo, hi, lut = _activation(pick, rng, zy)
+    y = q.depthwise_conv2d(x, wt, bias, zx, zy, mult, shift, g["strides"], g["pads"], g["dilations"], lo, hi, lut)
+    params = dict(_geometry(g), in_c=channels, ch_mult=1, input_zp=zx, output_zp=zy, act_min=lo, act_max=hi,
+                  weights=wt[:, 0].transpose(1, 2, 0), bias_folded=bias - zx * wt.astype(np.int64).sum(axis=(1, 2, 3)),
+                  out_mult=mult, out_shift=shift, lut=lut)
+    return Case("depthwise_conv2d_s8", "depthwise_conv2d", params, [nhwc(x)], nhwc(y))
+
+
+def _dw_pair_cases() -> list[tuple[Kernel, Case]]:
+    """3x3 (written out) and 5x5 (rows of five) at output widths 1, 2, 3, 5 and strides 1, 2, with 4, 7
+    (a partial last group) and 36 channels (more groups than one chunk of sums); 1x3 and 2x2 (one tap
+    per iteration). Each case on the general entry point and, where the rule holds, the _short one."""
+    rng = np.random.default_rng(2026)
+    shapes = [(k, s, w, c) for k in ((3, 3), (5, 5)) for s in (1, 2) for w in (1, 2, 3, 5) for c in (4, 7, 36)]
+    shapes += [(k, s, 3, c) for k in ((1, 3), (2, 2)) for s in (1, 2) for c in (7, 36)]
+    out = []
+    for shape in shapes:
+        case = _dw_pair_case(*shape, rng)
+        out.append((KERNELS["depthwise_conv2d_s8_arm_dsp"], replace(case, kernel="depthwise_conv2d_s8_arm_dsp")))
+        if _short(case):
+            out.append((KERNELS["depthwise_conv2d_s8_arm_dsp_short"],
+                        replace(case, kernel="depthwise_conv2d_s8_arm_dsp_short")))
+    return out
+
+
+@pytest.mark.parametrize("target", ["cortex-m4", "cortex-m7", "cortex-m33"])
+def test_arm_dsp_depthwise_pairs_under_qemu(target: str, tmp_path: Path) -> None:
+    """depthwise_conv2d_s8_arm_dsp's pair paths (rows that pair across, a lone last pixel, both
+    strides, every written-out tap loop, chunked sums) give the bytes of mnv3c.quant.intops."""
+    cases = _dw_pair_cases()
+    assert {c.kernel for _, c in cases} == {"depthwise_conv2d_s8_arm_dsp", "depthwise_conv2d_s8_arm_dsp_short"}
+    driver = tmp_path / "driver.c"
+    driver.write_text(_driver(cases))
+    kernels = {k.name: k for k, _ in cases}.values()
+    files = sorted({f for k in kernels for f in (*k.sources, *k.headers)})
+    dirs = tuple(sorted({RUNTIME, *(RUNTIME / Path(f).parent for f in files)}))
+    sources = [driver, *sorted({RUNTIME / s for k in kernels for s in k.sources})]
+    board = resolve_board(target, None, run=True)
     elf = build(board, sources, tmp_path / "driver.elf", include_dirs=dirs).elf
     lines = run_elf(board, elf, timeout_s=120).stdout_lines
     assert f"{len(cases)} passed, 0 failed" in lines, "\n".join(lines[-8:])
