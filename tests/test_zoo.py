@@ -171,7 +171,9 @@ def test_rewritten_hsigmoid_spellings(zoo_model, alpha: float) -> None:
     x = np.random.default_rng(3).standard_normal((1, 3, 64, 64)).astype(np.float32)
     with torch.no_grad():
         want = reference_model("mobilenet_v3_small", "rewritten", 64, hsigmoid_alpha=alpha)(torch.from_numpy(x)).numpy()
-    np.testing.assert_allclose(sess.run(None, {"input": x})[0], want, rtol=1e-4, atol=1e-6)
+    # probabilities of a seeded, untrained 1000-class net: logits span ~60, so float32 summation order
+    # (thread counts) moves a probability by ~1.5e-4 relative (seen in CI); a wrong gate is far off
+    np.testing.assert_allclose(sess.run(None, {"input": x})[0], want, rtol=1e-3, atol=1e-4 * np.abs(want).max())
 
 
 def test_export_is_byte_deterministic(zoo_model, tmp_path: Path) -> None:
