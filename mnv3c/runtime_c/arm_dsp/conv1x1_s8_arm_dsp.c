@@ -26,7 +26,12 @@ MNV3C_DSP_INLINE void conv1x1(const mnv3c_conv2d_params *p, const int8_t *MNV3C_
     for (px = 0; px + 4 <= pixels; px += 4) {
         const int8_t *const xs[4] = {x + px * in_c, x + (px + 1) * in_c, x + (px + 2) * in_c, x + (px + 3) * in_c};
         mnv3c_dsp_widen_quad(xs, in_c, xbuf);
-        for (o = 0; o < out_c; o += 2) {
+        o = 0;
+        if ((mode == MNV3C_DSP_SHORT || mode == MNV3C_DSP_SHORT_LUT) && out_c >= 2) {
+            mnv3c_dsp_quad_row(xbuf, groups, w, &s, out_c >> 1, y + px * out_c, mode);
+            o = out_c & ~1;
+        }
+        for (; o < out_c; o += 2) {
             mnv3c_dsp_quad_pair(xbuf, groups, w + 16 * groups * (o >> 2) + 4 * ((o >> 1) & 1), &s, o,
                                 y + px * out_c, mode);
         }

@@ -176,9 +176,130 @@ MNV3C_DSP_INLINE void mnv3c_dsp_quad_pair(const int32_t *xbuf, int32_t groups, c
     }
 }
 
+/*
+ * The short stage of one channel of the four pixels in a row (mnv3c_dsp_quad_row): sums A0..A3, {mx, k, r}
+ * by LDM from the params cursor r3, [the table base at [sp, #20] and] the stride at [sp, #24]; stores
+ * at [r12 + I + i * stride].
+ */
+#define MNV3C_DSP_ROW_OUT(A0, A1, A2, A3, I, LUT)                    \
+    "ldm r3!, {r0, r1, r2}\n\t"                                       \
+    "smmlar " A0 ", " A0 ", r0, " A0 "\n\t"                           \
+    "smmlar " A1 ", " A1 ", r0, " A1 "\n\t"                           \
+    "smmlar " A2 ", " A2 ", r0, " A2 "\n\t"                           \
+    "smmlar " A3 ", " A3 ", r0, " A3 "\n\t"                           \
+    "sub " A0 ", " A0 ", " A0 ", lsr #31\n\t"                         \
+    "sub " A1 ", " A1 ", " A1 ", lsr #31\n\t"                         \
+    "sub " A2 ", " A2 ", " A2 ", lsr #31\n\t"                         \
+    "sub " A3 ", " A3 ", " A3 ", lsr #31\n\t"                         \
+    "add " A0 ", " A0 ", r1\n\t"                                      \
+    "add " A1 ", " A1 ", r1\n\t"                                      \
+    "add " A2 ", " A2 ", r1\n\t"                                      \
+    "add " A3 ", " A3 ", r1\n\t"                                      \
+    "asr " A0 ", " A0 ", r2\n\t"                                      \
+    "asr " A1 ", " A1 ", r2\n\t"                                      \
+    "asr " A2 ", " A2 ", r2\n\t"                                      \
+    "asr " A3 ", " A3 ", r2\n\t"                                      \
+    "ssat " A0 ", #8, " A0 "\n\t"                                     \
+    "ssat " A1 ", #8, " A1 "\n\t"                                     \
+    "ssat " A2 ", #8, " A2 "\n\t"                                     \
+    "ssat " A3 ", #8, " A3 "\n\t"                                     \
+    LUT                                                               \
+    "add r2, r12, #" I "\n\t"                                         \
+    "strb " A0 ", [r2]\n\t"                                           \
+    "strb " A1 ", [r2, r1]\n\t"                                       \
+    "strb " A2 ", [r2, r1, lsl #1]\n\t"                               \
+    "add r2, r2, r1, lsl #1\n\t"                                      \
+    "strb " A3 ", [r2, r1]\n\t"
+#define MNV3C_DSP_ROW_LUT(A0, A1, A2, A3) "ldrd r0, r1, [sp, #20]\n\t" MNV3C_DSP_QUAD_LUT(A0, A1, A2, A3)
+#define MNV3C_DSP_ROW_NOLUT "ldr r1, [sp, #24]\n\t"
+
+/*
+ * Output channels 0 .. 2 * npairs - 1 (npairs >= 1, 2 * npairs <= out_c) of four pixels in the SHORT or
+ * SHORT_LUT mode (a compile-time constant), the whole loop over channel pairs in one asm block: per pair
+ * the product of mnv3c_dsp_quad_pair and the written-out stage, with the cursors (table, weights, output)
+ * kept in a frame on the stack between pairs instead of recomputed from o by compiled C (about 60
+ * instructions per pair before). The frame (ten words, pushed by the asm, offsets fixed in the code):
+ *   0 end of xbuf, 4 groups odd (the loop enters at its second group), 8 xbuf,
+ *   12 the pair's biases in the table, 16 its {mx, k, r}, 20 lut128, 24 out_c (the output stride),
+ *   28 y + o, 32 y + 2 * npairs, 36 16 * groups - 4 (and w, read into lr).
+ * Pairs alternate within a table block of four channels: the even pair's biases at +0 and parameters
+ * at +16 bytes, the odd pair's at +8 and +40, the next block at +64; the even pair's weights at w, the
+ * odd pair's at w + 4, the next block's at w + 16 * groups. After a pair the parameter cursor is 24
+ * bytes on (two LDM): 40 or 56 past the bias cursor, which tells the pair's parity.
+ */
+MNV3C_DSP_INLINE void mnv3c_dsp_quad_row(const int32_t *xbuf, int32_t groups, const int8_t *w, const mnv3c_dsp_out *s,
+                                         int32_t npairs, int8_t *y, int mode)
+{
+    const int32_t frame[11] = {(int32_t)(uintptr_t)(xbuf + 8 * groups), groups & 1, (int32_t)(uintptr_t)xbuf,
+                               (int32_t)(uintptr_t)s->mult, (int32_t)(uintptr_t)(s->mult + 4),
+                               (int32_t)(uintptr_t)s->lut128, s->out_c, (int32_t)(uintptr_t)y,
+                               (int32_t)(uintptr_t)(y + 2 * npairs), 16 * groups - 4,
+                               (int32_t)(uintptr_t)w};
+    const int32_t *f = frame;
+#define MNV3C_DSP_ROW(STAGE_A, STAGE_B)                                                           \
+    __asm__ volatile(                                                                                 \
+        "ldm %[f], {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11}\n\t"                                \
+        "push {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10}\n\t"                                          \
+        "mov lr, r11\n\t"                                                                             \
+        "0:\n\t"                                                                                      \
+        "ldr r3, [sp, #12]\n\t"                                                                       \
+        "ldrd r4, r8, [r3]\n\t"                                                                       \
+        "mov r5, r4\n\t"                                                                              \
+        "mov r6, r4\n\t"                                                                              \
+        "mov r7, r4\n\t"                                                                              \
+        "mov r9, r8\n\t"                                                                              \
+        "mov r10, r8\n\t"                                                                             \
+        "mov r11, r8\n\t"                                                                             \
+        "ldrd r0, r12, [sp, #4]\n\t"                                                                  \
+        "cbnz r0, 2f\n\t"                                                                             \
+        "1:\n\t"                                                                                      \
+        MNV3C_DSP_QUAD_GROUP                                                                          \
+        "2:\n\t"                                                                                      \
+        MNV3C_DSP_QUAD_GROUP                                                                          \
+        "ldr r3, [sp]\n\t"                                                                            \
+        "cmp r12, r3\n\t"                                                                             \
+        "bne 1b\n\t"                                                                                  \
+        "ldr r3, [sp, #16]\n\t"                                                                       \
+        "ldr r12, [sp, #28]\n\t"                                                                      \
+        STAGE_A                                                                                       \
+        STAGE_B                                                                                       \
+        "ldr r0, [sp, #12]\n\t"                                                                       \
+        "ldr r1, [sp, #36]\n\t"                                                                       \
+        "sub r2, r3, r0\n\t"                                                                          \
+        "tst r2, #16\n\t"                                                                             \
+        "itee eq\n\t"                                                                                 \
+        "addeq r0, r0, #8\n\t"                                                                        \
+        "movne r0, r3\n\t"                                                                            \
+        "addne r3, r3, #16\n\t"                                                                       \
+        "ite eq\n\t"                                                                                  \
+        "subeq lr, lr, r1\n\t"                                                                        \
+        "subne lr, lr, #4\n\t"                                                                        \
+        "strd r0, r3, [sp, #12]\n\t"                                                                  \
+        "ldr r1, [sp, #32]\n\t"                                                                       \
+        "add r12, r12, #2\n\t"                                                                        \
+        "str r12, [sp, #28]\n\t"                                                                      \
+        "cmp r12, r1\n\t"                                                                             \
+        "bne 0b\n\t"                                                                                  \
+        "add sp, sp, #40\n\t"                                                                         \
+        : [f] "+l"(f)                                                                                 \
+        :                                                                                             \
+        : "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "lr", "cc", "memory")
+    if (mode == MNV3C_DSP_SHORT_LUT) {
+        MNV3C_DSP_ROW(MNV3C_DSP_ROW_OUT("r4", "r5", "r6", "r7", "0", MNV3C_DSP_ROW_LUT("r4", "r5", "r6", "r7")),
+                      MNV3C_DSP_ROW_OUT("r8", "r9", "r10", "r11", "1", MNV3C_DSP_ROW_LUT("r8", "r9", "r10", "r11")));
+    } else {
+        MNV3C_DSP_ROW(MNV3C_DSP_ROW_OUT("r4", "r5", "r6", "r7", "0", MNV3C_DSP_ROW_NOLUT),
+                      MNV3C_DSP_ROW_OUT("r8", "r9", "r10", "r11", "1", MNV3C_DSP_ROW_NOLUT));
+    }
+#undef MNV3C_DSP_ROW
+}
+
 #undef MNV3C_DSP_QUAD4
 #undef MNV3C_DSP_QUAD_GROUP
 #undef MNV3C_DSP_QUAD_OUT
 #undef MNV3C_DSP_QUAD_LUT
+#undef MNV3C_DSP_ROW_OUT
+#undef MNV3C_DSP_ROW_LUT
+#undef MNV3C_DSP_ROW_NOLUT
 
 #endif /* MNV3C_DSP_QUAD_H */
