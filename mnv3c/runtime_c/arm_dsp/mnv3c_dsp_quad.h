@@ -138,8 +138,8 @@ MNV3C_DSP_INLINE void mnv3c_dsp_quad_pair(const int32_t *xbuf, int32_t groups, c
 
 /*
  * The short stage of one channel of the four pixels in a row (mnv3c_dsp_quad_row): sums A0..A3, {mx, k, r}
- * by LDM from the parameter cursor r3, then LOAD (the stride into r1 [and the table base into r0], from
- * the frame) and STORE (pixel i's byte at [r12 + I + i * stride]).
+ * by LDM from the parameter cursor r3, then LOAD (from the frame: the table base into r0 and the table,
+ * and for channel b the stride into r1) and STORE (channel b: both channels' bytes).
  */
 #define MNV3C_DSP_ROW_OUT(A0, A1, A2, A3, LOAD, STORE)               \
     "ldm r3!, {r0, r1, r2}\n\t"                                       \
@@ -166,20 +166,22 @@ MNV3C_DSP_INLINE void mnv3c_dsp_quad_pair(const int32_t *xbuf, int32_t groups, c
     LOAD(A0, A1, A2, A3)                                              \
     STORE(A0, A1, A2, A3)
 #define MNV3C_DSP_ROW_LUT(A0, A1, A2, A3) "ldrd r0, r1, [sp, #20]\n\t" MNV3C_DSP_QUAD_LUT(A0, A1, A2, A3)
+#define MNV3C_DSP_ROW_LUT_A(A0, A1, A2, A3) "ldr r0, [sp, #20]\n\t" MNV3C_DSP_QUAD_LUT(A0, A1, A2, A3)
 #define MNV3C_DSP_ROW_NOLUT(A0, A1, A2, A3) "ldr r1, [sp, #24]\n\t"
-#define MNV3C_DSP_ROW_STORE0(A0, A1, A2, A3)                        \
-    "strb " A0 ", [r12]\n\t"                                          \
-    "strb " A1 ", [r12, r1]\n\t"                                      \
+#define MNV3C_DSP_ROW_NONE(A0, A1, A2, A3)
+/* Both channels of each pixel as one halfword (channel b's byte inserted above channel a's, r4-r7):
+ * four STRH at [r12 + i * stride] (unaligned where out_c or y is odd: Armv7-M and Armv8-M
+ * Mainline do unaligned STRH unless CCR.UNALIGN_TRP is set, which the runtime never sets). */
+#define MNV3C_DSP_ROW_STORE(B0, B1, B2, B3)                         \
+    "bfi r4, " B0 ", #8, #8\n\t"                                      \
+    "bfi r5, " B1 ", #8, #8\n\t"                                      \
+    "bfi r6, " B2 ", #8, #8\n\t"                                      \
+    "bfi r7, " B3 ", #8, #8\n\t"                                      \
+    "strh r4, [r12]\n\t"                                              \
+    "strh r5, [r12, r1]\n\t"                                          \
     "add r2, r12, r1, lsl #1\n\t"                                     \
-    "strb " A2 ", [r2]\n\t"                                           \
-    "strb " A3 ", [r2, r1]\n\t"
-#define MNV3C_DSP_ROW_STORE1(A0, A1, A2, A3)                        \
-    "add r2, r12, #1\n\t"                                             \
-    "strb " A0 ", [r2]\n\t"                                           \
-    "strb " A1 ", [r2, r1]\n\t"                                       \
-    "strb " A2 ", [r2, r1, lsl #1]\n\t"                               \
-    "add r2, r2, r1, lsl #1\n\t"                                      \
-    "strb " A3 ", [r2, r1]\n\t"
+    "strh r6, [r2]\n\t"                                               \
+    "strh r7, [r2, r1]\n\t"
 
 /*
  * The frame of mnv3c_dsp_quad_row: one stream of channel pairs (the even pairs o = 0, 4, 8, ... or the
@@ -226,7 +228,7 @@ static inline void mnv3c_dsp_row_at(mnv3c_dsp_row_frame *f, int8_t *y, int32_t n
 MNV3C_DSP_INLINE void mnv3c_dsp_quad_row(const mnv3c_dsp_row_frame *frame, int mode)
 {
     const int32_t *f = frame->word;
-#define MNV3C_DSP_ROW(LOAD)                                                                           \
+#define MNV3C_DSP_ROW(LOAD_A, LOAD)                                                                    \
     __asm__ volatile(                                                                                 \
         "ldm %[f], {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10}\n\t"                                     \
         "push {r1, r2, r3, r4, r5, r6, r7, r8, r9}\n\t"                                               \
@@ -247,8 +249,8 @@ MNV3C_DSP_INLINE void mnv3c_dsp_quad_row(const mnv3c_dsp_row_frame *frame, int m
         "bne 1b\n\t"                                                                                  \
         "ldr r3, [sp, #16]\n\t"                                                                       \
         "ldr r12, [sp, #28]\n\t"                                                                      \
-        MNV3C_DSP_ROW_OUT("r4", "r5", "r6", "r7", LOAD, MNV3C_DSP_ROW_STORE0)                         \
-        MNV3C_DSP_ROW_OUT("r8", "r9", "r10", "r11", LOAD, MNV3C_DSP_ROW_STORE1)                       \
+        MNV3C_DSP_ROW_OUT("r4", "r5", "r6", "r7", LOAD_A, MNV3C_DSP_ROW_NONE)                         \
+        MNV3C_DSP_ROW_OUT("r8", "r9", "r10", "r11", LOAD, MNV3C_DSP_ROW_STORE)                        \
         "add r3, r3, #40\n\t"                                                                         \
         "ldr r0, [sp, #12]\n\t"                                                                       \
         "add r0, r0, #64\n\t"                                                                         \
@@ -263,9 +265,9 @@ MNV3C_DSP_INLINE void mnv3c_dsp_quad_row(const mnv3c_dsp_row_frame *frame, int m
         :                                                                                             \
         : "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "lr", "cc", "memory")
     if (mode == MNV3C_DSP_SHORT_LUT) {
-        MNV3C_DSP_ROW(MNV3C_DSP_ROW_LUT);
+        MNV3C_DSP_ROW(MNV3C_DSP_ROW_LUT_A, MNV3C_DSP_ROW_LUT);
     } else {
-        MNV3C_DSP_ROW(MNV3C_DSP_ROW_NOLUT);
+        MNV3C_DSP_ROW(MNV3C_DSP_ROW_NONE, MNV3C_DSP_ROW_NOLUT);
     }
 #undef MNV3C_DSP_ROW
 }
@@ -276,8 +278,9 @@ MNV3C_DSP_INLINE void mnv3c_dsp_quad_row(const mnv3c_dsp_row_frame *frame, int m
 #undef MNV3C_DSP_ROW_OUT
 #undef MNV3C_DSP_ROW_LUT
 #undef MNV3C_DSP_ROW_NOLUT
-#undef MNV3C_DSP_ROW_STORE0
-#undef MNV3C_DSP_ROW_STORE1
+#undef MNV3C_DSP_ROW_STORE
+#undef MNV3C_DSP_ROW_LUT_A
+#undef MNV3C_DSP_ROW_NONE
 #undef MNV3C_DSP_QUAD_FIRST
 
 #endif /* MNV3C_DSP_QUAD_H */
