@@ -299,6 +299,49 @@ def test_arm_dsp_depthwise_pairs_under_qemu(target: str, tmp_path: Path) -> None
     assert f"{len(cases)} passed, 0 failed" in lines, "\n".join(lines[-8:])
 
 
+# --- the arm_dsp 1x1 convolution's channel-pair rows (mnv3c_dsp_quad_row): MobileNet channel counts ---
+
+def _pw_row_case(in_c: int, out_c: int, pixels: int, lut: bool, seed: int) -> Case:
+    """A conv1x1 case of in_c -> out_c over one row of `pixels`, without a clamp and with (lut) or
+    without a table, on which the short output stage is proven exact (so that the rows run it)."""
+    for attempt in range(1000):
+        rng = np.random.default_rng([seed, attempt])
+        forced = [in_c, out_c, 1, pixels]  # conv_case's first picks: channels in, out, then h, w
+
+        def pick(options):
+            return forced.pop(0) if forced else list(options)[rng.integers(len(options))]
+
+        case = BUILDERS["conv1x1_s8"](pick, rng)
+        p = case.params
+        if (p["act_min"], p["act_max"]) == (-128, 127) and (p["lut"] is not None) == lut and _short(case):
+            return replace(case, kernel="conv1x1_s8_arm_dsp_short")
+    raise AssertionError(f"no short-exact case for {in_c} -> {out_c}")
+
+
+# (in_c, out_c, pixels): in_c 5-8 (two groups, the fewest the rows take) to 96, odd and even numbers of
+# remaining groups; out_c 2 (one stream of one pair), 3 and 5 (a last odd channel), 6 (a short odd
+# stream), 72 and 88 (many blocks); pixel counts with and without a last one to three pixels
+PW_ROW_SHAPES = [(16, 72, 13), (24, 88, 8), (40, 6, 4), (5, 2, 9), (6, 5, 4), (48, 3, 7), (96, 9, 6), (21, 30, 5),
+                 (12, 4, 4), (8, 16, 11)]
+
+
+@pytest.mark.parametrize("target", ["cortex-m4", "cortex-m7", "cortex-m33"])
+def test_arm_dsp_pointwise_rows_under_qemu(target: str, tmp_path: Path) -> None:
+    """conv1x1_s8_arm_dsp_short's rows of channel pairs (both streams, both stages, the leftovers
+    through the clamp body) give the bytes of mnv3c.quant.intops on MobileNet-like channel counts."""
+    kernel = KERNELS["conv1x1_s8_arm_dsp_short"]
+    cases = [(kernel, _pw_row_case(*shape, lut, 10 * i + lut))
+             for i, shape in enumerate(PW_ROW_SHAPES) for lut in (False, True)]
+    driver = tmp_path / "driver.c"
+    driver.write_text(_driver(cases))
+    dirs = tuple(sorted({RUNTIME, *(RUNTIME / Path(f).parent for f in (*kernel.sources, *kernel.headers))}))
+    board = resolve_board(target, None, run=True)
+    elf = build(board, [driver, *sorted(RUNTIME / s for s in kernel.sources)], tmp_path / "driver.elf",
+                include_dirs=dirs).elf
+    lines = run_elf(board, elf, timeout_s=120).stdout_lines
+    assert f"{len(cases)} passed, 0 failed" in lines, "\n".join(lines[-8:])
+
+
 # --- whole models: the rules really pick the variants, and the result stays bit-exact -------------
 
 # target -> op -> the variant family every layer of that op must run on it (no silent fallback to

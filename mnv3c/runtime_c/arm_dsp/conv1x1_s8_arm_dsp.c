@@ -9,12 +9,26 @@
  * Precondition (plan/kernels.py): pointwise geometry as conv1x1_s8, in_c <= MNV3C_PW_MAX_C.
  * Two entry points, chosen per layer at compile time: mnv3c_conv1x1_s8_arm_dsp_short where the
  * short output stage is proven exact for the layer (mnv3c_dsp_requant.h), the other one elsewhere.
+ * In the SHORT and SHORT_LUT modes the whole channel pairs of every four pixels go through
+ * mnv3c_dsp_quad_row (one asm loop per stream of pairs); what is left (the last channel of an odd
+ * out_c, in_c <= 4, the last one to three pixels) goes through the SHORT_CLAMP body, which gives the
+ * same bytes for those layers (its clamp to [-128, 127] does nothing), so that the code has one copy
+ * of the compiled-C paths for the three short modes.
  */
 #include "mnv3c_arm_dsp.h"
 #include "mnv3c_dsp_quad.h"
 
+/* Widens the four pixels from px into xbuf. */
+static inline void widen4(const int8_t *x, int32_t px, int32_t in_c, int32_t *xbuf)
+{
+    const int8_t *const xs[4] = {x + px * in_c, x + (px + 1) * in_c, x + (px + 2) * in_c, x + (px + 3) * in_c};
+    mnv3c_dsp_widen_quad(xs, in_c, xbuf);
+}
+
+/* Output channels o0 .. out_c - 1 of every four pixels by mnv3c_dsp_quad_pair, then all channels
+ * of the last one to three pixels by pairs (mnv3c_dsp_gemm.h). */
 MNV3C_DSP_INLINE void conv1x1(const mnv3c_conv2d_params *p, const int8_t *MNV3C_RESTRICT x,
-                             int8_t *MNV3C_RESTRICT y, int mode)
+                             int8_t *MNV3C_RESTRICT y, int32_t o0, int mode)
 {
     const int32_t in_c = p->in_c, groups = (in_c + 3) >> 2;
     const int32_t out_c = p->out_c;
@@ -23,15 +37,14 @@ MNV3C_DSP_INLINE void conv1x1(const mnv3c_conv2d_params *p, const int8_t *MNV3C_
     const int8_t *const w = p->weights;
     int32_t xbuf[2 * MNV3C_PW_MAX_C];
     int32_t px, o;
-    for (px = 0; px + 4 <= pixels; px += 4) {
-        const int8_t *const xs[4] = {x + px * in_c, x + (px + 1) * in_c, x + (px + 2) * in_c, x + (px + 3) * in_c};
-        mnv3c_dsp_widen_quad(xs, in_c, xbuf);
-        for (o = 0; o < out_c; o += 2) {
+    for (px = 0; px + 4 <= pixels && o0 < out_c; px += 4) {
+        widen4(x, px, in_c, xbuf);
+        for (o = o0; o < out_c; o += 2) {
             mnv3c_dsp_quad_pair(xbuf, groups, w + 16 * groups * (o >> 2) + 4 * ((o >> 1) & 1), &s, o,
                                 y + px * out_c, mode);
         }
     }
-    for (; px < pixels; px += 2) { /* the last one to three pixels: pairs (mnv3c_dsp_gemm.h) */
+    for (px = pixels & ~3; px < pixels; px += 2) {
         const int8_t *xp = x + px * in_c;
         int8_t *yp = y + px * out_c;
         int8_t *yq = px + 1 < pixels ? yp + out_c : NULL;
@@ -40,4 +53,83 @@ MNV3C_DSP_INLINE void conv1x1(const mnv3c_conv2d_params *p, const int8_t *MNV3C_
     }
 }
 
-MNV3C_DSP_ENTRY_POINTS(mnv3c_conv1x1_s8_arm_dsp, conv1x1, mnv3c_conv2d_params, mnv3c_dsp_conv_out)
+/* The SHORT_CLAMP body, one copy for the three short modes (see above). */
+static void __attribute__((noinline)) conv1x1_clamp(const mnv3c_conv2d_params *p, const int8_t *MNV3C_RESTRICT x,
+                                                    int8_t *MNV3C_RESTRICT y, int32_t o0)
+{
+    conv1x1(p, x, y, o0, MNV3C_DSP_SHORT_CLAMP);
+}
+
+/* The whole channel pairs of every four pixels in the SHORT or SHORT_LUT mode, in two streams (the
+ * even pairs, then the odd ones: mnv3c_dsp_quad.h), if in_c > 4; returns the first channel left. */
+MNV3C_DSP_INLINE int32_t conv1x1_rows(const mnv3c_conv2d_params *p, const int8_t *MNV3C_RESTRICT x,
+                                      int8_t *MNV3C_RESTRICT y, int mode)
+{
+    const int32_t in_c = p->in_c, groups = (in_c + 3) >> 2;
+    const int32_t out_c = p->out_c, npairs = out_c >> 1, streams = npairs >= 2 ? 2 : 1;
+    const int32_t pixels = p->in_h * p->in_w;
+    const mnv3c_dsp_out s = mnv3c_dsp_conv_out(p);
+    int32_t xbuf[2 * MNV3C_PW_MAX_C];
+    mnv3c_dsp_row_frame frames[2];
+    int32_t px, k;
+    if (groups < 2 || npairs < 1) {
+        return 0;
+    }
+    for (k = 0; k < 2; ++k) {
+        mnv3c_dsp_row_init(&frames[k], xbuf, groups, p->weights, &s, k);
+    }
+    for (px = 0; px + 4 <= pixels; px += 4) {
+        widen4(x, px, in_c, xbuf);
+        for (k = 0; k < streams; ++k) { /* one call site: one copy of the asm per mode */
+            mnv3c_dsp_row_at(&frames[k], y + px * out_c, npairs, k);
+            mnv3c_dsp_quad_row(&frames[k], mode);
+        }
+    }
+    return 2 * npairs;
+}
+
+/* The two row modes, apart from conv1x1_clamp so that their stack buffers are not nested. */
+static int32_t __attribute__((noinline)) conv1x1_rows_short(const mnv3c_conv2d_params *p, const int8_t *MNV3C_RESTRICT x,
+                                                            int8_t *MNV3C_RESTRICT y)
+{
+    return conv1x1_rows(p, x, y, MNV3C_DSP_SHORT);
+}
+
+static int32_t __attribute__((noinline)) conv1x1_rows_lut(const mnv3c_conv2d_params *p, const int8_t *MNV3C_RESTRICT x,
+                                                          int8_t *MNV3C_RESTRICT y)
+{
+    return conv1x1_rows(p, x, y, MNV3C_DSP_SHORT_LUT);
+}
+
+void mnv3c_conv1x1_s8_arm_dsp(const mnv3c_conv2d_params *p, const int8_t *MNV3C_RESTRICT x,
+                              int8_t *MNV3C_RESTRICT y, void *scratch)
+{
+    (void)scratch;
+    conv1x1(p, x, y, 0, MNV3C_DSP_GENERAL);
+}
+
+void mnv3c_conv1x1_s8_arm_dsp_short(const mnv3c_conv2d_params *p, const int8_t *MNV3C_RESTRICT x,
+                                    int8_t *MNV3C_RESTRICT y, void *scratch)
+{
+    const mnv3c_dsp_out s = mnv3c_dsp_conv_out(p);
+    int32_t o0 = 0;
+    (void)scratch;
+    switch (mnv3c_dsp_short_mode(&s)) {
+    case MNV3C_DSP_SHORT: o0 = conv1x1_rows_short(p, x, y); break;
+    case MNV3C_DSP_SHORT_LUT: o0 = conv1x1_rows_lut(p, x, y); break;
+    default: break;
+    }
+    conv1x1_clamp(p, x, y, o0);
+}
+
+size_t mnv3c_conv1x1_s8_arm_dsp_scratch_bytes(const mnv3c_conv2d_params *p)
+{
+    (void)p;
+    return 0;
+}
+
+size_t mnv3c_conv1x1_s8_arm_dsp_short_scratch_bytes(const mnv3c_conv2d_params *p)
+{
+    (void)p;
+    return 0;
+}
