@@ -24,8 +24,10 @@
 
 #define RGB_GROUPS 7 /* ceil(27 / 4) */
 
-/* rgb_args: the asm's state, one word each (byte offsets in the asm text are 4 x the index). */
-enum { RGB_XBUF = 0, RGB_W = 1, RGB_TABLE = 2, RGB_LUT = 3, RGB_YP = 4, RGB_YQ = 5, RGB_BLOCKS = 6, RGB_SUMS = 7 };
+/* rgb_args: the asm's state, one word each (byte offsets in the asm text are 4 x the index; LUT, TABLE,
+ * YP, YQ consecutive for one LDM, TABLE, YP, YQ for one STM). TABLE: the current block's 16 words of
+ * the short table; END: the table past the last block of this call. */
+enum { RGB_XBUF = 0, RGB_W = 1, RGB_END = 2, RGB_LUT = 3, RGB_TABLE = 4, RGB_YP = 5, RGB_YQ = 6, RGB_SUMS = 7 };
 
 /* Four bytes from any address (one unaligned LDR). */
 static inline uint32_t rgb_load(const int8_t *x)
@@ -35,34 +37,35 @@ static inline uint32_t rgb_load(const int8_t *x)
     return v;
 }
 
-/* The seven groups of four values (the 27 in OHWI order, then a zero) of the window whose top-left
- * tap is at r0, with rows `row` bytes apart: every byte read lies in the window's rows. */
-MNV3C_DSP_INLINE void rgb_words(const int8_t *r0, int32_t row, uint32_t g[RGB_GROUPS])
+/* The seven groups of four values of a window (the 27 in OHWI order, then a zero) whose top-left tap
+ * is at r0, rows `row` bytes apart, as words: r0[0..3], r0[4..7], r0[8] r1[0..2] (a BFI), r1[3..6],
+ * r1[7..8] r2[0..1] (a PKHBT), r2[2..5], r2[6..8] 0 (a shift): every byte read lies in the window's rows. */
+/* Group g of both pixels (words vp, vq) into the layout of mnv3c_dsp_widen_pair. */
+#define RGB_PUT(g, vp, vq)                                  \
+    do {                                                    \
+        const int32_t vp_ = (int32_t)(vp), vq_ = (int32_t)(vq); \
+        buf[4 * (g)] = __sxtb16(vp_);                       \
+        buf[4 * (g) + 1] = __sxtb16(vq_);                   \
+        buf[4 * (g) + 2] = mnv3c_dsp_sxtb16_ror8(vp_);      \
+        buf[4 * (g) + 3] = mnv3c_dsp_sxtb16_ror8(vq_);      \
+    } while (0)
+
+/* Both pixels' windows, inside the input, widened into the layout of mnv3c_dsp_widen_pair: per group
+ * the word of rgb_words, straight into the buffer. */
+MNV3C_DSP_INLINE void rgb_widen_inside(const int8_t *p0, const int8_t *q0, int32_t row, int32_t *buf)
 {
-    const int8_t *r1 = r0 + row, *r2 = r1 + row;
-    g[0] = rgb_load(r0);
-    g[1] = rgb_load(r0 + 4);
-    g[2] = (rgb_load(r1 - 1) & 0xffffff00u) | (uint8_t)r0[8];
-    g[3] = rgb_load(r1 + 3);
-    g[4] = (rgb_load(r1 + 7) & 0xffffu) | (rgb_load(r2 - 2) & 0xffff0000u);
-    g[5] = rgb_load(r2 + 2);
-    g[6] = rgb_load(r2 + 5) >> 8;
+    const int8_t *p1 = p0 + row, *p2 = p1 + row, *q1 = q0 + row, *q2 = q1 + row;
+    RGB_PUT(0, rgb_load(p0), rgb_load(q0));
+    RGB_PUT(1, rgb_load(p0 + 4), rgb_load(q0 + 4));
+    RGB_PUT(2, (rgb_load(p1 - 1) & 0xffffff00u) | (uint8_t)p0[8], (rgb_load(q1 - 1) & 0xffffff00u) | (uint8_t)q0[8]);
+    RGB_PUT(3, rgb_load(p1 + 3), rgb_load(q1 + 3));
+    RGB_PUT(4, (rgb_load(p1 + 7) & 0xffffu) | (rgb_load(p2 - 2) & 0xffff0000u),
+            (rgb_load(q1 + 7) & 0xffffu) | (rgb_load(q2 - 2) & 0xffff0000u));
+    RGB_PUT(5, rgb_load(p2 + 2), rgb_load(q2 + 2));
+    RGB_PUT(6, rgb_load(p2 + 5) >> 8, rgb_load(q2 + 5) >> 8);
 }
 
-/* Both pixels' windows, inside the input, widened into the layout of mnv3c_dsp_widen_pair. */
-MNV3C_DSP_INLINE void rgb_widen_inside(const int8_t *xp, const int8_t *xq, int32_t row, int32_t *buf)
-{
-    uint32_t gp[RGB_GROUPS], gq[RGB_GROUPS];
-    int32_t g;
-    rgb_words(xp, row, gp);
-    rgb_words(xq, row, gq);
-    for (g = 0; g < RGB_GROUPS; ++g, buf += 4) {
-        buf[0] = __sxtb16((int32_t)gp[g]);
-        buf[1] = __sxtb16((int32_t)gq[g]);
-        buf[2] = mnv3c_dsp_sxtb16_ror8((int32_t)gp[g]);
-        buf[3] = mnv3c_dsp_sxtb16_ror8((int32_t)gq[g]);
-    }
-}
+#undef RGB_PUT
 
 /* One SMLAD step (mnv3c_dsp_gemm.h's, on int16 weights): pairs r0 (p), r1 (q), weights by lr. */
 #define RGB_STEP(A, B, QA, QB)                 \
@@ -101,28 +104,25 @@ MNV3C_DSP_INLINE void rgb_widen_inside(const int8_t *xp, const int8_t *xq, int32
     RGB_TAIL(P, Q, I, LUT)
 #define RGB_LUT(P, Q, BASE) "ldrb " P ", [" BASE ", " P "]\n\t" "ldrb " Q ", [" BASE ", " Q "]\n\t"
 
-/* With the args in r12: r3 = this block's {mx, k, r} (the table advanced a block), r12 = yp and
- * lr = yq (both advanced 4 bytes in the args), r0 = the table base (lut + 128). */
+/* With the args in r12: r0 = the table base (lut + 128), r3 = this block's {mx, k, r}, r12 = yp and
+ * lr = yq; afterwards r3 is the next block's table and both outputs advance 4 bytes, stored back. */
 #define RGB_STAGE_ARGS                         \
-    "ldr r3, [r12, #8]\n\t"                    \
-    "add r0, r3, #64\n\t"                      \
-    "str r0, [r12, #8]\n\t"                    \
-    "add r3, r3, #16\n\t"                      \
-    "ldr lr, [r12, #20]\n\t"                   \
-    "add r0, lr, #4\n\t"                       \
-    "str r0, [r12, #20]\n\t"                   \
-    "ldr r0, [r12, #16]\n\t"                   \
-    "add r1, r0, #4\n\t"                       \
-    "str r1, [r12, #16]\n\t"                   \
-    "ldr r1, [r12, #12]\n\t"                   \
-    "mov r12, r0\n\t"                          \
-    "mov r0, r1\n\t"
+    "add r12, r12, #12\n\t"                    \
+    "ldm r12, {r0, r3, r12, lr}\n\t"           \
+    "add r3, r3, #16\n\t"
+#define RGB_STAGE_END                          \
+    "add r12, r12, #4\n\t"                     \
+    "add lr, lr, #4\n\t"                       \
+    "ldr r0, [sp]\n\t"                         \
+    "add r0, r0, #16\n\t"                      \
+    "stm r0, {r3, r12, lr}\n\t"
 #define RGB_STAGE_SHORT                        \
     RGB_STAGE_ARGS                             \
     RGB_CHANNEL("r4", "r8", "0", "")           \
     RGB_CHANNEL("r5", "r9", "1", "")           \
     RGB_CHANNEL("r6", "r10", "2", "")          \
-    RGB_CHANNEL("r7", "r11", "3", "")
+    RGB_CHANNEL("r7", "r11", "3", "")          \
+    RGB_STAGE_END
 /* The table base waits on the stack while mx of channel 0 is live, then stays in r4. */
 #define RGB_STAGE_LUT                          \
     RGB_STAGE_ARGS                             \
@@ -135,30 +135,28 @@ MNV3C_DSP_INLINE void rgb_widen_inside(const int8_t *xp, const int8_t *xq, int32
     "mov r4, r0\n\t"                           \
     RGB_CHANNEL("r5", "r9", "1", RGB_LUT("r5", "r9", "r4")) \
     RGB_CHANNEL("r6", "r10", "2", RGB_LUT("r6", "r10", "r4")) \
-    RGB_CHANNEL("r7", "r11", "3", RGB_LUT("r7", "r11", "r4"))
+    RGB_CHANNEL("r7", "r11", "3", RGB_LUT("r7", "r11", "r4")) \
+    RGB_STAGE_END
 /* The eight sums to the args' sums cursor (p's four, then q's), the table advanced a block. */
 #define RGB_STAGE_SUMS                         \
-    "ldr r3, [r12, #8]\n\t"                    \
+    "ldr r3, [r12, #16]\n\t"                   \
     "add r3, r3, #64\n\t"                      \
-    "str r3, [r12, #8]\n\t"                    \
+    "str r3, [r12, #16]\n\t"                   \
     "ldr r0, [r12, #28]\n\t"                   \
     "stm r0!, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t" \
     "str r0, [r12, #28]\n\t"
 
-/* Every block of the pair: sums started at the table's biases, the seven groups, then STAGE; the
- * args' address in %[a] (r3 or r12, the two registers not clobbered, both saved and restored) is kept
- * at [sp]. */
+/* Every block of the pair until the table reaches END: sums started at the table's biases, the seven
+ * groups, then STAGE (which leaves the next table in r3); the args' address in %[a] (r3 or r12, the
+ * two registers not clobbered, both saved and restored) is kept at [sp]. */
 #define RGB_PAIR_ASM(STAGE)                    \
     "push {r3, r12}\n\t"                       \
     "push {%[a]}\n\t"                          \
     "1:\n\t"                                   \
     "ldr lr, [sp]\n\t"                         \
-    "ldr r2, [lr, #8]\n\t"                     \
+    "ldr r2, [lr, #16]\n\t"                    \
     "ldm r2, {r4, r5, r6, r7}\n\t"             \
-    "mov r8, r4\n\t"                           \
-    "mov r9, r5\n\t"                           \
-    "mov r10, r6\n\t"                          \
-    "mov r11, r7\n\t"                          \
+    "ldm r2, {r8, r9, r10, r11}\n\t"           \
     "ldr r12, [lr, #0]\n\t"                    \
     "ldr lr, [lr, #4]\n\t"                     \
     RGB_GROUP RGB_GROUP RGB_GROUP RGB_GROUP RGB_GROUP RGB_GROUP RGB_GROUP \
@@ -166,9 +164,8 @@ MNV3C_DSP_INLINE void rgb_widen_inside(const int8_t *xp, const int8_t *xq, int32
     "str lr, [r12, #4]\n\t"                    \
     STAGE                                      \
     "ldr r0, [sp]\n\t"                         \
-    "ldr r1, [r0, #24]\n\t"                    \
-    "subs r1, r1, #1\n\t"                      \
-    "str r1, [r0, #24]\n\t"                    \
+    "ldr r1, [r0, #8]\n\t"                     \
+    "cmp r3, r1\n\t"                           \
     "bne 1b\n\t"                               \
     "add sp, sp, #4\n\t"                       \
     "pop {r3, r12}\n\t"
@@ -178,27 +175,25 @@ MNV3C_DSP_INLINE void rgb_widen_inside(const int8_t *xp, const int8_t *xq, int32
  * every block in one asm statement with a written-out stage (`fast`, both pixels), else block by block
  * through the sums and mnv3c_dsp_store_block in the clamp mode (the same bytes in every short mode:
  * it clamps to [lo, hi] and applies the table if there is one). */
-static inline void rgb_pair(const mnv3c_dsp_out *s, const int32_t *xbuf, const int8_t *weights, int8_t *yp,
+static inline void rgb_pair(const mnv3c_dsp_out *s, uint32_t a[8], const int8_t *weights, int8_t *yp,
                             int8_t *yq, int fast, int mode)
 {
-    int32_t sums[8];
-    uint32_t a[8];
-    a[RGB_XBUF] = (uint32_t)xbuf;
     a[RGB_W] = (uint32_t)weights;
     a[RGB_TABLE] = (uint32_t)s->mult;
-    a[RGB_LUT] = (uint32_t)s->lut128;
-    a[RGB_YP] = (uint32_t)yp;
-    a[RGB_YQ] = (uint32_t)yq;
-    a[RGB_BLOCKS] = (uint32_t)(s->out_c >> 2);
-    a[RGB_SUMS] = (uint32_t)sums;
-    if (fast && yq != NULL && mode == MNV3C_DSP_SHORT_LUT) {
-        __asm__ volatile(RGB_PAIR_ASM(RGB_STAGE_LUT) : : [a] "r"(a) : RGB_CLOBBERS);
-    } else if (fast && yq != NULL) {
-        __asm__ volatile(RGB_PAIR_ASM(RGB_STAGE_SHORT) : : [a] "r"(a) : RGB_CLOBBERS);
+    if (fast && yq != NULL) {
+        a[RGB_END] = (uint32_t)(s->mult + MNV3C_DSP_TABLE_BLOCK * (s->out_c >> 2));
+        a[RGB_YP] = (uint32_t)yp;
+        a[RGB_YQ] = (uint32_t)yq;
+        if (mode == MNV3C_DSP_SHORT_LUT) {
+            __asm__ volatile(RGB_PAIR_ASM(RGB_STAGE_LUT) : : [a] "r"(a) : RGB_CLOBBERS);
+        } else {
+            __asm__ volatile(RGB_PAIR_ASM(RGB_STAGE_SHORT) : : [a] "r"(a) : RGB_CLOBBERS);
+        }
     } else {
+        int32_t sums[8];
         int32_t o;
         for (o = 0; o < s->out_c; o += 4) {
-            a[RGB_BLOCKS] = 1;
+            a[RGB_END] = a[RGB_TABLE] + 4 * MNV3C_DSP_TABLE_BLOCK;
             a[RGB_SUMS] = (uint32_t)sums;
             __asm__ volatile(RGB_PAIR_ASM(RGB_STAGE_SUMS) : : [a] "r"(a) : RGB_CLOBBERS);
             mnv3c_dsp_store_block(s, o, sums, yp, yq, MNV3C_DSP_SHORT_CLAMP);
@@ -217,6 +212,9 @@ static void conv2d_rgb(const mnv3c_conv2d_params *p, const int8_t *MNV3C_RESTRIC
     int32_t xbuf[4 * RGB_GROUPS];
     int8_t patch_p[4 * RGB_GROUPS], patch_q[4 * RGB_GROUPS];
     int32_t i, oy = 0, ox = 0;
+    uint32_t a[8];
+    a[RGB_XBUF] = (uint32_t)xbuf;
+    a[RGB_LUT] = (uint32_t)s.lut128;
     for (i = 0; i < pixels; i += 2) {
         const int has_q = i + 1 < pixels;
         int8_t *yp = y + i * out_c;
@@ -239,7 +237,7 @@ static void conv2d_rgb(const mnv3c_conv2d_params *p, const int8_t *MNV3C_RESTRIC
             }
             mnv3c_dsp_widen_pair(patch_p, has_q ? patch_q : NULL, 27, xbuf);
         }
-        rgb_pair(&s, xbuf, p->weights, yp, has_q ? yp + out_c : NULL, fast, mode);
+        rgb_pair(&s, a, p->weights, yp, has_q ? yp + out_c : NULL, fast, mode);
     }
 }
 
