@@ -5,9 +5,10 @@
  *
  * Per pair of output pixels p, q (in row-major order, as conv2d_s8_arm_dsp16.c):
  *   - the 27 values of each receptive field are widened straight from the input when both windows
- *     lie inside it (rgb_words: seven unaligned words, the three that cross kernel rows spliced with
- *     one BFI/PKHBT, the last shifted so its fourth byte is 0), with no stack copy; a pair with a
- *     padded tap goes through mnv3c_dsp_conv2d_patch and mnv3c_dsp_widen_pair;
+ *     lie inside it (rgb_widen_inside: seven unaligned words, the two that cross kernel rows spliced
+ *     with one BFI/PKHBT, the last shifted so its fourth byte is 0), with no stack copy, and along a
+ *     run of such pairs on one output row with stepped pointers and no bounds per pair; a pair with a
+ *     padded tap gathers its taps first (rgb_patch);
  *   - one asm statement runs every block of four output channels: the seven groups written out (no
  *     loop: 7 x (2 LDRD of inputs, 4 LDRD of weights, 16 SMLAD)), then the short output stage of
  *     mnv3c_dsp_requant.h written out for the eight sums, or, in the clamp mode and for a last lone
@@ -20,7 +21,7 @@
  * padding. Only a _short entry point: the rule needs the proven short output stage.
  */
 #include "mnv3c_arm_dsp.h"
-#include "mnv3c_dsp_conv2d.h"
+#include "mnv3c_dsp_gemm.h"
 
 #define RGB_GROUPS 7 /* ceil(27 / 4) */
 
@@ -37,9 +38,6 @@ static inline uint32_t rgb_load(const int8_t *x)
     return v;
 }
 
-/* The seven groups of four values of a window (the 27 in OHWI order, then a zero) whose top-left tap
- * is at r0, rows `row` bytes apart, as words: r0[0..3], r0[4..7], r0[8] r1[0..2] (a BFI), r1[3..6],
- * r1[7..8] r2[0..1] (a PKHBT), r2[2..5], r2[6..8] 0 (a shift): every byte read lies in the window's rows. */
 /* Group g of both pixels (words vp, vq) into the layout of mnv3c_dsp_widen_pair. */
 #define RGB_PUT(g, vp, vq)                                  \
     do {                                                    \
@@ -50,8 +48,10 @@ static inline uint32_t rgb_load(const int8_t *x)
         buf[4 * (g) + 3] = mnv3c_dsp_sxtb16_ror8(vq_);      \
     } while (0)
 
-/* Both pixels' windows, inside the input, widened into the layout of mnv3c_dsp_widen_pair: per group
- * the word of rgb_words, straight into the buffer. */
+/* Both pixels' windows, inside the input, widened into the layout of mnv3c_dsp_widen_pair. The seven
+ * groups of four values of a window (the 27 in OHWI order, then a zero) whose top-left tap is at r0,
+ * rows `row` bytes apart, as words: r0[0..3], r0[4..7], r0[8] r1[0..2] (a BFI), r1[3..6], r1[7..8]
+ * r2[0..1] (a PKHBT), r2[2..5], r2[6..8] 0 (a shift): every byte read lies in the window's rows. */
 MNV3C_DSP_INLINE void rgb_widen_inside(const int8_t *p0, const int8_t *q0, int32_t row, int32_t *buf)
 {
     const int8_t *p1 = p0 + row, *p2 = p1 + row, *q1 = q0 + row, *q2 = q1 + row;
@@ -65,7 +65,42 @@ MNV3C_DSP_INLINE void rgb_widen_inside(const int8_t *p0, const int8_t *q0, int32
     RGB_PUT(6, rgb_load(p2 + 5) >> 8, rgb_load(q2 + 5) >> 8);
 }
 
+/* Both pixels' windows from their gathered rows (rgb_patch) into the same layout. */
+MNV3C_DSP_INLINE void rgb_widen_patches(const int8_t *pp, const int8_t *pq, int32_t *buf)
+{
+    int32_t g;
+    for (g = 0; g < RGB_GROUPS; ++g) {
+        RGB_PUT(g, rgb_load(pp + 4 * g), rgb_load(pq + 4 * g));
+    }
+}
+
 #undef RGB_PUT
+
+/* The window whose top-left tap is at input (iy0, ix0), input_zp in the padded taps (what the folded
+ * bias expects, mnv3c_kernels.h), into buf[28] with buf[27] = 0: the pixels next to the padding. */
+static void rgb_patch(const mnv3c_conv2d_params *p, const int8_t *x, int32_t iy0, int32_t ix0, int8_t *buf)
+{
+    const int8_t zp = (int8_t)p->input_zp;
+    int32_t ky, kx;
+    for (ky = 0; ky < 3; ++ky) {
+        const int32_t iy = iy0 + ky;
+        const int row_inside = iy >= 0 && iy < p->in_h;
+        for (kx = 0; kx < 3; ++kx, buf += 3) {
+            const int32_t ix = ix0 + kx;
+            if (row_inside && ix >= 0 && ix < p->in_w) {
+                const int8_t *src = x + (iy * p->in_w + ix) * 3;
+                buf[0] = src[0];
+                buf[1] = src[1];
+                buf[2] = src[2];
+            } else {
+                buf[0] = zp;
+                buf[1] = zp;
+                buf[2] = zp;
+            }
+        }
+    }
+    buf[0] = 0;
+}
 
 /* One SMLAD step (mnv3c_dsp_gemm.h's, on int16 weights): pairs r0 (p), r1 (q), weights by lr. */
 #define RGB_STEP(A, B, QA, QB)                 \
@@ -114,8 +149,8 @@ MNV3C_DSP_INLINE void rgb_widen_inside(const int8_t *p0, const int8_t *q0, int32
     "add r12, r12, #4\n\t"                     \
     "add lr, lr, #4\n\t"                       \
     "ldr r0, [sp]\n\t"                         \
-    "add r0, r0, #16\n\t"                      \
-    "stm r0, {r3, r12, lr}\n\t"
+    "add r1, r0, #16\n\t"                      \
+    "stm r1, {r3, r12, lr}\n\t"
 #define RGB_STAGE_SHORT                        \
     RGB_STAGE_ARGS                             \
     RGB_CHANNEL("r4", "r8", "0", "")           \
@@ -144,7 +179,8 @@ MNV3C_DSP_INLINE void rgb_widen_inside(const int8_t *p0, const int8_t *q0, int32
     "str r3, [r12, #16]\n\t"                   \
     "ldr r0, [r12, #28]\n\t"                   \
     "stm r0!, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t" \
-    "str r0, [r12, #28]\n\t"
+    "str r0, [r12, #28]\n\t"                   \
+    "mov r0, r12\n\t"
 
 /* Every block of the pair until the table reaches END: sums started at the table's biases, the seven
  * groups, then STAGE (which leaves the next table in r3); the args' address in %[a] (r3 or r12, the
@@ -163,7 +199,6 @@ MNV3C_DSP_INLINE void rgb_widen_inside(const int8_t *p0, const int8_t *q0, int32
     "ldr r12, [sp]\n\t"                        \
     "str lr, [r12, #4]\n\t"                    \
     STAGE                                      \
-    "ldr r0, [sp]\n\t"                         \
     "ldr r1, [r0, #8]\n\t"                     \
     "cmp r3, r1\n\t"                           \
     "bne 1b\n\t"                               \
@@ -217,6 +252,29 @@ static void conv2d_rgb(const mnv3c_conv2d_params *p, const int8_t *MNV3C_RESTRIC
     a[RGB_LUT] = (uint32_t)s.lut128;
     for (i = 0; i < pixels; i += 2) {
         const int has_q = i + 1 < pixels;
+        const int32_t iy = oy * p->stride_h - p->pad_top, ix = ox * p->stride_w - p->pad_left;
+        if (fast && ox + 1 < p->out_w && iy >= 0 && iy + 3 <= p->in_h && ix >= 0) {
+            /* The run of pairs on this output row whose windows are inside the input: the last q at
+             * column m_max at most, pointers stepped, no bounds per pair. */
+            const int32_t room = (p->in_w - 3 + p->pad_left) / p->stride_w;
+            const int32_t m_max = room < p->out_w - 1 ? room : p->out_w - 1;
+            const int32_t step = 3 * p->stride_w;
+            const int8_t *xr = x + iy * row + ix * 3;
+            int8_t *yr = y + i * out_c;
+            int32_t n = m_max >= ox + 1 ? (m_max - ox - 1) / 2 + 1 : 0, k;
+            for (k = 0; k < n; ++k, xr += 2 * step, yr += 2 * out_c) {
+                rgb_widen_inside(xr, xr + step, row, xbuf);
+                rgb_pair(&s, a, p->weights, yr, yr + out_c, 1, mode);
+            }
+            if (n > 0) {
+                i += 2 * n - 2; /* the loop adds the last 2 */
+                ox += 2 * n;
+                if (ox == p->out_w) {
+                    ox = 0, ++oy;
+                }
+                continue;
+            }
+        }
         int8_t *yp = y + i * out_c;
         const int32_t py = oy * p->stride_h - p->pad_top, px = ox * p->stride_w - p->pad_left;
         int32_t qy, qx;
@@ -231,11 +289,11 @@ static void conv2d_rgb(const mnv3c_conv2d_params *p, const int8_t *MNV3C_RESTRIC
             px + 3 <= p->in_w && qx + 3 <= p->in_w) {
             rgb_widen_inside(x + py * row + px * 3, x + qy * row + qx * 3, row, xbuf);
         } else {
-            mnv3c_dsp_conv2d_patch(p, x, py, px, patch_p);
+            rgb_patch(p, x, py, px, patch_p);
             if (has_q) {
-                mnv3c_dsp_conv2d_patch(p, x, qy, qx, patch_q);
+                rgb_patch(p, x, qy, qx, patch_q);
             }
-            mnv3c_dsp_widen_pair(patch_p, has_q ? patch_q : NULL, 27, xbuf);
+            rgb_widen_patches(patch_p, has_q ? patch_q : patch_p, xbuf); /* lone p: q's sums are dropped */
         }
         rgb_pair(&s, a, p->weights, yp, has_q ? yp + out_c : NULL, fast, mode);
     }
