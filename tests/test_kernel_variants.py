@@ -107,6 +107,28 @@ def _conv_mve_fits(c: Case) -> bool:
     return (p["dilation_h"], p["dilation_w"]) == (1, 1) and p["kernel_h"] * p["kernel_w"] * p["in_c"] <= 1024
 
 
+def _rgb_case(pick, rng: np.random.Generator) -> Case:
+    """A 3x3 convolution of three input channels (conv2d_s8_arm_dsp_rgb's shape): strides 1 and 2, odd
+    and even sizes, symmetric, one-sided and no padding, out_c a multiple of 4 or not (its sums path),
+    every activation (plain, clamp, table)."""
+    stride, pads = pick((1, 2)), pick([(0, 0, 0, 0), (1, 1, 1, 1), (0, 0, 1, 1), (1, 0, 0, 1), (2, 1, 0, 2)])
+    h, w, o = pick(range(3, 10)), pick(range(3, 12)), pick((4, 5, 8, 16, 7))
+    g = dict(kernel=(3, 3), strides=(stride, stride), dilations=(1, 1), pads=pads, h=h, w=w,
+             oh=_out(h, 3, stride, pads[0], pads[2], 1), ow=_out(w, 3, stride, pads[1], pads[3], 1))
+    x = rng.integers(-128, 128, (1, 3, h, w)).astype(np.int8)
+    wt = _weights(pick, rng, (o, 3, 3, 3))
+    abs_sums = np.abs(wt.astype(np.int64)).sum(axis=(1, 2, 3))
+    bias = _bias(pick, rng, abs_sums)
+    zx, zy = _zp(pick, rng), _zp(pick, rng)
+    mult, shift = _requant(pick, rng, o, int((abs_sums * 255 + np.abs(bias)).max()))
+    lo, hi, lut = _activation(pick, rng, zy)
+    y = q.conv2d(x, wt, bias, zx, zy, mult, shift, g["strides"], g["pads"], g["dilations"], lo, hi, lut)
+    params = dict(_geometry(g), in_c=3, out_c=o, input_zp=zx, output_zp=zy, act_min=lo, act_max=hi,
+                  weights=wt.transpose(0, 2, 3, 1), bias_folded=bias - zx * wt.astype(np.int64).sum(axis=(1, 2, 3)),
+                  out_mult=mult, out_shift=shift, lut=lut)
+    return Case("conv2d_s8", "conv2d", params, [nhwc(x)], nhwc(y))
+
+
 def _dw_fits(c: Case) -> bool:
     return c.params["ch_mult"] == 1
 
@@ -119,6 +141,7 @@ APPLIES = {
     "conv2d_s8_arm_dsp_short": ("conv2d_s8", lambda c: _conv_fits(c) and _short(c)),
     "conv2d_s8_arm_dsp16": ("conv2d_s8", lambda c: _conv_fits(c) and _dsp16_fits(c)),
     "conv2d_s8_arm_dsp16_short": ("conv2d_s8", lambda c: _conv_fits(c) and _dsp16_fits(c) and _short(c)),
+    "conv2d_s8_arm_dsp_rgb_short": (_rgb_case, _short),
     "depthwise_conv2d_s8_arm_dsp": ("depthwise_conv2d_s8", _dw_fits),
     "depthwise_conv2d_s8_arm_dsp_short": ("depthwise_conv2d_s8", lambda c: _dw_fits(c) and _short(c)),
     "dense_s8_arm_dsp": ("dense_s8", lambda c: c.params["in_features"] <= 1024),

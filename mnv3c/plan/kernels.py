@@ -152,6 +152,8 @@ KERNELS: dict[str, Kernel] = {
         *_variant_pair("conv1x1_s8_arm_dsp", "mnv3c_conv2d_params", "arm_dsp", _ARM_DSP_HEADERS, "pointwise_dsp"),
         *_variant_pair("conv2d_s8_arm_dsp", "mnv3c_conv2d_params", "arm_dsp", _ARM_DSP_HEADERS, "pointwise_dsp"),
         *_variant_pair("conv2d_s8_arm_dsp16", "mnv3c_conv2d_params", "arm_dsp", _ARM_DSP_HEADERS, "pointwise_dsp16"),
+        Kernel("conv2d_s8_arm_dsp_rgb_short", "mnv3c_conv2d_params", ("arm_dsp/conv2d_s8_arm_dsp_rgb.c",),
+               headers=_ARM_DSP_HEADERS, layout="pointwise_dsp16", out_stage="dsp_out_table"),
         *_variant_pair("depthwise_conv2d_s8_arm_dsp", "mnv3c_depthwise_conv2d_params", "arm_dsp", _ARM_DSP_HEADERS,
                        "depthwise_dsp"),
         *_variant_pair("dense_s8_arm_dsp", "mnv3c_dense_params", "arm_dsp", _ARM_DSP_HEADERS, "pointwise_dsp"),
@@ -328,6 +330,12 @@ def _conv_dsp16_fits(node: Node, graph: Graph) -> bool:
     return _conv_dsp_fits(node, graph) and -(-o // 4) * 4 * (-(-(kh * kw * c) // 4) * 4) <= CONV_DSP16_MAX_WEIGHTS
 
 
+def _conv_rgb_fits(node: Node, graph: Graph) -> bool:
+    """conv2d_s8_arm_dsp_rgb: as conv2d_s8_arm_dsp16, with in_c 3 and a 3x3 kernel (the RGB stem)."""
+    o, c, kh, kw = graph.tensors[node.inputs[1]].shape
+    return (int(c), int(kh), int(kw)) == (3, 3, 3) and _conv_dsp16_fits(node, graph)
+
+
 def _conv_mve_fits(node: Node, graph: Graph) -> bool:
     """conv2d_s8_arm_mve: group 1, dilation 1, kernel_h * kernel_w * in_c <= CONV_MVE_MAX_K."""
     o, c, kh, kw = graph.tensors[node.inputs[1]].shape
@@ -439,6 +447,7 @@ _ARM_DSP_RULES: dict[str, list[Rule]] = {
     "conv2d": [
         (_both(_is_pointwise_buffered, _short), "conv1x1_s8_arm_dsp_short"),
         (_is_pointwise_buffered, "conv1x1_s8_arm_dsp"),
+        (_both(_conv_rgb_fits, _short), "conv2d_s8_arm_dsp_rgb_short"),
         (_both(_conv_dsp16_fits, _short), "conv2d_s8_arm_dsp16_short"),
         (_conv_dsp16_fits, "conv2d_s8_arm_dsp16"),
         (_both(_conv_dsp_fits, _short), "conv2d_s8_arm_dsp_short"),

@@ -43,6 +43,12 @@ void mnv3c_conv2d_s8_arm_dsp16_short(const mnv3c_conv2d_params *p,
     const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
 size_t mnv3c_conv2d_s8_arm_dsp16_short_scratch_bytes(const mnv3c_conv2d_params *p);
 
+/* conv2d_s8 with in_c 3 and a 3x3 kernel (group 1, dilation 1), short output stage only, on
+ * "pointwise_dsp16" weights. */
+void mnv3c_conv2d_s8_arm_dsp_rgb_short(const mnv3c_conv2d_params *p,
+    const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
+size_t mnv3c_conv2d_s8_arm_dsp_rgb_short_scratch_bytes(const mnv3c_conv2d_params *p);
+
 /* dense_s8 on "pointwise_dsp" weights; in_features <= MNV3C_PW_MAX_C (1024). */
 void mnv3c_dense_s8_arm_dsp(const mnv3c_dense_params *p,
     const int8_t *MNV3C_RESTRICT x, int8_t *MNV3C_RESTRICT y, void *scratch);
