@@ -118,26 +118,6 @@ static void rgb_patch(const mnv3c_conv2d_params *p, const int8_t *x, int32_t iy0
     RGB_STEP("r4", "r5", "r8", "r9")           \
     RGB_STEP("r6", "r7", "r10", "r11")
 
-/* The short stage of one channel, sums P (p), Q (q) in place, {mx, k, r} by r3 (mnv3c_dsp_requant.h:
- * SMMLAR, minus the sign, plus k, ASR r, SSAT 8, the table LUT), bytes I of yp (r12) and yq (lr). */
-#define RGB_TAIL(P, Q, I, LUT)                 \
-    "sub " P ", " P ", " P ", lsr #31\n\t"     \
-    "sub " Q ", " Q ", " Q ", lsr #31\n\t"     \
-    "add " P ", " P ", r1\n\t"                 \
-    "add " Q ", " Q ", r1\n\t"                 \
-    "asr " P ", " P ", r2\n\t"                 \
-    "asr " Q ", " Q ", r2\n\t"                 \
-    "ssat " P ", #8, " P "\n\t"                \
-    "ssat " Q ", #8, " Q "\n\t"                \
-    LUT                                        \
-    "strb " P ", [r12, #" I "]\n\t"            \
-    "strb " Q ", [lr, #" I "]\n\t"
-#define RGB_CHANNEL(P, Q, I, LUT)              \
-    "ldm r3!, {r0, r1, r2}\n\t"                \
-    "smmlar " P ", " P ", r0, " P "\n\t"       \
-    "smmlar " Q ", " Q ", r0, " Q "\n\t"       \
-    RGB_TAIL(P, Q, I, LUT)
-#define RGB_LUT(P, Q, BASE) "ldrb " P ", [" BASE ", " P "]\n\t" "ldrb " Q ", [" BASE ", " Q "]\n\t"
 
 /* With the args in r12: r0 = the table base (lut + 128), r3 = this block's {mx, k, r}, r12 = yp and
  * lr = yq; afterwards r3 is the next block's table and both outputs advance 4 bytes, stored back. */
@@ -153,10 +133,10 @@ static void rgb_patch(const mnv3c_conv2d_params *p, const int8_t *x, int32_t iy0
     "stm r1, {r3, r12, lr}\n\t"
 #define RGB_STAGE_SHORT                        \
     RGB_STAGE_ARGS                             \
-    RGB_CHANNEL("r4", "r8", "0", "")           \
-    RGB_CHANNEL("r5", "r9", "1", "")           \
-    RGB_CHANNEL("r6", "r10", "2", "")          \
-    RGB_CHANNEL("r7", "r11", "3", "")          \
+    MNV3C_DSP_STAGE_PQ("r4", "r8", "0", "")           \
+    MNV3C_DSP_STAGE_PQ("r5", "r9", "1", "")           \
+    MNV3C_DSP_STAGE_PQ("r6", "r10", "2", "")          \
+    MNV3C_DSP_STAGE_PQ("r7", "r11", "3", "")          \
     RGB_STAGE_END
 /* The table base waits on the stack while mx of channel 0 is live, then stays in r4. */
 #define RGB_STAGE_LUT                          \
@@ -166,11 +146,11 @@ static void rgb_patch(const mnv3c_conv2d_params *p, const int8_t *x, int32_t iy0
     "smmlar r4, r4, r0, r4\n\t"                \
     "smmlar r8, r8, r0, r8\n\t"                \
     "pop {r0}\n\t"                             \
-    RGB_TAIL("r4", "r8", "0", RGB_LUT("r4", "r8", "r0")) \
+    MNV3C_DSP_STAGE_TAIL("r4", "r8", "0", MNV3C_DSP_LUT_PQ("r4", "r8", "r0")) \
     "mov r4, r0\n\t"                           \
-    RGB_CHANNEL("r5", "r9", "1", RGB_LUT("r5", "r9", "r4")) \
-    RGB_CHANNEL("r6", "r10", "2", RGB_LUT("r6", "r10", "r4")) \
-    RGB_CHANNEL("r7", "r11", "3", RGB_LUT("r7", "r11", "r4")) \
+    MNV3C_DSP_STAGE_PQ("r5", "r9", "1", MNV3C_DSP_LUT_PQ("r5", "r9", "r4")) \
+    MNV3C_DSP_STAGE_PQ("r6", "r10", "2", MNV3C_DSP_LUT_PQ("r6", "r10", "r4")) \
+    MNV3C_DSP_STAGE_PQ("r7", "r11", "3", MNV3C_DSP_LUT_PQ("r7", "r11", "r4")) \
     RGB_STAGE_END
 /* The eight sums to the args' sums cursor (p's four, then q's), the table advanced a block. */
 #define RGB_STAGE_SUMS                         \

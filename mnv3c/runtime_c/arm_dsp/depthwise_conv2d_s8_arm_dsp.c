@@ -86,25 +86,6 @@ typedef struct {
 #define MNV3C_DW_TAP5 MNV3C_DW_TAP MNV3C_DW_TAP MNV3C_DW_TAP MNV3C_DW_TAP MNV3C_DW_TAP
 #define MNV3C_DW_TAP3 MNV3C_DW_TAP MNV3C_DW_TAP MNV3C_DW_TAP
 
-/* The short stage of one channel of both pixels, as mnv3c_dsp_store_pq (mnv3c_dsp_requant.h): {mx, k, r}
- * by LDM from the cursor r3, sums P, Q in place, stores at byte I of yp (r12) and yq (lr). */
-#define MNV3C_DW_STAGE_TAIL(P, Q, I, LUT)                  \
-    "sub " P ", " P ", " P ", lsr #31\n\t"                  \
-    "sub " Q ", " Q ", " Q ", lsr #31\n\t"                  \
-    "add " P ", " P ", r1\n\t"                              \
-    "add " Q ", " Q ", r1\n\t"                              \
-    "asr " P ", " P ", r2\n\t"                              \
-    "asr " Q ", " Q ", r2\n\t"                              \
-    "ssat " P ", #8, " P "\n\t"                             \
-    "ssat " Q ", #8, " Q "\n\t"                             \
-    LUT                                                     \
-    "strb " P ", [r12, #" I "]\n\t"                         \
-    "strb " Q ", [lr, #" I "]\n\t"
-#define MNV3C_DW_STAGE(P, Q, I, LUT)                       \
-    "ldm r3!, {r0, r1, r2}\n\t"                             \
-    "smmlar " P ", " P ", r0, " P "\n\t"                    \
-    "smmlar " Q ", " Q ", r0, " Q "\n\t"                    \
-    MNV3C_DW_STAGE_TAIL(P, Q, I, LUT)
 /* Before a group's stage: the weight cursor saved, r3 the stage table, r12 yp, lr yq, yp advanced. */
 #define MNV3C_DW_STAGE_SETUP     \
     "str lr, [sp, #12]\n\t"      \
@@ -114,7 +95,6 @@ typedef struct {
     "add lr, lr, r12\n\t"        \
     "add r0, r12, #4\n\t"        \
     "str r0, [sp, #16]\n\t"
-#define MNV3C_DW_LUT(P, Q, BASE) "ldrb " P ", [" BASE ", " P "]\n\t" "ldrb " Q ", [" BASE ", " Q "]\n\t"
 
 /*
  * Every group of a job, in one assembly routine shared by all output stages (so written out once):
@@ -227,10 +207,10 @@ static __attribute__((noinline)) void pair_sums(dw_job *job)
         ".p2align 2\n\t"
         "7:\n\t"
         MNV3C_DW_STAGE_SETUP
-        MNV3C_DW_STAGE("r4", "r8", "0", "")
-        MNV3C_DW_STAGE("r5", "r9", "1", "")
-        MNV3C_DW_STAGE("r6", "r10", "2", "")
-        MNV3C_DW_STAGE("r7", "r11", "3", "")
+        MNV3C_DSP_STAGE_PQ("r4", "r8", "0", "")
+        MNV3C_DSP_STAGE_PQ("r5", "r9", "1", "")
+        MNV3C_DSP_STAGE_PQ("r6", "r10", "2", "")
+        MNV3C_DSP_STAGE_PQ("r7", "r11", "3", "")
         "b 6f\n\t"
         ".p2align 2\n\t"
         "70:\n\t"
@@ -239,11 +219,11 @@ static __attribute__((noinline)) void pair_sums(dw_job *job)
         "smmlar r4, r4, r0, r4\n\t"
         "smmlar r8, r8, r0, r8\n\t"
         "ldr r0, [sp, #48]\n\t"
-        MNV3C_DW_STAGE_TAIL("r4", "r8", "0", MNV3C_DW_LUT("r4", "r8", "r0"))
+        MNV3C_DSP_STAGE_TAIL("r4", "r8", "0", MNV3C_DSP_LUT_PQ("r4", "r8", "r0"))
         "mov r4, r0\n\t"
-        MNV3C_DW_STAGE("r5", "r9", "1", MNV3C_DW_LUT("r5", "r9", "r4"))
-        MNV3C_DW_STAGE("r6", "r10", "2", MNV3C_DW_LUT("r6", "r10", "r4"))
-        MNV3C_DW_STAGE("r7", "r11", "3", MNV3C_DW_LUT("r7", "r11", "r4"))
+        MNV3C_DSP_STAGE_PQ("r5", "r9", "1", MNV3C_DSP_LUT_PQ("r5", "r9", "r4"))
+        MNV3C_DSP_STAGE_PQ("r6", "r10", "2", MNV3C_DSP_LUT_PQ("r6", "r10", "r4"))
+        MNV3C_DSP_STAGE_PQ("r7", "r11", "3", MNV3C_DSP_LUT_PQ("r7", "r11", "r4"))
         "6:\n\t"
         "str r3, [sp, #24]\n\t" /* the next group's start sums follow this group's stage table */
         "ldr lr, [sp, #12]\n\t"
@@ -281,9 +261,6 @@ static __attribute__((noinline)) void pair_sums(dw_job *job)
 #undef MNV3C_DW_TAP
 #undef MNV3C_DW_TAP5
 #undef MNV3C_DW_TAP3
-#undef MNV3C_DW_STAGE
-#undef MNV3C_DW_STAGE_TAIL
-#undef MNV3C_DW_LUT
 #undef MNV3C_DW_STAGE_SETUP
 
 /* The output stage of n groups from their sums (pixel q: yq, NULL for none), the mode tested per value:

@@ -168,6 +168,7 @@ MNV3C_DSP_INLINE void mnv3c_dsp_store_block(const mnv3c_dsp_out *s, int32_t o, c
  * channel's {mx, k, r} in r0, r1, r2 (loaded by LDM from the table cursor in r3): t = SMMLAR(acc, mx, acc),
  * t - [t < 0] + k (the sign of t, not of acc: the stage's own definition, mnv3c_dsp_requant.h's proof),
  * >> r, SSAT 8, the table (LUT: its base register), one STRB each at byte I of yp (r12) and yq (lr).
+ * Shared with the assembly of the depthwise pair and the RGB stem, which keep their sums in the same registers.
  */
 #define MNV3C_DSP_STAGE_PQ(P, Q, I, LUT)                        \
     "ldm r3!, {r0, r1, r2}\n\t"                                  \
@@ -244,9 +245,6 @@ MNV3C_DSP_INLINE void mnv3c_dsp_store_pq(const mnv3c_dsp_out *s, int32_t o, int3
         : "cc", "memory");
 }
 
-#undef MNV3C_DSP_STAGE_PQ
-#undef MNV3C_DSP_STAGE_TAIL
-#undef MNV3C_DSP_LUT_PQ
 
 /* A kernel body `name(p, x, y, mode)` behind its two entry points: the general one and the _short one,
  * which picks its mode from the layer's clamp and table once per call. */
