@@ -234,7 +234,8 @@ def _layer(g: Graph, plan: ModelPlan, step: Step, names: CNames, buffers: dict[s
         _, c, _, w = (int(d) for d in g.tensors[step.output].shape)
         seen: dict[tuple, BandLayer] = {}
         for band in stage.bands:
-            seen.setdefault(geometry_key(band[position]), band[position])
+            if band[position].computes:
+                seen.setdefault(geometry_key(band[position]), band[position])
         for k, (key, layer) in enumerate(seen.items()):
             band_params.append(BandParams(
                 key, names(f"{node.name}_band{k}_params"), _initializer(band_fields(code.fields, layer, c * w), "    "),
@@ -270,7 +271,7 @@ def _body(g: Graph, plan: ModelPlan, layers: list[_Layer], buffers: dict[str, _B
             calls.append(layer.index)
         elif layer.index == stage.first:
             body.append({"kind": "stage", "code": _stage_code(g, plan, stage, layers, buffers)})
-            calls += [bl.step for band in stage.bands for bl in band]
+            calls += [bl.step for band in stage.bands for bl in band if bl.computes]
     return body, calls
 
 
@@ -437,7 +438,8 @@ def _schedule_report(g: Graph, plan: ModelPlan, calls: list[int]) -> dict[str, A
         extra = extra_macs(g, plan.schedule, st, macs)
         stages.append({"layers": [plan.schedule.steps[i].node for i in st.steps], "first_step": st.first,
                        "last_step": st.last, "band_rows": st.band_rows, "bands": len(st.bands),
-                       "output_over_input": st.shares_input, "extra_macs": extra})
+                       "output_over_input": st.shares_input, "extra_macs": extra,
+                       "halo": "kept" if st.slides else "recomputed", "moved_bytes": st.moved_bytes(g, plan.schedule)})
     extra = sum(s["extra_macs"] for s in stages)
     return {
         "kind": "patched" if stages else "layer_by_layer",

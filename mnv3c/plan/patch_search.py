@@ -3,10 +3,11 @@
 Stages never overlap and a step outside every stage keeps its layer-by-layer live bytes (a stage's
 band buffers live inside it), so the tensor RAM of a set of stages is, up to placement, the
 largest of each stage's own peak and the uncovered steps' layer-by-layer peaks. Every candidate
-(a sub-run of a chain that can form a stage, in every band height) is priced once: its peak (the
-bytes live at once during it), its extra MACs (the recomputed halo rows).
+(a sub-run of a chain that can form a stage, in every band height, recomputing or sliding) is priced
+once: its peak (the bytes live at once during it), its extra MACs (the recomputed halo rows) and its
+overhead (`_overhead`: the extra kernel calls, a sliding stage's moves).
 For a RAM target T, a dynamic program along each chain then picks the non-overlapping stages with
-the fewest extra MACs that keep every step within T. With a RAM budget, T is the budget (lowered
+the fewest extra MACs that keep every step within T (then the lowest peaks, then the least overhead). With a RAM budget, T is the budget (lowered
 to the next reachable figure when the whole plan's placement comes out above it); by default T
 is the smallest figure whose schedule stays within DEFAULT_EXTRA of the model's MACs (or a larger
 one whose whole plan places as small, for fewer MACs).
@@ -22,6 +23,8 @@ from mnv3c.plan.memory import Buffer, live_peak, union_bytes
 from mnv3c.plan.patches import Stage, chains, extra_macs, inplace_op, make_stage, patched_buffers, stage_reads
 
 DEFAULT_EXTRA = 0.05  # extra MACs (halo recomputation) the default schedule may spend, share of the model's
+CALL_MACS = 256  # an extra kernel call in MACs, for `_overhead`: its setup (params, output-stage tables, loop
+# heads) is a few hundred instructions in the arm_dsp kernels, where a MAC costs about one
 BAND_ROWS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
 MAX_STAGE_STEPS = 12  # longer stages reach layers too small for bands to pay (and slow the search)
 INPLACE_BAND_ROWS = 1  # an in-place depthwise (a one-layer stage): the smallest lead, one call per output row
@@ -41,6 +44,7 @@ class _Candidate:
     stage: Stage
     peak: int  # bytes live at once during the stage
     extra_macs: int
+    overhead: int  # `_overhead`
 
 
 def choose_stages(planner, ram_budget: int | None = None, inplace: bool = True, patches: bool = True
@@ -58,7 +62,7 @@ def choose_stages(planner, ram_budget: int | None = None, inplace: bool = True, 
     runs = chains(g, sched)
     candidates = [c for run in runs for c in _candidates(planner, run, macs, inplace)
                   if patches or len(c.stage.steps) == 1]
-    peaks = {(c.stage.first, c.stage.last, c.stage.band_rows): c.peak for c in candidates}
+    peaks = {_key(c.stage): c.peak for c in candidates}
     outside = max((occupied[s.index] for s in sched.steps if not any(r[0] <= s.index <= r[-1] for r in runs)),
                   default=0)
     targets = sorted({t for t in (*occupied, *(c.peak for c in candidates), layer_by_layer) if t >= outside})
@@ -101,7 +105,7 @@ def choose_stages(planner, ram_budget: int | None = None, inplace: bool = True, 
                 break
             stages, extra = plan_for(t)
             best = min(best or (arena(stages), extra, stages), (arena(stages), extra, stages), key=lambda b: b[:2])
-        return best[2] if best[2] and best[0] < layer_by_layer else []
+        return _pruned(best[2], lambda stages: arena(stages) <= best[0], candidates) if best[2] and best[0] < layer_by_layer else []
     if layer_by_layer <= ram_budget:
         return []
     if smallest is not None:
@@ -109,7 +113,7 @@ def choose_stages(planner, ram_budget: int | None = None, inplace: bool = True, 
         for i in range(top, smallest - 1, -1):  # the cheapest first, lower while the placement overshoots
             stages = plan_for(targets[i])[0]
             if arena(stages) <= ram_budget:
-                return stages
+                return _pruned(stages, lambda st: arena(st) <= ram_budget, candidates)
         if top >= smallest and arena(stages, refine=True) <= ram_budget:  # the final plan's slower placement
             return stages
     reachable = (layer_by_layer if smallest is None
@@ -117,9 +121,24 @@ def choose_stages(planner, ram_budget: int | None = None, inplace: bool = True, 
     raise RamBudgetError(ram_budget, reachable, layer_by_layer)
 
 
+def _pruned(stages: list[Stage], fits, candidates: list[_Candidate]) -> list[Stage]:
+    """``stages`` without each stage (the dearest first: extra MACs, then overhead) whose removal the
+    placement still ``fits``: the search lowers every step it can at no extra MACs, which helps the
+    placement meet its target, but a stage that does not is only calls and moves."""
+    price = {_key(c.stage): (c.extra_macs, c.overhead) for c in candidates}
+    for st in sorted(stages, key=lambda st: price[_key(st)], reverse=True):
+        if price[_key(st)] == (0, 0):
+            break
+        without = [s for s in stages if s is not st]
+        if fits(without):
+            stages = without
+    return stages
+
+
 def _candidates(planner, run: tuple[int, ...], macs: dict[str, int], inplace: bool = True) -> list[_Candidate]:
     """Every sub-run of ``run`` (at most MAX_STAGE_STEPS) that can form a stage, in every band height
-    below its output's rows, priced; with ``inplace``, every in-place depthwise too."""
+    below its output's rows, both recomputing and sliding (its halo kept: no extra MACs, but band
+    buffers that live through the whole stage), priced; with ``inplace``, every in-place depthwise too."""
     g, sched = planner.graph, planner.schedule
     found = [c for i in run if inplace and inplace_op(sched, i) for c in [_inplace_candidate(planner, i, macs)] if c]
     for a in range(len(run)):
@@ -130,8 +149,9 @@ def _candidates(planner, run: tuple[int, ...], macs: dict[str, int], inplace: bo
             out_rows = int(g.tensors[sched.steps[steps[-1]].output].shape[2])
             for h in BAND_ROWS:
                 if h < out_rows:
-                    st = make_stage(g, sched, steps, h)
-                    found.append(_Candidate(st, _stage_peak(planner, st), extra_macs(g, sched, st, macs)))
+                    recomputing = make_stage(g, sched, steps, h)
+                    sliding = make_stage(g, sched, steps, h, slides=True)
+                    found += [_candidate(planner, st, macs) for st in (recomputing, sliding)[:1 + sliding.slides]]
     return found
 
 
@@ -139,7 +159,19 @@ def _inplace_candidate(planner, step: int, macs: dict[str, int]) -> _Candidate |
     """Step ``step`` alone, its output over its input (None where the input outlives it)."""
     g, sched = planner.graph, planner.schedule
     st = make_stage(g, sched, (step,), INPLACE_BAND_ROWS)
-    return _Candidate(st, _stage_peak(planner, st), extra_macs(g, sched, st, macs)) if st.shares_input else None
+    return _candidate(planner, st, macs) if st.shares_input else None
+
+
+def _candidate(planner, st: Stage, macs: dict[str, int]) -> _Candidate:
+    g, sched = planner.graph, planner.schedule
+    return _Candidate(st, _stage_peak(planner, st), extra_macs(g, sched, st, macs), _overhead(g, sched, st))
+
+
+def _overhead(g, sched, st: Stage) -> int:
+    """What ``st`` spends besides recomputed MACs, in MACs: CALL_MACS per extra kernel call, one per
+    word a sliding stage moves."""
+    calls = sum(layer.computes for band in st.bands for layer in band) - len(st.steps)
+    return CALL_MACS * calls + st.moved_bytes(g, sched) // 4
 
 
 def _stage_peak(planner, st: Stage) -> int:
@@ -160,33 +192,37 @@ def _cheapest_cover(run: tuple[int, ...], candidates: list[_Candidate], occupied
         if c.peak <= target:
             ending.setdefault(c.stage.last, []).append(c)
     # best[i]: the cheapest cover of run[:i] as (extra MACs, its highest peak, the sum of its steps'
-    # peaks, stages): at equal MACs the lower peaks win (a stage recomputing nothing is taken where
-    # it lowers steps, even below the highest)
-    best: list[tuple[int, int, int, list[Stage]] | None] = [(0, 0, 0, [])] + [None] * len(run)
+    # peaks, its overhead, stages): at equal MACs the lower peaks win (a stage recomputing nothing is
+    # taken where it lowers steps, even below the highest), then the fewer calls and moves
+    best: list[tuple[int, int, int, int, list[Stage]] | None] = [(0, 0, 0, 0, [])] + [None] * len(run)
     for i, step in enumerate(run):
         options = []
         if best[i] is not None and occupied[step] <= target:
-            e, top, total, stages = best[i]
-            options.append((e, max(top, occupied[step]), total + occupied[step], stages))
+            e, top, total, over, stages = best[i]
+            options.append((e, max(top, occupied[step]), total + occupied[step], over, stages))
         for c in ending.get(step, []):
             before = best[run.index(c.stage.first)]
             if before is not None:
-                e, top, total, stages = before
+                e, top, total, over, stages = before
                 options.append((e + c.extra_macs, max(top, c.peak), total + c.peak * len(c.stage.steps),
-                                [*stages, c.stage]))
-        best[i + 1] = min(options, key=lambda o: o[:3]) if options else None
-    return None if best[-1] is None else (best[-1][3], best[-1][0])
+                                over + c.overhead, [*stages, c.stage]))
+        best[i + 1] = min(options, key=lambda o: o[:4]) if options else None
+    return None if best[-1] is None else (best[-1][4], best[-1][0])
 
 
-def _without_idle_inplace(stages: list[Stage], peaks: dict[tuple[int, int, int], int], occupied: list[int],
+def _without_idle_inplace(stages: list[Stage], peaks: dict[tuple[int, int, int, bool], int], occupied: list[int],
                           n_steps: int) -> list[Stage]:
     """``stages`` without the in-place layers that do not lower the plan's highest step (each
     costs a kernel call per output row): without one, its step's layer-by-layer bytes are back,
     and they stay within that highest step."""
     covered = {i for st in stages for i in st.steps}
-    top = max([peaks[(st.first, st.last, st.band_rows)] for st in stages] + [occupied[i] for i in range(n_steps) if i not in covered],
+    top = max([peaks[_key(st)] for st in stages] + [occupied[i] for i in range(n_steps) if i not in covered],
               default=0)
     return [st for st in stages if len(st.steps) > 1 or occupied[st.first] > top]
+
+
+def _key(st: Stage) -> tuple[int, int, int, bool]:
+    return st.first, st.last, st.band_rows, st.slides
 
 
 def _occupied(bufs: list[Buffer], offsets: dict[str, int], step: int) -> int:

@@ -8,7 +8,10 @@ only; it runs in horizontal bands of its last layer's output rows, each band com
 layer backwards, just the rows it needs (the overlapping halo rows are recomputed, MCUNetV2-style).
 A tensor read by two layers of the band (the skip of an inverted residual block: the expand
 convolution needs halo rows, the add only the band's own) is computed once for the hull of both
-row ranges, and each reader starts at its own row. Only the stage's input and output exist whole;
+row ranges, and each reader starts at its own row. A *sliding* stage (`Stage.slides`, Halide's sliding
+window) recomputes nothing instead: each band computes only the rows no earlier band made, and the
+halo rows it shares with the previous band are moved to the front of the layer's band buffer first
+(`BandLayer.kept`), which then lives through the whole stage. Only the stage's input and output exist whole;
 every intermediate holds one band, and only from its layer to its last reader in the band (the
 bands run the layers in the same order, so band buffers of disjoint layers may share bytes). A
 squeeze-excite needs its whole input, so it is never inside a stage.
@@ -56,6 +59,17 @@ class BandLayer:
     out_rows: tuple[int, int]  # [start, stop) of its output rows written
     pad_top: int
     pad_bottom: int
+    kept: int = 0  # rows carried over from the previous band (a sliding stage): the buffer holds `window`
+
+    @property
+    def window(self) -> tuple[int, int]:
+        """[start, stop) of the rows the layer's band buffer holds: the kept rows, then the ones it computes."""
+        return self.out_rows[0] - self.kept, self.out_rows[1]
+
+    @property
+    def computes(self) -> bool:
+        """Whether the band calls the layer's kernel (a sliding band may already hold every row it needs)."""
+        return self.out_rows[1] > self.out_rows[0]
 
 
 @dataclass(frozen=True)
@@ -66,6 +80,12 @@ class Stage:
     reads: tuple[tuple[int, ...], ...] = ()  # per step, per runtime input: position of its producer, or STAGE_INPUT
     shares_input: bool = False  # the output is planned over the (dying) input
     output_lead: int = 0  # ... starting this many bytes before it (a multiple of ALIGNMENT)
+    slides: bool = False  # halo rows are kept from band to band, not recomputed
+
+    def moved_bytes(self, graph: Graph, sched: Schedule) -> int:
+        """Bytes the bands of a sliding stage move to the front of band buffers, per inference."""
+        return sum(layer.kept * row_bytes(graph, sched.steps[layer.step].output)
+                   for band in self.bands for layer in band)
 
     @property
     def first(self) -> int:
@@ -157,10 +177,11 @@ def _readers(sched: Schedule) -> dict[str, list[int]]:
     return readers
 
 
-def make_stage(graph: Graph, sched: Schedule, steps: tuple[int, ...], band_rows: int) -> Stage:
+def make_stage(graph: Graph, sched: Schedule, steps: tuple[int, ...], band_rows: int, slides: bool = False) -> Stage:
     """The bands of ``steps`` (a sub-run of one of `chains` that `stage_reads` accepts) for
     ``band_rows`` output rows each: backwards from the last layer, each layer computes the hull of
-    the rows its readers in the band need."""
+    the rows its readers in the band need; with ``slides``, only those of them that its window in
+    the previous band did not hold (the rows it shares with that window are kept)."""
     reads = stage_reads(sched, steps)
     if reads is None:
         raise ValueError(f"steps {steps} cannot form a patched stage")
@@ -170,19 +191,30 @@ def make_stage(graph: Graph, sched: Schedule, steps: tuple[int, ...], band_rows:
     if band_rows < 1:
         raise ValueError("band_rows must be at least 1")
     bands = []
+    windows: dict[int, tuple[int, int]] = {}  # per position, its window in the previous band
     for start in range(0, out_h, band_rows):
         needed: dict[int, tuple[int, int]] = {len(steps) - 1: (start, min(start + band_rows, out_h))}
         layers: list[BandLayer] = []
         for p in reversed(range(len(steps))):
-            rows = needed[p]
-            in_rows, pt, pb = _rows_needed(geometry[p], rows)
-            layers.append(BandLayer(steps[p], nodes[p].name, in_rows, rows, pt, pb))
+            before = windows.get(p)
+            lo, hi = needed.get(p, before or (0, 0))  # no reader computes this band: the window stays
+            kept = 0
+            if slides and p < len(steps) - 1 and before is not None and before[0] <= lo < before[1]:
+                kept = min(before[1], hi) - lo
+            rows = (lo + kept, hi)
+            if rows[1] > rows[0]:
+                in_rows, pt, pb = _rows_needed(geometry[p], rows)
+            else:  # every row it needs is kept: no call, nothing read
+                in_rows, pt, pb = (0, 0), 0, 0
+            layers.append(BandLayer(steps[p], nodes[p].name, in_rows, rows, pt, pb, kept))
+            windows[p] = (lo, hi)
             for src in reads[p]:
-                if src != STAGE_INPUT:
-                    lo, hi = needed.get(src, in_rows)
-                    needed[src] = (min(lo, in_rows[0]), max(hi, in_rows[1]))
+                if src != STAGE_INPUT and rows[1] > rows[0]:
+                    lo_s, hi_s = needed.get(src, in_rows)
+                    needed[src] = (min(lo_s, in_rows[0]), max(hi_s, in_rows[1]))
         bands.append(tuple(reversed(layers)))
-    stage = Stage(tuple(steps), band_rows, tuple(bands), reads)
+    stage = Stage(tuple(steps), band_rows, tuple(bands), reads,
+                  slides=slides and any(layer.kept for band in bands for layer in band))
     lead = _output_lead(graph, sched, stage)
     return replace(stage, shares_input=lead is not None, output_lead=lead or 0)
 
@@ -196,12 +228,24 @@ def band_operands(st: Stage, band: tuple[BandLayer, ...], i: int, rows: list[int
     addresses them: (buffer, bytes into it), inputs first, then the output. The buffer is
     STAGE_INPUT or STAGE_OUTPUT (the stage's whole input and output, ``in_row``/``out_row`` bytes a
     row) or the position of the layer whose band buffer it is (``rows[p]`` bytes a row, its band's
-    first row at its start); an input read from a band starts at the reader's first row in it."""
+    first row of its window at its start: `BandLayer.window`); an input read from a band starts at the
+    reader's first row in it, an output written to one after the rows it keeps."""
     layer = band[i]
     out = [(STAGE_INPUT, layer.in_rows[0] * in_row) if src == STAGE_INPUT
-           else (src, (layer.in_rows[0] - band[src].out_rows[0]) * rows[src]) for src in st.reads[i]]
-    out.append((STAGE_OUTPUT, layer.out_rows[0] * out_row) if i == len(band) - 1 else (i, 0))
+           else (src, (layer.in_rows[0] - band[src].window[0]) * rows[src]) for src in st.reads[i]]
+    out.append((STAGE_OUTPUT, layer.out_rows[0] * out_row) if i == len(band) - 1 else (i, layer.kept * rows[i]))
     return out
+
+
+def band_moves(st: Stage, b: int, i: int) -> tuple[int, int] | None:
+    """Before layer ``i`` runs in band ``b`` of a sliding stage: (rows into its buffer the kept rows
+    start at, how many) to move to its front, or None. The move goes to lower addresses (none where
+    they start at 0): a forward copy is safe even where the two ranges overlap."""
+    layer = st.bands[b][i]
+    if not layer.kept:
+        return None
+    before = st.bands[b - 1][i].window
+    return layer.window[0] - before[0], layer.kept
 
 
 def row_bytes(graph: Graph, tensor: str) -> int:
@@ -227,8 +271,8 @@ def _output_lead(graph: Graph, sched: Schedule, stage: Stage) -> int | None:
     add_reads_input = STAGE_INPUT in stage.reads[-1] and last.op == "add"
     in_row, out_row = row_bytes(graph, first.inputs[0]), row_bytes(graph, last.output)
     readers = [p for p, srcs in enumerate(stage.reads) if STAGE_INPUT in srcs]
-    lead = max([0] + [band[-1].out_rows[1] * out_row - min(nxt[p].in_rows[0] for p in readers) * in_row
-                      for band, nxt in zip(stage.bands, stage.bands[1:])])
+    lead = max([0] + [band[-1].out_rows[1] * out_row - min(nxt[p].in_rows[0] for p in readers if nxt[p].computes) * in_row
+                      for band, nxt in zip(stage.bands, stage.bands[1:]) if any(nxt[p].computes for p in readers)])
     if lead and add_reads_input:
         lead = max(lead, max(b[-1].out_rows[1] - b[-1].out_rows[0] for b in stage.bands) * out_row)
     elif STAGE_INPUT in stage.reads[-1] and not add_reads_input:  # no call may overwrite what it reads
@@ -258,8 +302,10 @@ def patched_buffers(graph: Graph, sched: Schedule, buffers: list[Buffer], stages
         x_root, y_root = sched.root[first.inputs[0]], sched.root[last.output]
         for i, step in enumerate(st.steps[:-1]):
             out = sched.steps[step].output
-            rows = max(band[i].out_rows[1] - band[i].out_rows[0] for band in st.bands)
+            rows = max(band[i].window[1] - band[i].window[0] for band in st.bands)
             last_reader = max(st.steps[p] for p, srcs in enumerate(st.reads) if i in srcs)
+            if any(band[i].kept for band in st.bands):  # its kept rows wait through the next band's earlier layers
+                step, last_reader = st.first, st.last
             by_root[out] = replace(by_root[out], size=rows * row_bytes(graph, out), first_step=step,
                                    last_step=last_reader, inplace_with=None)
         x = by_root[x_root]

@@ -4,7 +4,8 @@ The memory planner (plan/memory.py) works from lifetimes in schedule steps, in-p
 patched stage's output lead; the integer simulator (quant/simulate_patched.py) keeps every tensor
 in its own array, so neither would notice two live byte ranges placed over each other. This check
 replays the kernel calls in the order the generated C makes them, with the C's pointers (whole
-tensors at their offsets, a stage's bands addressed by `patches.band_operands`), over an arena of
+tensors at their offsets, a stage's bands addressed by `patches.band_operands`, a sliding stage's
+moves of kept rows by `patches.band_moves`), over an arena of
 tags: a call writes (tensor, byte position) tags into its output range and a scratch tag into its
 scratch, and every read must find exactly the tags of the bytes it expects. A read that finds
 anything else means a live byte was overwritten before its last reader (two simultaneously live
@@ -19,7 +20,7 @@ import numpy as np
 
 from mnv3c.errors import MnvError
 from mnv3c.ir.graph import Graph
-from mnv3c.plan.patches import STAGE_INPUT, STAGE_OUTPUT, band_operands, row_bytes
+from mnv3c.plan.patches import STAGE_INPUT, STAGE_OUTPUT, band_moves, band_operands, row_bytes
 
 _SCRATCH = -2
 _UNWRITTEN = -1
@@ -73,8 +74,15 @@ class _Arena:
         base = {STAGE_INPUT: self.plan.offset(x), STAGE_OUTPUT: self.plan.offset(y),
                 **{p: self.plan.offset(s.output) for p, s in enumerate(steps[:-1])}}
         row_of = {STAGE_INPUT: row_bytes(g, x), STAGE_OUTPUT: row_bytes(g, y), **dict(enumerate(rows[:-1]))}
-        for band in st.bands:
+        for b, band in enumerate(st.bands):
             for i, layer in enumerate(band):
+                move = band_moves(st, b, i)
+                if move is not None and move[0]:  # the kept rows to the buffer's front (a forward copy)
+                    rb, (lo, hi) = rows[i], (layer.window[0], layer.window[0] + move[1])
+                    self._read(layer.step, tensor[i], base[i] + move[0] * rb, lo * rb, hi * rb)
+                    self.tags[base[i]:base[i] + (hi - lo) * rb] = self._expected(tensor[i], lo * rb, hi * rb)
+                if not layer.computes:
+                    continue
                 operands = band_operands(st, band, i, rows, row_of[STAGE_INPUT], row_of[STAGE_OUTPUT])
                 spans = [layer.in_rows] * len(st.reads[i]) + [layer.out_rows]
                 ranges = []
