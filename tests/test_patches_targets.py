@@ -80,8 +80,8 @@ def test_every_family_bit_exact_at_the_default_and_three_budgets_on(target: str,
         schedules.add(tuple((st["first_step"], st["last_step"], st["band_rows"]) for st in sched["stages"]))
         if target == "host":  # the simulator's own patched run, as the C runs it
             p = planner(qg, target)
-            stages = [make_stage(qg, p.schedule, tuple(range(st["first_step"], st["last_step"] + 1)), st["band_rows"])
-                      for st in sched["stages"]]
+            stages = [make_stage(qg, p.schedule, tuple(range(st["first_step"], st["last_step"] + 1)), st["band_rows"],
+                                 st["halo"] == "kept") for st in sched["stages"]]
             assert np.array_equal(simulate_patched(qg, family.x_int8, p.schedule, stages).reshape(1, -1), family.sim)
         _, image = build_project(out)
         got = run_project(out, image, x_c).outputs

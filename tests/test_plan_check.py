@@ -1,6 +1,7 @@
 """plan/validate.py: the tagged-arena replay of a plan's kernel calls accepts every plan the search
 makes (plan_model runs it on every plan it returns) and rejects a plan with two live ranges over
-each other, a stage output lead that is too short, or a scratch over an operand."""
+each other, a stage output lead that is too short, a scratch over an operand, or a sliding stage
+whose kept rows are not moved."""
 
 from __future__ import annotations
 
@@ -81,3 +82,18 @@ def test_a_scratch_over_an_operand_is_caught() -> None:
                                                                      step.index: plan.offset(step.inputs[0])}))
     with pytest.raises(PlanError, match="holds a kernel's scratch"):
         check_plan(qg, bad)
+
+
+def test_a_sliding_stage_without_its_moves_is_caught(monkeypatch) -> None:
+    from mnv3c.plan import validate
+    from mnv3c.plan.patches import chains, make_stage
+
+    qg = quantize(tiny_mobilenet(seed=1), calib_inputs(4), method="minmax", progress=False)
+    p = planner(qg)
+    st = make_stage(qg, p.schedule, chains(qg, p.schedule)[0][1:], 2, slides=True)  # conv1x1 -> depthwise 3x3
+    assert st.slides
+    plan = p.plan([st])
+    check_plan(qg, plan)
+    monkeypatch.setattr(validate, "band_moves", lambda st, b, i: None)  # the kept rows stay where they were
+    with pytest.raises(PlanError, match="plan check: step"):
+        check_plan(qg, plan)

@@ -49,6 +49,11 @@ def schedule_text(schedule: dict[str, Any]) -> str:
     if not schedule["stages"]:
         return f"schedule: layer by layer, {ram}"
     stages = "; ".join(f"steps {st['first_step']}..{st['last_step']} in {st['bands']} bands of {st['band_rows']} row{'s' if st['band_rows'] != 1 else ''}"
-                       f"{' (output over its input)' if st['output_over_input'] else ''}" for st in schedule["stages"])
+                       f"{_stage_notes(st)}" for st in schedule["stages"])
     return (f"schedule: patched ({stages}), {ram}, extra {schedule['extra_macs']:,} MACs "
             f"({schedule['extra_macs_percent']:.2f} %) for the recomputed band edges")
+
+
+def _stage_notes(st: dict) -> str:
+    notes = (["halo kept"] if st.get("halo") == "kept" else []) + (["output over its input"] if st["output_over_input"] else [])
+    return f" ({', '.join(notes)})" if notes else ""
