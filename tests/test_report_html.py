@@ -71,7 +71,8 @@ def test_memory_timeline_holds_every_arena_block_without_overlap(compiled) -> No
         for b in blocks[i + 1:]:
             live_together = a["first_step"] <= b["last_step"] and b["first_step"] <= a["last_step"]
             apart = a["offset"] + a["bytes"] <= b["offset"] or b["offset"] + b["bytes"] <= a["offset"]
-            assert not live_together or apart, (a, b)
+            planned_over = b["over"] == a["name"] or a["over"] == b["name"]  # plan/validate.py replays those
+            assert not live_together or apart or planned_over, (a, b)
     peak = max(occupied_bytes(blocks, s) for s in range(len(report["layers"])))
     assert peak == report["arena_lower_bound_bytes"]
     assert f"peak: {peak:,} B live" in (compiled["calibrated"] / "report.html").read_text()

@@ -453,14 +453,18 @@ def _schedule_report(g: Graph, plan: ModelPlan, calls: list[int]) -> dict[str, A
 
 
 def _timeline(g: Graph, plan: ModelPlan) -> list[dict[str, Any]]:
-    """Every arena block: a buffer (the steps it lives across) or a step's kernel scratch."""
+    """Every arena block: a buffer (the steps it lives across; `over`: the buffer whose bytes it may
+    share while both live, an in-place output or a patched stage's output over its input) or a
+    step's kernel scratch."""
     spans = plan.schedule.lifetimes()
     planned = {b.name: b for b in plan.buffers}
     blocks = [{"name": root, "kind": "buffer", "offset": plan.memory.offsets[root], "bytes": planned[root].size,
-               "first_step": planned[root].first_step, "last_step": planned[root].last_step}
+               "first_step": planned[root].first_step, "last_step": planned[root].last_step,
+               "over": planned[root].inplace_with}
               for root, _ in sorted(spans.items(), key=lambda kv: (kv[1], kv[0]))]
     blocks += [{"name": f"{plan.schedule.steps[step].node} scratch", "kind": "scratch",
-                "offset": plan.memory.scratch_offsets[step], "bytes": size, "first_step": step, "last_step": step}
+                "offset": plan.memory.scratch_offsets[step], "bytes": size, "first_step": step, "last_step": step,
+                "over": None}
                for step, size in sorted(plan.scratch.items())]
     return blocks
 
