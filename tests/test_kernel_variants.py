@@ -324,9 +324,10 @@ def test_arm_dsp_depthwise_pairs_under_qemu(target: str, tmp_path: Path) -> None
 
 # --- the arm_dsp 1x1 convolution's channel-pair rows (mnv3c_dsp_quad_row): MobileNet channel counts ---
 
-def _pw_row_case(in_c: int, out_c: int, pixels: int, lut: bool, seed: int) -> Case:
-    """A conv1x1 case of in_c -> out_c over one row of `pixels`, without a clamp and with (lut) or
-    without a table, on which the short output stage is proven exact (so that the rows run it)."""
+def _pw_case(in_c: int, out_c: int, pixels: int, act: str, kernel: str, seed: int) -> Case:
+    """A conv1x1 case of in_c -> out_c over one row of `pixels` for `kernel` (the _short one: the short
+    output stage proven exact, so that it runs), its activation `act`: "none" (no clamp, no table),
+    "lut" (a table, no clamp) or "clamp" (a clamp, no table); the other picks random."""
     for attempt in range(1000):
         rng = np.random.default_rng([seed, attempt])
         forced = [in_c, out_c, 1, pixels]  # conv_case's first picks: channels in, out, then h, w
@@ -336,9 +337,29 @@ def _pw_row_case(in_c: int, out_c: int, pixels: int, lut: bool, seed: int) -> Ca
 
         case = BUILDERS["conv1x1_s8"](pick, rng)
         p = case.params
-        if (p["act_min"], p["act_max"]) == (-128, 127) and (p["lut"] is not None) == lut and _short(case):
-            return replace(case, kernel="conv1x1_s8_arm_dsp_short")
-    raise AssertionError(f"no short-exact case for {in_c} -> {out_c}")
+        got = "clamp" if (p["act_min"], p["act_max"]) != (-128, 127) else "lut" if p["lut"] is not None else "none"
+        if got == act and (not kernel.endswith("_short") or _short(case)):
+            return replace(case, kernel=kernel)
+    raise AssertionError(f"no {act} case of {kernel} for {in_c} -> {out_c}")
+
+
+def _pw_row_case(in_c: int, out_c: int, pixels: int, lut: bool, seed: int) -> Case:
+    """A case of conv1x1_s8_arm_dsp_short's rows: no clamp, with (lut) or without a table."""
+    return _pw_case(in_c, out_c, pixels, "lut" if lut else "none", "conv1x1_s8_arm_dsp_short", seed)
+
+
+def _run_cases(cases: list[tuple[Kernel, Case]], target: str, tmp_path: Path) -> None:
+    """The cases in one image under QEMU on `target`: all pass."""
+    kernels = {k.name: k for k, _ in cases}.values()
+    driver = tmp_path / "driver.c"
+    driver.write_text(_driver(cases))
+    files = sorted({f for k in kernels for f in (*k.sources, *k.headers)})
+    dirs = tuple(sorted({RUNTIME, *(RUNTIME / Path(f).parent for f in files)}))
+    sources = [driver, *sorted({RUNTIME / s for k in kernels for s in k.sources})]
+    board = resolve_board(target, None, run=True)
+    elf = build(board, sources, tmp_path / "driver.elf", include_dirs=dirs).elf
+    lines = run_elf(board, elf, timeout_s=120).stdout_lines
+    assert f"{len(cases)} passed, 0 failed" in lines, "\n".join(lines[-8:])
 
 
 # (in_c, out_c, pixels): in_c 5-8 (two groups, the fewest the rows take) to 96, odd and even numbers of
@@ -353,16 +374,26 @@ def test_arm_dsp_pointwise_rows_under_qemu(target: str, tmp_path: Path) -> None:
     """conv1x1_s8_arm_dsp_short's rows of channel pairs (both streams, both stages, the leftovers
     through the clamp body) give the bytes of mnv3c.quant.intops on MobileNet-like channel counts."""
     kernel = KERNELS["conv1x1_s8_arm_dsp_short"]
-    cases = [(kernel, _pw_row_case(*shape, lut, 10 * i + lut))
-             for i, shape in enumerate(PW_ROW_SHAPES) for lut in (False, True)]
-    driver = tmp_path / "driver.c"
-    driver.write_text(_driver(cases))
-    dirs = tuple(sorted({RUNTIME, *(RUNTIME / Path(f).parent for f in (*kernel.sources, *kernel.headers))}))
-    board = resolve_board(target, None, run=True)
-    elf = build(board, [driver, *sorted(RUNTIME / s for s in kernel.sources)], tmp_path / "driver.elf",
-                include_dirs=dirs).elf
-    lines = run_elf(board, elf, timeout_s=120).stdout_lines
-    assert f"{len(cases)} passed, 0 failed" in lines, "\n".join(lines[-8:])
+    _run_cases([(kernel, _pw_row_case(*shape, lut, 10 * i + lut))
+                for i, shape in enumerate(PW_ROW_SHAPES) for lut in (False, True)], target, tmp_path)
+
+
+# (in_c, out_c, pixels), every pixel count odd: a lone last pixel after groups of four and none (1),
+# 1 or 3 (a pair first) left over; in_c 4 (one group) to 96, odd numbers of groups; out_c with a last
+# partial block of channels (30, 3, 6, 21), an odd number of blocks (12, 20, 44: dense's last block twice)
+PW_LONE_SHAPES = [(21, 30, 5), (96, 12, 9), (48, 3, 7), (9, 20, 1), (4, 6, 3), (40, 44, 11), (13, 21, 13)]
+# (entry point, activation): the general stage, and the three modes of the short one
+PW_LONE_MODES = [("conv1x1_s8_arm_dsp", "clamp"), ("conv1x1_s8_arm_dsp_short", "none"),
+                 ("conv1x1_s8_arm_dsp_short", "lut"), ("conv1x1_s8_arm_dsp_short", "clamp")]
+
+
+@pytest.mark.parametrize("target", ["cortex-m4", "cortex-m7", "cortex-m33"])
+def test_arm_dsp_pointwise_lone_pixel_under_qemu(target: str, tmp_path: Path) -> None:
+    """conv1x1_s8_arm_dsp's lone last pixel (odd pixel counts: a dense layer on the conv's weights)
+    gives the bytes of mnv3c.quant.intops in every output stage mode of both entry points."""
+    _run_cases([(KERNELS[name], _pw_case(*shape, act, name, 100 * i + j))
+                for i, shape in enumerate(PW_LONE_SHAPES) for j, (name, act) in enumerate(PW_LONE_MODES)],
+               target, tmp_path)
 
 
 # --- whole models: the rules really pick the variants, and the result stays bit-exact -------------

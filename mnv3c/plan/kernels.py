@@ -56,11 +56,11 @@ _ARM_MVE_HEADERS = ("arm_mve/mnv3c_arm_mve.h", "arm_mve/mnv3c_mve_dot.h", "arm_m
 
 
 def _variant_pair(name: str, params_type: str, folder: str, headers: tuple[str, ...], layout: str,
-                  out_stage: str = "dsp_out_table") -> tuple[Kernel, Kernel]:
+                  out_stage: str = "dsp_out_table", calls: tuple[str, ...] = ()) -> tuple[Kernel, Kernel]:
     """A variant and its _short twin (same C file: the proven short output stage, read from the
     ``out_stage`` table; arm_dsp/mnv3c_dsp_requant.h, arm_mve/mnv3c_mve_requant.h; the riscv twins
-    read the plain multipliers: out_stage "")."""
-    sources = (f"{folder}/{name}.c",)
+    read the plain multipliers: out_stage ""); ``calls``: the files of the kernels it calls."""
+    sources = (f"{folder}/{name}.c", *calls)
     return (Kernel(name, params_type, sources, headers=headers, layout=layout),
             Kernel(f"{name}_short", params_type, sources, headers=headers, layout=layout, out_stage=out_stage))
 
@@ -149,7 +149,9 @@ KERNELS: dict[str, Kernel] = {
             scratch=_se_scratch,
         ),
         # runtime_c/arm_dsp/: Cortex-M4/M7/M33 with the DSP extension (SMLAD, SXTB16)
-        *_variant_pair("conv1x1_s8_arm_dsp", "mnv3c_conv2d_params", "arm_dsp", _ARM_DSP_HEADERS, "pointwise_dsp"),
+        # (a lone last pixel is a dense layer: same weight layout and output stage)
+        *_variant_pair("conv1x1_s8_arm_dsp", "mnv3c_conv2d_params", "arm_dsp", _ARM_DSP_HEADERS, "pointwise_dsp",
+                       calls=("arm_dsp/dense_s8_arm_dsp.c",)),
         *_variant_pair("conv2d_s8_arm_dsp", "mnv3c_conv2d_params", "arm_dsp", _ARM_DSP_HEADERS, "pointwise_dsp"),
         *_variant_pair("conv2d_s8_arm_dsp16", "mnv3c_conv2d_params", "arm_dsp", _ARM_DSP_HEADERS, "pointwise_dsp16"),
         Kernel("conv2d_s8_arm_dsp_rgb_short", "mnv3c_conv2d_params", ("arm_dsp/conv2d_s8_arm_dsp_rgb.c",),

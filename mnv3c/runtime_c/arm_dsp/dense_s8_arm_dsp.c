@@ -11,7 +11,8 @@
  * inside the loop, out of line so that the three short modes share it; a last odd block is computed
  * twice (as both blocks). Output channels past out_features (zero rows) are computed and dropped.
  * Precondition (plan/kernels.py): in_features <= MNV3C_PW_MAX_C.
- * Two entry points as in conv1x1_s8_arm_dsp.c (_short: the proven short output stage).
+ * Two entry points as in conv1x1_s8_arm_dsp.c (_short: the proven short output stage), which also
+ * calls them for the lone last pixel of an odd pixel count (same weights, same output stage).
  */
 #include "mnv3c_arm_dsp.h"
 #include "mnv3c_dsp_gemm.h"
