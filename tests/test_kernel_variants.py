@@ -288,12 +288,14 @@ def _dw_pair_case(kernel: tuple[int, int], stride: int, out_w: int, channels: in
 
 
 def _dw_pair_cases() -> list[tuple[Kernel, Case]]:
-    """3x3 (written out) and 5x5 (rows of five) at output widths 1, 2, 3, 5 and strides 1, 2, with 4, 7
-    (a partial last group) and 36 channels (more groups than one chunk of sums); 1x3 and 2x2 (one tap
-    per iteration). Each case on the general entry point and, where the rule holds, the _short one."""
+    """3x3 and 5x5 (the last 9 and all 25 of the written-out taps) at output widths 1, 2, 3, 5 and strides
+    1, 2, with 4, 7 (a partial last group) and 36 channels (more groups than one chunk of sums); 1x3 and
+    2x2 (fewer written-out taps) and 7x7 (more than written out: one tap per iteration). Each case on the
+    general entry point and, where the rule holds, the _short one."""
     rng = np.random.default_rng(2026)
     shapes = [(k, s, w, c) for k in ((3, 3), (5, 5)) for s in (1, 2) for w in (1, 2, 3, 5) for c in (4, 7, 36)]
     shapes += [(k, s, 3, c) for k in ((1, 3), (2, 2)) for s in (1, 2) for c in (7, 36)]
+    shapes += [((7, 7), s, w, c) for s in (1, 2) for w, c in ((3, 7), (4, 36))]
     out = []
     for shape in shapes:
         case = _dw_pair_case(*shape, rng)

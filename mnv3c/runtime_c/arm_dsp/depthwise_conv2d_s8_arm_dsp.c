@@ -24,16 +24,17 @@
  * SMLABB/SMLATT accumulate four channels of both pixels: 18 instructions for 8 MACs (the one-pixel
  * design it replaces: 9 for 4 MACs). The eight sums (r4-r11), the table and weight cursors (r12, lr)
  * and four temporaries take every register, hence b + c on the stack, read into the temporary that
- * is free at that point. The 3x3 taps are written out; 5x5 loops over rows of five written-out taps (3
- * instructions per row); any other kernel loops one tap at a time (3 per tap). In the SHORT and
- * SHORT_LUT modes the routine ends each group with the short stage of its eight values (as
- * mnv3c_dsp_store_pq: 6.5 instructions per value, + 1 for the table); about 19 more per group keep
- * its cursors on the stack, and about 25 per pair of a run step b and y. Measured on Cortex-M7,
- * MobileNetV3-Small 96x96: 5x5 layers 0.34-0.36 MAC/instruction, 3x3 0.27-0.30 (the first depthwise
- * layer, 16 channels in 1-row bands, 0.273; before runs and b-relative tables 0.33-0.35 and 0.22-0.28).
- * Otherwise
- * (SHORT_CLAMP, GENERAL) the routine leaves the sums of up to MNV3C_DW_CHUNK groups in a buffer for
- * store_groups.
+ * is free at that point. MNV3C_DW_WRITTEN (25) taps are written out, one after the other: a kernel
+ * of at most 25 taps (5x5, 3x3, ...) enters them at tap 25 - taps and runs to the end with no loop
+ * (5x5 looped over rows of five before: 15 instructions more per group, 2.7% of a 5x5 layer; the 11
+ * taps more than that body and the 3x3 one cost 724 bytes of code); more taps loop one at a time (3
+ * per tap). In the SHORT and SHORT_LUT modes the routine ends each group with the short stage of its
+ * eight values (as mnv3c_dsp_store_pq: 6.5 instructions per value, + 1 for the table); about 19 more
+ * per group keep its cursors on the stack, and about 25 per pair of a run step b and y. Measured on
+ * Cortex-M7, MobileNetV3-Small 96x96: 5x5 layers 0.35-0.37 MAC/instruction, 3x3 0.29-0.30 and 0.273
+ * for the first depthwise layer (16 channels, 1-row bands; before the runs, the b-relative tables and
+ * the written-out 5x5: 0.33-0.35, 0.28 and 0.217). Otherwise (SHORT_CLAMP, GENERAL) the routine
+ * leaves the sums of up to MNV3C_DW_CHUNK groups in a buffer for store_groups.
  *
  * Weights: "depthwise_dsp" (mnv3c/codegen/layouts.py): int16, per group of four channels (in_c padded
  * with zeros to a multiple of 4) and per tap, [w c0, w c2, w c1, w c3]; twice the bytes of the int8
@@ -50,7 +51,8 @@
 #include "mnv3c_arm_dsp.h"
 #include "mnv3c_dsp_gemm.h"
 
-#define MNV3C_DW_CHUNK 8 /* groups whose sums pair_sums leaves in the buffer per call (stage 0) */
+#define MNV3C_DW_CHUNK 8    /* groups whose sums pair_sums leaves in the buffer per call (stage 0) */
+#define MNV3C_DW_WRITTEN 25 /* taps written out in pair_sums (a 5x5 kernel; fewer run the last ones) */
 
 /* What pair_sums reads (the assembly addresses the fields by offset). */
 typedef struct {
@@ -66,8 +68,9 @@ typedef struct {
     int32_t qd;
     int32_t stage;            /* 0: sums to the buffer; 1: SHORT stage; 2: SHORT_LUT stage */
     const int8_t *lut128;
-    int32_t body;             /* 2: the 3x3 taps written out; 1: rows of five; 0: one tap per iteration;
+    int32_t body;             /* 2: the last taps of MNV3C_DW_WRITTEN written out; 0: one tap per iteration;
                                * 3: pixel p alone, one tap per iteration */
+    int32_t skip;             /* body 2: MNV3C_DW_WRITTEN - taps, the written-out taps not run */
     int32_t pairs;            /* stages 1, 2: pairs run with this table, each window bstep bytes on (else 1) */
     int32_t bstep;
     int32_t ystep;            /* and y ystep bytes on (2 * in_c) */
@@ -94,7 +97,6 @@ typedef struct {
     "smlabb r9, r1, r2, r9\n\t"         \
     "smlatt r11, r1, r2, r11\n\t"
 #define MNV3C_DW_TAP5 MNV3C_DW_TAP MNV3C_DW_TAP MNV3C_DW_TAP MNV3C_DW_TAP MNV3C_DW_TAP
-#define MNV3C_DW_TAP3 MNV3C_DW_TAP MNV3C_DW_TAP MNV3C_DW_TAP
 
 /* The short stage of one channel of both pixels, as mnv3c_dsp_store_pq (mnv3c_dsp_requant.h): {mx, k, r}
  * by LDM from the cursor r3, sums P, Q in place, stores at byte I of yp (r12) and yq (lr). */
@@ -173,17 +175,17 @@ static __attribute__((noinline)) void pair_sums(dw_job *job)
         "ldr lr, [%[j], %[owt]]\n\t"
         "ldr r1, [%[j], %[obody]]\n\t"
         "adr r2, 21f\n\t"
-        "cmp r1, #1\n\t"
+        "cmp r1, #3\n\t"
         "bne 94f\n\t"
-        "adr r2, 25f\n\t"
+        "adr r2, 31f\n\t"
         "94:\n\t"
         "cmp r1, #2\n\t"
-        "bne 95f\n\t"
-        "adr r2, 39f\n\t"
-        "95:\n\t"
-        "cmp r1, #3\n\t"
         "bne 98f\n\t"
-        "adr r2, 31f\n\t"
+        "adr r2, 40f\n\t" /* the written-out taps from skip on: tap 0 plus skip tap lengths */
+        "adr r3, 41f\n\t"
+        "sub r3, r3, r2\n\t"
+        "ldr r1, [%[j], %[oskip]]\n\t"
+        "mla r2, r1, r3, r2\n\t"
         "98:\n\t"
         "orr r2, r2, #1\n\t" /* Thumb addresses for LDR PC */
         "str r2, [sp, #36]\n\t"
@@ -207,17 +209,11 @@ static __attribute__((noinline)) void pair_sums(dw_job *job)
         "ldr r12, [sp, #32]\n\t"
         "ldr pc, [sp, #36]\n\t"
         ".p2align 2\n\t"
-        "39:\n\t"
-        MNV3C_DW_TAP3
-        MNV3C_DW_TAP3
-        MNV3C_DW_TAP3
-        "ldr pc, [sp, #40]\n\t"
-        ".p2align 2\n\t"
-        "25:\n\t"
-        MNV3C_DW_TAP5
-        "ldr r3, [sp, #8]\n\t"
-        "cmp r12, r3\n\t"
-        "bne 25b\n\t"
+        "40:\n\t"
+        MNV3C_DW_TAP
+        "41:\n\t"
+        MNV3C_DW_TAP MNV3C_DW_TAP MNV3C_DW_TAP MNV3C_DW_TAP
+        MNV3C_DW_TAP5 MNV3C_DW_TAP5 MNV3C_DW_TAP5 MNV3C_DW_TAP5
         "ldr pc, [sp, #40]\n\t"
         ".p2align 2\n\t"
         "21:\n\t"
@@ -324,14 +320,13 @@ static __attribute__((noinline)) void pair_sums(dw_job *job)
           [otab] "i"(offsetof(dw_job, tab)), [osums] "i"(offsetof(dw_job, sums)),
           [ogroups] "i"(offsetof(dw_job, groups)), [oy] "i"(offsetof(dw_job, y)), [oqd] "i"(offsetof(dw_job, qd)),
           [ostage] "i"(offsetof(dw_job, stage)), [olut] "i"(offsetof(dw_job, lut128)),
-          [obody] "i"(offsetof(dw_job, body)), [opairs] "i"(offsetof(dw_job, pairs)),
+          [obody] "i"(offsetof(dw_job, body)), [oskip] "i"(offsetof(dw_job, skip)), [opairs] "i"(offsetof(dw_job, pairs)),
           [obstep] "i"(offsetof(dw_job, bstep)), [oystep] "i"(offsetof(dw_job, ystep))
         : "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "lr", "cc", "memory");
 }
 
 #undef MNV3C_DW_TAP
 #undef MNV3C_DW_TAP5
-#undef MNV3C_DW_TAP3
 #undef MNV3C_DW_STAGE
 #undef MNV3C_DW_STAGE_TAIL
 #undef MNV3C_DW_LUT
@@ -461,7 +456,7 @@ static __attribute__((noinline, noclone)) void depthwise(const mnv3c_depthwise_c
             inner[2 * t] = off, inner[2 * t + 1] = off + sw * C;
         }
     }
-    job.stage = stage, job.lut128 = s.lut128, job.bstep = bstep;
+    job.stage = stage, job.lut128 = s.lut128, job.bstep = bstep, job.skip = MNV3C_DW_WRITTEN - taps;
     job.step = mode != MNV3C_DSP_GENERAL ? (int32_t)(MNV3C_DSP_TABLE_BLOCK * sizeof(int32_t)) : 0;
     for (i = 0; i < npix;) {
         const uintptr_t b = (uintptr_t)x + (uint32_t)(((oy * sh - p->pad_top) * p->in_w + ox * sw - p->pad_left) * C);
@@ -480,7 +475,7 @@ static __attribute__((noinline, noclone)) void depthwise(const mnv3c_depthwise_c
             tab = edge;
         }
         job.tab = tab, job.end = tab + 2 * taps, job.qd = yq != NULL ? C : 0;
-        job.body = yq == NULL ? 3 : taps == 9 && kw == 3 ? 2 : kw == 5;
+        job.body = yq == NULL ? 3 : taps <= MNV3C_DW_WRITTEN ? 2 : 0;
         if (stage != 0 && whole > 0) { /* a lone p: q's bytes on p's, the same */
             job.wt = w16, job.c = b, job.groups = whole, job.start = s.mult, job.y = y;
             job.pairs = n, job.ystep = 2 * C;
