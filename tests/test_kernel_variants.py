@@ -288,12 +288,14 @@ def _dw_pair_case(kernel: tuple[int, int], stride: int, out_w: int, channels: in
 
 
 def _dw_pair_cases() -> list[tuple[Kernel, Case]]:
-    """3x3 (written out) and 5x5 (rows of five) at output widths 1, 2, 3, 5 and strides 1, 2, with 4, 7
-    (a partial last group) and 36 channels (more groups than one chunk of sums); 1x3 and 2x2 (one tap
-    per iteration). Each case on the general entry point and, where the rule holds, the _short one."""
+    """3x3 and 5x5 (the last 9 and all 25 of the written-out taps) at output widths 1, 2, 3, 5 and strides
+    1, 2, with 4, 7 (a partial last group) and 36 channels (more groups than one chunk of sums); 1x3 and
+    2x2 (fewer written-out taps) and 7x7 (more than written out: one tap per iteration). Each case on the
+    general entry point and, where the rule holds, the _short one."""
     rng = np.random.default_rng(2026)
     shapes = [(k, s, w, c) for k in ((3, 3), (5, 5)) for s in (1, 2) for w in (1, 2, 3, 5) for c in (4, 7, 36)]
     shapes += [(k, s, 3, c) for k in ((1, 3), (2, 2)) for s in (1, 2) for c in (7, 36)]
+    shapes += [((7, 7), s, w, c) for s in (1, 2) for w, c in ((3, 7), (4, 36))]
     out = []
     for shape in shapes:
         case = _dw_pair_case(*shape, rng)
@@ -310,6 +312,81 @@ def test_arm_dsp_depthwise_pairs_under_qemu(target: str, tmp_path: Path) -> None
     strides, every written-out tap loop, chunked sums) give the bytes of mnv3c.quant.intops."""
     cases = _dw_pair_cases()
     assert {c.kernel for _, c in cases} == {"depthwise_conv2d_s8_arm_dsp", "depthwise_conv2d_s8_arm_dsp_short"}
+    driver = tmp_path / "driver.c"
+    driver.write_text(_driver(cases))
+    kernels = {k.name: k for k, _ in cases}.values()
+    files = sorted({f for k in kernels for f in (*k.sources, *k.headers)})
+    dirs = tuple(sorted({RUNTIME, *(RUNTIME / Path(f).parent for f in files)}))
+    sources = [driver, *sorted({RUNTIME / s for k in kernels for s in k.sources})]
+    board = resolve_board(target, None, run=True)
+    elf = build(board, sources, tmp_path / "driver.elf", include_dirs=dirs).elf
+    lines = run_elf(board, elf, timeout_s=120).stdout_lines
+    assert f"{len(cases)} passed, 0 failed" in lines, "\n".join(lines[-8:])
+
+
+# --- the arm_dsp depthwise kernel's runs of inside pairs: band calls (any rows, a padded side or not) ---
+
+def _dw_band_case(kernel: tuple[int, int], stride: int, out_hw: tuple[int, int], pads: tuple[int, int, int, int],
+                  channels: int, activation: str, seed: int) -> Case:
+    """A depthwise case of out_hw outputs under pads (top, left, bottom, right), as a patched schedule's
+    band calls see them (padding on some sides only, one output row, an input row or column the
+    windows do not reach at stride 2); activation "none" and "lut" run the SHORT and SHORT_LUT stages
+    (the runs inside pair_sums), "clamp" the C stage. Quantization as in test_kernels_c.depthwise_case,
+    redrawn until the short stage is proven exact (both entry points then run the case)."""
+    (kh, kw), (out_h, out_w) = kernel, out_hw
+    for attempt in range(100):
+        rng = np.random.default_rng([seed, attempt])
+
+        def pick(options):
+            return list(options)[rng.integers(len(options))]
+
+        extra = (stride - 1) * int(rng.integers(2)), (stride - 1) * int(rng.integers(2))
+        h, w = (out_h - 1) * stride + kh - pads[0] - pads[2] + extra[0], (out_w - 1) * stride + kw - pads[1] - pads[3] + extra[1]
+        g = dict(kernel=kernel, strides=(stride, stride), dilations=(1, 1), pads=pads, h=h, w=w, oh=out_h, ow=out_w)
+        x = rng.integers(-128, 128, (1, channels, h, w)).astype(np.int8)
+        wt = _weights(pick, rng, (channels, 1) + kernel)
+        abs_sums = np.abs(wt.astype(np.int64)).sum(axis=(1, 2, 3))
+        bias = _bias(pick, rng, abs_sums)
+        zx, zy = _zp(pick, rng), _zp(pick, rng)
+        mult, shift = _requant(pick, rng, channels, int((abs_sums * 255 + np.abs(bias)).max()))
+        lo, hi, lut = {"none": (-128, 127, None), "lut": (-128, 127, rng.integers(-128, 128, 256).astype(np.int8)),
+                       "clamp": (zy, min(127, zy + 40), None)}[activation]
+        y = q.depthwise_conv2d(x, wt, bias, zx, zy, mult, shift, g["strides"], pads, g["dilations"], lo, hi, lut)
+        assert y.shape[2:] == out_hw
+        params = dict(_geometry(g), in_c=channels, ch_mult=1, input_zp=zx, output_zp=zy, act_min=lo, act_max=hi,
+                      weights=wt[:, 0].transpose(1, 2, 0),
+                      bias_folded=bias - zx * wt.astype(np.int64).sum(axis=(1, 2, 3)),
+                      out_mult=mult, out_shift=shift, lut=lut)
+        case = Case("depthwise_conv2d_s8", "depthwise_conv2d", params, [nhwc(x)], nhwc(y))
+        if _short(case):
+            return case
+    raise AssertionError("no short-exact case")
+
+
+def _dw_band_cases() -> list[tuple[Kernel, Case]]:
+    """3x3 and 5x5 at strides 1 and 2 under every padding a band call gets (all sides, top and sides,
+    sides only, bottom and sides, one side alone, none), output rows of odd and even widths (runs of
+    inside pairs, pairs crossing rows inside and into a padded column), 1 to 3 rows, 4, 7, 16 and 36
+    channels, on both entry points."""
+    sides = [(1, 1, 1, 1), (1, 1, 0, 1), (0, 1, 0, 1), (0, 1, 1, 1), (1, 0, 0, 0), (0, 1, 0, 0), (0, 0, 1, 0),
+             (0, 0, 0, 1), (0, 0, 0, 0)]
+    sizes = [(1, 12), (1, 7), (2, 9), (3, 6), (1, 24), (2, 5), (3, 13)]
+    out = []
+    for i, (kernel, stride, side) in enumerate((k, s, p) for k in ((3, 3), (5, 5)) for s in (1, 2) for p in sides):
+        pads = tuple(kernel[j % 2] // 2 * on for j, on in enumerate(side))
+        case = _dw_band_case(kernel, stride, sizes[i % len(sizes)], pads, (4, 7, 16, 36)[i % 4],
+                             ("none", "lut", "clamp")[i % 3], 100 + i)
+        out.append((KERNELS["depthwise_conv2d_s8_arm_dsp"], replace(case, kernel="depthwise_conv2d_s8_arm_dsp")))
+        out.append((KERNELS["depthwise_conv2d_s8_arm_dsp_short"],
+                    replace(case, kernel="depthwise_conv2d_s8_arm_dsp_short")))
+    return out
+
+
+@pytest.mark.parametrize("target", ["cortex-m4", "cortex-m7", "cortex-m33"])
+def test_arm_dsp_depthwise_bands_under_qemu(target: str, tmp_path: Path) -> None:
+    """depthwise_conv2d_s8_arm_dsp's runs of inside pairs and its padded-pair tables, on band-call
+    geometries, give the bytes of mnv3c.quant.intops."""
+    cases = _dw_band_cases()
     driver = tmp_path / "driver.c"
     driver.write_text(_driver(cases))
     kernels = {k.name: k for k, _ in cases}.values()
