@@ -420,6 +420,33 @@ static __attribute__((noinline)) void fill_edge(const mnv3c_depthwise_conv2d_par
     }
 }
 
+/* What the C side of a job does, per pair of its run: the groups in stage 0 (chunks of sums through
+ * store_groups), and a last partial group (group_tail). */
+static __attribute__((noinline)) void c_pairs(dw_job *job, const mnv3c_dsp_out *s, uintptr_t b, int32_t n,
+                                              int8_t *y, int32_t taps, int mode)
+{
+    const int32_t C = s->out_c, whole = C >> 2;
+    const mnv3c_dsp_word *const w16 = job->wt;
+    int32_t sums[8 * MNV3C_DW_CHUNK];
+    int32_t k, g;
+    for (k = 0; k < n; ++k, b += (uint32_t)job->bstep, y += 2 * C) {
+        int8_t *const yq = job->qd != 0 ? y + C : NULL;
+        for (g = 0; g < whole && job->stage == 0; g += job->groups) {
+            job->wt = w16 + 2 * g * taps, job->c = b + (uint32_t)(4 * g), job->sums = sums;
+            job->start = mode != MNV3C_DSP_GENERAL ? s->mult + g * MNV3C_DSP_TABLE_BLOCK : mnv3c_dsp_zero_start;
+            job->groups = whole - g < MNV3C_DW_CHUNK ? whole - g : MNV3C_DW_CHUNK;
+            pair_sums(job);
+            store_groups(s, 4 * g, sums, job->groups, y, yq, mode);
+        }
+        if ((C & 3) != 0) {
+            group_tail(s, job->tab, b, taps, 4 * whole, C & 3, w16 + 2 * whole * taps, y, mode);
+            if (yq != NULL) {
+                group_tail(s, job->tab + 1, b, taps, 4 * whole, C & 3, w16 + 2 * whole * taps, yq, mode);
+            }
+        }
+    }
+}
+
 /*
  * The kernel for every output stage (mode at run time: the stages differ only in pair_sums' stage and
  * in store_groups). Pairs go in raster order; a pair of one row with every tap of both pixels inside
@@ -440,7 +467,6 @@ static __attribute__((noinline, noclone)) void depthwise(const mnv3c_depthwise_c
     const mnv3c_dsp_out s = out_of(p);
     const mnv3c_dsp_word *const w16 = (const mnv3c_dsp_word *)(const void *)p->weights;
     int32_t inner[2 * MNV3C_DW_DSP_MAX_TAPS], edge[2 * MNV3C_DW_DSP_MAX_TAPS];
-    int32_t sums[8 * MNV3C_DW_CHUNK];
     int32_t zrow[MNV3C_DW_DSP_MAX_C / 4];
     int32_t i, oy = 0, ox = 0, c, ky, kx;
     dw_job job;
@@ -456,14 +482,14 @@ static __attribute__((noinline, noclone)) void depthwise(const mnv3c_depthwise_c
             inner[2 * t] = off, inner[2 * t + 1] = off + sw * C;
         }
     }
-    job.stage = stage, job.lut128 = s.lut128, job.bstep = bstep, job.skip = MNV3C_DW_WRITTEN - taps;
+    job.stage = stage, job.lut128 = s.lut128, job.bstep = bstep, job.ystep = 2 * C, job.skip = MNV3C_DW_WRITTEN - taps;
     job.step = mode != MNV3C_DSP_GENERAL ? (int32_t)(MNV3C_DSP_TABLE_BLOCK * sizeof(int32_t)) : 0;
     for (i = 0; i < npix;) {
         const uintptr_t b = (uintptr_t)x + (uint32_t)(((oy * sh - p->pad_top) * p->in_w + ox * sw - p->pad_left) * C);
         int8_t *const yq = i + 1 < npix ? y + C : NULL; /* a lone last pixel: q is p again */
         const int p_in = oy >= oy_lo && oy < oy_hi && ox >= ox_lo && ox < ox_hi;
         const int32_t *tab = inner;
-        int32_t n = 1, k, g;
+        int32_t n = 1;
         if (p_in && yq != NULL && ox + 1 < ox_hi) {
             n = (ox_hi - ox) >> 1;
         } else if (!p_in || yq != NULL) {
@@ -476,27 +502,13 @@ static __attribute__((noinline, noclone)) void depthwise(const mnv3c_depthwise_c
         }
         job.tab = tab, job.end = tab + 2 * taps, job.qd = yq != NULL ? C : 0;
         job.body = yq == NULL ? 3 : taps <= MNV3C_DW_WRITTEN ? 2 : 0;
+        job.wt = w16, job.c = b, job.groups = whole, job.pairs = stage != 0 ? n : 1;
         if (stage != 0 && whole > 0) { /* a lone p: q's bytes on p's, the same */
-            job.wt = w16, job.c = b, job.groups = whole, job.start = s.mult, job.y = y;
-            job.pairs = n, job.ystep = 2 * C;
+            job.start = s.mult, job.y = y;
             pair_sums(&job);
         }
-        for (k = 0; k < n && (stage == 0 || (C & 3) != 0); ++k) {
-            int8_t *const yk = y + 2 * k * C, *const yqk = yq != NULL ? yk + C : NULL;
-            const uintptr_t bk = b + (uint32_t)(k * bstep);
-            for (g = 0; g < whole && stage == 0; g += job.groups) {
-                job.wt = w16 + 2 * g * taps, job.c = bk + (uint32_t)(4 * g), job.pairs = 1, job.sums = sums;
-                job.start = mode != MNV3C_DSP_GENERAL ? s.mult + g * MNV3C_DSP_TABLE_BLOCK : mnv3c_dsp_zero_start;
-                job.groups = whole - g < MNV3C_DW_CHUNK ? whole - g : MNV3C_DW_CHUNK;
-                pair_sums(&job);
-                store_groups(&s, 4 * g, sums, job.groups, yk, yqk, mode);
-            }
-            if ((C & 3) != 0) {
-                group_tail(&s, tab, bk, taps, 4 * whole, C & 3, w16 + 2 * whole * taps, yk, mode);
-                if (yqk != NULL) {
-                    group_tail(&s, tab + 1, bk, taps, 4 * whole, C & 3, w16 + 2 * whole * taps, yqk, mode);
-                }
-            }
+        if (stage == 0 || (C & 3) != 0) {
+            c_pairs(&job, &s, b, n, y, taps, mode);
         }
         y += 2 * n * C, i += 2 * n, ox += 2 * n;
         for (; ox >= p->out_w; ox -= p->out_w) {
