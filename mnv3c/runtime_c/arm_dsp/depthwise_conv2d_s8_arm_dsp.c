@@ -31,7 +31,7 @@
  * per tap). In the SHORT and SHORT_LUT modes the routine ends each group with the short stage of its
  * eight values (as mnv3c_dsp_store_pq: 6.5 instructions per value, + 1 for the table); about 19 more
  * per group keep its cursors on the stack, and about 25 per pair of a run step b and y. Measured on
- * Cortex-M7, MobileNetV3-Small 96x96: 5x5 layers 0.35-0.37 MAC/instruction, 3x3 0.29-0.30 and 0.273
+ * Cortex-M7, MobileNetV3-Small 96x96: 5x5 layers 0.35-0.37 MAC/instruction, 3x3 0.29-0.30 and 0.275
  * for the first depthwise layer (16 channels, 1-row bands; before the runs, the b-relative tables and
  * the written-out 5x5: 0.33-0.35, 0.28 and 0.217). Otherwise (SHORT_CLAMP, GENERAL) the routine
  * leaves the sums of up to MNV3C_DW_CHUNK groups in a buffer for store_groups.
