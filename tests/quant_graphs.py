@@ -130,3 +130,23 @@ def attention_graph() -> Graph:
 
 def calib_inputs(n: int, seed: int = 1, shape: tuple[int, ...] = (3, 16, 16)) -> np.ndarray:
     return np.random.default_rng(seed).normal(0, 1, (n,) + shape).astype(np.float32)
+
+
+def tiny_channel_graph(seed: int = 3) -> Graph:
+    """PP-OCRv3's recogniser in small: a pointwise conv (h-swish) whose first two channels carry
+    values ~50x smaller than the others (batch norm folded onto channels of tiny variance), which
+    the following depthwise conv (h-swish) multiplies by 100x larger weights; then a plain 1x1 conv."""
+    b = _Builder(np.random.default_rng(seed), (1, 3, 12, 12))
+    x = b.conv("input", 8, act="hard_swish")
+    w, bias = (b.g.tensors[i] for i in b.g.nodes[-1].inputs[1:])
+    w.data[:2] *= 0.1
+    bias.data[:2] *= 0.1
+    w.data[2:] *= 5
+    bias.data[2:] += 2
+    d = b.conv(x, 0, k=3, act="hard_swish", dw=True)
+    dw = b.g.tensors[b.g.nodes[-1].inputs[1]]
+    dw.data[:2] *= 20
+    dw.data[2:] *= 0.2
+    b.g.outputs = [b.conv(d, 4)]
+    b.g.validate()
+    return b.g

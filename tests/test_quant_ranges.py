@@ -29,6 +29,40 @@ def test_histogram_counts_are_exact_across_growing_batches():
     assert minmax_range(h) == (float(x.min()), float(x.max()))
 
 
+def test_weighted_histogram_counts_a_value_as_often_as_its_weight():
+    """Weight 3 on a value is that value added three times, through bin merges too: the MSE
+    estimator sees the same error either way."""
+    rng = np.random.default_rng(5)
+    x = np.concatenate([rng.normal(0, 0.1, (4, 2, 50)), rng.normal(0, 4, (4, 2, 50))]).astype(np.float32)
+    x[0, 0, :5] = 0.0
+    weights = np.array([1.0, 3.0]).reshape(1, 2, 1)
+    weighted, repeated = Histogram(1024), Histogram(1024)
+    for part in np.array_split(x, 4):
+        weighted.add(part, weights)
+        repeated.add(part)
+        repeated.add(np.repeat(part[:, 1:], 2, axis=1))
+    assert weighted.total == repeated.total and weighted.zeros == repeated.zeros == 5
+    assert np.array_equal(weighted.pos, repeated.pos) and np.array_equal(weighted.neg, repeated.neg)
+    assert (weighted.min, weighted.max) == (repeated.min, repeated.max)
+    assert mse_range(weighted) == mse_range(repeated)
+
+
+def test_auto_judges_a_weighted_tensor_by_its_weighted_error():
+    """Values of two channels: small ones that matter 10^4 times more than the large ones. Weighted,
+    the range clips the large channel instead of rounding the small one away."""
+    rng = np.random.default_rng(6)
+    small, large = rng.normal(0, 0.2, 20_000), rng.normal(0, 20, 20_000)
+    x = np.stack([small, large]).astype(np.float32)[None]
+    plain, weighted = Histogram(2048), Histogram(2048)
+    plain.add(x)
+    weighted.add(x, np.array([1e4, 1.0]).reshape(1, 2, 1))
+    lo, hi = estimate_range(plain, "auto", weighted=weighted)
+    assert hi < 0.5 * estimate_range(plain, "auto")[1]
+    assert estimate_range(plain, "minmax", weighted=weighted) == minmax_range(plain)
+    assert estimate_range(plain, "percentile", weighted=weighted) == percentile_range(plain)
+    assert quantization_mse(weighted, lo, hi)[0] < quantization_mse(weighted, *estimate_range(plain, "auto"))[0]
+
+
 def test_minmax_range_always_includes_zero():
     h = _hist(np.linspace(0.5, 2.0, 100))
     assert minmax_range(h) == (0.0, 2.0)

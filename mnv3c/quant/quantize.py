@@ -294,7 +294,9 @@ def choose_params(g: Graph, stats: CalibrationStats, method: str, percentile: fl
     Graph outputs (the logits) use min/max: clipping them would tie the top classes. A tensor
     before a LUT activation is judged by its error AFTER the activation and clipped to where the
     activation varies (`varying_interval`), so h-swish's flat negative side costs no codes, whatever
-    the estimator.
+    the estimator. A tensor only weighted layers read (and its pre-activation) is judged by the
+    error of those layers' accumulators, its values weighted by their channel's squared weights
+    (`calibrate.consumer_channel_weights`), under "mse" and "auto".
     """
     params: dict[str, QP] = {}
     report: dict[str, dict] = {}
@@ -309,13 +311,15 @@ def choose_params(g: Graph, stats: CalibrationStats, method: str, percentile: fl
         h = stats.hists[name]
         m = "minmax" if name in g.outputs else method
         f = _act_fn(*act) if act else None
-        lo, hi = estimate_range(h, m, percentile, f) if m != "minmax" else minmax_range(h)
+        hw = stats.weighted.get(name)
+        lo, hi = estimate_range(h, m, percentile, f, hw) if m != "minmax" else minmax_range(h)
         lo16, hi16 = h.min, h.max  # int16 has codes to spare: it clips nothing but flat regions
         if act:  # where the activation is flat, clipping its input is free
             a, b = varying_interval(*act)
             lo, hi, lo16, hi16 = max(lo, a), min(hi, b), max(lo16, a), min(hi16, b)
         params[name] = scale_zero_point(lo, hi)
-        report[name] = {"estimator": m, "lo": lo, "hi": hi, "min": h.min, "max": h.max, "int16_bound": max(-lo16, hi16)}
+        report[name] = {"estimator": m, "lo": lo, "hi": hi, "min": h.min, "max": h.max, "int16_bound": max(-lo16, hi16),
+                        "reader_weighted": hw is not None and m in ("mse", "auto")}
 
     shared = concat_shared_inputs(g, fixed)
     assign(g.inputs[0])

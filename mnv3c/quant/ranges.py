@@ -4,7 +4,9 @@ MSE-optimal estimators, and the (scale, zero point) of a range.
 Calibration cannot keep every activation of every calibration sample in memory, so each tensor
 is summarised by a `Histogram` anchored at 0 (ranges must include 0 anyway). Its bins only ever
 merge in pairs when the observed magnitude grows, so counts stay exact and the result does not
-depend on the batch order beyond that merge.
+depend on the batch order beyond that merge. A histogram may also count each value with a weight
+(its channel's importance to the layers that read it, `calibrate.consumer_channel_weights`): the
+MSE estimator then minimises the error those layers see instead of the tensor's own.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ MIN_SCALE = 1e-9  # below this a tensor is zero for all practical purposes (and 
 
 @dataclass
 class Histogram:
-    """Counts of |x| in ``bins`` equal bins of ``width`` on each side of 0, plus exact zeros."""
+    """Counts of |x| in ``bins`` equal bins of ``width`` on each side of 0, plus exact zeros;
+    with weights (`add`'s ``weights``), the bins sum the weights of their values instead."""
 
     bins: int = 2048
     width: float = 0.0
@@ -33,30 +36,36 @@ class Histogram:
     min: float = 0.0
     max: float = 0.0
 
-    def add(self, x: np.ndarray) -> None:
-        """Count ``x``'s values; ValueError if any is NaN or infinite (no finite range holds them,
-        and the bin doubling below would never end)."""
-        x = np.asarray(x, np.float32).ravel()
+    def add(self, x: np.ndarray, weights: np.ndarray | None = None) -> None:
+        """Count ``x``'s values, or with ``weights`` (broadcast to ``x``'s shape) sum their weights;
+        a histogram is either always weighted or never. ValueError if any value is NaN or infinite
+        (no finite range holds them, and the bin doubling below would never end)."""
+        x = np.asarray(x, np.float32)
+        w = None if weights is None else np.broadcast_to(np.asarray(weights, np.float64), x.shape).ravel()
+        x = x.ravel()
         if x.size == 0:
             return
         if not np.isfinite(x).all():
             raise ValueError("histogram of non-finite values")
         self.min, self.max = min(self.min, float(x.min())), max(self.max, float(x.max()))
         mag = max(-self.min, self.max)
+        nonzero = x != 0
+        self.zeros += int(x.size - np.count_nonzero(nonzero)) if w is None else float(w[~nonzero].sum())
         if mag == 0.0:
-            self.zeros += x.size
             return
         if self.width == 0.0:
             self.width = mag / self.bins * (1 + 1e-6)
-            self.pos, self.neg = np.zeros(self.bins, np.int64), np.zeros(self.bins, np.int64)
+            dtype = np.int64 if w is None else np.float64
+            self.pos, self.neg = np.zeros(self.bins, dtype), np.zeros(self.bins, dtype)
         while mag >= self.width * self.bins:
             self.pos, self.neg = _merge_pairs(self.pos), _merge_pairs(self.neg)
             self.width *= 2
-        nz = x[x != 0]
-        self.zeros += x.size - nz.size
+        nz = x[nonzero]
+        wz = None if w is None else w[nonzero]
         idx = np.minimum((np.abs(nz) / self.width).astype(np.int64), self.bins - 1)
-        self.pos += np.bincount(idx[nz > 0], minlength=self.bins)
-        self.neg += np.bincount(idx[nz < 0], minlength=self.bins)
+        for side, sel in ((self.pos, nz > 0), (self.neg, nz < 0)):
+            counts = np.bincount(idx[sel], None if wz is None else wz[sel], minlength=self.bins)
+            side += counts.astype(side.dtype)
 
     def coarsened(self, bins: int) -> "Histogram":
         """The same histogram with at most ``bins`` bins per side (merged in equal groups)."""
@@ -67,8 +76,9 @@ class Histogram:
                          self.neg.reshape(bins, k).sum(axis=1), self.zeros, self.min, self.max)
 
     @property
-    def total(self) -> int:
-        return int(self.pos.sum() + self.neg.sum()) + self.zeros
+    def total(self) -> float:
+        """The number of values (their summed weight when weighted)."""
+        return float(self.pos.sum() + self.neg.sum() + self.zeros)
 
     def centers_counts(self) -> tuple[np.ndarray, np.ndarray]:
         """Bin centres (ascending, negative side first) and their counts, zeros excluded."""
@@ -83,7 +93,7 @@ class Histogram:
 
 def _merge_pairs(counts: np.ndarray) -> np.ndarray:
     merged = counts.reshape(-1, 2).sum(axis=1)
-    return np.concatenate([merged, np.zeros(counts.size - merged.size, np.int64)])
+    return np.concatenate([merged, np.zeros(counts.size - merged.size, counts.dtype)])
 
 
 # --- range -> quantization parameters --------------------------------------------------------
@@ -171,17 +181,21 @@ ESTIMATORS = ("minmax", "percentile", "mse")
 
 
 def estimate_range(h: Histogram, method: str, percentile: float = 99.99,
-                   f: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[float, float]:
+                   f: Callable[[np.ndarray], np.ndarray] | None = None,
+                   weighted: Histogram | None = None) -> tuple[float, float]:
     """The range of ``method``; "auto" picks the estimator whose range has the least MSE
-    (measured through ``f`` when given) on the calibration histogram."""
+    (measured through ``f`` when given) on the calibration histogram. ``weighted``: the same values
+    weighted by their importance to the tensor's readers; "mse" and "auto" minimise the error
+    the readers see instead (minmax and percentile stay counts of values)."""
+    e = h if weighted is None else weighted
     if method == "minmax":
         return minmax_range(h)
     if method == "percentile":
         return percentile_range(h, percentile)
     if method == "mse":
-        return mse_range(h, f)
+        return mse_range(e, f)
     if method == "auto":
-        candidates = [minmax_range(h), percentile_range(h, percentile), mse_range(h, f)]
-        err = [float(quantization_mse(h, lo, hi, f)[0]) for lo, hi in candidates]
+        candidates = [minmax_range(h), percentile_range(h, percentile), mse_range(e, f)]
+        err = [float(quantization_mse(e, lo, hi, f)[0]) for lo, hi in candidates]
         return candidates[int(np.argmin(err))]
     raise ValueError(f"unknown calibration method '{method}' (expected one of {ESTIMATORS + ('auto',)})")
