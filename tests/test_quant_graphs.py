@@ -10,7 +10,7 @@ from mnv3c.errors import UnsupportedModelError
 from mnv3c.ir.graph import Graph, Node, Tensor
 from mnv3c.quant.bias_correction import correct_biases
 from mnv3c.quant.weight_rounding import quantize_weights_per_channel
-from mnv3c.quant.calibrate import collect, consumer_channel_weights, pre_act_name
+from mnv3c.quant.calibrate import collect, depthwise_channel_weights, pre_act_name
 from mnv3c.quant.equalize import equalize, find_pairs
 from mnv3c.quant.evaluate import layer_sqnr
 from mnv3c.quant.quantize import quantize, quantize_with_float
@@ -135,20 +135,17 @@ def test_bias_correction_removes_the_mean_weight_rounding_error(graph, calib):
         assert bias_after < 1e-5 + 0.01 * bias_before, node.name
 
 
-def test_reader_weights_are_the_squared_weights_reading_each_channel(graph):
-    weights = consumer_channel_weights(graph)
+def test_reader_weights_are_the_squared_depthwise_weights_of_each_channel(graph):
+    weights = depthwise_channel_weights(graph)
     consumers = graph.consumers()
-    for name, (axis, w) in weights.items():
+    dw_inputs = {n.inputs[0] for n in graph.nodes if n.op == "depthwise_conv2d"}
+    assert set(weights) == dw_inputs  # in tiny_mobilenet each is read by its depthwise layer only
+    for name, w in weights.items():
         (reader,) = consumers[name]
         wt = graph.tensors[reader.inputs[1]].data.astype(np.float64)
-        expected = {"conv2d": lambda: (wt ** 2).sum(axis=(0, 2, 3)), "dense": lambda: (wt ** 2).sum(axis=0),
-                    "depthwise_conv2d": lambda: (wt ** 2).sum(axis=(1, 2, 3))}[reader.op]()
-        assert axis == 1 and np.allclose(w, expected), name
-    ops = {n.op for n in graph.nodes for i in n.inputs if i in weights}
-    assert ops == {"conv2d", "depthwise_conv2d", "dense"}
-    # read by a residual add or a pool too: the plain histogram only
-    assert all(c.op in ("conv2d", "depthwise_conv2d", "dense") for i in weights for c in consumers[i])
-    assert any(c.op == "add" for cs in consumers.values() for c in cs)
+        assert np.allclose(w, (wt ** 2).sum(axis=(1, 2, 3))), name
+    stem = graph.nodes[0].outputs[0]  # read by a pointwise conv and the residual add: plain histogram
+    assert stem not in weights and {c.op for c in consumers[stem]} == {"conv2d", "add"}
 
 
 def test_a_channel_of_small_values_under_large_depthwise_weights_is_not_rounded_away():

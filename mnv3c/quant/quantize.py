@@ -294,9 +294,9 @@ def choose_params(g: Graph, stats: CalibrationStats, method: str, percentile: fl
     Graph outputs (the logits) use min/max: clipping them would tie the top classes. A tensor
     before a LUT activation is judged by its error AFTER the activation and clipped to where the
     activation varies (`varying_interval`), so h-swish's flat negative side costs no codes, whatever
-    the estimator. A tensor only weighted layers read (and its pre-activation) is judged by the
+    the estimator. A tensor only depthwise layers read (and its pre-activation) is judged by the
     error of those layers' accumulators, its values weighted by their channel's squared weights
-    (`calibrate.consumer_channel_weights`), under "mse" and "auto".
+    (`calibrate.depthwise_channel_weights`), under "mse" and "auto".
     """
     params: dict[str, QP] = {}
     report: dict[str, dict] = {}

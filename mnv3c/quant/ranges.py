@@ -5,7 +5,7 @@ Calibration cannot keep every activation of every calibration sample in memory, 
 is summarised by a `Histogram` anchored at 0 (ranges must include 0 anyway). Its bins only ever
 merge in pairs when the observed magnitude grows, so counts stay exact and the result does not
 depend on the batch order beyond that merge. A histogram may also count each value with a weight
-(its channel's importance to the layers that read it, `calibrate.consumer_channel_weights`): the
+(its channel's importance to the layers that read it, `calibrate.depthwise_channel_weights`): the
 MSE estimator then minimises the error those layers see instead of the tensor's own.
 """
 
