@@ -244,20 +244,27 @@ def _driver(cases: list[tuple[Kernel, Case]]) -> str:
     return "\n".join(src)
 
 
-@pytest.mark.parametrize("target", sorted({t for ts in VARIANTS.values() for t in ts}))
-def test_variants_match_portable_under_qemu(target: str, tmp_path: Path) -> None:
-    """Every variant the target's rules name, CASES_PER_KERNEL random cases each, in one image."""
-    kernels = [KERNELS[n] for n, ts in sorted(VARIANTS.items()) if target in ts]
-    cases = [(k, c) for k in kernels for c in variant_cases(k.name, CASES_PER_KERNEL)]
+def _run_cases(cases: list[tuple[Kernel, Case]], target: str, tmp_path: Path) -> None:
+    """The cases in one image under QEMU on `target`: all pass."""
+    kernels = {k.name: k for k, _ in cases}.values()
     driver = tmp_path / "driver.c"
     driver.write_text(_driver(cases))
     files = sorted({f for k in kernels for f in (*k.sources, *k.headers)})
     dirs = tuple(sorted({RUNTIME, *(RUNTIME / Path(f).parent for f in files)}))
     sources = [driver, *sorted({RUNTIME / s for k in kernels for s in k.sources})]
-    board = resolve_board(target, None, run=True)  # esp32: its emulated board
+    board = resolve_board(target, None, run=True)
     elf = build(board, sources, tmp_path / "driver.elf", include_dirs=dirs).elf
     lines = run_elf(board, elf, timeout_s=120).stdout_lines
     assert f"{len(cases)} passed, 0 failed" in lines, "\n".join(lines[-8:])
+
+
+@pytest.mark.parametrize("target", sorted({t for ts in VARIANTS.values() for t in ts}))
+def test_variants_match_portable_under_qemu(target: str, tmp_path: Path) -> None:
+    """Every variant the target's rules name, CASES_PER_KERNEL random cases each, in one image."""
+    kernels = [KERNELS[n] for n, ts in sorted(VARIANTS.items()) if target in ts]
+    cases = [(k, c) for k in kernels for c in variant_cases(k.name, CASES_PER_KERNEL)]
+    assert {k.name for k, _ in cases} == {k.name for k in kernels}, "a variant without cases"
+    _run_cases(cases, target, tmp_path)  # esp32: its emulated board
 
 
 # --- the arm_dsp depthwise kernel's pixel pairs: widths 1, 2 and odd, lone last pixels, both strides ---
@@ -312,16 +319,7 @@ def test_arm_dsp_depthwise_pairs_under_qemu(target: str, tmp_path: Path) -> None
     strides, every written-out tap loop, chunked sums) give the bytes of mnv3c.quant.intops."""
     cases = _dw_pair_cases()
     assert {c.kernel for _, c in cases} == {"depthwise_conv2d_s8_arm_dsp", "depthwise_conv2d_s8_arm_dsp_short"}
-    driver = tmp_path / "driver.c"
-    driver.write_text(_driver(cases))
-    kernels = {k.name: k for k, _ in cases}.values()
-    files = sorted({f for k in kernels for f in (*k.sources, *k.headers)})
-    dirs = tuple(sorted({RUNTIME, *(RUNTIME / Path(f).parent for f in files)}))
-    sources = [driver, *sorted({RUNTIME / s for k in kernels for s in k.sources})]
-    board = resolve_board(target, None, run=True)
-    elf = build(board, sources, tmp_path / "driver.elf", include_dirs=dirs).elf
-    lines = run_elf(board, elf, timeout_s=120).stdout_lines
-    assert f"{len(cases)} passed, 0 failed" in lines, "\n".join(lines[-8:])
+    _run_cases(cases, target, tmp_path)
 
 
 # --- the arm_dsp depthwise kernel's runs of inside pairs: band calls (any rows, a padded side or not) ---
@@ -387,16 +385,7 @@ def test_arm_dsp_depthwise_bands_under_qemu(target: str, tmp_path: Path) -> None
     """depthwise_conv2d_s8_arm_dsp's runs of inside pairs and its padded-pair tables, on band-call
     geometries, give the bytes of mnv3c.quant.intops."""
     cases = _dw_band_cases()
-    driver = tmp_path / "driver.c"
-    driver.write_text(_driver(cases))
-    kernels = {k.name: k for k, _ in cases}.values()
-    files = sorted({f for k in kernels for f in (*k.sources, *k.headers)})
-    dirs = tuple(sorted({RUNTIME, *(RUNTIME / Path(f).parent for f in files)}))
-    sources = [driver, *sorted({RUNTIME / s for k in kernels for s in k.sources})]
-    board = resolve_board(target, None, run=True)
-    elf = build(board, sources, tmp_path / "driver.elf", include_dirs=dirs).elf
-    lines = run_elf(board, elf, timeout_s=120).stdout_lines
-    assert f"{len(cases)} passed, 0 failed" in lines, "\n".join(lines[-8:])
+    _run_cases(cases, target, tmp_path)
 
 
 # --- the arm_dsp 1x1 convolution's channel-pair rows (mnv3c_dsp_quad_row): MobileNet channel counts ---
@@ -425,18 +414,6 @@ def _pw_row_case(in_c: int, out_c: int, pixels: int, lut: bool, seed: int) -> Ca
     return _pw_case(in_c, out_c, pixels, "lut" if lut else "none", "conv1x1_s8_arm_dsp_short", seed)
 
 
-def _run_cases(cases: list[tuple[Kernel, Case]], target: str, tmp_path: Path) -> None:
-    """The cases in one image under QEMU on `target`: all pass."""
-    kernels = {k.name: k for k, _ in cases}.values()
-    driver = tmp_path / "driver.c"
-    driver.write_text(_driver(cases))
-    files = sorted({f for k in kernels for f in (*k.sources, *k.headers)})
-    dirs = tuple(sorted({RUNTIME, *(RUNTIME / Path(f).parent for f in files)}))
-    sources = [driver, *sorted({RUNTIME / s for k in kernels for s in k.sources})]
-    board = resolve_board(target, None, run=True)
-    elf = build(board, sources, tmp_path / "driver.elf", include_dirs=dirs).elf
-    lines = run_elf(board, elf, timeout_s=120).stdout_lines
-    assert f"{len(cases)} passed, 0 failed" in lines, "\n".join(lines[-8:])
 
 
 # (in_c, out_c, pixels): in_c 5-8 (two groups, the fewest the rows take) to 96, odd and even numbers of

@@ -69,7 +69,7 @@ def stage_calls(st: Stage, kernels: list[str], params: list[dict[tuple, str]], x
         calls = []
         for i, layer in enumerate(band):
             move = band_moves(st, b, i)
-            if move is not None and move[0]:
+            if move is not None:
                 start, kept = move
                 calls.append(_Call(MOVE, f"{kept * rows[i]}u", [(bases[i], 0), (bases[i], start * rows[i])], ""))
             if layer.computes:

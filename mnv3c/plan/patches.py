@@ -239,13 +239,12 @@ def band_operands(st: Stage, band: tuple[BandLayer, ...], i: int, rows: list[int
 
 def band_moves(st: Stage, b: int, i: int) -> tuple[int, int] | None:
     """Before layer ``i`` runs in band ``b`` of a sliding stage: (rows into its buffer the kept rows
-    start at, how many) to move to its front, or None. The move goes to lower addresses (none where
-    they start at 0): a forward copy is safe even where the two ranges overlap."""
+    start at, how many) to move to its front, or None where nothing moves (no kept rows, or they
+    already start the buffer). The move goes to lower addresses: a forward copy is safe even where
+    the two ranges overlap."""
     layer = st.bands[b][i]
-    if not layer.kept:
-        return None
-    before = st.bands[b - 1][i].window
-    return layer.window[0] - before[0], layer.kept
+    start = layer.window[0] - st.bands[b - 1][i].window[0] if layer.kept else 0
+    return (start, layer.kept) if start else None
 
 
 def row_bytes(graph: Graph, tensor: str) -> int:

@@ -77,7 +77,7 @@ class _Arena:
         for b, band in enumerate(st.bands):
             for i, layer in enumerate(band):
                 move = band_moves(st, b, i)
-                if move is not None and move[0]:  # the kept rows to the buffer's front (a forward copy)
+                if move is not None:  # the kept rows to the buffer's front (a forward copy)
                     rb, (lo, hi) = rows[i], (layer.window[0], layer.window[0] + move[1])
                     self._read(layer.step, tensor[i], base[i] + move[0] * rb, lo * rb, hi * rb)
                     self.tags[base[i]:base[i] + (hi - lo) * rb] = self._expected(tensor[i], lo * rb, hi * rb)

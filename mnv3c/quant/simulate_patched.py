@@ -44,8 +44,8 @@ def _run_stage(qg: Graph, sched: Schedule, st: Stage, x: np.ndarray) -> np.ndarr
                 lo, hi = layer.in_rows
                 env = {}
                 for t, src in zip(sched.steps[layer.step].inputs, srcs):
-                    start = 0 if src == STAGE_INPUT else band[src].window[0]
-                    env[t] = (x if src == STAGE_INPUT else made[src])[:, :, lo - start:hi - start]
+                    first = 0 if src == STAGE_INPUT else band[src].window[0]
+                    env[t] = (x if src == STAGE_INPUT else made[src])[:, :, lo - first:hi - first]
                 rows = run_node(qg, _band_node(qg.node(layer.node), layer), env)
                 window = rows if kept is None else np.concatenate([kept, rows], axis=2)
             else:
