@@ -18,7 +18,7 @@ from mnv3c.quant.mixed import (_next_layer, all_int16, choose_mixed, fidelity, f
                                output_rows, position_scores, tensor_bytes,
                                without_softmax)
 from mnv3c.quant.quantize import ALIASING, quantize_with_float
-from mnv3c.quant.simulate import dequantize_tensor, quantize_input, simulate
+from mnv3c.quant.simulate import dequantize_tensor, quantize_input, run_node, simulate
 from mnv3c.reference.float_exec import run_float
 from quant_graphs import calib_inputs, data_movement_graph, tiny_mobilenet
 
@@ -69,6 +69,38 @@ def test_make_lut16_is_exact_on_entries_and_identity_interpolates_exactly() -> N
     assert np.abs(q16.lut16(top, ident).astype(int) - top).max() == 1
     hsig = q16.make_lut16(lambda v: np.clip(v / 6 + 0.5, 0, 1), 3.5 / 32767, 1 / 32767)
     assert hsig[0] == 0 and hsig[-1] == 32767 and hsig[256] == 16384  # f(0) = 0.5 -> 16383.5 away from 0
+
+
+def test_hard_swish16_hand_computed() -> None:
+    """st = sy = 2^-10: F = 16 would put offset + 32767·2^F past 2^31, so F = 15; offset = 3·2^10·2^15,
+    width = 6·2^10·2^15, M,S = Q(2^-10 / (6·2^15)) = (round(2/3·2^31), -27), reduced to 21845. E.g.
+    x = 1 (t = 1024): u = 2^27, t·g = 2^37, (2^37·21845 + 2^41) >> 42 = 683 (exact 682.67); x = -1.5:
+    -9·2^33·21845 >> 42 -> -384 (exact -384); the ramp ends at x = -3 and 3 (g = 0, g = width)."""
+    stage = q16.hswish_params(2.0 ** -10, 2.0 ** -10)
+    assert stage == (15, 3 << 25, 6 << 25, 1431655765, -27)
+    t = np.array([0, -3072, 3072, 1024, -1024, -1536, 32767, -32768, -4000], np.int16)
+    assert q16.hard_swish16(t, stage).tolist() == [0, 0, 3072, 683, -341, -384, 32767, 0, 0]
+
+
+def test_hswish_params_fraction_bits_follow_the_scale() -> None:
+    """A tiny pre-activation scale makes the ramp's offset 3/st codes: 2^-24 leaves F = 5
+    ((32767 + 3·2^24)·2^5 < 2^31 <= ·2^6); below 3·2^-31 not even F = 0 fits int32."""
+    assert q16.hswish_params(2.0 ** -24, 2.0 ** -24).frac_bits == 5
+    with pytest.raises(ValueError):
+        q16.hswish_params(1e-10, 1e-10)
+
+
+def test_hard_swish16_is_within_one_code_where_the_table_is_not() -> None:
+    """At PP-OCRv3's widest pre-activation range (+-172) the 513-entry table holds 9 entries over
+    hard-swish's quadratic part [-3, 3]: interpolating x(x+3)/6 misses by several output codes,
+    the computed stage by at most one, on every int16 code."""
+    st = sy = 172.0 / 32767
+    t = np.arange(-32768, 32768, dtype=np.int64).astype(np.int16)
+    x = t.astype(np.float64) * st
+    exact = x * np.clip(x + 3, 0, 6) / 6 / sy
+    table = q16.make_lut16(lambda v: v * np.clip(v + 3, 0, 6) / 6, st, sy)
+    assert np.abs(q16.lut16(t, table) - exact).max() > 3
+    assert np.abs(q16.hard_swish16(t, q16.hswish_params(st, sy)) - exact).max() <= 1
 
 
 def test_layer_norm16_ties_saturation_and_the_longest_row() -> None:
@@ -238,6 +270,26 @@ def test_mixed_graph_converts_at_boundaries_and_keeps_int8_io(tiny) -> None:
     for n in mixed.nodes:
         if n.name in names[1:3]:
             assert mixed.tensors[n.inputs[2]].dtype == "int64" and n.attrs["x_zero_point"] == 0
+
+
+def test_int16_fused_hard_swish_is_computed_not_tabled(tiny) -> None:
+    """Every int16 layer with a fused hard-swish (conv, depthwise, dense of tiny_mobilenet) carries
+    the computed stage and no table, and its output is that stage of its pre-activation codes."""
+    ref, qg, calib = tiny
+    q = rebuild(ref, qg, all_int16(ref))
+    fused = [n for n in q.nodes if n.attrs.get("act") == "hard_swish"]
+    assert {n.op for n in fused} == {"conv2d", "depthwise_conv2d", "dense"}
+    assert all(isinstance(n.attrs.get("hswish"), q16.HardSwish16) and n.attrs.get("lut") is None for n in fused)
+    n = fused[0]
+    env = simulate(q, quantize_input(q, calib[:4]), keep_all=True)
+    pre = _pre_activation_codes(q, n, env)
+    assert np.array_equal(env[n.outputs[0]], q16.hard_swish16(pre, n.attrs["hswish"]))
+
+
+def _pre_activation_codes(q, n, env) -> np.ndarray:
+    """Node ``n``'s int16 pre-activation codes: the node run with its fused activation removed."""
+    bare = type(n)(n.name, n.op, list(n.inputs), list(n.outputs), {**n.attrs, "hswish": None}, list(n.fused))
+    return run_node(q, bare, env)
 
 
 def test_int16_fast_simulator_equals_reference_kernels(tiny) -> None:

@@ -71,14 +71,14 @@ STRUCTS: dict[str, list[tuple[str, str]]] = {
     # mnv3c_kernels_s16.h
     "conv2d_s16": [(f, I32) for f in "in_h in_w in_c out_h out_w out_c kernel_h kernel_w stride_h stride_w "
                    "pad_top pad_left dilation_h dilation_w act_min act_max".split()]
-    + [("weights", P8), ("bias", P64), ("out_mult", P32), ("out_shift", P8), ("lut", P16)],
+    + [("weights", P8), ("bias", P64), ("out_mult", P32), ("out_shift", P8), ("lut", P16), ("hswish", P32)],
     "depthwise_conv2d_s16": [(f, I32) for f in "in_h in_w in_c out_h out_w ch_mult kernel_h kernel_w stride_h "
                              "stride_w pad_top pad_left dilation_h dilation_w act_min act_max".split()]
-    + [("weights", P8), ("bias", P64), ("out_mult", P32), ("out_shift", P8), ("lut", P16)],
+    + [("weights", P8), ("bias", P64), ("out_mult", P32), ("out_shift", P8), ("lut", P16), ("hswish", P32)],
     "dense_s16": [(f, I32) for f in "in_features out_features act_min act_max".split()]
-    + [("weights", P8), ("bias", P64), ("out_mult", P32), ("out_shift", P8), ("lut", P16)],
+    + [("weights", P8), ("bias", P64), ("out_mult", P32), ("out_shift", P8), ("lut", P16), ("hswish", P32)],
     "add_s16": [(f, I32) for f in "size a_mult a_shift b_mult b_shift out_mult out_shift act_min act_max".split()]
-    + [("lut", P16)],
+    + [("lut", P16), ("hswish", P32)],
     "squeeze_excite_s16": [(f, I32) for f in "in_h in_w channels pool_mult pool_shift".split()]
     + [("fc1", "dense_s16"), ("fc2", "dense_s16")] + [(f, I32) for f in "mul_mult mul_shift act_min act_max".split()],
     "lut_s16": [("size", I32), ("table", P16)],
@@ -445,15 +445,21 @@ def _requant16(pick: Pick, rng: np.random.Generator, n: int, acc_bound: int) -> 
     return mult.astype(np.int32), shift.astype(np.int8)
 
 
-def _activation16(pick: Pick, rng: np.random.Generator) -> tuple[int, int, np.ndarray | None]:
-    kind = pick(["none", "relu", "relu6", "lut"])
+def _activation16(pick: Pick, rng: np.random.Generator,
+                  hswish: bool = True) -> tuple[int, int, np.ndarray | None, q16.HardSwish16 | None]:
+    """(lo, hi, table, hard-swish stage); the stage over pre-activation scales from 2^-24 (few
+    fraction bits) to 2^-1, output scales around them."""
+    kind = pick(["none", "relu", "relu6", "lut"] + (["hswish"] if hswish else []))
     if kind == "relu":
-        return 0, 32767, None
+        return 0, 32767, None, None
     if kind == "relu6":
-        return 0, int(rng.integers(1, 32768)), None
+        return 0, int(rng.integers(1, 32768)), None, None
     if kind == "lut":
-        return -32768, 32767, rng.integers(-32768, 32768, q16.LUT16_SIZE).astype(np.int16)
-    return -32768, 32767, None
+        return -32768, 32767, rng.integers(-32768, 32768, q16.LUT16_SIZE).astype(np.int16), None
+    if kind == "hswish":
+        st = float(2.0 ** rng.uniform(-24, -1))
+        return -32768, 32767, None, q16.hswish_params(st, st * float(2.0 ** rng.uniform(-1, 0.5)))
+    return -32768, 32767, None, None
 
 
 def _bias64(pick: Pick, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -468,10 +474,10 @@ def conv16_case(pick: Pick, rng: np.random.Generator) -> Case:
     wt = _weights(pick, rng, (o, c) + g["kernel"])
     bias = _bias64(pick, rng, o)
     mult, shift = _requant16(pick, rng, o, int((np.abs(wt.astype(np.int64)).sum(axis=(1, 2, 3)) * 32768 + np.abs(bias)).max()))
-    lo, hi, lut = _activation16(pick, rng)
-    y = q16.conv2d(x, wt, bias, mult, shift, g["strides"], g["pads"], g["dilations"], lo, hi, lut)
+    lo, hi, lut, hs = _activation16(pick, rng)
+    y = q16.conv2d(x, wt, bias, mult, shift, g["strides"], g["pads"], g["dilations"], lo, hi, lut, hs)
     params = dict(_geometry(g), in_c=c, out_c=o, act_min=lo, act_max=hi, weights=wt.transpose(0, 2, 3, 1),
-                  bias=bias, out_mult=mult, out_shift=shift, lut=lut)
+                  bias=bias, out_mult=mult, out_shift=shift, lut=lut, hswish=_hs(hs))
     return Case("conv2d_s16", "conv2d_s16", params, [nhwc(x)], nhwc(y))
 
 
@@ -482,28 +488,34 @@ def depthwise16_case(pick: Pick, rng: np.random.Generator) -> Case:
     wt = _weights(pick, rng, (c * m, 1) + g["kernel"])
     bias = _bias64(pick, rng, c * m)
     mult, shift = _requant16(pick, rng, c * m, int((np.abs(wt.astype(np.int64)).sum(axis=(1, 2, 3)) * 32768 + np.abs(bias)).max()))
-    lo, hi, lut = _activation16(pick, rng)
-    y = q16.depthwise_conv2d(x, wt, bias, mult, shift, g["strides"], g["pads"], g["dilations"], lo, hi, lut)
+    lo, hi, lut, hs = _activation16(pick, rng)
+    y = q16.depthwise_conv2d(x, wt, bias, mult, shift, g["strides"], g["pads"], g["dilations"], lo, hi, lut, hs)
     params = dict(_geometry(g), in_c=c, ch_mult=m, act_min=lo, act_max=hi, weights=wt[:, 0].transpose(1, 2, 0),
-                  bias=bias, out_mult=mult, out_shift=shift, lut=lut)
+                  bias=bias, out_mult=mult, out_shift=shift, lut=lut, hswish=_hs(hs))
     return Case("depthwise_conv2d_s16", "depthwise_conv2d_s16", params, [nhwc(x)], nhwc(y))
 
 
-def _dense16_layer(pick: Pick, rng: np.random.Generator, k: int, n: int) -> tuple[q16.DenseQ16, dict[str, Any]]:
+def _hs(stage: q16.HardSwish16 | None) -> np.ndarray | None:
+    return None if stage is None else np.array(stage, np.int32)
+
+
+def _dense16_layer(pick: Pick, rng: np.random.Generator, k: int, n: int,
+                   hswish: bool = False) -> tuple[q16.DenseQ16, q16.HardSwish16 | None, dict[str, Any]]:
+    """A dense layer; with a hard-swish stage only when ``hswish`` (a squeeze-excite's have none)."""
     wt = _weights(pick, rng, (n, k))
     bias = _bias64(pick, rng, n)
     mult, shift = _requant16(pick, rng, n, int((np.abs(wt.astype(np.int64)).sum(axis=1) * 32768 + np.abs(bias)).max()))
-    lo, hi, lut = _activation16(pick, rng)
+    lo, hi, lut, hs = _activation16(pick, rng, hswish)
     params = dict(in_features=k, out_features=n, act_min=lo, act_max=hi, weights=wt, bias=bias, out_mult=mult,
-                  out_shift=shift, lut=lut)
-    return q16.DenseQ16(wt, bias, mult, shift, lo, hi, lut), params
+                  out_shift=shift, lut=lut, hswish=_hs(hs))
+    return q16.DenseQ16(wt, bias, mult, shift, lo, hi, lut), hs, params
 
 
 def dense16_case(pick: Pick, rng: np.random.Generator) -> Case:
     k, n = pick(CHANNELS + [100]), pick(CHANNELS)
     x = _x16(pick, rng, (1, k))
-    d, params = _dense16_layer(pick, rng, k, n)
-    y = q16.dense(x, d.w, d.bias, d.multiplier, d.shift, d.lo, d.hi, d.lut)
+    d, hs, params = _dense16_layer(pick, rng, k, n, hswish=True)
+    y = q16.dense(x, d.w, d.bias, d.multiplier, d.shift, d.lo, d.hi, d.lut, hs)
     return Case("dense_s16", "dense_s16", params, [x[0]], y[0])
 
 
@@ -512,10 +524,10 @@ def add16_case(pick: Pick, rng: np.random.Generator) -> Case:
     a, b = _x16(pick, rng, (size,)), _x16(pick, rng, (size,))
     sa = _scale(rng)
     p = q.add_params(sa, pick([sa, _scale(rng)]), pick([sa, _scale(rng)]), q16.ADD_LEFT_SHIFT_16)
-    lo, hi, lut = _activation16(pick, rng)
-    y = q16.add(a, b, p, lo, hi, lut)
+    lo, hi, lut, hs = _activation16(pick, rng)
+    y = q16.add(a, b, p, lo, hi, lut, hs)
     params = dict(size=size, a_mult=p.ma, a_shift=p.sa, b_mult=p.mb, b_shift=p.sb, out_mult=p.my, out_shift=p.sy,
-                  act_min=lo, act_max=hi, lut=lut)
+                  act_min=lo, act_max=hi, lut=lut, hswish=_hs(hs))
     return Case("add_s16", "add_s16", params, [a, b], y)
 
 
@@ -525,7 +537,7 @@ def mul16_case(pick: Pick, rng: np.random.Generator) -> Case:
     b = _x16(pick, rng, (1, cols) if broadcast else (rows, cols))
     mult = int(rng.integers(2**30, 2**31))
     shift = pick([-15, -1, 0, int(rng.integers(-31, 1))])  # |a·b| <= 2^30: no left shift fits int32
-    lo, hi, _ = _activation16(pick, rng)
+    lo, hi, _, _ = _activation16(pick, rng, hswish=False)
     y = q16.mul16(a, b, mult, shift, lo, hi)
     params = dict(rows=rows, cols=cols, b_broadcast=broadcast, a_zp=0, b_zp=0, out_mult=mult, out_shift=shift,
                   output_zp=0, act_min=lo, act_max=hi)
@@ -571,10 +583,10 @@ def squeeze_excite16_case(pick: Pick, rng: np.random.Generator) -> Case:
     c, r, h, w = pick(CHANNELS), pick([1, 2, 4, 8]), pick([1, 3, 5]), pick([1, 2, 4])
     x = _x16(pick, rng, (1, c, h, w))
     pool_m, pool_s = q.quantize_multiplier(_scale(rng) / (_scale(rng) * h * w))
-    fc1, p1 = _dense16_layer(pick, rng, c, r)
-    fc2, p2 = _dense16_layer(pick, rng, r, c)
+    fc1, _, p1 = _dense16_layer(pick, rng, c, r)
+    fc2, _, p2 = _dense16_layer(pick, rng, r, c)
     mul_m, mul_s = q.quantize_multiplier(float(2.0 ** rng.uniform(-16, -14)))  # x·g / 2^15: back to int16
-    lo, hi, _ = _activation16(pick, rng)
+    lo, hi, _, _ = _activation16(pick, rng, hswish=False)
     y = q16.squeeze_excite(x, pool_m, pool_s, fc1, fc2, mul_m, mul_s, lo, hi)
     params = dict(in_h=h, in_w=w, channels=c, pool_mult=pool_m, pool_shift=pool_s, fc1=p1, fc2=p2, mul_mult=mul_m,
                   mul_shift=mul_s, act_min=lo, act_max=hi)
@@ -852,7 +864,7 @@ def _compile(out: Path, flags: list[str], extra: list[Path]) -> Path:
 
 REQUANT_PROBE = """
 #include "mnv3c_requant_s16.h"
-/* TFLite's int64 MBQM (16x8) and int16 LUT lookup, elementwise over n values. */
+/* TFLite's int64 MBQM (16x8), int16 LUT lookup and the int16 hard-swish, elementwise over n values. */
 void mnv3c_test_mbqm64(const int64_t *x, const int32_t *m, const int32_t *s, int32_t *out, int32_t n)
 {
     int32_t i;
@@ -865,6 +877,13 @@ void mnv3c_test_lut16(const int16_t *x, const int16_t *lut, int16_t *out, int32_
     int32_t i;
     for (i = 0; i < n; ++i) {
         out[i] = mnv3c_lut16(x[i], lut);
+    }
+}
+void mnv3c_test_hswish16(const int16_t *x, const int32_t *hs, int16_t *out, int32_t n)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        out[i] = mnv3c_hswish16(x[i], hs);
     }
 }
 /* op 0: SRDHM(a, b); 1: RDBP(a, b); 2: MBQM(a, b, c); 3: mnv3c_mbqm_small(a, b, 1 - c, round(-c, zp))
@@ -950,7 +969,7 @@ def test_requant_helpers_match_intops(lib: ctypes.CDLL, seed: int) -> None:
 @given(seed=st.integers(0, 2**32 - 1))
 def test_int16_helpers_match_intops16(lib: ctypes.CDLL, seed: int) -> None:
     """mnv3c_mbqm64 on edge multipliers, both shift ends, exact ties and random values; mnv3c_lut16 on
-    every int16 input of a random table."""
+    every int16 input of a random table; mnv3c_hswish16 on every int16 input of a random stage."""
     rng = np.random.default_rng(seed)
     n = 4000
     shift = rng.integers(-31, 8, n)
@@ -969,6 +988,10 @@ def test_int16_helpers_match_intops16(lib: ctypes.CDLL, seed: int) -> None:
     got = np.empty_like(v)
     lib.mnv3c_test_lut16(_ptr(v), _ptr(table), _ptr(got), v.size)
     np.testing.assert_array_equal(got, q16.lut16(v, table))
+
+    _, _, _, stage = _activation16(lambda options: "hswish", rng)
+    lib.mnv3c_test_hswish16(_ptr(v), _ptr(np.array(stage, np.int32)), _ptr(got), v.size)
+    np.testing.assert_array_equal(got, q16.hard_swish16(v, stage))
 
 
 def test_ctypes_mirror_matches_header(lib: ctypes.CDLL) -> None:

@@ -371,6 +371,14 @@ def _lut16(e: _Emitter, key: str = "lut", prefix: str = "") -> str:
     return e.array(f"{prefix}lut", "int16_t", np.asarray(table), "fused activation table, int16[513], interpolated")
 
 
+def _hswish16(e: _Emitter) -> str:
+    stage = e.a.get("hswish")
+    if stage is None:
+        return "NULL"
+    return e.array("hswish", "int32_t", np.asarray(stage, np.int64),
+                   "fused hard-swish {frac_bits, offset, width, mult, shift} (mnv3c_hswish16)")
+
+
 def _conv2d_s16(e: _Emitter) -> LayerCode:
     if e.node.op == "dense":  # a sequence [N, T, K]: T pixels of a 1x1 convolution, as in `_conv2d`
         (t, k), m = e.shape(0), e.const(1).shape[0]
@@ -388,6 +396,7 @@ def _conv2d_s16(e: _Emitter) -> LayerCode:
         ("bias", e.array("bias", "int64_t", e.const(2), "bias, per output channel")),
         *e.requant(),
         ("lut", _lut16(e)),
+        ("hswish", _hswish16(e)),
     ]
     return e.code
 
@@ -407,6 +416,7 @@ def _depthwise_conv2d_s16(e: _Emitter) -> LayerCode:
         ("bias", e.array("bias", "int64_t", e.const(2), "bias, per output channel")),
         *e.requant(),
         ("lut", _lut16(e)),
+        ("hswish", _hswish16(e)),
     ]
     return e.code
 
@@ -420,6 +430,7 @@ def _dense_s16_fields(e: _Emitter, w: np.ndarray, b: np.ndarray, lo: int, hi: in
         ("bias", e.array(f"{prefix}bias", "int64_t", b, "bias, per output feature")),
         *e.requant(prefix, mult_key, shift_key),
         ("lut", _lut16(e, lut_key, prefix)),
+        ("hswish", _hswish16(e) if not prefix else "NULL"),  # a squeeze-excite's gate is a table
     ]
 
 
@@ -459,6 +470,7 @@ def _add_s16(e: _Emitter) -> LayerCode:
         ("out_mult", str(int(a["multiplier"]))), ("out_shift", str(int(a["shift"]))),
         ("act_min", str(int(a["lo"]))), ("act_max", str(int(a["hi"]))),
         ("lut", _lut16(e)),
+        ("hswish", _hswish16(e)),
     ]
     return e.code
 

@@ -5,7 +5,10 @@ TFLite's 16x8 quantization: activations symmetric int16 (zero point 0), weights 
 output channel, int64 bias and accumulator for conv/depthwise/dense, requantized by TFLite's int64
 MultiplyByQuantizedMultiplier (`mbqm64`: a 16-bit "reduced" multiplier and one rounding shift).
 Add uses TFLite's int16 left shift of 15; the other kernels (mul, pools) reuse the int32 helpers of `intops`.
-Activation tables have 513 int16 entries with linear interpolation, as TFLite's int16 LUTs.
+Activation tables have 513 int16 entries with linear interpolation, as TFLite's int16 LUTs; a fused
+hard-swish is computed instead (`hard_swish16`): its quadratic part spans [-3, 3], a few table
+entries when the pre-activation range is wide (PP-OCRv3's recogniser: +-172, 9 entries), and the
+interpolation error of x(x+3)/6 then reached several output codes. TFLite has no int16 HARD_SWISH.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from typing import Callable, NamedTuple, Sequence
 import numpy as np
 
 from mnv3c.quant.intops import (AddParams, ArrayLike, Pads, Pair, _i32, _mbqm64,
-                                _per_channel, _taps, _valid_count, mbqm, round_half_away)
+                                _per_channel, _taps, _valid_count, mbqm, quantize_multiplier,
+                                round_half_away)
 
 INT16_MIN, INT16_MAX = -(1 << 15), (1 << 15) - 1
 ADD_LEFT_SHIFT_16 = 15
@@ -71,13 +75,56 @@ def make_lut16(f: Callable[[np.ndarray], np.ndarray], sx: float, sy: float) -> n
     return np.clip(y, INT16_MIN, INT16_MAX).astype(np.int16)
 
 
+class HardSwish16(NamedTuple):
+    """The integer hard-swish stage `hard_swish16`: pre-activation codes t (scale st) to codes of sy."""
+
+    frac_bits: int  # F: the gate's ramp is computed in 2^-F input codes
+    offset: int  # round(3 / st · 2^F)
+    width: int  # round(6 / st · 2^F), at most the largest ramp value an int16 code reaches
+    multiplier: int  # with shift: Q(st² / (6 · sy · 2^F))
+    shift: int
+
+
+HSWISH_MAX_FRAC_BITS = 16
+
+
+def hard_swish16(t: np.ndarray, p: HardSwish16) -> np.ndarray:
+    """x · relu6(x + 3) / 6 on int16 codes: u = t · 2^F + offset, g = clamp(u, 0, width) (the ramp
+    x + 3 in 2^-F codes), y = clamp16(mbqm64(t · g, M, S)); |t · g| < 2^15 · 2^31 (`hswish_params`)."""
+    t64 = np.asarray(t, dtype=np.int64)
+    g = np.clip(t64 * (1 << p.frac_bits) + p.offset, 0, p.width)
+    return np.clip(mbqm64(t64 * g, p.multiplier, p.shift), INT16_MIN, INT16_MAX).astype(np.int16)
+
+
+def hswish_params(st: float, sy: float) -> HardSwish16:
+    """The `hard_swish16` stage from pre-activation scale ``st`` to output scale ``sy``: the most
+    fraction bits F (at most HSWISH_MAX_FRAC_BITS) with offset and width in int32 and a
+    multiplier mbqm64 represents (not flushed to 0, result in int32); ValueError when no F has."""
+    for f in range(HSWISH_MAX_FRAC_BITS, -1, -1):
+        offset = int(round_half_away(3.0 / st * (1 << f)))
+        ramp_top = INT16_MAX * (1 << f) + offset  # the largest u an int16 code reaches
+        width = min(int(round_half_away(6.0 / st * (1 << f))), ramp_top)
+        real = st * st / (6.0 * sy * (1 << f))
+        m, s = quantize_multiplier(real)
+        if ramp_top < 1 << 31 and m != 0 and (1 << 15) * width * real < 2.0 ** 31:
+            return HardSwish16(f, offset, width, m, s)
+    raise ValueError(f"no int16 hard-swish stage for scales {st!r} -> {sy!r}")
+
+
+def activate16(t: np.ndarray, lut: np.ndarray | None = None, hswish: HardSwish16 | None = None) -> np.ndarray:
+    """The fused activation of an int16 output stage: the table, the hard-swish stage, or none."""
+    if lut is not None:
+        return lut16(t, lut)
+    return t if hswish is None else hard_swish16(t, hswish)
+
+
 def requantize16(acc: np.ndarray, multiplier: ArrayLike, shift: ArrayLike, lo: int = INT16_MIN,
-                 hi: int = INT16_MAX, lut: np.ndarray | None = None, axis: int = 1) -> np.ndarray:
-    """clamp16(mbqm64(acc, M[c], S[c]), lo, hi), then the optional fused int16 LUT."""
+                 hi: int = INT16_MAX, lut: np.ndarray | None = None, axis: int = 1,
+                 hswish: HardSwish16 | None = None) -> np.ndarray:
+    """clamp16(mbqm64(acc, M[c], S[c]), lo, hi), then the optional fused activation (`activate16`)."""
     m = _per_channel(multiplier, acc.ndim, axis)
     s = _per_channel(shift, acc.ndim, axis)
-    t = np.clip(mbqm64(acc, m, s), lo, hi).astype(np.int16)
-    return t if lut is None else lut16(t, lut)
+    return activate16(np.clip(mbqm64(acc, m, s), lo, hi).astype(np.int16), lut, hswish)
 
 
 def _acc64(acc: np.ndarray, bias: ArrayLike | None) -> np.ndarray:
@@ -89,20 +136,20 @@ def _acc64(acc: np.ndarray, bias: ArrayLike | None) -> np.ndarray:
 
 def conv2d(x: np.ndarray, w: np.ndarray, bias: ArrayLike | None, multiplier: ArrayLike, shift: ArrayLike,
            strides: Pair = (1, 1), pads: Pads = (0, 0, 0, 0), dilations: Pair = (1, 1), lo: int = INT16_MIN,
-           hi: int = INT16_MAX, lut: np.ndarray | None = None) -> np.ndarray:
+           hi: int = INT16_MAX, lut: np.ndarray | None = None, hswish: HardSwish16 | None = None) -> np.ndarray:
     """Convolution (group 1): x[N,C,H,W] int16, w[O,C,kh,kw] int8, bias int64 -> y int16."""
     wl = w.astype(np.int64)
     acc = None
     for ky, kx, patch in _taps(x, 0, w.shape[2:], strides, pads, dilations):
         term = np.einsum("nchw,oc->nohw", patch, wl[:, :, ky, kx])
         acc = term if acc is None else acc + term
-    return requantize16(_acc64(acc, bias), multiplier, shift, lo, hi, lut)
+    return requantize16(_acc64(acc, bias), multiplier, shift, lo, hi, lut, hswish=hswish)
 
 
 def depthwise_conv2d(x: np.ndarray, w: np.ndarray, bias: ArrayLike | None, multiplier: ArrayLike,
                      shift: ArrayLike, strides: Pair = (1, 1), pads: Pads = (0, 0, 0, 0),
                      dilations: Pair = (1, 1), lo: int = INT16_MIN, hi: int = INT16_MAX,
-                     lut: np.ndarray | None = None) -> np.ndarray:
+                     lut: np.ndarray | None = None, hswish: HardSwish16 | None = None) -> np.ndarray:
     """Depthwise conv: w[C·m,1,kh,kw]; output channel o reads input channel o // m."""
     m = w.shape[0] // x.shape[1]
     wl = w.astype(np.int64)
@@ -110,24 +157,24 @@ def depthwise_conv2d(x: np.ndarray, w: np.ndarray, bias: ArrayLike | None, multi
     for ky, kx, patch in _taps(x, 0, w.shape[2:], strides, pads, dilations):
         term = (np.repeat(patch, m, axis=1) if m > 1 else patch) * wl[None, :, 0, ky, kx, None, None]
         acc = term if acc is None else acc + term
-    return requantize16(_acc64(acc, bias), multiplier, shift, lo, hi, lut)
+    return requantize16(_acc64(acc, bias), multiplier, shift, lo, hi, lut, hswish=hswish)
 
 
 def dense(x: np.ndarray, w: np.ndarray, bias: ArrayLike | None, multiplier: ArrayLike, shift: ArrayLike,
-          lo: int = INT16_MIN, hi: int = INT16_MAX, lut: np.ndarray | None = None) -> np.ndarray:
+          lo: int = INT16_MIN, hi: int = INT16_MAX, lut: np.ndarray | None = None,
+          hswish: HardSwish16 | None = None) -> np.ndarray:
     """Fully connected: x[N,K] int16, w[M,K] int8, bias int64 -> y[N,M] int16."""
     acc = x.astype(np.int64) @ w.astype(np.int64).T
-    return requantize16(_acc64(acc, bias), multiplier, shift, lo, hi, lut)
+    return requantize16(_acc64(acc, bias), multiplier, shift, lo, hi, lut, hswish=hswish)
 
 
 def add(a: np.ndarray, b: np.ndarray, p: AddParams, lo: int = INT16_MIN, hi: int = INT16_MAX,
-        lut: np.ndarray | None = None) -> np.ndarray:
+        lut: np.ndarray | None = None, hswish: HardSwish16 | None = None) -> np.ndarray:
     """Residual add: both inputs shifted left by 15 and rescaled to a common domain (int32)."""
     a2 = _mbqm64(a.astype(np.int64) << ADD_LEFT_SHIFT_16, p.ma, p.sa)
     b2 = _mbqm64(b.astype(np.int64) << ADD_LEFT_SHIFT_16, p.mb, p.sb)
     acc = _i32(a2 + b2, "add16 sum")
-    t = np.clip(_mbqm64(acc, p.my, p.sy), lo, hi).astype(np.int16)
-    return t if lut is None else lut16(t, lut)
+    return activate16(np.clip(_mbqm64(acc, p.my, p.sy), lo, hi).astype(np.int16), lut, hswish)
 
 
 def global_avg_pool(x: np.ndarray, multiplier: int, shift: int) -> np.ndarray:

@@ -806,14 +806,20 @@ _BUILDERS: dict[str, Callable[[Graph, Graph, Node, Node, Mapping[str, QP]], None
 
 
 # --- int16 (16x8) layers: same attrs as int8 with every zero point 0; LUTs are `intops16` tables --
+# (a fused hard-swish is ``hswish``, an `intops16.HardSwish16` stage, instead of a table)
 def _output_stage16(n: Node, params: Mapping[str, QP], act_key: str = "act") -> tuple[QP, dict[str, Any]]:
     out = n.outputs[0]
     act, act_params = n.attrs.get(act_key, "none"), n.attrs.get(f"{act_key}_params")
     sy, _ = params[out]
     if act in LUT_ACTS:
         st, _ = params[pre_act_name(out)]
-        lut = intops16.make_lut16(_act_fn(act, act_params), st, sy)
-        return (st, 0), {"lo": INT16_MIN, "hi": INT16_MAX, "lut": lut, "pre_act_scale": st, "pre_act_zero_point": 0}
+        stage = {"lo": INT16_MIN, "hi": INT16_MAX, "pre_act_scale": st, "pre_act_zero_point": 0}
+        if act == "hard_swish":  # computed, not a table: see intops16's module doc
+            try:
+                return (st, 0), {**stage, "hswish": intops16.hswish_params(st, sy)}
+            except ValueError as e:
+                raise UnsupportedModelError(f"layer {shown(n.name)}: {e}") from None
+        return (st, 0), {**stage, "lut": intops16.make_lut16(_act_fn(act, act_params), st, sy)}
     lo, hi = _act_clamp(act, act_params, sy, 0, INT16_MIN, INT16_MAX)
     return (sy, 0), {"lo": lo, "hi": hi}
 

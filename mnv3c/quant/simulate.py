@@ -239,7 +239,8 @@ def _conv16(accumulate: Callable[..., np.ndarray]) -> Callable[[Node, list, int]
     def run(n: Node, ins: list, batch: int) -> np.ndarray:
         a = n.attrs
         acc = accumulate(ins[0], ins[1], None, 0, *_geometry(a)) + _bias_nchw(ins[2], 4)
-        return intops16.requantize16(acc, a["multiplier"], a["shift"], int(a["lo"]), int(a["hi"]), a.get("lut"))
+        return intops16.requantize16(acc, a["multiplier"], a["shift"], int(a["lo"]), int(a["hi"]), a.get("lut"),
+                                     hswish=a.get("hswish"))
     return run
 
 
@@ -256,14 +257,14 @@ def _dense16(n: Node, ins: list, batch: int) -> np.ndarray:
     """Over the last axis, as `_dense`: a sequence [N, T, K] is N·T rows."""
     a, x = n.attrs, ins[0]
     y = intops16.dense(x.reshape(-1, x.shape[-1]), ins[1], ins[2], a["multiplier"], a["shift"], int(a["lo"]),
-                       int(a["hi"]), a.get("lut"))
+                       int(a["hi"]), a.get("lut"), a.get("hswish"))
     return y.reshape(x.shape[:-1] + y.shape[-1:])
 
 
 def _add16(n: Node, ins: list, batch: int) -> np.ndarray:
     a = n.attrs
     p = intops.AddParams(a["a_multiplier"], a["a_shift"], a["b_multiplier"], a["b_shift"], a["multiplier"], a["shift"])
-    return intops16.add(ins[0], ins[1], p, int(a["lo"]), int(a["hi"]), a.get("lut"))
+    return intops16.add(ins[0], ins[1], p, int(a["lo"]), int(a["hi"]), a.get("lut"), a.get("hswish"))
 
 
 def _mul16(n: Node, ins: list, batch: int) -> np.ndarray:
@@ -362,7 +363,7 @@ def _conv16_reference(kernel: Callable[..., np.ndarray]) -> Callable[[Node, list
     def run(n: Node, ins: list, batch: int) -> np.ndarray:
         a = n.attrs
         return kernel(ins[0], ins[1], ins[2], a["multiplier"], a["shift"], *_geometry(a), int(a["lo"]),
-                      int(a["hi"]), a.get("lut"))
+                      int(a["hi"]), a.get("lut"), a.get("hswish"))
     return run
 
 

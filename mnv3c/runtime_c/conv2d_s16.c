@@ -5,7 +5,8 @@
  *         y NHWC [out_h][out_w][out_c].
  * Arithmetic (docs/ARITHMETIC.md, "int16 (16x8)"), as TFLite's 16x8 ConvPerChannel: for output pixel
  * (oy, ox) and channel o, acc = bias[o] + sum over valid taps of x * w (padded taps are the real 0,
- * i.e. skipped), y = clamp16(MBQM64(acc, out_mult[o], out_shift[o]), act_min, act_max), then lut.
+ * i.e. skipped), y = clamp16(MBQM64(acc, out_mult[o], out_shift[o]), act_min, act_max),
+ * then the fused activation (lut or hswish).
  * Products (|x * w| <= 2^22) are summed in int32 runs of 511, joined in int64: the quantizer bounds
  * |acc| below 2^47. The result is the exact integer sum, whatever the grouping.
  */
@@ -38,7 +39,8 @@ void mnv3c_conv2d_s16(const mnv3c_conv2d_s16_params *p, const int16_t *MNV3C_RES
                         }
                     }
                 }
-                *y++ = mnv3c_requant_out16(acc, p->out_mult[o], p->out_shift[o], p->act_min, p->act_max, p->lut);
+                *y++ = mnv3c_requant_out16(acc, p->out_mult[o], p->out_shift[o], p->act_min, p->act_max,
+                                           p->lut, p->hswish);
             }
         }
     }

@@ -4,7 +4,7 @@
  * Layout: x [in_features], weights [out_features][in_features], y [out_features].
  * Arithmetic (docs/ARITHMETIC.md, "int16 (16x8)"), as TFLite's 16x8 FullyConnected:
  *   y[o] = clamp16(MBQM64(bias[o] + sum_i x[i] * w[o][i], out_mult[o], out_shift[o]), act_min, act_max),
- * then lut.
+ * then the fused activation (lut or hswish).
  */
 #include "mnv3c_kernels_s16.h"
 #include "mnv3c_requant_s16.h"
@@ -17,7 +17,8 @@ void mnv3c_dense_s16(const mnv3c_dense_s16_params *p, const int16_t *MNV3C_RESTR
     (void)scratch;
     for (o = 0; o < p->out_features; ++o, w += p->in_features) {
         const int64_t acc = p->bias[o] + mnv3c_dot_s16(x, w, p->in_features);
-        y[o] = mnv3c_requant_out16(acc, p->out_mult[o], p->out_shift[o], p->act_min, p->act_max, p->lut);
+        y[o] = mnv3c_requant_out16(acc, p->out_mult[o], p->out_shift[o], p->act_min, p->act_max, p->lut,
+                                   p->hswish);
     }
 }
 

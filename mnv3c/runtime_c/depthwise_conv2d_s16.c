@@ -4,7 +4,8 @@
  * Layout: x NHWC [in_h][in_w][in_c], weights HWC [kernel_h][kernel_w][in_c * ch_mult],
  *         y NHWC [out_h][out_w][in_c * ch_mult]; output channel o reads input channel o / ch_mult.
  * Arithmetic (docs/ARITHMETIC.md, "int16 (16x8)"): acc = bias[o] + sum over valid taps of x * w,
- * y = clamp16(MBQM64(acc, out_mult[o], out_shift[o]), act_min, act_max), then lut.
+ * y = clamp16(MBQM64(acc, out_mult[o], out_shift[o]), act_min, act_max),
+ * then the fused activation (lut or hswish).
  */
 #include "mnv3c_kernels_s16.h"
 #include "mnv3c_requant_s16.h"
@@ -37,7 +38,7 @@ void mnv3c_depthwise_conv2d_s16(const mnv3c_depthwise_conv2d_s16_params *p, cons
                         }
                     }
                     *y++ = mnv3c_requant_out16(acc, p->out_mult[o], p->out_shift[o], p->act_min, p->act_max,
-                                               p->lut);
+                                               p->lut, p->hswish);
                 }
             }
         }

@@ -5,7 +5,8 @@
  *   - activations are symmetric int16 (zero point 0), so there are no zero points to fold;
  *   - conv/depthwise/dense accumulate in int64 with an int64 bias and requantize with TFLite's
  *     int64 MultiplyByQuantizedMultiplier (mnv3c_mbqm64 in mnv3c_requant_s16.h), shift in [-31, 7];
- *   - fused activations are 513-entry int16 tables with linear interpolation (mnv3c_lut16).
+ *   - fused activations are 513-entry int16 tables with linear interpolation (mnv3c_lut16), but a
+ *     hard-swish, which is computed (mnv3c_hswish16, in `hswish`: NULL where there is none).
  * Arithmetic contract: docs/ARITHMETIC.md "int16 (16x8)", executable in mnv3c/quant/intops16.py.
  * Pools and the data-movement kernels reuse the int8 params structs (their zero points are 0).
  */
@@ -31,6 +32,7 @@ typedef struct {
     const int32_t *out_mult; /* [out_c] */
     const int8_t *out_shift; /* [out_c], each in [-31, 7] */
     const int16_t *lut;      /* NULL or [513] */
+    const int32_t *hswish;   /* NULL or {frac_bits, offset, width, mult, shift} */
 } mnv3c_conv2d_s16_params;
 
 void mnv3c_conv2d_s16(const mnv3c_conv2d_s16_params *p,
@@ -51,6 +53,7 @@ typedef struct {
     const int32_t *out_mult; /* [in_c * ch_mult] */
     const int8_t *out_shift; /* [in_c * ch_mult] */
     const int16_t *lut;      /* NULL or [513] */
+    const int32_t *hswish;   /* NULL or {frac_bits, offset, width, mult, shift} */
 } mnv3c_depthwise_conv2d_s16_params;
 
 void mnv3c_depthwise_conv2d_s16(const mnv3c_depthwise_conv2d_s16_params *p,
@@ -65,6 +68,7 @@ typedef struct {
     const int32_t *out_mult; /* [out_features] */
     const int8_t *out_shift; /* [out_features] */
     const int16_t *lut;      /* NULL or [513] */
+    const int32_t *hswish;   /* NULL or {frac_bits, offset, width, mult, shift} */
 } mnv3c_dense_s16_params;
 
 void mnv3c_dense_s16(const mnv3c_dense_s16_params *p,
@@ -77,7 +81,8 @@ typedef struct {
     int32_t b_mult, b_shift;
     int32_t out_mult, out_shift;
     int32_t act_min, act_max;
-    const int16_t *lut; /* NULL or [513] */
+    const int16_t *lut;    /* NULL or [513] */
+    const int32_t *hswish; /* NULL or {frac_bits, offset, width, mult, shift} */
 } mnv3c_add_s16_params;
 
 void mnv3c_add_s16(const mnv3c_add_s16_params *p,

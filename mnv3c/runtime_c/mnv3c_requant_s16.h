@@ -38,12 +38,33 @@ static inline int16_t mnv3c_lut16(int32_t v, const int16_t *lut)
     return (int16_t)(base + delta);
 }
 
-/* The output stage of conv/depthwise/dense: clamp16(MBQM64(acc), lo, hi), then the optional table. */
-static inline int16_t mnv3c_requant_out16(int64_t acc, int32_t multiplier, int32_t shift, int32_t lo,
-                                          int32_t hi, const int16_t *lut)
+/*
+ * The fused hard-swish, x * relu6(x + 3) / 6, computed (intops16.hard_swish16) on pre-activation code
+ * t: hs = {frac_bits F, offset, width, mult, shift}; the ramp x + 3 in 2^-F codes,
+ * g = clamp(t * 2^F + offset, 0, width), then y = clamp16(MBQM64(t * g, mult, shift)). The quantizer
+ * keeps offset + 32767 * 2^F < 2^31, so |t * g| < 2^46 and the result fits int32.
+ */
+static inline int16_t mnv3c_hswish16(int32_t t, const int32_t *hs)
 {
-    const int16_t t = mnv3c_clamp16(mnv3c_mbqm64(acc, multiplier, shift), lo, hi);
-    return lut != NULL ? mnv3c_lut16(t, lut) : t;
+    const int64_t u = (int64_t)t * ((int64_t)1 << hs[0]) + hs[1];
+    const int64_t g = u < 0 ? 0 : (u > hs[2] ? (int64_t)hs[2] : u);
+    return mnv3c_clamp16(mnv3c_mbqm64((int64_t)t * g, hs[3], hs[4]), INT16_MIN, INT16_MAX);
+}
+
+/* The fused activation of an int16 output stage: the table, the computed hard-swish, or none. */
+static inline int16_t mnv3c_act16(int16_t t, const int16_t *lut, const int32_t *hswish)
+{
+    if (lut != NULL) {
+        return mnv3c_lut16(t, lut);
+    }
+    return hswish != NULL ? mnv3c_hswish16(t, hswish) : t;
+}
+
+/* The output stage of conv/depthwise/dense: clamp16(MBQM64(acc), lo, hi), then the fused activation. */
+static inline int16_t mnv3c_requant_out16(int64_t acc, int32_t multiplier, int32_t shift, int32_t lo,
+                                          int32_t hi, const int16_t *lut, const int32_t *hswish)
+{
+    return mnv3c_act16(mnv3c_clamp16(mnv3c_mbqm64(acc, multiplier, shift), lo, hi), lut, hswish);
 }
 
 /*
