@@ -73,7 +73,8 @@ def test_mixed_model_bit_exact_on_host_under_sanitizers(graph: str, placement: s
 
 
 QEMU_GRAPHS = {"data_movement": (data_movement_graph, {"concat_s16", "slice_s16", "transpose_s16"}),
-               "attention": (attention_graph, {"batch_matmul_s16", "softmax_s16"})}
+               "attention": (attention_graph, {"batch_matmul_s16", "softmax_s16"}),
+               "tiny_mobilenet": (lambda: tiny_mobilenet(seed=3), {"conv2d_s16", "depthwise_conv2d_s16"})}
 
 
 @pytest.mark.slow
@@ -84,7 +85,8 @@ def test_int16_kernels_bit_exact_under_qemu(graph: str, target: str, tmp_path: P
     """Every layer int16 on the emulated targets: the data movement (concat_s16 with copied and
     requantized inputs, slice_s16, transpose_s16), and an attention whose softmax over strided rows
     (softmax_s16) sits between two batch_matmul_s16 and whose trailing softmax is int16 before the
-    int8 output; the device output is the simulator's, byte for byte."""
+    int8 output, and tiny_mobilenet's convolutions with the computed hard-swish (mnv3c_hswish16's
+    64-bit steps); the device output is the simulator's, byte for byte."""
     build_graph, wanted = QEMU_GRAPHS[graph]
     g = build_graph()
     shape = g.tensors[g.inputs[0]].shape[1:]
