@@ -286,6 +286,22 @@ def test_int16_fused_hard_swish_is_computed_not_tabled(tiny) -> None:
     assert np.array_equal(env[n.outputs[0]], q16.hard_swish16(pre, n.attrs["hswish"]))
 
 
+def test_int16_hard_swish_falls_back_to_the_table_where_no_stage_fits() -> None:
+    """Scales no int32 stage represents (a pre-activation of scale 2^-29, all but zero) keep the
+    513-entry table instead of failing the compile; ordinary scales get the computed stage."""
+    from mnv3c.ir.graph import Node
+    from mnv3c.quant.calibrate import pre_act_name
+    from mnv3c.quant.quantize import _output_stage16
+
+    n = Node("c", "conv2d", ["x", "w", "b"], ["y"], {"act": "hard_swish"})
+    with pytest.raises(ValueError):
+        q16.hswish_params(2.0 ** -29, 2.0 ** -20)
+    _, stage = _output_stage16(n, {"y": (2.0 ** -20, 0), pre_act_name("y"): (2.0 ** -29, 0)})
+    assert "hswish" not in stage and stage["lut"].shape == (513,)
+    _, stage = _output_stage16(n, {"y": (2.0 ** -10, 0), pre_act_name("y"): (2.0 ** -10, 0)})
+    assert isinstance(stage["hswish"], q16.HardSwish16) and "lut" not in stage
+
+
 def _pre_activation_codes(q, n, env) -> np.ndarray:
     """Node ``n``'s int16 pre-activation codes: the node run with its fused activation removed."""
     bare = type(n)(n.name, n.op, list(n.inputs), list(n.outputs), {**n.attrs, "hswish": None}, list(n.fused))

@@ -817,8 +817,8 @@ def _output_stage16(n: Node, params: Mapping[str, QP], act_key: str = "act") -> 
         if act == "hard_swish":  # computed, not a table: see intops16's module doc
             try:
                 return (st, 0), {**stage, "hswish": intops16.hswish_params(st, sy)}
-            except ValueError as e:
-                raise UnsupportedModelError(f"layer {shown(n.name)}: {e}") from None
+            except ValueError:  # scales no int32 stage represents (an all-but-zero tensor): the table
+                pass
         return (st, 0), {**stage, "lut": intops16.make_lut16(_act_fn(act, act_params), st, sy)}
     lo, hi = _act_clamp(act, act_params, sy, 0, INT16_MIN, INT16_MAX)
     return (sy, 0), {"lo": lo, "hi": hi}
