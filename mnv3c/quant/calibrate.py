@@ -14,6 +14,11 @@ multiplies by large weights (batch norm folded onto a channel of tiny variance) 
 rounding, while a channel of large values under small weights can be clipped at little cost. The
 MSE range estimator minimises the error the readers see when it has such a histogram
 (`quantize.choose_params`).
+
+A tensor whose only reader is a softmax (the graph's logits too when `quantize.prepare` stripped
+the trailing softmax) also records the smallest per-row maximum seen: values far below a row's
+maximum do not move its probabilities, so its range may start at that maximum minus a margin
+(`ranges.softmax_floor`).
 """
 
 from __future__ import annotations
@@ -77,6 +82,23 @@ def squeeze_excite_parts(node: Node, graph: Graph, x: np.ndarray) -> dict[str, n
     return {se_part_name(node.outputs[0], k): v for k, v in parts.items()}
 
 
+def softmax_rows(graph: Graph) -> dict[str, int]:
+    """Activation tensor -> the (non-negative) axis of the softmax that is its only reader: softmax
+    nodes' inputs read by nothing else, and the graph output when its trailing softmax was stripped
+    (``meta["quant"]["host_softmax_axis"]``, `quantize.prepare`)."""
+    consumers = graph.consumers()
+    rows: dict[str, int] = {}
+    host_axis = graph.meta.get("quant", {}).get("host_softmax_axis")
+    if host_axis is not None and len(graph.outputs) == 1 and not consumers.get(graph.outputs[0]):
+        rows[graph.outputs[0]] = host_axis % len(graph.tensors[graph.outputs[0]].shape)
+    for n in graph.nodes:
+        x = n.inputs[0] if n.op == "softmax" else None
+        if x is None or x in graph.outputs or len(consumers.get(x, [])) != 1:
+            continue
+        rows[x] = int(n.attrs.get("axis", -1)) % len(graph.tensors[x].shape)
+    return rows
+
+
 def depthwise_channel_weights(graph: Graph) -> dict[str, np.ndarray]:
     """Activation tensor -> per-channel weight for each tensor read only by depthwise layers: the
     sum of the squared depthwise weights that read the channel. A value's rounding error reaches
@@ -106,11 +128,13 @@ def depthwise_channel_weights(graph: Graph) -> dict[str, np.ndarray]:
 @dataclass
 class CalibrationStats:
     """Histograms of every activation tensor (and the reader-weighted ones,
-    `depthwise_channel_weights`) and, for bias correction, the mean input (over the calibration
-    samples, per position) of each weighted layer."""
+    `depthwise_channel_weights`), the smallest row maximum of each tensor only a softmax reads
+    (`softmax_rows`: tensor -> (that maximum, the row's length)) and, for bias correction, the
+    mean input (over the calibration samples, per position) of each weighted layer."""
 
     hists: dict[str, Histogram] = field(default_factory=dict)
     weighted: dict[str, Histogram] = field(default_factory=dict)
+    row_max_min: dict[str, tuple[float, int]] = field(default_factory=dict)
     input_means: dict[str, np.ndarray] = field(default_factory=dict)
     samples: int = 0
     moments: MomentSums = field(default_factory=MomentSums)
@@ -124,6 +148,7 @@ def collect(graph: Graph, calib: np.ndarray, batch_size: int = 32, bins: int = 2
     cg = split_lut_activations(graph)
     activations = [n for n, t in cg.tensors.items() if not t.is_const]
     importance = depthwise_channel_weights(graph)
+    rows = softmax_rows(graph)
     importance.update({pre_act_name(n.outputs[0]): importance[n.outputs[0]] for n in graph.nodes
                        if has_lut_act(n) and n.outputs[0] in importance})
     se_nodes = [n for n in cg.nodes if n.op == "squeeze_excite"]
@@ -142,6 +167,9 @@ def collect(graph: Graph, calib: np.ndarray, batch_size: int = 32, bins: int = 2
             stats.hists.setdefault(name, Histogram(bins)).add(env[name])
         for name, w in importance.items():
             stats.weighted.setdefault(name, Histogram(bins)).add(env[name], w.reshape(1, -1, 1, 1))
+        for name, axis in rows.items():
+            low = float(env[name].max(axis=axis).min())
+            stats.row_max_min[name] = (min(low, stats.row_max_min.get(name, (low,))[0]), int(env[name].shape[axis]))
         for node in weighted:
             s = env[node.inputs[0]].astype(np.float64).sum(axis=0)
             sums[node.name] = s if node.name not in sums else sums[node.name] + s

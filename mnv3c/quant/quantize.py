@@ -87,7 +87,7 @@ from mnv3c.quant.calibrate import (LUT_ACTS, CalibrationStats, collect, has_lut_
 from mnv3c.quant.equalize import equalize as equalize_graph
 from mnv3c.quant import intops16
 from mnv3c.quant.intops16 import INT16_MAX, INT16_MIN
-from mnv3c.quant.ranges import MIN_SCALE, estimate_range, minmax_range, scale_zero_point
+from mnv3c.quant.ranges import MIN_SCALE, estimate_range, minmax_range, scale_zero_point, softmax_floor
 from mnv3c.reference.activations import apply_activation, varying_interval
 from mnv3c.quant.batch_matmul import batch_matmul_params, batch_matmul_params16
 from mnv3c.quant.layer_norm import layer_norm_params
@@ -196,7 +196,10 @@ QUANT_REPORT_KEYS = ("method", "percentile", "equalize", "bias_correction_enable
 def quant_report(qg: Graph) -> dict[str, Any]:
     """How ``qg`` was quantized, for report.json and eval: the calibration choices and their effects."""
     meta = qg.meta.get("quant", {})
-    return {k: meta.get(k) for k in QUANT_REPORT_KEYS} | {"bias_corrected_layers": len(meta.get("bias_correction") or {})}
+    floors = [{"tensor": name, "lo": r["lo"], "min": r["min"], "max": r["max"], "int16_bound": r["int16_bound"]}
+              for name, r in (meta.get("ranges") or {}).items() if r.get("softmax_floor") is not None]
+    return {k: meta.get(k) for k in QUANT_REPORT_KEYS} | {"bias_corrected_layers": len(meta.get("bias_correction") or {}),
+                                                          "softmax_floors": floors}
 
 
 def requant_zero_point(attrs: Mapping[str, Any]) -> int:
@@ -296,10 +299,14 @@ def choose_params(g: Graph, stats: CalibrationStats, method: str, percentile: fl
     activation varies (`varying_interval`), so h-swish's flat negative side costs no codes, whatever
     the estimator. A tensor only depthwise layers read (and its pre-activation) is judged by the
     error of those layers' accumulators, its values weighted by their channel's squared weights
-    (`calibrate.depthwise_channel_weights`), under "mse" and "auto".
+    (`calibrate.depthwise_channel_weights`), under "mse" and "auto". A tensor only a softmax reads
+    (the logits of a stripped trailing softmax too), or that reaches one only through data-movement
+    ops, starts (int8 and int16) no lower than `ranges.softmax_floor` below its smallest calibration
+    row maximum: lower values do not move the probabilities (``softmax_floor`` in the report).
     """
     params: dict[str, QP] = {}
     report: dict[str, dict] = {}
+    floors = softmax_floors(g, stats)
 
     def assign(name: str, act: tuple[str, Mapping[str, Any] | None] | None = None) -> None:
         if name in fixed:
@@ -317,9 +324,12 @@ def choose_params(g: Graph, stats: CalibrationStats, method: str, percentile: fl
         if act:  # where the activation is flat, clipping its input is free
             a, b = varying_interval(*act)
             lo, hi, lo16, hi16 = max(lo, a), min(hi, b), max(lo16, a), min(hi16, b)
+        floor = floors.get(name)
+        if floor is not None:  # what the softmax reading it cannot tell apart is free too
+            lo, lo16 = max(lo, min(floor, 0.0)), max(lo16, min(floor, 0.0))
         params[name] = scale_zero_point(lo, hi)
         report[name] = {"estimator": m, "lo": lo, "hi": hi, "min": h.min, "max": h.max, "int16_bound": max(-lo16, hi16),
-                        "reader_weighted": hw is not None and m in ("mse", "auto")}
+                        "reader_weighted": hw is not None and m in ("mse", "auto"), "softmax_floor": floor}
 
     shared = concat_shared_inputs(g, fixed)
     assign(g.inputs[0])
@@ -353,6 +363,20 @@ def choose_params(g: Graph, stats: CalibrationStats, method: str, percentile: fl
         else:
             assign(out)
     return params, report
+
+
+def softmax_floors(g: Graph, stats: CalibrationStats) -> dict[str, float]:
+    """Tensor -> `ranges.softmax_floor` for each tensor a softmax reads alone (`calibrate.softmax_rows`),
+    or, when data-movement ops (which take their input's quantization) lead to it, for the tensor
+    at the start of that chain if nothing else reads the chain."""
+    producers, consumers = g.producers(), g.consumers()
+    floors: dict[str, float] = {}
+    for t, (row_max, row) in stats.row_max_min.items():
+        while (t in producers and producers[t].op in ALIASING and producers[t].inputs[0] not in g.outputs
+               and len(consumers.get(producers[t].inputs[0], [])) == 1):
+            t = producers[t].inputs[0]
+        floors[t] = softmax_floor(row_max, row)
+    return floors
 
 
 def concat_shared_inputs(g: Graph, fixed: Mapping[str, QP]) -> dict[str, str]:

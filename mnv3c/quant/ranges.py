@@ -11,6 +11,7 @@ MSE estimator then minimises the error those layers see instead of the tensor's 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -21,6 +22,7 @@ from mnv3c.quant.intops import round_half_away
 QMIN, QMAX = -128, 127
 LEVELS = QMAX - QMIN  # 255 steps between the extreme codes
 MIN_SCALE = 1e-9  # below this a tensor is zero for all practical purposes (and multipliers stay finite)
+SOFTMAX_RESOLUTION = 1.0 / 32768  # the finest probability step mnv3c's softmax kernels output (int16's)
 
 
 @dataclass
@@ -175,6 +177,22 @@ def mse_range(h: Histogram, f: Callable[[np.ndarray], np.ndarray] | None = None)
         hi = float(his[np.argmin(quantization_mse(hs, np.full(his.size, lo), his, f))])
         lo = float(los[np.argmin(quantization_mse(hs, los, np.full(los.size, hi), f))])
     return lo, hi
+
+
+def softmax_margin(row: int) -> float:
+    """How far below its row's maximum m a softmax input may be raised without moving any
+    probability by half a SOFTMAX_RESOLUTION step: a value raised to at most m - M adds at most
+    e^-M to the row's sum of e^(x - m), which the maximum alone makes >= 1, so each probability
+    moves by at most (row - 1)·e^-M; M = ln(2 (row - 1) / resolution) (19.9 for 6625 classes,
+    11.1 for 2). Rounding the logits already moves probabilities far more (relatively by half the
+    logit scale), so this costs nothing measurable."""
+    return math.log(2 * max(row - 1, 1) / SOFTMAX_RESOLUTION)
+
+
+def softmax_floor(row_max_min: float, row: int) -> float:
+    """The lowest value worth representing in a tensor only a softmax over rows of ``row`` reads,
+    given the smallest row maximum seen in calibration (`softmax_margin` below it)."""
+    return row_max_min - softmax_margin(row)
 
 
 ESTIMATORS = ("minmax", "percentile", "mse")
