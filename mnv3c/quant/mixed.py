@@ -105,7 +105,7 @@ def fidelity(ref: Graph, qg: Graph, x: np.ndarray, reference: np.ndarray | None 
     mirrors) on float ``x``; a trailing softmax is left out of both (``reference``: ref's logits).
     Agreement and cosine are per output position (`output_rows`)."""
     ref, qg = without_softmax(ref), without_softmax(qg)
-    f = reference if reference is not None else _float_outputs(ref, x)
+    f = reference if reference is not None else _float_outputs(ref, x, qg)
     q = np.concatenate([dequantize_output(qg, simulate(qg, quantize_input(qg, x[i:i + BATCH])))
                         for i in range(0, len(x), BATCH)]).reshape(len(x), -1).astype(np.float64)
     agree, cos = position_scores(f, q, tuple(ref.tensors[ref.outputs[0]].shape))
@@ -138,9 +138,14 @@ def output_rows(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return a.reshape(len(a), -1)
 
 
-def _float_outputs(ref: Graph, x: np.ndarray) -> np.ndarray:
-    return np.concatenate([run_float(ref, {ref.inputs[0]: x[i:i + BATCH]})[ref.outputs[0]]
-                           for i in range(0, len(x), BATCH)]).reshape(len(x), -1).astype(np.float64)
+def _float_outputs(ref: Graph, x: np.ndarray, qg: Graph) -> np.ndarray:
+    """``ref``'s logits on ``x``, raised to their softmax floor where ``qg``'s range has one
+    (`quantize.softmax_floors`): the softmax reading them cannot tell the values below apart, and
+    counting them would cap the logit SQNR of every precision (the recogniser's at 23 dB)."""
+    f = np.concatenate([run_float(ref, {ref.inputs[0]: x[i:i + BATCH]})[ref.outputs[0]]
+                        for i in range(0, len(x), BATCH)]).reshape(len(x), -1).astype(np.float64)
+    floor = qg.meta.get("quant", {}).get("ranges", {}).get(ref.outputs[0], {}).get("softmax_floor")
+    return f if floor is None else np.maximum(f, min(floor, 0.0))
 
 
 def tensor_bytes(qg: Graph) -> int:
@@ -288,7 +293,7 @@ def choose_mixed(ref: Graph, qg: Graph, calib: np.ndarray, target_sqnr: float | 
     full_ref, full_qg, with_softmax = ref, qg, _softmax_tail(qg) > 0
     ref, qg = without_softmax(ref), without_softmax(qg)
     calib = np.asarray(calib, np.float32)[:SEARCH_SAMPLES]
-    reference = _float_outputs(ref, calib)
+    reference = _float_outputs(ref, calib, qg)
     ops = {n.name: n.op for n in ref.nodes}
     macs = {r["name"]: r["macs"] for r in layer_stats(ref)}
     base = (max(sum(macs.values()), 1), tensor_bytes(qg))
