@@ -11,6 +11,7 @@ from quant_graphs import _Builder
 
 from mnv3c.ir.graph import Graph
 from mnv3c.quant.calibrate import softmax_rows
+from mnv3c.quant.evaluate import layer_sqnr
 from mnv3c.quant.mixed import apply_precision, fidelity
 from mnv3c.quant.quantize import prepare, quant_report, quantize_with_float
 from mnv3c.quant.ranges import SOFTMAX_RESOLUTION, softmax_floor, softmax_margin
@@ -110,3 +111,13 @@ def test_the_mixed_search_scores_logits_as_the_softmax_reads_them():
     calib = _calib(64, 1)
     ref, qg = quantize_with_float(g, calib, "minmax", progress=False, softmax=False)
     assert fidelity(ref, apply_precision(ref, qg, calib, "int16")[0], calib)["sqnr_db"] > 25
+
+
+def test_per_layer_sqnr_scores_the_logits_as_the_softmax_reads_them():
+    """`eval --per-layer` / report.json's layer SQNR of the floored logits: against float raised to
+    the floor, as the mixed search scores them (counted, the clipped tail holds 16x8 near 2 dB)."""
+    g = _tailed_logits("trailing")
+    calib = _calib(64, 1)
+    ref, qg = quantize_with_float(g, calib, "minmax", progress=False, softmax=False)
+    q16 = apply_precision(ref, qg, calib, "int16")[0]
+    assert layer_sqnr(ref, q16, calib)[q16.nodes[-1].name] > 25
