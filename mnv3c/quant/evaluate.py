@@ -21,7 +21,7 @@ from mnv3c.passes.pipeline import optimize
 from mnv3c.progress import stage
 from mnv3c.quant.qdq_import import QP, is_qdq_model, strip_qdq
 from mnv3c.quant.mixed import precision_with_rounding_fallback
-from mnv3c.quant.quantize import quant_report, quantize_with_float, source_tensor
+from mnv3c.quant.quantize import quant_report, quantize_with_float, raise_to_softmax_floor, source_tensor
 from mnv3c.quant.sensitivity import isolated_sensitivity, sqnr_db
 from mnv3c.quant.simulate import host_output, quantize_input, simulate
 from mnv3c.reference.float_exec import run_float
@@ -138,16 +138,12 @@ def layer_sqnr(ref: Graph, qg: Graph, x: np.ndarray, batch_size: int = EVAL_BATC
 def _accumulate_sqnr(ref: Graph, qg: Graph, x: np.ndarray, q_env: dict[str, np.ndarray],
                      signal: dict[str, float], noise: dict[str, float]) -> None:
     f_env = run_float(ref, {ref.inputs[0]: x}, keep_all=True)
-    floors = {t: r["softmax_floor"] for t, r in (qg.meta.get("quant", {}).get("ranges") or {}).items()
-              if r.get("softmax_floor") is not None}
     for n in qg.nodes:
         name = n.outputs[0]
         qp = qg.tensors[name].quant
         deq = (q_env[name].astype(np.float64) - float(qp.zero_point)) * float(qp.scale)
         src = source_tensor(qg, name)
-        fv = f_env[src].astype(np.float64).reshape(deq.shape)
-        if src in floors:  # what the softmax reading it cannot tell apart is no error (`quantize.softmax_floors`)
-            fv = np.maximum(fv, min(floors[src], 0.0))
+        fv = raise_to_softmax_floor(qg, src, f_env[src].astype(np.float64).reshape(deq.shape))
         signal[name] = signal.get(name, 0.0) + float((fv ** 2).sum())
         noise[name] = noise.get(name, 0.0) + float(((fv - deq) ** 2).sum())
 

@@ -33,7 +33,8 @@ from mnv3c.analysis import layer_stats
 from mnv3c.errors import MnvError
 from mnv3c.ir.graph import Graph
 from mnv3c.progress import stage
-from mnv3c.quant.quantize import ALIASING, build, has_int16_kernel, int8_output, tensor_precisions
+from mnv3c.quant.quantize import (ALIASING, build, has_int16_kernel, int8_output, raise_to_softmax_floor,
+                                  tensor_precisions)
 from mnv3c.quant.softmax import append_softmax
 from mnv3c.quant.sensitivity import isolated_sensitivity, sqnr_db
 from mnv3c.quant.simulate import dequantize_output, quantize_input, simulate
@@ -140,12 +141,11 @@ def output_rows(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 def _float_outputs(ref: Graph, x: np.ndarray, qg: Graph) -> np.ndarray:
     """``ref``'s logits on ``x``, raised to their softmax floor where ``qg``'s range has one
-    (`quantize.softmax_floors`): the softmax reading them cannot tell the values below apart, and
-    counting them would cap the logit SQNR of every precision (the recogniser's at 23 dB)."""
+    (`quantize.raise_to_softmax_floor`): counting the clipped tail would cap the logit SQNR of every
+    precision (the recogniser's at 23 dB)."""
     f = np.concatenate([run_float(ref, {ref.inputs[0]: x[i:i + BATCH]})[ref.outputs[0]]
                         for i in range(0, len(x), BATCH)]).reshape(len(x), -1).astype(np.float64)
-    floor = qg.meta.get("quant", {}).get("ranges", {}).get(ref.outputs[0], {}).get("softmax_floor")
-    return f if floor is None else np.maximum(f, min(floor, 0.0))
+    return raise_to_softmax_floor(qg, ref.outputs[0], f)
 
 
 def tensor_bytes(qg: Graph) -> int:

@@ -379,6 +379,14 @@ def softmax_floors(g: Graph, stats: CalibrationStats) -> dict[str, float]:
     return floors
 
 
+def raise_to_softmax_floor(qg: Graph, tensor: str, values: np.ndarray) -> np.ndarray:
+    """``values`` of ``tensor`` as the softmax reading it sees them: raised to where its range starts
+    when it has a softmax floor (`softmax_floors`), unchanged otherwise. Scoring against these keeps
+    the deliberately clipped tail from counting as error."""
+    floor = ((qg.meta.get("quant", {}).get("ranges") or {}).get(tensor) or {}).get("softmax_floor")
+    return values if floor is None else np.maximum(values, min(floor, 0.0))
+
+
 def concat_shared_inputs(g: Graph, fixed: Mapping[str, QP]) -> dict[str, str]:
     """Tensors that take a concat output's quantization (TFLite's converter does the same), so the
     kernel copies bytes instead of requantizing: each concat input, or the tensor behind a chain of
