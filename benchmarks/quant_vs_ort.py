@@ -53,7 +53,7 @@ from mnv3c.compiler import build_project, resolve_board, run_project, write_proj
 from mnv3c.codegen.host import nchw_to_nhwc
 from mnv3c.quant.evaluate import load_float_graph, run_int8
 from mnv3c.quant.mixed import SEARCH_SAMPLES, all_int16, choose_mixed, fidelity as calib_fidelity, rebuild
-from mnv3c.quant.quantize import quantize, quantize_with_float
+from mnv3c.quant.quantize import prepare, quantize, quantize_with_float
 from mnv3c.quant.simulate import quantize_input
 from mnv3c.zoo import mnist
 
@@ -215,8 +215,10 @@ def suite(args: argparse.Namespace) -> None:
             ref_out = _ort_run(path, x)
             graph, _ = load_float_graph(path)
             ref, qg = quantize_with_float(graph, calib, progress=False)
-            target = None if args.agreement else calib_fidelity(ref, qg, calib[:SEARCH_SAMPLES])["sqnr_db"] + args.sqnr_gain
-            mixed, steps = choose_mixed(ref, qg, calib, target_sqnr=target, target_agreement=args.agreement)
+            model = prepare(graph)  # the targets are about the model, not the bias-corrected `ref`
+            target = None if args.agreement else calib_fidelity(model, qg, calib[:SEARCH_SAMPLES])["sqnr_db"] + args.sqnr_gain
+            mixed, steps = choose_mixed(ref, qg, calib, target_sqnr=target, target_agreement=args.agreement,
+                                        float_graph=model)
             q8, qm = run_int8(qg, x)[1], run_int8(mixed, x)[1]
             q16 = run_int8(rebuild(ref, qg, all_int16(ref)), x)[1]
             best = None

@@ -36,7 +36,7 @@ from mnv3c.quant.evaluate import layer_sqnr, load_float_graph
 from mnv3c.progress import stage
 from mnv3c.report import HTML_NAME, write_report_html
 from mnv3c.quant.mixed import precision_with_rounding_fallback
-from mnv3c.quant.quantize import placeholder_int8, quantize_with_float
+from mnv3c.quant.quantize import placeholder_int8, prepare, quantize_with_float
 
 SYNTHETIC_CALIB_SAMPLES = 32
 SQNR_SAMPLES = 16  # calibration samples report.html's per-layer SQNR is measured on
@@ -116,7 +116,8 @@ def quantize_model(model: str, input_shape: tuple[int, ...] | None, calib: str |
     retry = None if options.get("adaptive_rounding") or calib is None else lambda: quantized(adaptive_rounding=True)
     reference, qgraph, steps = precision_with_rounding_fallback(
         reference, qgraph, calib, precision["precision"] or "int8",
-        (precision["target_sqnr"], precision["target_agreement"], precision["target_cosine"]), retry, progress)
+        (precision["target_sqnr"], precision["target_agreement"], precision["target_cosine"]), retry, progress,
+        float_graph=prepare(graph) if precision["precision"] == "mixed" else None)
     qgraph.meta["quant"]["calibration"] = note
     qgraph.meta["quant"]["mixed_steps"] = steps
     return Quantized(graph, qgraph, note, reference, calib if given else None)

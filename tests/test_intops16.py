@@ -541,3 +541,22 @@ def test_unmet_message_without_promotable_layers_says_so() -> None:
     from mnv3c.commands.eval_cmd import unmet_message
     msg = unmet_message({"target_met": False, "sqnr_db": 20.0, "agreement": 0.92, "cosine": 0.95, "all_int16": None})
     assert "\n" not in msg and "no layer" in msg and "int16 kernel" in msg and "all-int16" not in msg
+
+
+def test_mixed_search_measures_against_the_model_not_the_bias_corrected_reference() -> None:
+    """The search's scores are the mixed graph's fidelity to the model (`prepare`d), not to the
+    equalized, bias-corrected graph it was quantized from: the two differ, and a target met
+    against the corrections is not met against the model."""
+    from mnv3c.quant.quantize import prepare
+    g = tiny_mobilenet(seed=3)
+    calib = calib_inputs(48, seed=4)
+    ref, qg = quantize_with_float(g, calib, progress=False)
+    model = prepare(g)
+    s_model, s_ref = fidelity(model, qg, calib)["sqnr_db"], fidelity(ref, qg, calib)["sqnr_db"]
+    assert abs(s_model - s_ref) > 0.1  # the corrections move the float graph: the test can tell them apart
+    mixed, steps = choose_mixed(ref, qg, calib, target_sqnr=s_model + 3, float_graph=model)
+    assert steps[0]["sqnr_db"] == pytest.approx(s_model)
+    measured = [s for s in steps if s["measured"]]
+    last = measured[-1]
+    assert last["sqnr_db"] == pytest.approx(fidelity(model, mixed, calib)["sqnr_db"])
+    assert last["target_met"] == (fidelity(model, mixed, calib)["sqnr_db"] >= s_model + 3)

@@ -21,7 +21,7 @@ from mnv3c.passes.pipeline import optimize
 from mnv3c.progress import stage
 from mnv3c.quant.qdq_import import QP, is_qdq_model, strip_qdq
 from mnv3c.quant.mixed import precision_with_rounding_fallback
-from mnv3c.quant.quantize import quant_report, quantize_with_float, raise_to_softmax_floor, source_tensor
+from mnv3c.quant.quantize import prepare, quant_report, quantize_with_float, raise_to_softmax_floor, source_tensor
 from mnv3c.quant.sensitivity import isolated_sensitivity, sqnr_db
 from mnv3c.quant.simulate import host_output, quantize_input, simulate
 from mnv3c.reference.float_exec import run_float
@@ -79,7 +79,7 @@ def evaluate(model: str | Path | onnx.ModelProto | Graph, calib: np.ndarray | No
                                   **{**options, "adaptive_rounding": True})[1:])
     ref, qg, mixed_steps = precision_with_rounding_fallback(ref, qg, calib, precision,
                                                             (target_sqnr, target_agreement, target_cosine), retry,
-                                                            progress)
+                                                            progress, float_graph=prepare(g) if precision == "mixed" else None)
     data, labels = np.asarray(data, np.float32), np.asarray(labels).reshape(-1)
     f_out, q_out = [], []
     signal: dict[str, float] = {}
