@@ -85,6 +85,7 @@ from mnv3c.quant.bias_correction import correct_biases
 from mnv3c.quant.calibrate import (LUT_ACTS, CalibrationStats, collect, has_lut_act, pre_act_name,
                                    se_part_name)
 from mnv3c.quant.equalize import equalize as equalize_graph
+from mnv3c.quant.input_grid import input_params
 from mnv3c.quant import intops16
 from mnv3c.quant.intops16 import INT16_MAX, INT16_MIN
 from mnv3c.quant.ranges import MIN_SCALE, estimate_range, minmax_range, scale_zero_point, softmax_floor
@@ -164,7 +165,7 @@ def quantize_with_float(graph: Graph, calib: np.ndarray | None, method: str = "a
             g.meta.setdefault("quant", {})["weight_codes"] = choose_codes(g, stats.moments, centred=info["bias_correction_enabled"])
         if bias_correction and calib is not None:
             g, info["bias_correction"] = correct_biases(g, stats.input_means)
-        params, info["ranges"] = choose_params(g, stats, method, percentile, fixed)
+        params, info["ranges"] = choose_params(g, stats, method, percentile, fixed, calib)
         info["params"] = params  # every activation's (scale, zero point), fused internals included: `build` input
         qg = build(g, params, precision, info["ranges"])
     qg.meta["quant"] = {**g.meta.get("quant", {}), **info}
@@ -291,8 +292,11 @@ def _activation_names(g: Graph) -> list[str]:
 
 # --- ranges ----------------------------------------------------------------------------------
 def choose_params(g: Graph, stats: CalibrationStats, method: str, percentile: float,
-                  fixed: Mapping[str, QP]) -> tuple[dict[str, QP], dict[str, dict]]:
+                  fixed: Mapping[str, QP], inputs: np.ndarray | None = None) -> tuple[dict[str, QP], dict[str, dict]]:
     """(scale, zero point) of every activation tensor, including pre-activation and SE internals.
+
+    The graph input's grid is then fitted to the calibration ``inputs`` themselves where they take
+    few distinct values (`input_grid.input_params`: normalized pixels), ``exact_grid`` in its report.
 
     Graph outputs (the logits) use min/max: clipping them would tie the top classes. A tensor
     before a LUT activation is judged by its error AFTER the activation and clipped to where the
@@ -333,6 +337,8 @@ def choose_params(g: Graph, stats: CalibrationStats, method: str, percentile: fl
 
     shared = concat_shared_inputs(g, fixed)
     assign(g.inputs[0])
+    if inputs is not None and g.inputs[0] not in fixed:
+        params[g.inputs[0]], report[g.inputs[0]]["exact_grid"] = input_params(inputs, params[g.inputs[0]])
     for n in g.nodes:
         out = n.outputs[0]
         if n.op in ALIASING:
