@@ -127,6 +127,7 @@ def main() -> None:
             ("int8", "float", "float", int8_weights, None),
             ("int8", "float", "int8", int8_weights, None),
             ("int8", "int16 per tensor", "int8", int8_weights, per_tensor),
+            ("int8", "int16 per tensor", "int16", int8_weights, per_tensor),
             ("int8", "int16, per-channel at depthwise inputs", "int8", int8_weights, per_channel_dw),
             ("int8", "int16, per-channel at depthwise inputs", "int16", int8_weights, per_channel_dw)]
     rounding = "adaptive" if a.adaptive_rounding else "to nearest"
