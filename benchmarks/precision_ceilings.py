@@ -8,6 +8,8 @@ Each row runs the model in float with some of its parts rounded to a grid and de
   (symmetric over the calibration max |x|);
 - weights int8: mnv3c's int8 weight codes (per-channel, its rounding: to nearest, or adaptive with
   --adaptive-rounding) in its equalized, bias-corrected float graph, else the model's own weights;
+- logits int8: the output on the int8 grid of mnv3c's graph output (the C API returns int8; the
+  grid starts at the softmax floor where a softmax reads the logits);
 - activations int16 per tensor: every layer output symmetric int16 over its calibration max |x|
   (TFLite's 16x8 activations; fused pre-activations inside a layer stay float, so this is an upper
   bound on what the integer kernels reach), or with per-channel scales at depthwise inputs, which
@@ -123,22 +125,32 @@ def main() -> None:
 
     f = np.concatenate([run_float(model, {model.inputs[0]: x[i:i + BATCH]})[model.outputs[0]]
                         for i in range(0, len(x), BATCH)]).reshape(len(x), -1).astype(np.float64)
-    rows = [("float", "float", "int8", model, None),
-            ("int8", "float", "float", int8_weights, None),
-            ("int8", "float", "int8", int8_weights, None),
-            ("int8", "int16 per tensor", "int8", int8_weights, per_tensor),
-            ("int8", "int16 per tensor", "int16", int8_weights, per_tensor),
-            ("int8", "int16, per-channel at depthwise inputs", "int8", int8_weights, per_channel_dw),
-            ("int8", "int16, per-channel at depthwise inputs", "int16", int8_weights, per_channel_dw)]
+    logits = int8_weights.outputs[0]
+    s_out, z_out = q.qgraph.meta["quant"]["params"][logits]
+
+    def per_tensor_int8_logits(name: str, v: np.ndarray) -> np.ndarray:
+        v = per_tensor(name, v)
+        if name != logits:
+            return v
+        return ((np.clip(np.round(v / s_out) + z_out, -128, 127) - z_out) * s_out).astype(np.float32)
+
+    rows = [("float", "float", "int8", "float", model, None),
+            ("int8", "float", "float", "float", int8_weights, None),
+            ("int8", "float", "int8", "float", int8_weights, None),
+            ("int8", "int16 per tensor", "int8", "float", int8_weights, per_tensor),
+            ("int8", "int16 per tensor", "int8", "int8", int8_weights, per_tensor_int8_logits),
+            ("int8", "int16 per tensor", "int16", "float", int8_weights, per_tensor),
+            ("int8", "int16, per-channel at depthwise inputs", "int8", "float", int8_weights, per_channel_dw),
+            ("int8", "int16, per-channel at depthwise inputs", "int16", "float", int8_weights, per_channel_dw)]
     rounding = "adaptive" if a.adaptive_rounding else "to nearest"
     print(f"{m.name} {'x'.join(map(str, shape[2:]))}: agreement / cosine with the float model, {a.eval} held-out "
           f"inputs, {a.calib} calibration; int8 weights rounded {rounding}"
           f"{', no bias correction' if a.no_bias_correction else ''}\n")
-    print("| weights | activations | input | agreement | cosine |")
-    print("|---|---|---|--:|--:|")
-    for w, act, inp, g, fn in rows:
+    print("| weights | activations | input | logits | agreement | cosine |")
+    print("|---|---|---|---|--:|--:|")
+    for w, act, inp, out, g, fn in rows:
         agree, cos = scores(g, inputs[inp], fn)
-        print(f"| {w} | {act} | {inp} | {100 * agree:.1f} % | {cos:.4f} |")
+        print(f"| {w} | {act} | {inp} | {out} | {100 * agree:.1f} % | {cos:.4f} |")
     r = np.sort(output_rows(f, out_shape), axis=1)
     margin = r[:, -1] - r[:, -2]
     print(f"\nmodel's top-1 minus top-2 logit, 10/25/50th percentile: "
