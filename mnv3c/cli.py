@@ -112,6 +112,10 @@ def _quant_flags(c: argparse.ArgumentParser) -> None:
     q.add_argument("--target-cosine", type=_cosine, metavar="F",
                    help="mixed: mean cosine of the outputs with float to reach on --calib (per output position; "
                         "default 0.99 without other targets)")
+    q.add_argument("--search-data", metavar="DATA",
+                   help=f"mixed: measure the targets on these inputs instead of --calib, {ARRAYS}: held-out inputs "
+                        "the ranges, bias correction and rounding were not fitted to (with a small --calib, a "
+                        "target met there can be missed elsewhere)")
 
 
 def _build_parser() -> argparse.ArgumentParser:

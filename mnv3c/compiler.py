@@ -91,7 +91,8 @@ def quantize_model(model: str, input_shape: tuple[int, ...] | None, calib: str |
     bit-exactness, not for accuracy. ``loaded``: the model's `load_float_graph` result, when the
     caller already has it. ``options``: `quantize` options (the command line's calibration flags)
     and `apply_precision`'s precision/target_sqnr/target_agreement/target_cosine (a mixed search
-    that misses its target is retried with adaptive rounding: `precision_with_rounding_fallback`)."""
+    that misses its target is retried with adaptive rounding: `precision_with_rounding_fallback`),
+    and search_data: the inputs that search measures on (a path or samples; default ``calib``)."""
     graph, recorded = loaded or load_model(model, input_shape)
     shape = tuple(graph.tensors[graph.inputs[0]].shape)
     given = calib is not None and (isinstance(calib, np.ndarray) or bool(calib))
@@ -107,7 +108,9 @@ def quantize_model(model: str, input_shape: tuple[int, ...] | None, calib: str |
         note = "no --calib: calibrated on synthetic N(0,1) inputs (accuracy not representative)"
         print(f"mnv3c: warning: {note}", file=sys.stderr)
     options = dict(options or {})
-    precision = {k: options.pop(k, None) for k in ("precision", "target_sqnr", "target_agreement", "target_cosine")}
+    precision = {k: options.pop(k, None)
+                 for k in ("precision", "target_sqnr", "target_agreement", "target_cosine", "search_data")}
+    search, search_note = search_inputs(precision["search_data"], shape, calib)
     def quantized(**more: Any) -> tuple[Graph, Graph]:
         return quantize_with_float(graph, calib, activation_params=recorded or None, progress=progress,
                                    **{**options, **more})
@@ -115,12 +118,25 @@ def quantize_model(model: str, input_shape: tuple[int, ...] | None, calib: str |
     reference, qgraph = quantized()
     retry = None if options.get("adaptive_rounding") or calib is None else lambda: quantized(adaptive_rounding=True)
     reference, qgraph, steps = precision_with_rounding_fallback(
-        reference, qgraph, calib, precision["precision"] or "int8",
+        reference, qgraph, search, precision["precision"] or "int8",
         (precision["target_sqnr"], precision["target_agreement"], precision["target_cosine"]), retry, progress,
         float_graph=prepare(graph) if precision["precision"] == "mixed" else None)
     qgraph.meta["quant"]["calibration"] = note
     qgraph.meta["quant"]["mixed_steps"] = steps
+    qgraph.meta["quant"]["mixed_search"] = search_note if steps is not None else None
     return Quantized(graph, qgraph, note, reference, calib if given else None)
+
+
+def search_inputs(data: str | np.ndarray | None, shape: tuple[int, ...],
+                  calib: np.ndarray | None) -> tuple[np.ndarray | None, str]:
+    """The inputs a mixed search measures its targets on (--search-data, else the calibration
+    inputs) and how report.json names them."""
+    if data is None:
+        return calib, "calibration inputs"
+    if isinstance(data, np.ndarray):
+        return np.asarray(data, np.float32), f"{len(data)} search inputs"
+    x = load_images(data, "--search-data", shape)
+    return x, f"--search-data {data} ({len(x)} inputs)"
 
 
 def write_project(qgraph: Graph, target: str, board: Board, outdir: str | Path, force: bool,

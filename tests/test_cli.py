@@ -349,7 +349,16 @@ BAD = {  # id -> (argv built from the files fixture, fragments of the one error 
     ),
     "target_without_mixed": (
         lambda f, o: ["compile", f["model"], "--target", "host", "-o", o / "out", "--target-sqnr", "30"],
-        ["compile: --target-sqnr/--target-agreement/--target-cosine need --precision mixed"],
+        ["compile: --target-sqnr/--target-agreement/--target-cosine/--search-data need --precision mixed"],
+    ),
+    "search_data_without_mixed": (
+        lambda f, o: ["run", f["model"], "--target", "host", "--calib", f["calib"], "--search-data", f["calib"]],
+        ["run: --target-sqnr/--target-agreement/--target-cosine/--search-data need --precision mixed"],
+    ),
+    "missing_search_data": (
+        lambda f, o: ["compile", f["model"], "--target", "host", "-o", o / "out", "--calib", f["calib"],
+                      "--precision", "mixed", "--search-data", o / "nope.npy"],
+        ["--search-data", "nope.npy"],
     ),
     "agreement_out_of_range": (
         lambda f, o: ["compile", f["model"], "--target", "host", "-o", o / "out", "--precision", "mixed",

@@ -560,3 +560,24 @@ def test_mixed_search_measures_against_the_model_not_the_bias_corrected_referenc
     last = measured[-1]
     assert last["sqnr_db"] == pytest.approx(fidelity(model, mixed, calib)["sqnr_db"])
     assert last["target_met"] == (fidelity(model, mixed, calib)["sqnr_db"] >= s_model + 3)
+
+
+def test_mixed_search_measures_on_the_search_data_when_given() -> None:
+    """`quantize_model`'s search_data: the search's scores are fidelity on those inputs (against
+    the model), not on the calibration inputs the quantization was fitted to; report says which."""
+    from mnv3c.compiler import quantize_model
+    from mnv3c.quant.quantize import prepare, quant_report
+    g = tiny_mobilenet(seed=3)
+    calib, search = calib_inputs(48, seed=4), calib_inputs(40, seed=11)
+    # unreachable, so the search measures to the end; adaptive rounding from the start: no retry with it
+    options = {"precision": "mixed", "target_sqnr": 200.0, "adaptive_rounding": True}
+    q = quantize_model("tiny", None, calib, progress=False, loaded=(g, {}), options={**options, "search_data": search})
+    steps = q.qgraph.meta["quant"]["mixed_steps"]
+    int8 = quantize_model("tiny", None, calib, progress=False, loaded=(g, {}), options={"adaptive_rounding": True}).qgraph
+    on_search, on_calib = fidelity(prepare(g), int8, search)["sqnr_db"], fidelity(prepare(g), int8, calib)["sqnr_db"]
+    assert abs(on_search - on_calib) > 0.1
+    assert steps[0]["sqnr_db"] == pytest.approx(on_search)
+    assert quant_report(q.qgraph)["mixed_search"] == "40 search inputs"
+    default = quantize_model("tiny", None, calib, progress=False, loaded=(g, {}), options=options).qgraph
+    assert default.meta["quant"]["mixed_steps"][0]["sqnr_db"] == pytest.approx(on_calib)
+    assert quant_report(default)["mixed_search"] == "calibration inputs"

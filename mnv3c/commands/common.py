@@ -34,12 +34,14 @@ def quant_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def precision_options(args: argparse.Namespace) -> dict[str, Any]:
-    """--precision and its --target-sqnr/--target-agreement/--target-cosine (`mnv3c.quant.mixed.apply_precision`)."""
+    """--precision and its --target-sqnr/--target-agreement/--target-cosine/--search-data
+    (`mnv3c.quant.mixed.apply_precision`; the search data stays a path until the model's shape is known)."""
     targets = {"target_sqnr": args.target_sqnr, "target_agreement": args.target_agreement,
                "target_cosine": args.target_cosine}
-    if args.precision != "mixed" and any(v is not None for v in targets.values()):
-        raise MnvError(f"{args.command}: --target-sqnr/--target-agreement/--target-cosine need --precision mixed")
-    return {"precision": args.precision, **targets}
+    if args.precision != "mixed" and (any(v is not None for v in targets.values()) or args.search_data):
+        raise MnvError(f"{args.command}: --target-sqnr/--target-agreement/--target-cosine/--search-data need "
+                       "--precision mixed")
+    return {"precision": args.precision, **targets, "search_data": args.search_data}
 
 
 def schedule_text(schedule: dict[str, Any]) -> str:

@@ -19,7 +19,7 @@ _SOFTMAX_NOTE = {"int8": "; the trailing Softmax runs as the int8 kernel (output
 def run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     """The cheap checks (board, OUTDIR, the model's fit) come before calibration, the slow part."""
     board = resolve_board(args.target, args.board)
-    inputs = (args.model, args.calib)
+    inputs = (args.model, args.calib, args.search_data)
     check_replaceable(args.output, args.force, inputs)  # checked again just before the final rename
     check_name(args.name)
     loaded = load_model(args.model, parse_input_shape(args.input_shape))

@@ -22,10 +22,13 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     classes = int(np.prod(graph.tensors[graph.outputs[0]].shape[1:]))  # eval takes the argmax of each output row
     labels = load_labels(args.labels, len(data), classes)
     options = quant_options(args) | {"softmax": not args.no_softmax}
+    precision = precision_options(args)
+    if precision["search_data"] is not None:
+        precision["search_data"] = load_images(precision["search_data"], "--search-data", shape)
     if recorded:
         options["activation_params"] = recorded  # a QDQ model's own ranges
     result = evaluate(graph, calib, data, labels, per_layer=args.per_layer, sensitivity=args.sensitivity,
-                      **precision_options(args), **options)
+                      **precision, **options)
     human = (f"{result['samples']} samples: float top-1 {result['float_top1']:.2%}, "
              f"{args.precision} top-1 {result['int8_top1']:.2%}, agreement {result['agreement']:.2%}, "
              f"mean |err| {result['mean_abs_err']:.4g}, cosine {result['cosine']:.5f}")
@@ -42,7 +45,8 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
                  f"{r['agreement']:.2%}" if r["measured"] else "-",
                  f"+{r['extra_tensor_bytes']:,} B", f"{r['int16_macs']:,}") for i, r in enumerate(result["mixed"])]
         human += "\n" + render_table(("step", "promoted to int16", "SQNR", "agreement", "tensor bytes", "int16 MACs"),
-                                     rows, title="mixed precision: greedy promotions, measured on --calib (-: skipped by the search)",
+                                     rows, title=f"mixed precision: greedy promotions, measured on "
+                                     f"{'--search-data' if args.search_data else '--calib'} (-: skipped by the search)",
                                      numeric=("step", "SQNR", "agreement", "tensor bytes", "int16 MACs"))
         if not result["mixed"][-1]["target_met"]:
             human += "\n" + unmet_message(result["mixed"][-1])

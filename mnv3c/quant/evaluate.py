@@ -67,17 +67,20 @@ def evaluate(model: str | Path | onnx.ModelProto | Graph, calib: np.ndarray | No
              labels: np.ndarray, input_shape: tuple[int, ...] | None = None, per_layer: bool = False,
              batch_size: int = EVAL_BATCH, progress: bool = True, sensitivity: bool = False,
              precision: str = "int8", target_sqnr: float | None = None, target_agreement: float | None = None,
-             target_cosine: float | None = None, **options: Any) -> dict[str, Any]:
+             target_cosine: float | None = None, search_data: np.ndarray | None = None,
+             **options: Any) -> dict[str, Any]:
     """SPEC's eval JSON: {"samples", "float_top1", "int8_top1", "agreement", "mean_abs_err",
     "cosine"}, plus "per_layer": [{"name", "op", "precision", "sqnr_db"}] (int8 vs float, every
     layer output) with ``per_layer`` (and "only_sqnr_db", the output SQNR when only that layer is
     quantized, with ``sensitivity``; measured on the first SENSITIVITY_SAMPLES of ``data``), and
-    "quant" (the calibration choices, `quant_report`)."""
+    "quant" (the calibration choices, `quant_report`). A mixed search measures on ``search_data``
+    (default ``calib``)."""
     g, ref, qg = quantize_model(model, calib, input_shape, progress=progress, **options)
     retry = (None if options.get("adaptive_rounding") or calib is None else
              lambda: quantize_model(model, calib, input_shape, progress=progress,
                                   **{**options, "adaptive_rounding": True})[1:])
-    ref, qg, mixed_steps = precision_with_rounding_fallback(ref, qg, calib, precision,
+    search = calib if search_data is None else np.asarray(search_data, np.float32)
+    ref, qg, mixed_steps = precision_with_rounding_fallback(ref, qg, search, precision,
                                                             (target_sqnr, target_agreement, target_cosine), retry,
                                                             progress, float_graph=prepare(g) if precision == "mixed" else None)
     data, labels = np.asarray(data, np.float32), np.asarray(labels).reshape(-1)
@@ -117,6 +120,8 @@ def evaluate(model: str | Path | onnx.ModelProto | Graph, calib: np.ndarray | No
                 row["only_sqnr_db"] = only.get(n.name)
             rows.append(row)
         result["per_layer"] = rows
+    qg.meta.setdefault("quant", {})["mixed_search"] = (None if mixed_steps is None else "calibration inputs"
+                                                       if search_data is None else f"{len(search)} search inputs")
     result["quant"] = {**quant_report(qg), "bias_correction": qg.meta.get("quant", {}).get("bias_correction")}
     result["precision"] = precision
     if mixed_steps is not None:

@@ -191,7 +191,7 @@ def placeholder_int8(graph: Graph) -> Graph:
 
 
 QUANT_REPORT_KEYS = ("method", "percentile", "equalize", "bias_correction_enabled", "adaptive_rounding", "samples", "calibration",
-                     "equalized_pairs", "host_softmax_axis", "softmax", "mixed_steps")
+                     "equalized_pairs", "host_softmax_axis", "softmax", "mixed_steps", "mixed_search")
 
 
 def quant_report(qg: Graph) -> dict[str, Any]:
