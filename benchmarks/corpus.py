@@ -21,10 +21,12 @@ not fit the board's 4 MiB, then at the reduced one (`CorpusModel.small`).
 
     python benchmarks/corpus.py [--quick] [--calib N] [--eval N] [--model NAME ...] [--shape NAME=H,W ...]
                                 [--precision int8|int16|mixed ...] [--target-agreement F] [--adaptive-rounding]
+                                [--search N]
 
 `--precision` measures mnv3c's 16x8 (every layer with a 16x8 kernel, or mixed: the automatic search,
 to `--target-agreement` on the calibration set, 0.99 by default) instead of int8, as `compile --precision`
-builds it; several precisions give one row each, calibrated once.
+builds it; several precisions give one row each, calibrated once. `--search N`: the mixed search measures on
+N other held-out inputs (seed 200), as `compile --search-data` does, instead of on the calibration inputs.
 
 `--shape` measures a model at another input size than its package's (e.g. the detector, which
 rapidocr runs at 736x736, at 320x320: numpy simulation of 64 pages at 736 takes hours).
@@ -95,23 +97,24 @@ def _cortex_m7(qg, x: np.ndarray, out: Path) -> dict:
             "arena": report["arena_bytes"], "ram": report["ram_bytes"], "flash": report["flash_bytes"]}
 
 
-def _quantize(graph, path: Path, calib: np.ndarray, options: dict, precisions: list[str]) -> dict:
+def _quantize(graph, path: Path, calib: np.ndarray, options: dict, precisions: list[str],
+              search: np.ndarray | None = None) -> dict:
     """precision -> (mnv3c's quantized graph of ``graph``, the mixed search's steps or None), int8
     softmax where it fits: calibrated once, int16/mixed rebuilt from the int8 graph as `compile
-    --precision` does."""
+    --precision` does; the mixed search measures on ``search`` (`--search-data`) when given."""
     opts = {**options, "softmax": int8_softmax_fits(graph)}
     target = opts.pop("target_agreement", None)
     q = quantize_model(str(path), None, calib, progress=False, loaded=(graph, {}), options=opts)
     out = {p: apply_precision(q.reference, q.qgraph, calib, p, None, target) for p in precisions if p != "mixed"}
     if "mixed" in precisions:  # through `compile`'s path: a missed target is retried with adaptive rounding
         m = quantize_model(str(path), None, calib, progress=False, loaded=(graph, {}),
-                           options={**opts, "precision": "mixed", "target_agreement": target})
+                           options={**opts, "precision": "mixed", "target_agreement": target, "search_data": search})
         out["mixed"] = (m.qgraph, m.qgraph.meta["quant"]["mixed_steps"])
     return {p: out[p] for p in precisions}
 
 
 def measure(m: corpus.CorpusModel, n_calib: int, n_eval: int, quick: bool, tmp: Path, options: dict,
-            precisions: list[str]) -> dict:
+            precisions: list[str], n_search: int = 0) -> dict:
     row: dict = {"model": m, "shape": m.shape}
     path = corpus.onnx_file(m, CACHE)
     t0 = time.time()
@@ -124,7 +127,7 @@ def measure(m: corpus.CorpusModel, n_calib: int, n_eval: int, quick: bool, tmp: 
     row["float_err"] = _float_error(graph, path, x[:4])
     ref = _ort_run(path, x)
     try:
-        qgs = _quantize(graph, path, calib, options, precisions)
+        qgs = _quantize(graph, path, calib, options, precisions, corpus.samples(m, n_search, 200) if n_search else None)
     except MnvError as e:
         row["error"] = str(e)
         return row
@@ -148,7 +151,8 @@ def measure(m: corpus.CorpusModel, n_calib: int, n_eval: int, quick: bool, tmp: 
         shape = m.small
         small_path = corpus.onnx_file(m, CACHE, shape[2])
         small_graph, _ = load_float_graph(str(small_path), shape)
-        small = _quantize(small_graph, small_path, corpus.samples(m, n_calib, 0, shape), options, precisions)
+        small = _quantize(small_graph, small_path, corpus.samples(m, n_calib, 0, shape), options, precisions,
+                          corpus.samples(m, n_search, 200, shape) if n_search else None)
         row["m7"] = {p: _cortex_m7(qg, corpus.samples(m, 1, 100, shape), tmp / f"{m.name}_{p}_m7")
                      for p, (qg, _) in small.items()}
     row["m7_shape"] = shape
@@ -195,6 +199,9 @@ def main() -> None:
                     help="mnv3c's precisions, one row each (16x8: int16 activations, int8 weights)")
     ap.add_argument("--target-agreement", type=float, default=None, help="--precision mixed: the search's target")
     ap.add_argument("--adaptive-rounding", action="store_true", help="mnv3c: adaptive rounding of the weights")
+    ap.add_argument("--search", type=int, default=0, metavar="N",
+                    help="--precision mixed: the search measures on N other held-out inputs (seed 200; "
+                         "`--search-data`) instead of the calibration inputs")
     args = ap.parse_args()
     options = {"target_agreement": args.target_agreement,
                "adaptive_rounding": args.adaptive_rounding}
@@ -217,7 +224,7 @@ def main() -> None:
                 continue
             if m.name in shapes:
                 m = dataclasses.replace(m, shape=shapes[m.name])
-            r = measure(m, args.calib, args.eval, args.quick, Path(tmp), options, args.precision)
+            r = measure(m, args.calib, args.eval, args.quick, Path(tmp), options, args.precision, args.search)
             if "error" in r:
                 failed.append(r)
             else:
