@@ -501,7 +501,7 @@ def test_missed_target_is_retried_with_adaptive_rounding_and_the_closer_search_k
     rtn, adaptive = auto["round_to_nearest"], auto["adaptive"]
     assert rtn["target_met"] is False and adaptive["target_met"] is False
     def key(r):
-        return tuple((c["agreement"], c["cosine"], c["sqnr_db"]) for c in (r["all_int16"], r))
+        return tuple((c["sqnr_db"], c["cosine"], c["agreement"]) for c in (r["all_int16"], r))
     assert auto["kept"] == (key(adaptive) > key(rtn))
     assert kept.meta["quant"]["adaptive_rounding"] is auto["kept"] and (kept_ref is ref) is not auto["kept"]
     assert steps[-1]["sqnr_db"] == (adaptive if auto["kept"] else rtn)["sqnr_db"]
@@ -517,10 +517,12 @@ def test_missed_target_is_retried_with_adaptive_rounding_and_the_closer_search_k
     assert precision_with_rounding_fallback(ref, qg, calib, "int16", targets, refuse, False)[2] is None
     row = {"target_met": False, "agreement": 0.9, "cosine": 0.99, "sqnr_db": 20.0, "extra_tensor_bytes": 10}
     assert closer({**row, "target_met": True, "agreement": 0.5}, row)  # a met target first
-    assert closer({**row, "agreement": 0.91, "cosine": 0.5}, row) and not closer(row, row)
+    assert closer({**row, "agreement": 0.91}, row) and not closer(row, row)
+    assert closer({**row, "sqnr_db": 21.0, "agreement": 0.8}, row)  # SQNR first: agreement is the noisiest
+    assert closer({**row, "cosine": 0.995, "agreement": 0.8}, row)
     assert closer({**row, "sqnr_db": None}, row) and closer({**row, "extra_tensor_bytes": 0}, row)
     top = {"agreement": 0.95, "cosine": 0.99, "sqnr_db": 20.0}  # a miss: the higher ceiling wins over the stop
-    assert closer({**row, "agreement": 0.89, "all_int16": top}, {**row, "all_int16": {**top, "agreement": 0.94}})
+    assert closer({**row, "sqnr_db": 19.0, "all_int16": top}, {**row, "all_int16": {**top, "sqnr_db": 19.5}})
 
 
 def test_unmet_message_names_the_ceiling_and_the_fix() -> None:
