@@ -80,6 +80,16 @@ def isolate(qg: Graph, f_env: dict, q_env: dict, layers: int) -> list[dict]:
     return rows
 
 
+def corpus_inputs(name: str, hw: str | None, n_calib: int, n_eval: int):
+    """(model, input shape, ONNX path, float graph, calibration inputs, held-out inputs) of corpus
+    model ``name`` at ``hw`` ("H,W"; default: the package's), as this script and precision_ceilings.py read it."""
+    m = corpus.BY_NAME[name]
+    shape = m.shape if hw is None else (*m.shape[:2], *map(int, hw.split(",")))
+    path = corpus.onnx_file(m, CACHE, shape[2])
+    graph, _ = load_float_graph(str(path), shape)
+    return m, shape, path, graph, corpus.samples(m, n_calib, 0, shape), corpus.samples(m, n_eval, 100, shape)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--model", default="ppocrv3_rec", choices=sorted(corpus.BY_NAME))
@@ -89,11 +99,7 @@ def main() -> None:
     p.add_argument("--eval", type=int, default=8)
     p.add_argument("--layers", type=int, default=14)
     a = p.parse_args()
-    m = corpus.BY_NAME[a.model]
-    shape = m.shape if a.shape is None else (*m.shape[:2], *map(int, a.shape.split(",")))
-    path = corpus.onnx_file(m, CACHE, shape[2])
-    graph, _ = load_float_graph(str(path), shape)
-    calib, x = corpus.samples(m, a.calib, 0, shape), corpus.samples(m, a.eval, 100, shape)
+    m, shape, path, graph, calib, x = corpus_inputs(a.model, a.shape, a.calib, a.eval)
     q = quantize_model(str(path), None, calib, progress=False, loaded=(graph, {}),
                        options={"softmax": int8_softmax_fits(graph)})
     qg = apply_precision(q.reference, q.qgraph, calib, a.precision, None, None)[0]

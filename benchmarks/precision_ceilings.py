@@ -37,7 +37,6 @@ import numpy as np
 from mnv3c import corpus
 from mnv3c.compiler import quantize_model
 from mnv3c.ir.graph import Graph
-from mnv3c.quant.evaluate import load_float_graph
 from mnv3c.quant.mixed import output_rows, position_scores, without_softmax
 from mnv3c.quant.quantize import prepare
 from mnv3c.quant.simulate import dequantize_tensor, quantize_input
@@ -45,8 +44,7 @@ from mnv3c.quant.softmax import int8_softmax_fits
 from mnv3c.reference.float_exec import run_float, run_node
 
 sys.path.insert(0, str(Path(__file__).parent))
-from corpus import CACHE  # noqa: E402  (sibling benchmark: same model cache)
-from layer_isolation import weights_only  # noqa: E402  (mnv3c's int8 weights in its float graph)
+from layer_isolation import corpus_inputs, weights_only  # noqa: E402  (sibling benchmark: same models, int8 weights in float)
 
 INT16_MAX = 32767
 BATCH = 16
@@ -97,11 +95,7 @@ def main() -> None:
     p.add_argument("--adaptive-rounding", action="store_true")
     p.add_argument("--no-bias-correction", action="store_true")
     a = p.parse_args()
-    m = corpus.BY_NAME[a.model]
-    shape = m.shape if a.shape is None else (*m.shape[:2], *map(int, a.shape.split(",")))
-    path = corpus.onnx_file(m, CACHE, shape[2])
-    graph, _ = load_float_graph(str(path), shape)
-    calib, x = corpus.samples(m, a.calib, 0, shape), corpus.samples(m, a.eval, 100, shape)
+    m, shape, path, graph, calib, x = corpus_inputs(a.model, a.shape, a.calib, a.eval)
     opts = {"softmax": int8_softmax_fits(graph), "adaptive_rounding": a.adaptive_rounding}
     if a.no_bias_correction:
         opts["bias_correction"] = False
