@@ -35,8 +35,8 @@ from mnv3c.profile import layer_profile
 from mnv3c.quant.evaluate import layer_sqnr, load_float_graph
 from mnv3c.progress import stage
 from mnv3c.report import HTML_NAME, write_report_html
-from mnv3c.quant.mixed import precision_with_rounding_fallback
-from mnv3c.quant.quantize import placeholder_int8, prepare, quantize_with_float
+from mnv3c.quant.mixed import precision_with_rounding_fallback, search_inputs
+from mnv3c.quant.quantize import placeholder_int8, quantize_with_float
 
 SYNTHETIC_CALIB_SAMPLES = 32
 SQNR_SAMPLES = 16  # calibration samples report.html's per-layer SQNR is measured on
@@ -120,23 +120,11 @@ def quantize_model(model: str, input_shape: tuple[int, ...] | None, calib: str |
     reference, qgraph, steps = precision_with_rounding_fallback(
         reference, qgraph, search, precision["precision"] or "int8",
         (precision["target_sqnr"], precision["target_agreement"], precision["target_cosine"]), retry, progress,
-        float_graph=prepare(graph) if precision["precision"] == "mixed" else None)
+        model=graph)
     qgraph.meta["quant"]["calibration"] = note
     qgraph.meta["quant"]["mixed_steps"] = steps
     qgraph.meta["quant"]["mixed_search"] = search_note if steps is not None else None
     return Quantized(graph, qgraph, note, reference, calib if given else None)
-
-
-def search_inputs(data: str | np.ndarray | None, shape: tuple[int, ...],
-                  calib: np.ndarray | None) -> tuple[np.ndarray | None, str]:
-    """The inputs a mixed search measures its targets on (--search-data, else the calibration
-    inputs) and how report.json names them."""
-    if data is None:
-        return calib, "calibration inputs"
-    if isinstance(data, np.ndarray):
-        return np.asarray(data, np.float32), f"{len(data)} search inputs"
-    x = load_images(data, "--search-data", shape)
-    return x, f"--search-data {data} ({len(x)} inputs)"
 
 
 def write_project(qgraph: Graph, target: str, board: Board, outdir: str | Path, force: bool,

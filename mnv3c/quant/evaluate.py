@@ -20,8 +20,8 @@ from mnv3c.ir.graph import Graph
 from mnv3c.passes.pipeline import optimize
 from mnv3c.progress import stage
 from mnv3c.quant.qdq_import import QP, is_qdq_model, strip_qdq
-from mnv3c.quant.mixed import precision_with_rounding_fallback
-from mnv3c.quant.quantize import prepare, quant_report, quantize_with_float, raise_to_softmax_floor, source_tensor
+from mnv3c.quant.mixed import precision_with_rounding_fallback, search_inputs
+from mnv3c.quant.quantize import quant_report, quantize_with_float, raise_to_softmax_floor, source_tensor
 from mnv3c.quant.sensitivity import isolated_sensitivity, sqnr_db
 from mnv3c.quant.simulate import host_output, quantize_input, simulate
 from mnv3c.reference.float_exec import run_float
@@ -79,10 +79,10 @@ def evaluate(model: str | Path | onnx.ModelProto | Graph, calib: np.ndarray | No
     retry = (None if options.get("adaptive_rounding") or calib is None else
              lambda: quantize_model(model, calib, input_shape, progress=progress,
                                   **{**options, "adaptive_rounding": True})[1:])
-    search = calib if search_data is None else np.asarray(search_data, np.float32)
+    search, search_note = search_inputs(search_data, tuple(g.tensors[g.inputs[0]].shape), calib)
     ref, qg, mixed_steps = precision_with_rounding_fallback(ref, qg, search, precision,
                                                             (target_sqnr, target_agreement, target_cosine), retry,
-                                                            progress, float_graph=prepare(g) if precision == "mixed" else None)
+                                                            progress, model=g)
     data, labels = np.asarray(data, np.float32), np.asarray(labels).reshape(-1)
     f_out, q_out = [], []
     signal: dict[str, float] = {}
@@ -120,8 +120,7 @@ def evaluate(model: str | Path | onnx.ModelProto | Graph, calib: np.ndarray | No
                 row["only_sqnr_db"] = only.get(n.name)
             rows.append(row)
         result["per_layer"] = rows
-    qg.meta.setdefault("quant", {})["mixed_search"] = (None if mixed_steps is None else "calibration inputs"
-                                                       if search_data is None else f"{len(search)} search inputs")
+    qg.meta.setdefault("quant", {})["mixed_search"] = None if mixed_steps is None else search_note
     result["quant"] = {**quant_report(qg), "bias_correction": qg.meta.get("quant", {}).get("bias_correction")}
     result["precision"] = precision
     if mixed_steps is not None:

@@ -30,10 +30,11 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from mnv3c.analysis import layer_stats
+from mnv3c.arrays import load_images
 from mnv3c.errors import MnvError
 from mnv3c.ir.graph import Graph
 from mnv3c.progress import stage
-from mnv3c.quant.quantize import (ALIASING, build, has_int16_kernel, int8_output, raise_to_softmax_floor,
+from mnv3c.quant.quantize import (ALIASING, build, has_int16_kernel, int8_output, prepare, raise_to_softmax_floor,
                                   tensor_precisions)
 from mnv3c.quant.softmax import append_softmax
 from mnv3c.quant.sensitivity import isolated_sensitivity, sqnr_db
@@ -373,16 +374,18 @@ def precision_with_rounding_fallback(
         ref: Graph, qg: Graph, calib: np.ndarray | None, precision: str,
         targets: tuple[float | None, float | None, float | None],
         requantize: Callable[[], tuple[Graph, Graph]] | None,
-        progress: bool = True, float_graph: Graph | None = None) -> tuple[Graph, Graph, list[dict[str, Any]] | None]:
+        progress: bool = True, model: Graph | None = None) -> tuple[Graph, Graph, list[dict[str, Any]] | None]:
     """`apply_precision`, and for "mixed" whose target even all-int16 misses: the same search once
     more on ``requantize()``'s graphs (the caller's quantization with adaptive rounding; None when
     the caller already rounds adaptively), kept when `closer`. (reference, graph, steps); the kept
-    search's last step says ``"adaptive_rounding_auto"``.
+    search's last step says ``"adaptive_rounding_auto"``. ``model``: the canonical float graph the
+    mixed search's targets are measured against (`choose_mixed`'s ``float_graph``, prepared here).
 
     Why: with 16x8 activations the int8 weights' rounding is what is left (MobileNetV2 at 224:
     round-to-nearest weights alone cap agreement at all-int16's 92.2 %, adaptive rounding at
     96.9 %); adaptive rounding costs a few seconds of calibration and nothing at run time, so the
     automatic choice tries it where round-to-nearest cannot reach the target."""
+    float_graph = prepare(model) if model is not None and precision == "mixed" else None
     out, steps = apply_precision(ref, qg, calib, precision, *targets, float_graph=float_graph)
     if precision != "mixed" or requantize is None or steps[-1]["target_met"]:
         return ref, out, steps
@@ -396,6 +399,18 @@ def precision_with_rounding_fallback(
                                                  "round_to_nearest": _fidelity(steps[-1]),
                                                  "adaptive": _fidelity(steps2[-1])}
     return kept_ref, kept, kept_steps
+
+
+def search_inputs(data: str | np.ndarray | None, shape: tuple[int, ...],
+                  calib: np.ndarray | None) -> tuple[np.ndarray | None, str]:
+    """The inputs a mixed search measures its targets on (--search-data, else the calibration
+    inputs) and how report.json and eval name them."""
+    if data is None:
+        return calib, "calibration inputs"
+    if isinstance(data, np.ndarray):
+        return np.asarray(data, np.float32), f"{len(data)} search inputs"
+    x = load_images(data, "--search-data", shape)
+    return x, f"--search-data {data} ({len(x)} inputs)"
 
 
 def _fidelity(row: Mapping[str, Any]) -> dict[str, Any]:
